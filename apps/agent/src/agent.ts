@@ -1,0 +1,233 @@
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Server } from 'node:http';
+import type { AgentConfig } from './config.js';
+import type { ClusterStore, EndpointRecord, NodeRecord } from './store/types.js';
+import { WireguardManager, type EncryptStatus } from './wireguard/manager.js';
+import { buildApp } from './api/app.js';
+import { healthRoutes } from './api/health.js';
+import { encryptRoutes } from './api/encrypt.js';
+import { endpointRoutes } from './api/endpoints.js';
+
+export interface StoreState {
+  connected: boolean;
+  lastSync: string | undefined;
+  lastError: string | undefined;
+  nodes: number;
+}
+
+export interface LocalEndpoint extends EndpointRecord {
+  identity: number | undefined;
+}
+
+/**
+ * The node daemon's control plane: publishes this node, keeps one WireGuard peer per remote node,
+ * and serves the local API. The datapath (device, peers, routes) outlives store outages and agent
+ * restarts; only a successful resync changes it.
+ */
+export class Agent {
+  private readonly wireguard: WireguardManager;
+  private server: Server | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private unwatch: (() => void)[] = [];
+  private syncing: Promise<void> | undefined;
+  private syncAgain = false;
+  private debounce: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly startedAt = new Date();
+  private localEndpoints: LocalEndpoint[] = [];
+  private readonly storeState: StoreState = { connected: false, lastSync: undefined, lastError: undefined, nodes: 0 };
+  private readonly nodesCachePath: string;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly store: ClusterStore,
+    private readonly log: (message: string) => void,
+  ) {
+    mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+    this.nodesCachePath = join(config.stateDir, 'nodes.json');
+    this.wireguard = new WireguardManager({ ...config.wireguard, stateDir: config.stateDir, log });
+  }
+
+  private record(): NodeRecord {
+    return {
+      name: this.config.nodeName,
+      underlayIP: this.config.underlayIP,
+      podCIDR: this.config.podCIDR,
+      wireguardPublicKey: this.wireguard.publicKey,
+      wireguardPort: this.config.wireguard.listenPort,
+    };
+  }
+
+  async start(): Promise<void> {
+    const device = await this.wireguard.start();
+    if (device.adopted) {
+      // Until the store answers, keep the peers from the last successful sync (no-op if unchanged).
+      const cached = this.readNodesCache();
+      if (cached.length > 0) await this.wireguard.syncPeers(this.config.nodeName, cached);
+    }
+    await this.startApi();
+    this.unwatch.push(this.store.watchNodes(() => this.scheduleSync()));
+    this.unwatch.push(this.store.watchEndpoints(() => this.scheduleSync()));
+    await this.store.registerNode(this.record()).catch((err: unknown) => {
+      this.noteStoreError(err);
+    });
+    await this.sync();
+    this.timer = setInterval(() => this.scheduleSync(), this.config.resyncIntervalSeconds * 1000);
+  }
+
+  private async startApi(): Promise<void> {
+    const socket = this.config.apiSocket;
+    mkdirSync(dirname(socket), { recursive: true });
+    rmSync(socket, { force: true });
+    this.server = buildApp([
+      ...healthRoutes(this),
+      ...encryptRoutes(this),
+      ...endpointRoutes(this),
+    ]);
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(socket, () => resolve());
+    });
+    chmodSync(socket, 0o600);
+    this.log(`api: listening on ${socket}`);
+  }
+
+  private scheduleSync(): void {
+    if (this.stopped) return;
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => void this.sync(), 50);
+  }
+
+  /** One full reconcile from the store; serialized, and repeated once if asked for meanwhile. */
+  sync(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    this.syncing = this.syncOnce().finally(() => {
+      this.syncing = undefined;
+      if (this.syncAgain && !this.stopped) {
+        this.syncAgain = false;
+        void this.sync();
+      }
+    });
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
+    let nodes: NodeRecord[];
+    let endpoints: EndpointRecord[];
+    try {
+      if (await this.store.ensureRegistered()) this.log('store: node re-registered');
+      nodes = await this.store.listNodes();
+      endpoints = await this.store.listEndpoints();
+    } catch (err) {
+      this.noteStoreError(err);
+      return;
+    }
+    if (!this.storeState.connected) this.log(`store: connected (${nodes.length} nodes)`);
+    this.storeState.connected = true;
+    this.storeState.lastError = undefined;
+    this.storeState.lastSync = new Date().toISOString();
+    this.storeState.nodes = nodes.length;
+    this.writeNodesCache(nodes);
+    try {
+      const changes = await this.wireguard.syncPeers(this.config.nodeName, nodes);
+      for (const [what, list] of Object.entries(changes) as [string, string[]][]) {
+        if (list.length > 0) this.log(`wireguard: peers ${what}: ${list.join(', ')}`);
+      }
+    } catch (err) {
+      this.log(`wireguard: peer sync failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    await this.syncEndpoints(endpoints);
+  }
+
+  private async syncEndpoints(endpoints: EndpointRecord[]): Promise<void> {
+    const local = endpoints.filter((e) => e.node === this.config.nodeName);
+    const result: LocalEndpoint[] = [];
+    for (const endpoint of local) {
+      let identity: number | undefined;
+      try {
+        identity = await this.store.allocateIdentity(endpoint.labels);
+      } catch (err) {
+        this.noteStoreError(err);
+      }
+      result.push({ ...endpoint, identity });
+    }
+    this.localEndpoints = result;
+  }
+
+  private noteStoreError(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.storeState.connected || this.storeState.lastError === undefined) {
+      this.log(`store: unreachable (${message}); datapath unchanged, retrying every ${this.config.resyncIntervalSeconds}s`);
+    }
+    this.storeState.connected = false;
+    this.storeState.lastError = message;
+  }
+
+  private readNodesCache(): NodeRecord[] {
+    try {
+      return JSON.parse(readFileSync(this.nodesCachePath, 'utf8')) as NodeRecord[];
+    } catch {
+      return [];
+    }
+  }
+
+  private writeNodesCache(nodes: NodeRecord[]): void {
+    writeFileSync(this.nodesCachePath, JSON.stringify(nodes), { mode: 0o600 });
+  }
+
+  async health(): Promise<unknown> {
+    let wireguard: { ok: boolean; error?: string };
+    try {
+      await this.wireguard.status();
+      wireguard = { ok: true };
+    } catch (err) {
+      wireguard = { ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+    return {
+      status: wireguard.ok && this.storeState.connected ? 'ok' : 'degraded',
+      node: this.config.nodeName,
+      startedAt: this.startedAt.toISOString(),
+      pid: process.pid,
+      store: { ...this.storeState, endpoints: this.config.etcdEndpoints },
+      wireguard,
+    };
+  }
+
+  async encryptStatus(): Promise<EncryptStatus & { node: string; underlayIP: string; podCIDR: string }> {
+    const status = await this.wireguard.status();
+    return { node: this.config.nodeName, underlayIP: this.config.underlayIP, podCIDR: this.config.podCIDR, ...status };
+  }
+
+  async rotateKey(): Promise<unknown> {
+    const previous = this.wireguard.publicKey;
+    const next = await this.wireguard.rotateKey();
+    let published = true;
+    try {
+      await this.store.registerNode(this.record());
+    } catch (err) {
+      // The resync loop republishes as soon as the store answers again.
+      published = false;
+      this.noteStoreError(err);
+    }
+    return { node: this.config.nodeName, previousPublicKey: previous, publicKey: next.publicKey, published };
+  }
+
+  async endpoints(): Promise<unknown> {
+    return { node: this.config.nodeName, endpoints: this.localEndpoints };
+  }
+
+  /** Stops the control plane only: the WireGuard device keeps forwarding (as Cilium's datapath does). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    clearTimeout(this.debounce);
+    for (const unwatch of this.unwatch) unwatch();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    rmSync(this.config.apiSocket, { force: true });
+    await this.store.close();
+  }
+}

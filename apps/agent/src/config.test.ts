@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseAgentFlags } from './config.js';
+
+const base = ['--node-name', 'node1', '--underlay-ip', '10.77.0.11', '--pod-cidr', '10.244.1.0/24', '--etcd-endpoints', 'http://10.77.0.254:2379'];
+
+test('valid flags give a config with the documented defaults', () => {
+  const config = parseAgentFlags(base);
+  assert.notEqual(config, 'help');
+  if (config === 'help') return;
+  assert.equal(config.nodeName, 'node1');
+  assert.deepEqual(config.etcdEndpoints, ['http://10.77.0.254:2379']);
+  assert.equal(config.wireguard.listenPort, 51871);
+  assert.equal(config.wireguard.mtu, 1420);
+  assert.equal(config.wireguard.mechanism, 'auto');
+  assert.equal(config.apiSocket, '/var/lib/wirescope/agent/agent.sock');
+});
+
+test('each bad flag is rejected with a message naming it and what is accepted', () => {
+  const cases: [string[], RegExp][] = [
+    [base.slice(2), /--node-name is required/],
+    [[...base, '--pod-cidr', '10.244.1.5/24'], /--pod-cidr "10.244.1.5\/24" is not valid; accepted:/],
+    [[...base, '--underlay-ip', '10.77.0.300'], /--underlay-ip "10.77.0.300" is not valid/],
+    [[...base, '--etcd-endpoints', 'etcd:2379'], /--etcd-endpoints entry "etcd:2379" is not valid; accepted: http:\/\/host:port/],
+    [[...base, '--wg-port', '70000'], /--wg-port "70000" is not valid; accepted: an integer from 1 to 65535/],
+    [[...base, '--wg-interface', 'this-name-is-too-long'], /--wg-interface .* 1 to 15/],
+    [[...base, '--wg-mechanism', 'ipsec'], /--wg-mechanism "ipsec" is not valid; accepted: auto, kernel, wireguard-go/],
+    [[...base, '--bogus', 'x'], /Unknown option '--bogus'.*accepted flags:/],
+  ];
+  for (const [argv, message] of cases) {
+    assert.throws(() => parseAgentFlags(argv), (err: Error) => err.name === 'AgentError' && message.test(err.message), message.source);
+  }
+});
+
+test('--help is recognised', () => {
+  assert.equal(parseAgentFlags(['--help']), 'help');
+});

@@ -1,0 +1,134 @@
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { AgentError, AgentErrorCode } from './errors.js';
+import { parseCidr, parseIPv4 } from './net.js';
+
+export type WireguardMechanism = 'auto' | 'kernel' | 'wireguard-go';
+
+export interface AgentConfig {
+  nodeName: string;
+  underlayIP: string;
+  podCIDR: string;
+  etcdEndpoints: string[];
+  stateDir: string;
+  apiSocket: string;
+  wireguard: {
+    interfaceName: string;
+    listenPort: number;
+    mtu: number;
+    mechanism: WireguardMechanism;
+    /** Seconds; 0 disables. Non-zero also makes peers handshake as soon as they are programmed. */
+    persistentKeepalive: number;
+  };
+  leaseTTLSeconds: number;
+  resyncIntervalSeconds: number;
+}
+
+export const AGENT_USAGE = `usage: wirescope-agent --node-name NAME --underlay-ip IP --pod-cidr CIDR --etcd-endpoints URL[,URL]
+  [--state-dir DIR] [--api-socket PATH] [--wg-interface NAME] [--wg-port PORT] [--wg-mtu MTU]
+  [--wg-mechanism auto|kernel|wireguard-go] [--wg-keepalive SECONDS] [--lease-ttl SECONDS]
+  [--resync-interval SECONDS]`;
+
+const options = {
+  'node-name': { type: 'string' },
+  'underlay-ip': { type: 'string' },
+  'pod-cidr': { type: 'string' },
+  'etcd-endpoints': { type: 'string' },
+  'state-dir': { type: 'string' },
+  'api-socket': { type: 'string' },
+  'wg-interface': { type: 'string' },
+  'wg-port': { type: 'string' },
+  'wg-mtu': { type: 'string' },
+  'wg-mechanism': { type: 'string' },
+  'wg-keepalive': { type: 'string' },
+  'lease-ttl': { type: 'string' },
+  'resync-interval': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function invalid(message: string): AgentError {
+  return new AgentError(AgentErrorCode.INVALID_FLAG, message);
+}
+
+function integerFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw invalid(`--${name} "${raw}" is not valid; accepted: an integer from ${min} to ${max}`);
+  }
+  return Number(raw);
+}
+
+function required(name: string, raw: string | undefined, accepted: string): string {
+  if (raw === undefined || raw === '') throw invalid(`--${name} is required; accepted: ${accepted}`);
+  return raw;
+}
+
+/** Parses and validates the agent's flags; throws AgentError(INVALID_FLAG) with a one-line reason. */
+export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw invalid(`${reason}; accepted flags: ${Object.keys(options).map((o) => `--${o}`).join(' ')}`);
+  }
+  if (values.help === true) return 'help';
+  const str = (name: keyof typeof options): string | undefined => {
+    const v = values[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+
+  const nodeName = required('node-name', str('node-name'), 'lower-case letters, digits and "-", up to 63');
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(nodeName)) {
+    throw invalid(`--node-name "${nodeName}" is not valid; accepted: lower-case letters, digits and "-", up to 63`);
+  }
+  const underlayIP = required('underlay-ip', str('underlay-ip'), 'an IPv4 address such as 10.77.0.11');
+  if (parseIPv4(underlayIP) === undefined) {
+    throw invalid(`--underlay-ip "${underlayIP}" is not valid; accepted: an IPv4 address such as 10.77.0.11`);
+  }
+  const podCIDR = required('pod-cidr', str('pod-cidr'), 'an IPv4 CIDR such as 10.244.1.0/24');
+  const cidr = parseCidr(podCIDR);
+  if (!cidr || cidr.prefixLength < 8 || cidr.prefixLength > 30) {
+    throw invalid(`--pod-cidr "${podCIDR}" is not valid; accepted: an IPv4 network /8../30 with no host bits, such as 10.244.1.0/24`);
+  }
+  const endpointsRaw = required('etcd-endpoints', str('etcd-endpoints'), 'comma-separated http://host:port URLs');
+  const etcdEndpoints = endpointsRaw.split(',').map((e) => e.trim());
+  for (const endpoint of etcdEndpoints) {
+    let url: URL | undefined;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.port) {
+      throw invalid(`--etcd-endpoints entry "${endpoint}" is not valid; accepted: http://host:port or https://host:port`);
+    }
+  }
+  const stateDir = str('state-dir') ?? '/var/lib/wirescope/agent';
+  const apiSocket = str('api-socket') ?? join(stateDir, 'agent.sock');
+  const interfaceName = str('wg-interface') ?? 'wirescope-wg0';
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(interfaceName)) {
+    throw invalid(`--wg-interface "${interfaceName}" is not valid; accepted: 1 to 15 of letters, digits, "_", "." and "-"`);
+  }
+  const mechanism = str('wg-mechanism') ?? 'auto';
+  if (mechanism !== 'auto' && mechanism !== 'kernel' && mechanism !== 'wireguard-go') {
+    throw invalid(`--wg-mechanism "${mechanism}" is not valid; accepted: auto, kernel, wireguard-go`);
+  }
+  return {
+    nodeName,
+    underlayIP,
+    podCIDR,
+    etcdEndpoints,
+    stateDir,
+    apiSocket,
+    wireguard: {
+      interfaceName,
+      listenPort: integerFlag('wg-port', str('wg-port'), 51871, 1, 65535),
+      mtu: integerFlag('wg-mtu', str('wg-mtu'), 1420, 1280, 9000),
+      mechanism,
+      persistentKeepalive: integerFlag('wg-keepalive', str('wg-keepalive'), 25, 0, 65535),
+    },
+    leaseTTLSeconds: integerFlag('lease-ttl', str('lease-ttl'), 15, 5, 300),
+    resyncIntervalSeconds: integerFlag('resync-interval', str('resync-interval'), 5, 1, 300),
+  };
+}

@@ -1,0 +1,223 @@
+import { Etcd3, type Lease, type Watcher } from 'etcd3';
+import { ExponentialBackoff } from 'cockatiel';
+import { AgentError, AgentErrorCode } from '../errors.js';
+import type { ClusterStore, EndpointRecord, NodeRecord, Unsubscribe } from './types.js';
+import {
+  FIRST_ALLOCATED_IDENTITY,
+  LAST_ALLOCATED_IDENTITY,
+  canonicalLabels,
+  reservedIdentityFor,
+} from './identity.js';
+
+/** Key layout, one place: /wirescope/{nodes,endpoints,identities}/… */
+export const KEYS = {
+  nodes: '/wirescope/nodes/',
+  endpoints: '/wirescope/endpoints/',
+  identityByLabels: '/wirescope/identities/by-labels/',
+  identityById: '/wirescope/identities/by-id/',
+  node: (name: string) => `/wirescope/nodes/${name}`,
+  endpoint: (namespace: string, pod: string) => `/wirescope/endpoints/${namespace}/${pod}`,
+};
+
+export interface EtcdStoreOptions {
+  endpoints: string[];
+  leaseTTLSeconds?: number;
+  /** Per-call deadline so that an unreachable etcd fails fast instead of hanging a resync. */
+  callTimeoutMs?: number;
+  log?: (message: string) => void;
+}
+
+export class EtcdClusterStore implements ClusterStore {
+  private readonly client: Etcd3;
+  private readonly leaseTTL: number;
+  private readonly log: (message: string) => void;
+  private lease: Lease | undefined;
+  private registered: NodeRecord | undefined;
+  private closed = false;
+
+  constructor(options: EtcdStoreOptions) {
+    const timeout = options.callTimeoutMs ?? 3000;
+    this.leaseTTL = options.leaseTTLSeconds ?? 15;
+    this.log = options.log ?? (() => {});
+    this.client = new Etcd3({
+      hosts: options.endpoints,
+      dialTimeout: timeout,
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
+      faultHandling: {
+        // Reconnect watches quickly after an etcd restart; the agent's periodic resync is the backstop.
+        watchBackoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 2000 }) as never,
+      },
+    });
+  }
+
+  async registerNode(node: NodeRecord): Promise<void> {
+    this.registered = node;
+    if (!this.lease) this.lease = this.newLease();
+    await this.lease.put(KEYS.node(node.name)).value(JSON.stringify(node));
+  }
+
+  /** A lease that, when lost (etcd down longer than the TTL), is replaced and the node republished. */
+  private newLease(): Lease {
+    const lease = this.client.lease(this.leaseTTL);
+    lease.on('lost', (err) => {
+      if (this.lease !== lease) return;
+      this.lease = undefined;
+      this.log(`store: node lease lost (${err.message}); will re-register`);
+    });
+    return lease;
+  }
+
+  /** Re-publishes this node if its lease was lost or its key vanished; called by the agent's resync. */
+  async ensureRegistered(): Promise<boolean> {
+    if (!this.registered || this.closed) return false;
+    const current = await this.client.get(KEYS.node(this.registered.name)).string();
+    if (this.lease && current === JSON.stringify(this.registered)) return false;
+    if (this.lease) {
+      // The key is gone or different while our lease lives on: someone deleted it; claim it anew.
+      const old = this.lease;
+      this.lease = undefined;
+      await old.revoke().catch(() => {});
+    }
+    await this.registerNode(this.registered);
+    return true;
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    const all = await this.client.getAll().prefix(KEYS.nodes).strings();
+    return Object.values(all).flatMap((text) => parseRecord<NodeRecord>(text, isNodeRecord));
+  }
+
+  watchNodes(onChange: () => void): Unsubscribe {
+    return this.watchPrefix(KEYS.nodes, onChange);
+  }
+
+  async putEndpoint(endpoint: EndpointRecord): Promise<void> {
+    await this.client.put(KEYS.endpoint(endpoint.namespace, endpoint.pod)).value(JSON.stringify(endpoint));
+  }
+
+  async deleteEndpoint(namespace: string, pod: string): Promise<void> {
+    await this.client.delete().key(KEYS.endpoint(namespace, pod));
+  }
+
+  async listEndpoints(): Promise<EndpointRecord[]> {
+    const all = await this.client.getAll().prefix(KEYS.endpoints).strings();
+    return Object.values(all).flatMap((text) => parseRecord<EndpointRecord>(text, isEndpointRecord));
+  }
+
+  watchEndpoints(onChange: () => void): Unsubscribe {
+    return this.watchPrefix(KEYS.endpoints, onChange);
+  }
+
+  /** Deletes a node record (used by tests and by operators decommissioning a node). */
+  async deleteNode(name: string): Promise<void> {
+    await this.client.delete().key(KEYS.node(name));
+  }
+
+  async allocateIdentity(labels: Record<string, string>): Promise<number> {
+    const reserved = reservedIdentityFor(labels);
+    if (reserved !== undefined) return reserved;
+    const canonical = canonicalLabels(labels);
+    const labelsKey = KEYS.identityByLabels + canonical;
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const existing = await this.client.get(labelsKey).string();
+      if (existing !== null) return Number(existing);
+      const candidate = await this.lowestFreeIdentity();
+      // Compare-and-swap: both the label set and the number must still be unclaimed, so two
+      // agents racing for the same labels (or the same number) cannot both win.
+      const result = await this.client
+        .if(labelsKey, 'Version', '==', 0)
+        .and(KEYS.identityById + candidate, 'Version', '==', 0)
+        .then(
+          this.client.put(labelsKey).value(String(candidate)),
+          this.client.put(KEYS.identityById + candidate).value(canonical),
+        )
+        .commit();
+      if (result.succeeded) return candidate;
+    }
+    throw new AgentError(AgentErrorCode.STORE_UNAVAILABLE, `identity allocation for "${canonical}" kept conflicting`);
+  }
+
+  private async lowestFreeIdentity(): Promise<number> {
+    const taken = new Set(
+      (await this.client.getAll().prefix(KEYS.identityById).keys()).map((key) =>
+        Number(key.slice(KEYS.identityById.length)),
+      ),
+    );
+    for (let id = FIRST_ALLOCATED_IDENTITY; id <= LAST_ALLOCATED_IDENTITY; id++) {
+      if (!taken.has(id)) return id;
+    }
+    throw new AgentError(AgentErrorCode.IDENTITY_EXHAUSTED, 'no free security identity left (256..65535)');
+  }
+
+  async ping(): Promise<void> {
+    await this.client.maintenance.status();
+  }
+
+  private watchPrefix(prefix: string, onChange: () => void): Unsubscribe {
+    let watcher: Watcher | undefined;
+    let cancelled = false;
+    this.client
+      .watch()
+      .prefix(prefix)
+      .create()
+      .then((w) => {
+        if (cancelled) {
+          void w.cancel();
+          return;
+        }
+        watcher = w;
+        w.on('put', () => onChange());
+        w.on('delete', () => onChange());
+        w.on('connected', () => onChange());
+        w.on('error', (err) => this.log(`store: watch ${prefix}: ${err.message}`));
+      })
+      .catch((err: unknown) => this.log(`store: cannot watch ${prefix}: ${String(err)}`));
+    return () => {
+      cancelled = true;
+      void watcher?.cancel();
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    // Release without revoking: a restarting agent keeps its record until the lease runs out,
+    // so peers are not torn down and rebuilt around a quick restart.
+    this.lease?.release();
+    this.client.close();
+  }
+}
+
+function parseRecord<T>(text: string, guard: (value: unknown) => value is T): T[] {
+  try {
+    const value: unknown = JSON.parse(text);
+    return guard(value) ? [value] : [];
+  } catch {
+    return [];
+  }
+}
+
+function isNodeRecord(value: unknown): value is NodeRecord {
+  const v = value as Partial<NodeRecord> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.name === 'string' &&
+    typeof v.underlayIP === 'string' &&
+    typeof v.podCIDR === 'string' &&
+    typeof v.wireguardPublicKey === 'string' &&
+    typeof v.wireguardPort === 'number'
+  );
+}
+
+function isEndpointRecord(value: unknown): value is EndpointRecord {
+  const v = value as Partial<EndpointRecord> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.namespace === 'string' &&
+    typeof v.pod === 'string' &&
+    typeof v.node === 'string' &&
+    typeof v.ip === 'string' &&
+    typeof v.labels === 'object'
+  );
+}

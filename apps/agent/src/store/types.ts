@@ -1,0 +1,44 @@
+/** What a node publishes about itself. */
+export interface NodeRecord {
+  name: string;
+  underlayIP: string;
+  podCIDR: string;
+  wireguardPublicKey: string;
+  wireguardPort: number;
+}
+
+/** A pod's endpoint, written by the CNI step (the lab) and read by agents. */
+export interface EndpointRecord {
+  namespace: string;
+  pod: string;
+  node: string;
+  ip: string;
+  /** Host-side interface in the node namespace (lxc…). */
+  interface: string;
+  labels: Record<string, string>;
+}
+
+export type Unsubscribe = () => void;
+
+/**
+ * The cluster store every agent talks to. etcd implements it in the lab; a Kubernetes-API
+ * source (Node annotations, Pods) is the in-cluster alternative behind the same interface.
+ */
+export interface ClusterStore {
+  /** Publishes (or republishes) this node under a lease that is kept alive until close(). */
+  registerNode(node: NodeRecord): Promise<void>;
+  /** Republishes the registered node if its lease was lost or its key removed; true if it did. */
+  ensureRegistered(): Promise<boolean>;
+  listNodes(): Promise<NodeRecord[]>;
+  /** Calls back on any change to the node set; the callback should re-list (it carries no diff). */
+  watchNodes(onChange: () => void): Unsubscribe;
+  putEndpoint(endpoint: EndpointRecord): Promise<void>;
+  deleteEndpoint(namespace: string, pod: string): Promise<void>;
+  listEndpoints(): Promise<EndpointRecord[]>;
+  watchEndpoints(onChange: () => void): Unsubscribe;
+  /** Cluster-wide numeric identity for a label set: the same labels get the same id everywhere. */
+  allocateIdentity(labels: Record<string, string>): Promise<number>;
+  /** Cheap round trip used for health and to detect that the store is back. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

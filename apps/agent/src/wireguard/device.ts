@@ -1,0 +1,119 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { run } from '../exec.js';
+import { AgentError, AgentErrorCode } from '../errors.js';
+import type { WireguardMechanism } from '../config.js';
+
+export interface WireguardDevice {
+  mechanism: 'kernel' | 'wireguard-go';
+  name: string;
+  /** Set for wireguard-go: the userspace process carrying the tunnel. */
+  pid: number | undefined;
+  /** True when an already running device was adopted (agent restart). */
+  adopted: boolean;
+}
+
+/** wireguard-go's UAPI sockets live here for every network namespace alike. */
+export const WIREGUARD_SOCKET_DIR = '/var/run/wireguard';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function deviceResponds(name: string): Promise<boolean> {
+  try {
+    await run('wg', ['show', name, 'public-key']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function linkKind(name: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await run('ip', ['-d', '-j', 'link', 'show', 'dev', name]);
+    const [link] = JSON.parse(stdout) as { linkinfo?: { info_kind?: string } }[];
+    return link?.linkinfo?.info_kind ?? 'unknown';
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Adopts the device if it is already up (an agent restart must not disturb live tunnels), else
+ * creates it: kernel WireGuard when the module exists, wireguard-go (TUN) otherwise.
+ */
+export async function ensureDevice(
+  name: string,
+  mechanism: WireguardMechanism,
+  stateDir: string,
+  log: (message: string) => void,
+): Promise<WireguardDevice> {
+  const pidFile = join(stateDir, 'wireguard-go.pid');
+  const recordedPid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : undefined;
+  const kind = await linkKind(name);
+  if (kind !== undefined && (await deviceResponds(name))) {
+    const isKernel = kind === 'wireguard';
+    const pid = !isKernel && recordedPid !== undefined && alive(recordedPid) ? recordedPid : undefined;
+    log(`wireguard: adopting running device ${name} (${isKernel ? 'kernel' : 'wireguard-go'})`);
+    return { mechanism: isKernel ? 'kernel' : 'wireguard-go', name, pid, adopted: true };
+  }
+  if (kind !== undefined) {
+    // A link with our name but nobody answering on it: left over by a crashed wireguard-go.
+    await run('ip', ['link', 'del', 'dev', name]).catch(() => {});
+  }
+  if (recordedPid !== undefined && alive(recordedPid)) process.kill(recordedPid, 'SIGTERM');
+
+  if (mechanism !== 'wireguard-go') {
+    try {
+      await run('ip', ['link', 'add', 'dev', name, 'type', 'wireguard']);
+      log(`wireguard: created kernel device ${name}`);
+      return { mechanism: 'kernel', name, pid: undefined, adopted: false };
+    } catch (err) {
+      if (mechanism === 'kernel') {
+        throw new AgentError(AgentErrorCode.WIREGUARD_FAILED, `kernel WireGuard unavailable: ${(err as Error).message}`);
+      }
+      log('wireguard: no kernel module, falling back to wireguard-go');
+    }
+  }
+
+  rmSync(join(WIREGUARD_SOCKET_DIR, `${name}.sock`), { force: true });
+  const logFd = openSync(join(stateDir, 'wireguard-go.log'), 'a');
+  // Detached and in the foreground: its lifetime is ours to manage through the pid file, and it
+  // outlives an agent restart so that tunnels keep carrying traffic meanwhile.
+  const child = spawn('wireguard-go', ['-f', name], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    env: { ...process.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
+  });
+  closeSync(logFd);
+  const pid = child.pid;
+  if (pid === undefined) throw new AgentError(AgentErrorCode.WIREGUARD_FAILED, 'wireguard-go could not be started');
+  child.unref();
+  writeFileSync(pidFile, `${pid}\n`);
+  for (let i = 0; i < 100; i++) {
+    if (await deviceResponds(name)) {
+      log(`wireguard: wireguard-go pid ${pid} serving ${name}`);
+      return { mechanism: 'wireguard-go', name, pid, adopted: false };
+    }
+    if (child.exitCode !== null) break;
+    await sleep(50);
+  }
+  throw new AgentError(
+    AgentErrorCode.WIREGUARD_FAILED,
+    `wireguard-go did not bring up ${name} (see ${join(stateDir, 'wireguard-go.log')})`,
+  );
+}
+
+/** Stops a wireguard-go we started and removes the device (used on deliberate teardown only). */
+export async function destroyDevice(device: WireguardDevice): Promise<void> {
+  if (device.pid !== undefined && alive(device.pid)) process.kill(device.pid, 'SIGTERM');
+  await run('ip', ['link', 'del', 'dev', device.name]).catch(() => {});
+}

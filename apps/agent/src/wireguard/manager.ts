@@ -1,0 +1,160 @@
+import { join } from 'node:path';
+import { run } from '../exec.js';
+import { RouteSteering } from '../datapath/routes.js';
+import type { NodeRecord } from '../store/types.js';
+import { ensureDevice, type WireguardDevice } from './device.js';
+import { parseWgDump, type WgPeerState } from './dump.js';
+import { generateKeyPair, loadOrCreateKeyPair, writePrivateKey, type KeyPair } from './keys.js';
+import type { WireguardMechanism } from '../config.js';
+
+export interface WireguardOptions {
+  interfaceName: string;
+  listenPort: number;
+  mtu: number;
+  mechanism: WireguardMechanism;
+  persistentKeepalive: number;
+  stateDir: string;
+  log: (message: string) => void;
+}
+
+export interface PeerStatus {
+  node: string | undefined;
+  publicKey: string;
+  endpoint: string | undefined;
+  allowedIPs: string[];
+  /** ISO time of the latest completed handshake, undefined if none yet. */
+  latestHandshake: string | undefined;
+  handshakeAgeSeconds: number | undefined;
+  rxBytes: number;
+  txBytes: number;
+  persistentKeepalive: number;
+}
+
+export interface EncryptStatus {
+  mechanism: string;
+  interface: string;
+  publicKey: string;
+  listenPort: number;
+  mtu: number;
+  peers: PeerStatus[];
+}
+
+export interface PeerChanges {
+  added: string[];
+  updated: string[];
+  removed: string[];
+}
+
+/** Owns this node's WireGuard device: key, peers (one per remote node) and the routes into it. */
+export class WireguardManager {
+  private device: WireguardDevice | undefined;
+  private keys: KeyPair;
+  private readonly keyPath: string;
+  private readonly routes: RouteSteering;
+  /** Public key -> node name, from the last node list, for status output. */
+  private peerNames = new Map<string, string>();
+
+  constructor(private readonly options: WireguardOptions) {
+    this.keyPath = join(options.stateDir, 'wireguard.key');
+    const { keys, created } = loadOrCreateKeyPair(this.keyPath);
+    this.keys = keys;
+    options.log(`wireguard: ${created ? 'generated' : 'loaded'} key ${keys.publicKey}`);
+    this.routes = new RouteSteering(options.interfaceName);
+  }
+
+  get publicKey(): string {
+    return this.keys.publicKey;
+  }
+
+  get mechanism(): string | undefined {
+    return this.device?.mechanism;
+  }
+
+  async start(): Promise<WireguardDevice> {
+    const o = this.options;
+    this.device = await ensureDevice(o.interfaceName, o.mechanism, o.stateDir, o.log);
+    await run('wg', ['set', o.interfaceName, 'private-key', this.keyPath, 'listen-port', String(o.listenPort)]);
+    await run('ip', ['link', 'set', 'dev', o.interfaceName, 'mtu', String(o.mtu), 'up']);
+    return this.device;
+  }
+
+  private async dump(): Promise<{ publicKey: string; listenPort: number; peers: WgPeerState[] }> {
+    const { stdout } = await run('wg', ['show', this.options.interfaceName, 'dump']);
+    return parseWgDump(stdout);
+  }
+
+  /**
+   * Makes the peer set exactly "every node but this one", with allowed-ips = its pod CIDR and the
+   * routes to match. Idempotent: a restart or a repeated resync changes nothing that is right.
+   */
+  async syncPeers(selfName: string, nodes: NodeRecord[]): Promise<PeerChanges> {
+    const name = this.options.interfaceName;
+    const remote = nodes.filter((n) => n.name !== selfName);
+    this.peerNames = new Map(remote.map((n) => [n.wireguardPublicKey, n.name]));
+    const wanted = new Map(remote.map((n) => [n.wireguardPublicKey, n]));
+    const current = await this.dump();
+    const changes: PeerChanges = { added: [], updated: [], removed: [] };
+
+    // Remove first: a rotated key's old peer still holds the allowed-ips the new one needs.
+    for (const peer of current.peers) {
+      if (wanted.has(peer.publicKey)) continue;
+      await run('wg', ['set', name, 'peer', peer.publicKey, 'remove']);
+      changes.removed.push(peer.publicKey);
+    }
+    const byKey = new Map(current.peers.map((p) => [p.publicKey, p]));
+    for (const [key, node] of wanted) {
+      const endpoint = `${node.underlayIP}:${node.wireguardPort}`;
+      const existing = byKey.get(key);
+      const keepalive = this.options.persistentKeepalive;
+      if (
+        existing &&
+        existing.endpoint === endpoint &&
+        existing.allowedIPs.join(',') === node.podCIDR &&
+        existing.persistentKeepalive === keepalive
+      ) {
+        continue;
+      }
+      await run('wg', [
+        'set', name, 'peer', key,
+        'endpoint', endpoint,
+        'allowed-ips', node.podCIDR,
+        'persistent-keepalive', keepalive === 0 ? 'off' : String(keepalive),
+      ]);
+      (existing ? changes.updated : changes.added).push(node.name);
+    }
+    await this.routes.sync(remote.map((n) => n.podCIDR));
+    return changes;
+  }
+
+  /** New private key, applied to the live device; the caller republishes the public key. */
+  async rotateKey(): Promise<KeyPair> {
+    const next = generateKeyPair();
+    writePrivateKey(this.keyPath, next.privateKey);
+    await run('wg', ['set', this.options.interfaceName, 'private-key', this.keyPath]);
+    this.keys = next;
+    this.options.log(`wireguard: rotated key, now ${next.publicKey}`);
+    return next;
+  }
+
+  async status(nowMs = Date.now()): Promise<EncryptStatus> {
+    const dump = await this.dump();
+    return {
+      mechanism: this.device?.mechanism ?? 'unknown',
+      interface: this.options.interfaceName,
+      publicKey: dump.publicKey,
+      listenPort: dump.listenPort,
+      mtu: this.options.mtu,
+      peers: dump.peers.map((p) => ({
+        node: this.peerNames.get(p.publicKey),
+        publicKey: p.publicKey,
+        endpoint: p.endpoint,
+        allowedIPs: p.allowedIPs,
+        latestHandshake: p.latestHandshake > 0 ? new Date(p.latestHandshake * 1000).toISOString() : undefined,
+        handshakeAgeSeconds: p.latestHandshake > 0 ? Math.max(0, Math.round(nowMs / 1000 - p.latestHandshake)) : undefined,
+        rxBytes: p.rxBytes,
+        txBytes: p.txBytes,
+        persistentKeepalive: p.persistentKeepalive,
+      })),
+    };
+  }
+}
