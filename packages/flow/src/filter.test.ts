@@ -1,0 +1,159 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { create } from '@bufbuild/protobuf';
+import { FlowFilterSchema, Verdict, TrafficDirection, IPVersion, DropReason, type Flow, type FlowFilter } from './gen/flow/flow_pb.js';
+import { compileFilters, FilterError } from './filter.js';
+import { loadRecordedFlows } from './fixtures.js';
+
+const flows = loadRecordedFlows();
+type FilterInit = Parameters<typeof create<typeof FlowFilterSchema>>[1];
+const ff = (init: FilterInit): FlowFilter => create(FlowFilterSchema, init);
+const run = (whitelist: FilterInit[], blacklist: FilterInit[] = []): Flow[] => {
+  const match = compileFilters(whitelist.map(ff), blacklist.map(ff));
+  return flows.filter(match);
+};
+const uuids = (list: Flow[]) => list.map((f) => f.uuid);
+
+test('the recording covers what the filters need', () => {
+  assert.equal(flows.length, 148);
+  assert.ok(flows.some((f) => f.IP?.ipVersion === IPVersion.IPv6));
+  assert.ok(flows.some((f) => f.verdict === Verdict.DROPPED));
+});
+
+test('no filters admit every flow', () => {
+  assert.equal(run([]).length, flows.length);
+});
+
+test('source_ip exact and CIDR, destination_ip CIDR', () => {
+  const exact = run([{ sourceIp: ['10.244.1.10'] }]);
+  assert.ok(exact.length > 0);
+  assert.ok(exact.every((f) => f.IP?.source === '10.244.1.10'));
+  assert.equal(exact.length, flows.filter((f) => f.IP?.source === '10.244.1.10').length);
+
+  const cidr = run([{ destinationIp: ['10.244.2.0/24'] }]);
+  assert.equal(cidr.length, flows.filter((f) => f.IP?.destination.startsWith('10.244.2.')).length);
+  assert.ok(cidr.length > 0);
+
+  const v6 = run([{ sourceIp: ['fd00:10:244::/48'] }]);
+  assert.equal(v6.length, 4);
+  assert.ok(v6.every((f) => f.IP?.ipVersion === IPVersion.IPv6));
+});
+
+test('pod filters match namespace and name prefix; namespace alone with a trailing slash', () => {
+  const byPrefix = run([{ sourcePod: ['default/client-'] }]);
+  assert.ok(byPrefix.length > 0);
+  assert.ok(byPrefix.every((f) => f.source?.namespace === 'default' && f.source.podName.startsWith('client-')));
+  const ns = run([{ destinationPod: ['kube-system/'] }]);
+  assert.ok(ns.every((f) => f.destination?.namespace === 'kube-system'));
+  assert.equal(ns.length, flows.filter((f) => f.destination?.namespace === 'kube-system').length);
+  assert.equal(run([{ sourcePod: ['kube-system/client-'] }]).length, 0);
+});
+
+test('fields inside one filter AND, filters in a list OR', () => {
+  const and = run([{ sourcePod: ['default/client-'], destinationPod: ['default/server-'] }]);
+  assert.ok(and.every((f) => f.source?.podName.startsWith('client-') && f.destination?.podName.startsWith('server-')));
+  const or = run([{ sourcePod: ['default/client-'] }, { verdict: [Verdict.DROPPED] }]);
+  const expected = flows.filter((f) => f.source?.podName.startsWith('client-') || f.verdict === Verdict.DROPPED);
+  assert.deepEqual(uuids(or), uuids(expected));
+  // values inside one field OR too
+  assert.equal(run([{ verdict: [Verdict.DROPPED, Verdict.FORWARDED] }]).length, flows.length);
+});
+
+test('blacklist is subtracted from the whitelist (negation)', () => {
+  const result = run([{ sourcePod: ['default/'] }], [{ destinationPort: ['80'] }]);
+  assert.ok(result.length > 0);
+  for (const f of result) {
+    assert.equal(f.source?.namespace, 'default');
+    const p = f.l4?.protocol;
+    assert.ok(!(p && (p.case === 'TCP' || p.case === 'UDP') && p.value.destinationPort === 80));
+  }
+  // a blacklist alone removes from everything
+  const noDrops = run([], [{ verdict: [Verdict.DROPPED] }]);
+  assert.equal(noDrops.length, flows.length - 8);
+});
+
+test('label selectors: equality, set, existence, source prefix', () => {
+  const app = run([{ sourceLabel: ['k8s:app=client'] }]);
+  assert.ok(app.length > 0 && app.every((f) => f.source?.labels.includes('k8s:app=client')));
+  assert.equal(run([{ sourceLabel: ['app=client'] }]).length, app.length, 'no source prefix matches any source');
+  const set = run([{ destinationLabel: ['app in (server, coredns)'] }]);
+  assert.equal(
+    set.length,
+    flows.filter((f) => f.destination?.labels.some((l) => l === 'k8s:app=server' || l === 'k8s:app=coredns')).length,
+  );
+  const notin = run([{ destinationLabel: ['app notin (server,coredns),app'] }]);
+  assert.ok(notin.length > 0 && notin.every((f) => !/app=(server|coredns)$/.test(f.destination?.labels[0] ?? '')));
+  assert.equal(run([{ sourceLabel: ['!app'] }]).length, 0);
+  assert.equal(run([{ sourceLabel: ['reserved:app=client'] }]).length, 0, 'a different source prefix does not match');
+  assert.ok(run([{ nodeLabels: ['kubernetes.io/hostname=wst-node-2'] }]).every((f) => f.nodeName === 'wst-node-2'));
+});
+
+test('verdict, drop reason, event type, traffic direction, ip version', () => {
+  assert.equal(run([{ dropReasonDesc: [DropReason.UNENCRYPTED_TRAFFIC] }]).length, 4);
+  assert.equal(run([{ dropReasonDesc: [DropReason.POLICY_DENIED] }]).length, 4);
+  assert.equal(run([{ eventType: [{ type: 1 }] }]).length, 8);
+  const toEndpoint = run([{ eventType: [{ type: 4, matchSubType: true, subType: 0 }] }]);
+  assert.ok(toEndpoint.length > 0 && toEndpoint.every((f) => f.eventType?.subType === 0 && f.eventType.type === 4));
+  const ingress = run([{ trafficDirection: [TrafficDirection.INGRESS] }]);
+  assert.ok(ingress.length > 0 && ingress.every((f) => f.trafficDirection === TrafficDirection.INGRESS));
+  assert.equal(run([{ ipVersion: [IPVersion.IPv6] }]).length, 4);
+});
+
+test('protocol, ports, tcp flags, reply', () => {
+  const udp = run([{ protocol: ['UDP'] }]);
+  assert.ok(udp.every((f) => f.l4?.protocol.case === 'UDP'));
+  assert.equal(run([{ protocol: ['icmpv4'] }]).length, 4);
+  assert.equal(run([{ protocol: ['http'] }]).length, 4);
+  const dport = run([{ destinationPort: ['53'] }]);
+  assert.ok(dport.length > 0 && dport.every((f) => f.l4?.protocol.case === 'UDP' && f.l4.protocol.value.destinationPort === 53));
+  const syn = run([{ tcpFlags: [{ SYN: true }] }]);
+  assert.ok(syn.every((f) => f.l4?.protocol.case === 'TCP' && f.l4.protocol.value.flags?.SYN));
+  const synAck = run([{ tcpFlags: [{ SYN: true, ACK: true }] }]);
+  assert.equal(synAck.length, 16);
+  const replies = run([{ reply: [true] }]);
+  assert.ok(replies.length > 0 && replies.every((f) => f.isReply === true));
+  const unknown = flows.filter((f) => f.isReply === undefined).length;
+  assert.equal(run([{ reply: [false] }]).length + replies.length + unknown, flows.length);
+});
+
+test('identity, node name glob, workload, interface, uuid, fqdn-less flows', () => {
+  assert.ok(run([{ sourceIdentity: [1] }]).every((f) => f.source?.identity === 1));
+  assert.equal(run([{ sourceIdentity: [2] }]).length, 4);
+  const node = run([{ nodeName: ['wst-node-[0-9]'.replace('[0-9]', '?')] }]);
+  assert.equal(node.length, flows.length);
+  assert.ok(run([{ nodeName: ['*-2'] }]).every((f) => f.nodeName === 'wst-node-2'));
+  const wl = run([{ destinationWorkload: [{ name: 'server' }] }]);
+  assert.ok(wl.length > 0 && wl.every((f) => f.destination?.podName.startsWith('server-')));
+  assert.equal(run([{ destinationWorkload: [{ kind: 'StatefulSet' }] }]).length, 0);
+  const iface = run([{ interface: [{ name: 'lxc77c0a4b1' }] }]);
+  assert.ok(iface.length > 0 && iface.every((f) => f.interface?.name === 'lxc77c0a4b1'));
+  assert.deepEqual(uuids(run([{ uuid: [flows[5]!.uuid] }])), [flows[5]!.uuid]);
+  assert.equal(run([{ destinationFqdn: ['*.cluster.local'] }]).length, 0);
+});
+
+test('encrypted filter follows IP.encrypted', () => {
+  const enc = run([{ encrypted: [true] }]);
+  const plain = run([{ encrypted: [false] }]);
+  assert.ok(enc.length > 0 && plain.length > 0);
+  assert.equal(enc.length + plain.length, flows.length);
+  assert.ok(enc.every((f) => f.IP?.encrypted));
+});
+
+test('invalid filters name the field and the reason', () => {
+  const bad: [FilterInit, RegExp][] = [
+    [{ sourceIp: ['10.0.0.300'] }, /^whitelist\[0\]\.source_ip: "10\.0\.0\.300" is not an IP/],
+    [{ destinationIp: ['10.0.0.0/33'] }, /destination_ip: .*invalid prefix length/],
+    [{ sourcePod: ['nons'] }, /source_pod: "nons" must be "namespace\//],
+    [{ sourceLabel: ['app in (a'] }, /source_label: unbalanced/],
+    [{ dnsQuery: ['(['] }, /dns_query: invalid regular expression/],
+    [{ protocol: ['tcpx'] }, /protocol: unknown protocol "tcpx"; accepted: tcp/],
+    [{ destinationPort: ['70000'] }, /destination_port: "70000" is not a port/],
+    [{ verdict: [42] }, /verdict: unknown value 42; accepted: VERDICT_UNKNOWN/],
+    [{ tcpFlags: [{}] }, /tcp_flags: set at least one flag/],
+    [{ httpStatusCode: ['6xx'] }, /http_status_code/],
+  ];
+  for (const [init, re] of bad) {
+    assert.throws(() => compileFilters([ff(init)], []), (err: unknown) => err instanceof FilterError && re.test(err.message));
+  }
+  assert.throws(() => compileFilters([], [ff({ sourceIp: ['x'] })]), /^FilterError: blacklist\[0\]\.source_ip/);
+});

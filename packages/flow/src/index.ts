@@ -1,0 +1,23 @@
+export * from './gen/flow/flow_pb.js';
+export * from './gen/observer/observer_pb.js';
+export {
+  ChangeNotificationSchema,
+  ChangeNotificationTypeSchema,
+  ChangeNotificationType,
+  NotifyRequestSchema,
+  Peer,
+  TLSSchema as PeerTLSSchema,
+  file_peer_peer,
+  type ChangeNotification,
+  type NotifyRequest,
+  type TLS as PeerTLS,
+} from './gen/peer/peer_pb.js';
+export * from './gen/relay/relay_pb.js';
+export * from './gen/wirescope/v1/wirescope_pb.js';
+export * from './names.js';
+export * from './wire.js';
+export * from './labels.js';
+export * from './filter.js';
+export * from './encryption.js';
+export * from './printer.js';
+export * from './fixtures.js';
