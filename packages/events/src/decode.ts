@@ -1,0 +1,214 @@
+import { formatIPv4, formatIPv6 } from './ip.js';
+import { ENUMS, EVENT_MAGIC, EVENT_VERSION, EventType, LAYOUT } from './layout.js';
+
+export interface EventHeader {
+  magic: number;
+  version: number;
+  type: number;
+  len: number;
+  subtype: number;
+  cpu: number;
+  ktimeNs: bigint;
+}
+
+export type Direction = 'unknown' | 'ingress' | 'egress';
+
+export interface ProbeEvent {
+  kind: 'probe';
+  header: EventHeader;
+  family: 4 | 6;
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+  ifindex: number;
+  pktLen: number;
+  protocol: number;
+  /** raw TCP flag bits (enum ws_tcp_flag) */
+  tcpFlags: number;
+  direction: Direction;
+  icmpType: number;
+  icmpCode: number;
+}
+
+export interface BenchEvent {
+  kind: 'bench';
+  header: EventHeader;
+  seq: bigint;
+}
+
+export type DecodedEvent = ProbeEvent | BenchEvent;
+
+/** Why a record was not decoded; each reason is counted in DecoderStats. */
+export type SkipReason = 'truncated' | 'badMagic' | 'unknownVersion' | 'unknownType';
+
+export interface DecoderStats {
+  decoded: number;
+  truncated: number;
+  badMagic: number;
+  unknownVersion: number;
+  unknownType: number;
+}
+
+/** The batch shape @wirescope/libbpf's ring-buffer reader delivers. */
+export interface RecordBatchLike {
+  readonly buffer: Uint8Array;
+  readonly offsets: Uint32Array;
+  readonly count: number;
+}
+
+const H = LAYOUT.ws_event_header.fields;
+const P = LAYOUT.ws_probe_event.fields;
+const B = LAYOUT.ws_bench_event.fields;
+const HEADER_SIZE = LAYOUT.ws_event_header.size;
+
+const DIRECTIONS: Record<number, Direction> = {
+  [ENUMS.ws_direction.WS_DIR_UNKNOWN]: 'unknown',
+  [ENUMS.ws_direction.WS_DIR_INGRESS]: 'ingress',
+  [ENUMS.ws_direction.WS_DIR_EGRESS]: 'egress',
+};
+
+const TCP_FLAG_NAMES: ReadonlyArray<[number, string]> = [
+  [ENUMS.ws_tcp_flag.WS_TCP_FIN, 'FIN'],
+  [ENUMS.ws_tcp_flag.WS_TCP_SYN, 'SYN'],
+  [ENUMS.ws_tcp_flag.WS_TCP_RST, 'RST'],
+  [ENUMS.ws_tcp_flag.WS_TCP_PSH, 'PSH'],
+  [ENUMS.ws_tcp_flag.WS_TCP_ACK, 'ACK'],
+  [ENUMS.ws_tcp_flag.WS_TCP_URG, 'URG'],
+  [ENUMS.ws_tcp_flag.WS_TCP_ECE, 'ECE'],
+  [ENUMS.ws_tcp_flag.WS_TCP_CWR, 'CWR'],
+];
+
+/** Names of the set TCP flag bits, in Hubble's order (FIN SYN RST PSH ACK URG ECE CWR). */
+export function tcpFlagNames(flags: number): string[] {
+  return TCP_FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
+}
+
+const PROTOCOL_NAMES: Record<number, string> = { 1: 'ICMPv4', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP' };
+
+export function protocolName(protocol: number): string {
+  return PROTOCOL_NAMES[protocol] ?? `proto-${protocol}`;
+}
+
+/**
+ * Decodes ring-buffer records. Never throws on record content: records it cannot decode
+ * (truncated, foreign, newer version or unknown type) are counted in `stats` and skipped.
+ */
+export class EventDecoder {
+  readonly stats: DecoderStats = { decoded: 0, truncated: 0, badMagic: 0, unknownVersion: 0, unknownType: 0 };
+
+  /** Decodes record bytes [start, end) of buf; undefined (and counted) when not decodable. */
+  decode(buf: Uint8Array, start = 0, end = buf.length): DecodedEvent | undefined {
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const available = end - start;
+    if (available < HEADER_SIZE) return this.#skip('truncated');
+    if (view.getUint16(start + H.magic.offset, true) !== EVENT_MAGIC) return this.#skip('badMagic');
+    const version = view.getUint8(start + H.version.offset);
+    if (version !== EVENT_VERSION) return this.#skip('unknownVersion');
+    const len = view.getUint16(start + H.len.offset, true);
+    if (len > available) return this.#skip('truncated');
+    const header: EventHeader = {
+      magic: EVENT_MAGIC,
+      version,
+      type: view.getUint8(start + H.type.offset),
+      len,
+      subtype: view.getUint16(start + H.subtype.offset, true),
+      cpu: view.getUint32(start + H.cpu.offset, true),
+      ktimeNs: view.getBigUint64(start + H.ktime_ns.offset, true),
+    };
+    switch (header.type) {
+      case EventType.PROBE:
+        if (len < LAYOUT.ws_probe_event.size) return this.#skip('truncated');
+        this.stats.decoded++;
+        return decodeProbe(buf, view, start, header);
+      case EventType.BENCH:
+        if (len < LAYOUT.ws_bench_event.size) return this.#skip('truncated');
+        this.stats.decoded++;
+        return { kind: 'bench', header, seq: view.getBigUint64(start + B.seq.offset, true) };
+      default:
+        return this.#skip('unknownType');
+    }
+  }
+
+  /** Decodes every record of a ring-buffer batch, skipping (and counting) the rest. */
+  decodeBatch(batch: RecordBatchLike): DecodedEvent[] {
+    const out: DecodedEvent[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      const start = batch.offsets[i];
+      const end = batch.offsets[i + 1];
+      if (start === undefined || end === undefined || end > batch.buffer.length || start > end) {
+        this.#skip('truncated');
+        continue;
+      }
+      const event = this.decode(batch.buffer, start, end);
+      if (event) out.push(event);
+    }
+    return out;
+  }
+
+  /**
+   * Decodes back-to-back records (e.g. a capture file) using each header's `len` to step;
+   * stops at the first record whose length cannot be trusted.
+   */
+  decodeStream(buf: Uint8Array): DecodedEvent[] {
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const out: DecodedEvent[] = [];
+    let off = 0;
+    while (off < buf.length) {
+      if (buf.length - off < HEADER_SIZE) {
+        this.#skip('truncated');
+        break;
+      }
+      const len = view.getUint16(off + H.len.offset, true);
+      if (view.getUint16(off + H.magic.offset, true) !== EVENT_MAGIC || len < HEADER_SIZE) {
+        this.#skip('badMagic');
+        break;
+      }
+      const event = this.decode(buf, off, Math.min(buf.length, off + len));
+      if (event) out.push(event);
+      off += len;
+    }
+    return out;
+  }
+
+  #skip(reason: SkipReason): undefined {
+    this.stats[reason]++;
+    return undefined;
+  }
+}
+
+function decodeProbe(buf: Uint8Array, view: DataView, start: number, header: EventHeader): ProbeEvent {
+  const family = view.getUint8(start + P.family.offset) === 6 ? 6 : 4;
+  const fmt = family === 4 ? formatIPv4 : formatIPv6;
+  return {
+    kind: 'probe',
+    header,
+    family,
+    saddr: fmt(buf, start + P.saddr.offset),
+    daddr: fmt(buf, start + P.daddr.offset),
+    sport: view.getUint16(start + P.sport.offset, true),
+    dport: view.getUint16(start + P.dport.offset, true),
+    ifindex: view.getUint32(start + P.ifindex.offset, true),
+    pktLen: view.getUint32(start + P.pkt_len.offset, true),
+    protocol: view.getUint8(start + P.protocol.offset),
+    tcpFlags: view.getUint8(start + P.tcp_flags.offset),
+    direction: DIRECTIONS[view.getUint8(start + P.direction.offset)] ?? 'unknown',
+    icmpType: view.getUint8(start + P.icmp_type.offset),
+    icmpCode: view.getUint8(start + P.icmp_code.offset),
+  };
+}
+
+/** One line per probe event, for demos and logs. */
+export function formatProbeEvent(e: ProbeEvent): string {
+  const proto = protocolName(e.protocol);
+  const src = e.sport || e.dport ? hostPort(e.saddr, e.family, e.sport) : e.saddr;
+  const dst = e.sport || e.dport ? hostPort(e.daddr, e.family, e.dport) : e.daddr;
+  let detail = '';
+  if (e.protocol === 6) detail = ` [${tcpFlagNames(e.tcpFlags).join(',')}]`;
+  else if (e.protocol === 1 || e.protocol === 58) detail = ` type=${e.icmpType} code=${e.icmpCode}`;
+  return `${e.direction.padEnd(7)} if=${e.ifindex} ${proto} ${src} -> ${dst}${detail} len=${e.pktLen}`;
+}
+
+function hostPort(addr: string, family: 4 | 6, port: number): string {
+  return family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+}

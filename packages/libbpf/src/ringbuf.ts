@@ -1,0 +1,140 @@
+import { BpfError, invalidArg } from './errors.js';
+import type { BpfMap } from './map.js';
+import { native, type NativeRingBufferHandle } from './native.js';
+import { checkInt } from './validate.js';
+
+/**
+ * Everything one ring-buffer wake-up drained, copied once into `buffer`. Record i is
+ * buffer[offsets[i] .. offsets[i + 1]); `count` records, offsets has count + 1 entries.
+ * The buffer belongs to the receiver: keep it as long as needed.
+ */
+export interface RecordBatch {
+  readonly buffer: Buffer;
+  readonly offsets: Uint32Array;
+  readonly count: number;
+}
+
+export type BatchHandler = (batch: RecordBatch) => void;
+
+export interface RingBufferOptions {
+  /** Most bytes delivered per callback (default 4 MiB); the rest follows on the next loop turn. */
+  batchBytes?: number;
+  /** Start paused (default false). */
+  paused?: boolean;
+}
+
+/** Copy of record i of a batch's buffer (a view, not a copy: subarray). */
+export function batchRecord(batch: RecordBatch, index: number): Buffer {
+  const start = batch.offsets[index];
+  const end = batch.offsets[index + 1];
+  if (start === undefined || end === undefined) throw invalidArg(`record index ${index} out of range 0..${batch.count - 1}`);
+  return batch.buffer.subarray(start, end);
+}
+
+/** Iterates the records of a batch as Buffer views. */
+export function* batchRecords(batch: RecordBatch): IterableIterator<Buffer> {
+  for (let i = 0; i < batch.count; i++) yield batchRecord(batch, i);
+}
+
+const DEFAULT_BATCH_BYTES = 4 << 20;
+/** Batches queued for a slow async iterator before the reader pauses itself. */
+const ITERATOR_HIGH_WATER = 64;
+
+/**
+ * Reads a BPF ring buffer from the libuv loop: ONE handler call per wake-up with the whole
+ * batch. pause()/resume() stop and restart polling (the kernel keeps records meanwhile, up to
+ * the ring's size); close() is idempotent. Also an AsyncIterable of batches.
+ */
+export class RingBufferReader implements AsyncIterable<RecordBatch> {
+  readonly map: BpfMap;
+  #native: NativeRingBufferHandle | undefined;
+  #handler: BatchHandler;
+  #paused = false;
+  #iterating = false;
+  #queue: RecordBatch[] = [];
+  #wake: (() => void) | undefined;
+
+  constructor(map: BpfMap, onBatch: BatchHandler | undefined, options: RingBufferOptions = {}) {
+    if (map.type !== 'ringbuf') throw invalidArg(`map ${map.name} is a ${map.type} map, not a ringbuf`);
+    if (onBatch !== undefined && typeof onBatch !== 'function') throw invalidArg('onBatch must be a function');
+    const batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
+    checkInt('batchBytes', batchBytes, 4096, 1 << 30);
+    this.map = map;
+    this.#handler = onBatch ?? (() => {});
+    this.#native = new native.RingBufferHandle(
+      map.fd,
+      (slab, byteOffset, byteLength, offsets) => {
+        this.#handler({ buffer: Buffer.from(slab, byteOffset, byteLength), offsets, count: offsets.length - 1 });
+      },
+      batchBytes,
+    );
+    if (options.paused) this.pause();
+  }
+
+  get closed(): boolean {
+    return this.#native === undefined;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  pause(): void {
+    this.#handle().pause();
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#handle().resume();
+    this.#paused = false;
+  }
+
+  /** Delivers everything pending right now, synchronously; returns the record count. */
+  drain(): number {
+    return this.#handle().drain();
+  }
+
+  stats(): { records: number; batches: number; bytes: number } {
+    return this.#handle().stats();
+  }
+
+  close(): void {
+    if (this.#native === undefined) return;
+    this.#native.close();
+    this.#native = undefined;
+    this.#wake?.();
+  }
+
+  /** Batches as they arrive; ends when the reader is closed. Replaces the onBatch handler. */
+  async *[Symbol.asyncIterator](): AsyncIterator<RecordBatch> {
+    if (this.#iterating) throw invalidArg('a ring buffer reader supports one iterator at a time');
+    this.#iterating = true;
+    const userPaused = this.#paused;
+    this.#handler = (batch) => {
+      this.#queue.push(batch);
+      if (this.#queue.length >= ITERATOR_HIGH_WATER && !this.#paused) this.#handle().pause();
+      this.#wake?.();
+    };
+    try {
+      for (;;) {
+        const batch = this.#queue.shift();
+        if (batch !== undefined) {
+          if (this.#queue.length < ITERATOR_HIGH_WATER / 2 && !this.#paused && !this.closed) this.#handle().resume();
+          yield batch;
+          continue;
+        }
+        if (this.closed) return;
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = undefined;
+      }
+    } finally {
+      this.#iterating = false;
+      if (userPaused && !this.closed) this.pause();
+    }
+  }
+
+  #handle(): NativeRingBufferHandle {
+    if (this.#native === undefined) throw new BpfError('ERR_CLOSED', 0, 'ringbuf', `ring buffer reader on ${this.map.name} is closed`);
+    return this.#native;
+  }
+}
