@@ -2,8 +2,8 @@
 /*
  * Tracing programs for the addon's attach tests: each counts umask(2) calls of the test
  * process (trace_tgid) in its own `hits` slot. fentry/fexit need ftrace trampolines, which
- * some kernels lack; tests open this object with those two programs' autoload off unless
- * they test them.
+ * some kernels lack, so they (and the verifier-reject case) are "?" sections: not loaded
+ * unless a test turns their autoload on.
  */
 #include "lib/tracing.h"
 #include <bpf/bpf_tracing.h>
@@ -26,14 +26,14 @@ int BPF_PROG(count_raw_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
-SEC("fentry/__x64_sys_umask")
+SEC("?fentry/__x64_sys_umask")
 int BPF_PROG(count_umask_entry)
 {
 	ws_count_hit(WS_HIT_FENTRY);
 	return 0;
 }
 
-SEC("fexit/__x64_sys_umask")
+SEC("?fexit/__x64_sys_umask")
 int BPF_PROG(count_umask_exit)
 {
 	ws_count_hit(WS_HIT_FEXIT);
@@ -45,6 +45,13 @@ int count_umask_tracepoint(void *ctx)
 {
 	ws_count_hit(WS_HIT_TRACEPOINT);
 	return 0;
+}
+
+/* Rejected by the verifier (packet read without a bounds check): tests the load error path. */
+SEC("?tc")
+int rejected_by_verifier(struct __sk_buff *skb)
+{
+	return *(__u8 *)(long)skb->data;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

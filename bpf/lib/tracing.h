@@ -26,6 +26,14 @@ struct {
 	__type(value, __u64);
 } hits SEC(".maps");
 
+/* Scratch hash map for the addon's map tests (lookup/update/delete/iterate/pin). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u64);
+} test_kv SEC(".maps");
+
 /* Only count events of this process (0 counts every process). */
 const volatile __u32 trace_tgid = 0;
 

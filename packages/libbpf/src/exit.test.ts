@@ -1,0 +1,38 @@
+// A process that exits without closing anything must not leave tc filters behind.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { VethLab, exitUnlessRoot } from './netns-fixture.js';
+
+exitUnlessRoot();
+
+const lab = new VethLab({ prefix: 'wst1-', tag: `x${process.pid % 10000}`, subnet: 12 }).up();
+after(() => lab.down());
+
+const INDEX = fileURLToPath(new URL('./index.ts', import.meta.url));
+const PROBE = fileURLToPath(new URL('../../../bpf/.output/probe.bpf.o', import.meta.url));
+
+function runChild(exitHow: string): string {
+  const source = `
+    import { BpfObject } from ${JSON.stringify(INDEX)};
+    const o = BpfObject.load(${JSON.stringify(PROBE)});
+    o.openRingBuffer('events', () => {});
+    o.attachTc('probe_ingress', { ifname: ${JSON.stringify(lab.ifA)}, direction: 'ingress', netns: ${JSON.stringify(lab.nsA)} });
+    o.attachTc('probe_egress', { ifname: ${JSON.stringify(lab.ifA)}, direction: 'egress', netns: ${JSON.stringify(lab.nsA)} });
+    console.log('attached');
+    ${exitHow}`;
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], { encoding: 'utf8', timeout: 20_000 });
+  assert.match(res.stdout, /attached/, res.stderr);
+  return res.stdout;
+}
+
+test('process.exit() with filters attached and a reader open leaves no filter', () => {
+  runChild('process.exit(0);');
+  assert.equal(lab.tcFilters(lab.nsA, lab.ifA).trim(), '');
+});
+
+test('an uncaught exception leaves no filter', () => {
+  runChild("setTimeout(() => { throw new Error('boom'); }, 10);");
+  assert.equal(lab.tcFilters(lab.nsA, lab.ifA).trim(), '');
+});

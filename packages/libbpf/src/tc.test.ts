@@ -1,0 +1,200 @@
+// Real packets through a veth pair between two namespaces, observed by the probe on tc
+// ingress and egress of one end, decoded in JS and compared field by field.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { EventDecoder, type ProbeEvent } from '@wirescope/events';
+import { BpfObject, liveResources, type RingBufferReader, type TcLink } from './index.js';
+import { VethLab, exitUnlessRoot, waitFor } from './netns-fixture.js';
+
+exitUnlessRoot();
+
+const PROBE_OBJECT = fileURLToPath(new URL('../../../bpf/.output/probe.bpf.o', import.meta.url));
+const lab = new VethLab({ prefix: 'wst1-', tag: `t${process.pid % 10000}`, subnet: 11 });
+const decoder = new EventDecoder();
+const events: ProbeEvent[] = [];
+let probe: BpfObject;
+let reader: RingBufferReader;
+let links: TcLink[];
+
+before(() => {
+  lab.up();
+  probe = BpfObject.load(PROBE_OBJECT);
+  reader = probe.openRingBuffer('events', (batch) => {
+    for (const e of decoder.decodeBatch(batch)) if (e.kind === 'probe') events.push(e);
+  });
+  links = [
+    probe.attachTc('probe_ingress', { ifname: lab.ifA, direction: 'ingress', netns: lab.nsA }),
+    probe.attachTc('probe_egress', { ifname: lab.ifA, direction: 'egress', netns: lab.nsA }),
+  ];
+});
+
+after(() => {
+  probe?.close();
+  lab.down();
+});
+
+function find(match: Partial<ProbeEvent>): ProbeEvent | undefined {
+  return events.find((e) => Object.entries(match).every(([k, v]) => e[k as keyof ProbeEvent] === v));
+}
+
+async function expectEvent(match: Partial<ProbeEvent>): Promise<ProbeEvent> {
+  await waitFor(() => find(match) !== undefined, `event ${JSON.stringify(match)}`);
+  return find(match) as ProbeEvent;
+}
+
+test('tc links report the interface, handle and priority the kernel chose', () => {
+  assert.ok(lab.ifindexA > 0);
+  for (const link of links) {
+    assert.equal(link.ifindex, lab.ifindexA);
+    assert.ok(link.handle > 0 && link.priority > 0);
+  }
+  const shown = lab.tcFilters(lab.nsA, lab.ifA);
+  assert.match(shown, /probe_ingress/);
+  assert.match(shown, /probe_egress/);
+});
+
+test('IPv4 ping: echo request at ingress, echo reply at egress', async () => {
+  lab.run(lab.nsB, 'ping', ['-c', '1', '-W', '2', lab.ipA]);
+  const request = await expectEvent({ protocol: 1, direction: 'ingress', icmpType: 8, saddr: lab.ipB });
+  assert.deepEqual(
+    { ...request, header: undefined },
+    {
+      kind: 'probe',
+      header: undefined,
+      family: 4,
+      saddr: lab.ipB,
+      daddr: lab.ipA,
+      sport: 0,
+      dport: 0,
+      ifindex: lab.ifindexA,
+      pktLen: 98, // 14 Ethernet + 20 IPv4 + 8 ICMP + 56 payload
+      protocol: 1,
+      tcpFlags: 0,
+      direction: 'ingress',
+      icmpType: 8,
+      icmpCode: 0,
+    },
+  );
+  assert.equal(request.header.type, 1);
+  assert.equal(request.header.len, 80);
+  const reply = await expectEvent({ protocol: 1, direction: 'egress', icmpType: 0, saddr: lab.ipA });
+  assert.equal(reply.daddr, lab.ipB);
+  assert.equal(reply.pktLen, 98);
+  assert.equal(reply.ifindex, lab.ifindexA);
+  assert.ok(reply.header.ktimeNs >= request.header.ktimeNs);
+});
+
+test('IPv4 UDP to a closed port: datagram at ingress, ICMP port unreachable at egress', async () => {
+  lab.node(
+    lab.nsB,
+    `import dgram from 'node:dgram';
+     const s = dgram.createSocket('udp4');
+     s.bind(40000, () => s.send(Buffer.from('hello'), 9, '${lab.ipA}', () => s.close()));`,
+  );
+  const datagram = await expectEvent({ protocol: 17, direction: 'ingress', sport: 40000 });
+  assert.equal(datagram.dport, 9);
+  assert.equal(datagram.saddr, lab.ipB);
+  assert.equal(datagram.daddr, lab.ipA);
+  assert.equal(datagram.pktLen, 14 + 20 + 8 + 5);
+  const unreachable = await expectEvent({ protocol: 1, direction: 'egress', icmpType: 3 });
+  assert.equal(unreachable.icmpCode, 3);
+  assert.equal(unreachable.daddr, lab.ipB);
+});
+
+test('IPv4 TCP connect to a closed port: SYN in, RST|ACK out', async () => {
+  lab.node(
+    lab.nsB,
+    `import net from 'node:net';
+     const c = net.connect({ host: '${lab.ipA}', port: 9, localPort: 40001 });
+     c.on('error', () => {});`,
+  );
+  const syn = await expectEvent({ protocol: 6, direction: 'ingress', sport: 40001 });
+  assert.equal(syn.dport, 9);
+  assert.equal(syn.tcpFlags, 0x02);
+  const rst = await expectEvent({ protocol: 6, direction: 'egress', dport: 40001 });
+  assert.equal(rst.sport, 9);
+  assert.equal(rst.tcpFlags, 0x14); // RST|ACK
+  assert.equal(rst.saddr, lab.ipA);
+});
+
+test('IPv4 TCP handshake and close with a listener: SYN, SYN|ACK, ACK, FIN', async () => {
+  await lab.background(
+    lab.nsA,
+    `import net from 'node:net';
+     net.createServer((s) => s.end()).listen(8080, '${lab.ipA}', () => console.log('ready'));`,
+  );
+  lab.node(
+    lab.nsB,
+    `import net from 'node:net';
+     const c = net.connect({ host: '${lab.ipA}', port: 8080, localPort: 40002 });
+     c.on('data', () => {}); c.on('end', () => c.end());
+     await new Promise((r) => c.on('close', r));`,
+  );
+  await expectEvent({ protocol: 6, direction: 'ingress', sport: 40002, dport: 8080, tcpFlags: 0x02 });
+  await expectEvent({ protocol: 6, direction: 'egress', sport: 8080, dport: 40002, tcpFlags: 0x12 });
+  await expectEvent({ protocol: 6, direction: 'ingress', sport: 40002, dport: 8080, tcpFlags: 0x10 });
+  await waitFor(
+    () => events.some((e) => e.protocol === 6 && e.direction === 'egress' && e.sport === 8080 && (e.tcpFlags & 0x01) !== 0),
+    'server FIN at egress',
+  );
+});
+
+test('IPv6 ping and UDP: 16-byte addresses, ICMPv6 types, ports', async () => {
+  lab.run(lab.nsB, 'ping', ['-6', '-c', '1', '-W', '2', lab.ip6A]);
+  const request = await expectEvent({ family: 6, protocol: 58, direction: 'ingress', icmpType: 128 });
+  assert.equal(request.saddr, lab.ip6B);
+  assert.equal(request.daddr, lab.ip6A);
+  assert.equal(request.pktLen, 14 + 40 + 8 + 56);
+  assert.equal(request.ifindex, lab.ifindexA);
+  const reply = await expectEvent({ family: 6, protocol: 58, direction: 'egress', icmpType: 129 });
+  assert.equal(reply.saddr, lab.ip6A);
+  assert.equal(reply.daddr, lab.ip6B);
+
+  lab.node(
+    lab.nsB,
+    `import dgram from 'node:dgram';
+     const s = dgram.createSocket('udp6');
+     s.bind(40003, () => s.send(Buffer.from('v6'), 9, '${lab.ip6A}', () => s.close()));`,
+  );
+  const datagram = await expectEvent({ family: 6, protocol: 17, direction: 'ingress', sport: 40003 });
+  assert.equal(datagram.dport, 9);
+  assert.equal(datagram.saddr, lab.ip6B);
+  assert.equal(datagram.pktLen, 14 + 40 + 8 + 2);
+  // IPv6 TCP SYN to a closed port
+  lab.node(
+    lab.nsB,
+    `import net from 'node:net';
+     const c = net.connect({ host: '${lab.ip6A}', port: 9, localPort: 40004 });
+     c.on('error', () => {});`,
+  );
+  const syn = await expectEvent({ family: 6, protocol: 6, direction: 'ingress', sport: 40004 });
+  assert.equal(syn.tcpFlags, 0x02);
+  const rst = await expectEvent({ family: 6, protocol: 6, direction: 'egress', dport: 40004 });
+  assert.equal(rst.tcpFlags, 0x14);
+});
+
+test('nothing was lost and nothing was undecodable', () => {
+  assert.equal(probe.map('lost_events').sumPerCpuU64(Buffer.alloc(4)), 0n);
+  assert.equal(decoder.stats.truncated + decoder.stats.badMagic + decoder.stats.unknownType, 0);
+  assert.ok(reader.stats().records >= events.length);
+});
+
+test('detach removes exactly our filters; close frees everything', () => {
+  const [ingress, egress] = links;
+  assert.ok(ingress && egress);
+  ingress.detach();
+  const afterOne = lab.tcFilters(lab.nsA, lab.ifA);
+  assert.doesNotMatch(afterOne, /probe_ingress/);
+  assert.match(afterOne, /probe_egress/);
+  ingress.detach(); // idempotent
+  probe.close(); // detaches the egress filter too
+  probe.close();
+  assert.equal(lab.tcFilters(lab.nsA, lab.ifA).trim(), '');
+  assert.equal(egress.attached, false);
+  assert.equal(reader.closed, true);
+  assert.deepEqual(
+    { objects: liveResources().objects, tcLinks: liveResources().tcLinks, ringBuffers: liveResources().ringBuffers },
+    { objects: 0, tcLinks: 0, ringBuffers: 0 },
+  );
+});
