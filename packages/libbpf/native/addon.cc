@@ -597,9 +597,11 @@ Napi::Value ObjectHandle::AttachTc(const Napi::CallbackInfo& info) {
 
 // ---------------------------------------------------------------------------------------
 // Ring buffer reader: uv_poll on ring_buffer__epoll_fd; every wake-up drains into one
-// ArrayBuffer "slab" (records copied once, back to back) and makes ONE JS call with
-// (arrayBuffer, byteOffset, byteLength, offsets) where record i spans
-// offsets[i]..offsets[i+1]. A wake-up delivers at most `batchBytes`; the rest waits for the
+// Buffer "slab" (records copied once, back to back) and makes ONE JS call with
+// (slab, byteOffset, byteLength, offsets) where record i spans
+// slab[byteOffset + offsets[i] .. byteOffset + offsets[i+1]). With `reuse` every batch
+// starts at the beginning of one slab (cache-hot, no allocation); otherwise slabs are
+// handed over to JS and a new one is made when the current one runs out of room. A wake-up delivers at most `batchBytes`; the rest waits for the
 // next loop turn (the epoll fd stays readable), so other I/O is never starved.
 
 struct RingBufferRes {
@@ -611,13 +613,19 @@ struct RingBufferRes {
   bool closed = false;
   size_t batch_bytes = 0;
   // slab being filled
-  Napi::Reference<Napi::ArrayBuffer> slab_ref;
+  Napi::Reference<Napi::Buffer<uint8_t>> slab_ref;
+  bool reuse = false;  // one slab for every batch: valid only during the callback
   uint8_t* slab = nullptr;
   size_t slab_size = 0;
   size_t slab_used = 0;
   // one wake-up's bookkeeping
   size_t batch_start = 0;
-  std::vector<uint32_t> offsets;
+  std::vector<uint32_t> offsets;  // capacity fixed at open: batch_bytes / 8 + 2
+  size_t count = 0;
+  uint32_t* offsets_data = nullptr;
+  size_t max_count = 0;
+  size_t slab_limit = 0;
+  Napi::Reference<Napi::Uint32Array> offsets_ref;  // reuse mode: one offsets array too
   std::vector<uint8_t> carry;  // a record that did not fit the slab: first of the next batch
   bool batch_full = false;
   Napi::FunctionReference callback;
@@ -672,6 +680,10 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
     res_ = std::make_shared<RingBufferRes>();
     res_->env = env;
     res_->batch_bytes = batch_bytes;
+    res_->reuse = info.Length() > 3 && info[3].ToBoolean().Value();
+    res_->offsets.resize(batch_bytes / 8 + 2);
+    res_->offsets_data = res_->offsets.data();
+    res_->max_count = res_->offsets.size() - 1;
     ClearLog();
     res_->rb = ring_buffer__new(fd, &RingBufferHandle::OnSample, res_.get(), nullptr);
     int err = libbpf_get_error(res_->rb);
@@ -719,28 +731,41 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
   }
 
   static void EnsureSlab(RingBufferRes* r, size_t need) {
-    if (r->slab && r->slab_size - r->slab_used >= std::max(need, kMinSlabRoom)) return;
+    // room for at least the carried record and a useful batch (never more than a whole batch)
+    size_t room = std::max(need, std::min(kMinSlabRoom, r->batch_bytes));
+    if (r->slab && r->slab_size - r->slab_used >= room) return;
     Napi::Env env(r->env);
     size_t size = std::max(r->batch_bytes, need);
-    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, size);
-    r->slab_ref = Napi::Persistent(ab);
-    r->slab = static_cast<uint8_t*>(ab.Data());
+    // node Buffers are allocated without zero-filling: every byte we hand out is written first
+    Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, size);
+    r->slab_ref = Napi::Persistent(buf);
+    r->slab = buf.Data();
     r->slab_size = size;
     r->slab_used = 0;
   }
 
+  // Hot path, once per record. Ring-buffer samples are 8-byte aligned and padded to 8
+  // bytes in the ring, so whole words are copied; every record starts 8-byte aligned in
+  // the slab and typed arrays can read it in place.
   static int OnSample(void* ctx, void* data, size_t size) {
     RingBufferRes* r = static_cast<RingBufferRes*>(ctx);
-    size_t batch_len = r->slab_used - r->batch_start;
-    if (r->slab_size - r->slab_used < size || batch_len + size > r->batch_bytes) {
+    size_t padded = (size + 7) & ~size_t(7);
+    size_t used = r->slab_used;
+    size_t batch_len = used - r->batch_start;
+    // slab_limit = min(slab end, batch start + batch_bytes); max_count leaves room for the end offset
+    if (__builtin_expect(used + padded > r->slab_limit || r->count >= r->max_count, 0)) {
       // already consumed from the ring: keep it for the next batch and stop this one
-      r->carry.assign(static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+      r->carry.assign(static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + padded);
       r->batch_full = true;
       return -EAGAIN;
     }
-    memcpy(r->slab + r->slab_used, data, size);
-    r->offsets.push_back((uint32_t)batch_len);
-    r->slab_used += size;
+    uint8_t* dst = r->slab + used;
+    const uint8_t* src = static_cast<const uint8_t*>(data);
+    size_t done = 0;
+    for (; done + 32 <= padded; done += 32) __builtin_memcpy(dst + done, src + done, 32);
+    for (; done < padded; done += 8) __builtin_memcpy(dst + done, src + done, 8);
+    r->offsets_data[r->count++] = (uint32_t)batch_len;
+    r->slab_used = used + padded;
     return 0;
   }
 
@@ -755,31 +780,40 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
   static size_t FillAndDeliver(RingBufferRes* r, int* error) {
     Napi::Env env(r->env);
     *error = 0;
+    if (r->reuse) r->slab_used = 0;
     EnsureSlab(r, r->carry.size());
     r->batch_start = r->slab_used;
-    r->offsets.clear();
+    r->slab_limit = std::min(r->slab_size, r->batch_start + r->batch_bytes);
+    r->count = 0;
     r->batch_full = false;
     if (!r->carry.empty()) {
       memcpy(r->slab + r->slab_used, r->carry.data(), r->carry.size());
-      r->offsets.push_back(0);
+      r->offsets[r->count++] = 0;
       r->slab_used += r->carry.size();
       r->carry.clear();
     }
     int rc = ring_buffer__consume(r->rb);
     if (rc < 0 && !r->batch_full) *error = rc;
-    size_t count = r->offsets.size();
+    size_t count = r->count;
     if (count == 0) return 0;
     size_t batch_len = r->slab_used - r->batch_start;
-    r->offsets.push_back((uint32_t)batch_len);
-    Napi::Uint32Array offsets = Napi::Uint32Array::New(env, r->offsets.size());
-    memcpy(offsets.Data(), r->offsets.data(), r->offsets.size() * sizeof(uint32_t));
-    Napi::ArrayBuffer slab = r->slab_ref.Value();
+    r->offsets[count] = (uint32_t)batch_len;
+    Napi::Uint32Array offsets;
+    if (r->reuse) {
+      if (r->offsets_ref.IsEmpty())
+        r->offsets_ref = Napi::Persistent(Napi::Uint32Array::New(env, r->offsets.size()));
+      Napi::Uint32Array all = r->offsets_ref.Value();
+      memcpy(all.Data(), r->offsets.data(), (count + 1) * sizeof(uint32_t));
+      offsets = Napi::Uint32Array::New(env, count + 1, all.ArrayBuffer(), 0);
+    } else {
+      offsets = Napi::Uint32Array::New(env, count + 1);
+      memcpy(offsets.Data(), r->offsets.data(), (count + 1) * sizeof(uint32_t));
+    }
+    Napi::Buffer<uint8_t> slab = r->slab_ref.Value();
     size_t start = r->batch_start;
     r->records += count;
     r->batches += 1;
     r->bytes += batch_len;
-    // align the next batch to 8 bytes so u64 fields can be read through typed arrays
-    r->slab_used = std::min(r->slab_size, (r->slab_used + 7) & ~size_t(7));
     Napi::Function cb = r->callback.Value();
     cb.MakeCallback(env.Global(),
                     {slab, Napi::Number::New(env, (double)start),
@@ -852,6 +886,7 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
       res_->Free();
       res_->callback.Reset();
       res_->slab_ref.Reset();
+      res_->offsets_ref.Reset();
       res_->slab = nullptr;
     }
     return info.Env().Undefined();

@@ -61,7 +61,7 @@ export interface NativeRingBufferHandle {
   close(): void;
 }
 export type NativeBatchCallback = (
-  slab: ArrayBuffer,
+  slab: Buffer,
   byteOffset: number,
   byteLength: number,
   offsets: Uint32Array,
@@ -73,6 +73,7 @@ export interface NativeAddon {
     mapFd: number,
     callback: NativeBatchCallback,
     batchBytes: number,
+    reuseBuffer: boolean,
   ) => NativeRingBufferHandle;
   mapLookup(fd: number, key: Buffer, valueSize: number): Buffer | null;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;

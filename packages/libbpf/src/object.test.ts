@@ -153,3 +153,25 @@ test('ring buffer: AsyncIterable form yields batches until the reader closes', a
   await consumer;
   assert.deepEqual(seen, Array.from({ length: 15 }, (_, i) => i));
 });
+
+test('ring buffer: reuseBuffer hands every batch the same 8-byte-aligned buffer', async () => {
+  const bench = load(BENCH, { rodata: { bench_records_per_run: 1000 } });
+  const backingStores = new Set<ArrayBufferLike>();
+  const seqs: number[] = [];
+  const decoder = new EventDecoder();
+  bench.openRingBuffer(
+    'events',
+    (batch) => {
+      backingStores.add(batch.buffer.buffer);
+      assert.equal(batch.buffer.byteOffset % 8, 0);
+      assert.ok(batch.offsets.every((o) => o % 8 === 0));
+      // read in the callback: the buffer is overwritten by the next batch
+      for (const e of decoder.decodeBatch(batch)) if (e.kind === 'bench') seqs.push(Number(e.seq));
+    },
+    { batchBytes: 8192, reuseBuffer: true },
+  );
+  bench.testRun('bench_fill', Buffer.alloc(64), 2);
+  await waitFor(() => seqs.length === 2000, '2000 records');
+  assert.equal(backingStores.size, 1);
+  assert.ok(seqs.every((s, i) => s === i));
+});
