@@ -5,6 +5,9 @@ import { UsageError } from './command.js';
 // Lazy so that `wirescope lab` does not load gRPC and `observe` does not load the lab.
 // Add a command by adding one line here and one module under commands/.
 const commands: Record<string, () => Promise<{ command: Command }>> = {
+  lab: () => import('./commands/lab.js'),
+  encrypt: () => import('./commands/encrypt.js'),
+  demo: () => import('./commands/demo.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

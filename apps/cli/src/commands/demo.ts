@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+import { loadSpec, SpecError } from '../lab/spec.js';
+import { labDown, labUp } from '../lab/lab.js';
+import { labStatus } from '../lab/status.js';
+import { listenLoopback } from '../lab/forward.js';
+import { etcdForwardSocket } from '../lab/names.js';
+import { DEFAULT_SPEC } from './lab.js';
+
+const USAGE = 'usage: wirescope demo [--spec FILE] [--etcd-port PORT]';
+
+export const command: Command = {
+  summary: 'bring the lab up, show how to look at it, keep it running until Ctrl-C, then remove it',
+  async run(args) {
+    let values;
+    try {
+      values = parseArgs({ args, options: { spec: { type: 'string' }, 'etcd-port': { type: 'string' } }, strict: true }).values;
+    } catch (err) {
+      throw new UsageError(`${(err as Error).message.split('\n')[0]}; ${USAGE}`);
+    }
+    const etcdPort = Number(values['etcd-port'] ?? '23790');
+    if (!Number.isInteger(etcdPort) || etcdPort < 1 || etcdPort > 65535) {
+      throw new UsageError(`--etcd-port "${values['etcd-port']}" is not valid; accepted: 1-65535`);
+    }
+    let spec;
+    try {
+      spec = loadSpec(values.spec ?? DEFAULT_SPEC);
+    } catch (err) {
+      if (err instanceof SpecError) {
+        console.error(`wirescope: invalid lab spec, nothing was created:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
+        return 2;
+      }
+      throw err;
+    }
+    const result = await labUp(spec, (m) => console.log(m));
+    const ours = result.status === 'started';
+    if (!ours) console.log('lab was already running; the demo will leave it running on exit');
+    console.log('');
+    await labStatus('text');
+    let forward;
+    try {
+      forward = await listenLoopback(etcdPort, etcdForwardSocket);
+    } catch (err) {
+      console.log(`(etcd forward on 127.0.0.1:${etcdPort} unavailable: ${(err as Error).message})`);
+    }
+    console.log(
+      [
+        '',
+        'Look at it:',
+        '  npx wirescope encrypt status          # WireGuard mesh: peers, handshakes, bytes',
+        '  npx wirescope lab status              # nodes, pods, agents, etcd',
+        ...(forward ? [`  etcdctl --endpoints 127.0.0.1:${etcdPort} get --prefix /wirescope --keys-only`] : []),
+        '  ip netns exec wsl-fabric tcpdump -ni br0 udp port 51871   # only encrypted traffic on the fabric',
+        '  tail -f /run/wirescope-lab/logs/*.log',
+        '',
+        `Press Ctrl-C to stop${ours ? ' and remove the lab' : ''}.`,
+      ].join('\n'),
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    forward?.close();
+    if (ours) {
+      console.log('\nremoving the lab...');
+      const removed = await labDown();
+      console.log(`lab removed: ${removed.namespaces.length} namespaces, ${removed.processes} processes`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,252 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EtcdClusterStore, agentRequest, type EncryptStatus } from '@wirescope/agent';
+import { CONTROL_PLANE_ADDRESS, type LabSpec } from './spec.js';
+import {
+  CONTROL_PLANE_NS,
+  ETCD_PORT,
+  LAB_DIR,
+  LOG_DIR,
+  PID_DIR,
+  PREFIX,
+  SOCKET_DIR,
+  WIREGUARD_PORT,
+  WIREGUARD_SOCKET_DIR,
+  agentDir,
+  agentSocket,
+  etcdForwardSocket,
+  lxcInterface,
+  nodeNamespace,
+  podNamespace,
+  wireguardInterface,
+} from './names.js';
+import { createTopology } from './topology.js';
+import { isAlive, run, startDaemon, type Daemon } from './shell.js';
+import { listenLoopback, startNamespaceForward } from './forward.js';
+import { readState, writeState, type LabState } from './state.js';
+
+export type Progress = (message: string) => void;
+
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const WORKLOADS = join(REPO_ROOT, 'lab', 'workloads');
+const AGENT_MAIN = fileURLToPath(new URL('./main.js', import.meta.resolve('@wirescope/agent')));
+
+export type UpResult = { status: 'started'; state: LabState } | { status: 'already-running'; state: LabState };
+
+/** Lab namespaces present on the machine (ours by prefix), whether or not a state file exists. */
+export async function labNamespaces(): Promise<string[]> {
+  const out = await run('ip', ['netns', 'list']);
+  return out
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((name) => name.startsWith(`${PREFIX}-`));
+}
+
+export function runningDaemons(state: LabState): { alive: Daemon[]; dead: Daemon[] } {
+  const alive = state.daemons.filter((d) => isAlive(d.pid));
+  return { alive, dead: state.daemons.filter((d) => !alive.includes(d)) };
+}
+
+/** Connects to the lab's etcd through a loopback forward (never to a lab address). */
+export async function withLabStore<T>(fn: (store: EtcdClusterStore) => Promise<T>): Promise<T> {
+  const forward = await listenLoopback(0, etcdForwardSocket);
+  const store = new EtcdClusterStore({ endpoints: [`http://127.0.0.1:${forward.port}`], callTimeoutMs: 2000 });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+    forward.close();
+  }
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? `: ${lastError}` : ''}`);
+}
+
+export async function labUp(spec: LabSpec, progress: Progress): Promise<UpResult> {
+  const existing = readState();
+  if (existing && runningDaemons(existing).dead.length === 0 && (await labNamespaces()).length > 0) {
+    return { status: 'already-running', state: existing };
+  }
+  const started = Date.now();
+  const step = (message: string) => progress(`[${((Date.now() - started) / 1000).toFixed(1).padStart(4)}s] ${message}`);
+  if (existing || (await labNamespaces()).length > 0 || existsSync(LAB_DIR)) {
+    const removed = await labDown();
+    step(`removed leftovers of a previous run (${removed.namespaces.length} namespaces, ${removed.processes} processes)`);
+  }
+  for (const dir of [LAB_DIR, LOG_DIR, PID_DIR, SOCKET_DIR]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const daemons: Daemon[] = [];
+  const save = (readyAfterMs: number) =>
+    writeState({ startedAt: new Date(started).toISOString(), readyAfterMs, spec, daemons });
+  try {
+    await createTopology(spec, step);
+
+    daemons.push(
+      startDaemon('etcd', CONTROL_PLANE_NS, [
+        'etcd', '--name', `${PREFIX}-cp`, '--data-dir', join(LAB_DIR, 'etcd'),
+        '--listen-client-urls', `http://${CONTROL_PLANE_ADDRESS}:${ETCD_PORT},http://127.0.0.1:${ETCD_PORT}`,
+        '--advertise-client-urls', `http://${CONTROL_PLANE_ADDRESS}:${ETCD_PORT}`,
+        '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
+        '--initial-cluster', `${PREFIX}-cp=http://127.0.0.1:2380`, '--log-level', 'warn',
+      ]),
+      startNamespaceForward('forward-etcd', CONTROL_PLANE_NS, etcdForwardSocket, '127.0.0.1', ETCD_PORT),
+    );
+    save(0);
+    await withLabStore(async (store) => {
+      await waitFor('etcd', 15_000, async () => (await store.ping(), true));
+      step(`etcd up in ${CONTROL_PLANE_NS} at ${CONTROL_PLANE_ADDRESS}:${ETCD_PORT}`);
+      // The CNI step: every pod's endpoint (IP, labels, node, host-side interface) into the store.
+      for (const pod of spec.pods) {
+        await store.putEndpoint({
+          namespace: pod.namespace,
+          pod: pod.name,
+          node: pod.node,
+          ip: pod.ip,
+          interface: lxcInterface(pod),
+          labels: { ...pod.labels, 'io.kubernetes.pod.namespace': pod.namespace },
+        });
+      }
+      step(`registered ${spec.pods.length} endpoints`);
+    });
+
+    for (const node of spec.nodes) {
+      mkdirSync(agentDir(node.name), { recursive: true, mode: 0o700 });
+      daemons.push(startAgent(node));
+    }
+    save(0);
+    step(`started ${spec.nodes.length} agents`);
+    await waitForMesh(spec, 20_000);
+    step('WireGuard full mesh: every node pair has completed a handshake');
+
+    const zone: Record<string, string> = {};
+    for (const pod of spec.pods) zone[`${pod.name}.${pod.namespace}`] = pod.ip;
+    const zoneFile = join(LAB_DIR, 'dns-zone.json');
+    writeFileSync(zoneFile, JSON.stringify(zone, null, 2));
+    const dnsServer = spec.pods.find((p) => p.workload.kind === 'dns-server');
+    for (const pod of spec.pods) {
+      if (pod.workload.kind === 'none') continue;
+      const { kind, ...settings } = pod.workload;
+      daemons.push(
+        startDaemon(`pod-${pod.namespace}-${pod.name}`, podNamespace(pod), [process.execPath, join(WORKLOADS, `${kind}.mjs`)], {
+          WSL_POD: `${pod.namespace}/${pod.name}`,
+          WSL_WORKLOAD: JSON.stringify(settings),
+          WSL_DNS_ZONE: zoneFile,
+          ...(dnsServer ? { WSL_DNS_SERVER: dnsServer.ip } : {}),
+        }),
+      );
+    }
+    step(`started ${daemons.length - 2 - spec.nodes.length} workloads`);
+    const readyAfterMs = Date.now() - started;
+    save(readyAfterMs);
+    step(`lab ready in ${(readyAfterMs / 1000).toFixed(1)}s`);
+    return { status: 'started', state: readState() as LabState };
+  } catch (err) {
+    save(0);
+    throw err;
+  }
+}
+
+export function startAgent(node: LabSpec['nodes'][number]): Daemon {
+  return startDaemon(`agent-${node.name}`, nodeNamespace(node.name), [
+    process.execPath, AGENT_MAIN,
+    '--node-name', node.name,
+    '--underlay-ip', node.address,
+    '--pod-cidr', node.podCIDR,
+    '--etcd-endpoints', `http://${CONTROL_PLANE_ADDRESS}:${ETCD_PORT}`,
+    '--state-dir', agentDir(node.name),
+    '--api-socket', agentSocket(node.name),
+    '--wg-interface', wireguardInterface(node.name),
+    '--wg-port', String(WIREGUARD_PORT),
+    '--wg-mtu', '1420',
+    '--resync-interval', '2',
+  ]);
+}
+
+export async function encryptStatusOf(node: string): Promise<EncryptStatus & { node: string }> {
+  return agentRequest<EncryptStatus & { node: string }>(agentSocket(node), 'GET', '/v1/encrypt');
+}
+
+/** Resolves once every agent has a peer for every other node and each peer has handshaken. */
+export async function waitForMesh(spec: LabSpec, timeoutMs: number, since = 0): Promise<void> {
+  await waitFor('every node pair to complete a WireGuard handshake', timeoutMs, async () => {
+    for (const node of spec.nodes) {
+      const status = await encryptStatusOf(node.name);
+      if (status.peers.length !== spec.nodes.length - 1) return undefined;
+      for (const peer of status.peers) {
+        if (!peer.latestHandshake || Date.parse(peer.latestHandshake) < since) return undefined;
+      }
+    }
+    return true;
+  });
+}
+
+export interface DownResult {
+  namespaces: string[];
+  processes: number;
+}
+
+function processesIn(namespace: string): Promise<number[]> {
+  return run('ip', ['netns', 'pids', namespace]).then(
+    (out) => out.split('\n').filter(Boolean).map(Number),
+    () => [],
+  );
+}
+
+/**
+ * Removes everything the lab made, whether or not a state file survived: every process inside a
+ * lab namespace, recorded daemons, the namespaces (and with them every link), wireguard-go
+ * sockets, and /run/wirescope-lab.
+ */
+export async function labDown(): Promise<DownResult> {
+  const namespaces = await labNamespaces();
+  const pids = new Set<number>();
+  for (const ns of namespaces) for (const pid of await processesIn(ns)) pids.add(pid);
+  const state = readState();
+  for (const daemon of state?.daemons ?? []) {
+    // Pid reuse guard: only a process that still runs one of our programs.
+    const command = commandOf(daemon.pid);
+    if (isAlive(daemon.pid) && (command.includes(REPO_ROOT) || command.includes('etcd'))) pids.add(daemon.pid);
+  }
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const deadline = Date.now() + 3000;
+  while ([...pids].some(isAlive) && Date.now() < deadline) await sleep(50);
+  for (const pid of pids) if (isAlive(pid)) signal(pid, 'SIGKILL');
+  while ([...pids].some(isAlive) && Date.now() < deadline + 2000) await sleep(50);
+  for (const ns of namespaces) await run('ip', ['netns', 'del', ns]).catch(() => {});
+  if (existsSync(WIREGUARD_SOCKET_DIR)) {
+    for (const name of readdirSync(WIREGUARD_SOCKET_DIR)) {
+      if (name.startsWith(`${PREFIX}-`)) rmSync(join(WIREGUARD_SOCKET_DIR, name), { force: true });
+    }
+  }
+  rmSync(LAB_DIR, { recursive: true, force: true });
+  return { namespaces, processes: pids.size };
+}
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}

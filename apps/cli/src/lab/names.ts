@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+import type { PodSpec } from './spec.js';
+
+/** Everything the lab creates carries this prefix (namespaces, files, wireguard-go sockets). */
+export const PREFIX = 'wsl';
+export const LAB_DIR = '/run/wirescope-lab';
+export const STATE_FILE = `${LAB_DIR}/state.json`;
+export const LOG_DIR = `${LAB_DIR}/logs`;
+export const PID_DIR = `${LAB_DIR}/pids`;
+export const SOCKET_DIR = `${LAB_DIR}/sockets`;
+export const WIREGUARD_SOCKET_DIR = '/var/run/wireguard';
+
+export const FABRIC_NS = `${PREFIX}-fabric`;
+export const CONTROL_PLANE_NS = `${PREFIX}-cp`;
+export const FABRIC_BRIDGE = 'br0';
+export const ETCD_PORT = 2379;
+export const WIREGUARD_PORT = 51871;
+
+export const nodeNamespace = (node: string): string => `${PREFIX}-${node}`;
+export const podNamespace = (pod: Pick<PodSpec, 'node' | 'namespace' | 'name'>): string =>
+  `${PREFIX}-${pod.node}-${pod.namespace}-${pod.name}`;
+/** Unique per lab node: wireguard-go's UAPI socket directory is shared by every namespace. */
+export const wireguardInterface = (node: string): string => `${PREFIX}-wg-${node}`;
+/** The node's leg on the fabric bridge, as seen inside the fabric namespace. */
+export const fabricPort = (node: string): string => `fab-${node}`;
+/** Host-side pod veth, Cilium-style: lxc + a short stable hash of the pod's identity. */
+export const lxcInterface = (pod: Pick<PodSpec, 'namespace' | 'name'>): string =>
+  `lxc${createHash('sha256').update(`${pod.namespace}/${pod.name}`).digest('hex').slice(0, 8)}`;
+export const agentDir = (node: string): string => `${LAB_DIR}/${node}`;
+export const agentSocket = (node: string): string => `${agentDir(node)}/agent.sock`;
+export const etcdForwardSocket = `${SOCKET_DIR}/etcd.sock`;

@@ -1,0 +1,113 @@
+import { agentRequest, type EncryptStatus } from '@wirescope/agent';
+import { agentSocket, nodeNamespace, podNamespace, wireguardInterface } from './names.js';
+import { labNamespaces, runningDaemons, withLabStore } from './lab.js';
+import { readState } from './state.js';
+import { isAlive } from './shell.js';
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatAge(seconds: number | undefined): string {
+  if (seconds === undefined) return 'never';
+  if (seconds < 120) return `${seconds}s ago`;
+  return `${Math.round(seconds / 60)}m ago`;
+}
+
+/** `wg show`-like lines for one node's encryption status. */
+export function formatEncryptStatus(status: EncryptStatus & { node: string }): string[] {
+  const lines = [
+    `${status.node}: ${status.mechanism} interface ${status.interface} port ${status.listenPort} mtu ${status.mtu}`,
+    `  public key: ${status.publicKey}`,
+    `  peers: ${status.peers.length}`,
+  ];
+  for (const p of status.peers) {
+    lines.push(
+      `    ${(p.node ?? '(unknown node)').padEnd(8)} endpoint ${p.endpoint ?? '(none)'}  allowed-ips ${p.allowedIPs.join(',')}  ` +
+        `handshake ${formatAge(p.handshakeAgeSeconds)}  rx ${formatBytes(p.rxBytes)}  tx ${formatBytes(p.txBytes)}`,
+      `             key ${p.publicKey}`,
+    );
+  }
+  return lines;
+}
+
+export async function labStatus(output: 'text' | 'json'): Promise<number> {
+  const state = readState();
+  const namespaces = await labNamespaces();
+  if (!state) {
+    const leftovers = namespaces.length > 0 ? ` (${namespaces.length} leftover namespaces: run 'wirescope lab down')` : '';
+    if (output === 'json') console.log(JSON.stringify({ running: false, leftoverNamespaces: namespaces }));
+    else console.log(`lab is not running${leftovers}`);
+    return 1;
+  }
+  const { spec } = state;
+  const { dead } = runningDaemons(state);
+  const daemon = (name: string) => state.daemons.find((d) => d.name === name);
+  let storeNodes: string[] | string;
+  try {
+    storeNodes = await withLabStore(async (store) => (await store.listNodes()).map((n) => n.name).sort());
+  } catch (err) {
+    storeNodes = `unreachable: ${(err as Error).message}`;
+  }
+  const nodes = [];
+  for (const node of spec.nodes) {
+    let encrypt: (EncryptStatus & { node: string }) | { error: string };
+    try {
+      encrypt = await agentRequest<EncryptStatus & { node: string }>(agentSocket(node.name), 'GET', '/v1/encrypt');
+    } catch (err) {
+      encrypt = { error: (err as Error).message };
+    }
+    const agent = daemon(`agent-${node.name}`);
+    nodes.push({
+      ...node,
+      namespace: nodeNamespace(node.name),
+      wireguardInterface: wireguardInterface(node.name),
+      agentPid: agent?.pid,
+      agentRunning: agent ? isAlive(agent.pid) : false,
+      inStore: Array.isArray(storeNodes) && storeNodes.includes(node.name),
+      encrypt,
+    });
+  }
+  const pods = spec.pods.map((pod) => {
+    const d = daemon(`pod-${pod.namespace}-${pod.name}`);
+    return {
+      name: `${pod.namespace}/${pod.name}`,
+      node: pod.node,
+      ip: pod.ip,
+      workload: pod.workload.kind,
+      netns: podNamespace(pod),
+      running: pod.workload.kind === 'none' ? namespaces.includes(podNamespace(pod)) : d !== undefined && isAlive(d.pid),
+    };
+  });
+  const etcd = daemon('etcd');
+  const healthy = dead.length === 0 && Array.isArray(storeNodes);
+  if (output === 'json') {
+    console.log(JSON.stringify({ running: true, healthy, startedAt: state.startedAt, readyAfterMs: state.readyAfterMs, spec: spec.file, etcd: { pid: etcd?.pid, nodes: storeNodes }, nodes, pods }, null, 2));
+    return healthy ? 0 : 1;
+  }
+  const lines = [
+    `lab ${healthy ? 'running' : 'DEGRADED'} since ${state.startedAt} (ready in ${(state.readyAfterMs / 1000).toFixed(1)}s), spec ${spec.file}`,
+    `etcd: pid ${etcd?.pid ?? '-'} ${etcd && isAlive(etcd.pid) ? 'running' : 'NOT RUNNING'}; nodes in store: ${Array.isArray(storeNodes) ? storeNodes.join(', ') : storeNodes}`,
+    '',
+    'NODES',
+  ];
+  for (const n of nodes) {
+    lines.push(`  ${n.name.padEnd(8)} ${n.address.padEnd(12)} pods ${n.podCIDR.padEnd(15)} agent ${n.agentRunning ? `pid ${n.agentPid}` : 'NOT RUNNING'}`);
+    if ('error' in n.encrypt) lines.push(`    encrypt status unavailable: ${n.encrypt.error}`);
+    else lines.push(...formatEncryptStatus(n.encrypt).slice(0, 1).map((l) => `    ${l}`), ...formatEncryptStatus(n.encrypt).slice(3).filter((_, i) => i % 2 === 0).map((l) => `  ${l}`));
+  }
+  lines.push('', 'PODS');
+  for (const p of pods) {
+    lines.push(`  ${p.name.padEnd(22)} ${p.node.padEnd(8)} ${p.ip.padEnd(13)} ${p.workload.padEnd(12)} ${p.running ? 'running' : 'NOT RUNNING'}`);
+  }
+  if (dead.length > 0) lines.push('', `not running: ${dead.map((d) => `${d.name} (log ${d.log})`).join(', ')}`);
+  console.log(lines.join('\n'));
+  return healthy ? 0 : 1;
+}
