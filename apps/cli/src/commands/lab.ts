@@ -3,11 +3,11 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { loadSpec, SpecError } from '../lab/spec.js';
-import { labDown, labUp } from '../lab/lab.js';
+import { LabError, labDown, labUp, startComponent, stopComponent } from '../lab/lab.js';
 import { labStatus } from '../lab/status.js';
 
 export const DEFAULT_SPEC = fileURLToPath(new URL('../../../../lab/cluster.yaml', import.meta.url));
-const USAGE = 'usage: wirescope lab up|down|status [--spec FILE] [-o text|json]';
+const USAGE = 'usage: wirescope lab up|down|status [--spec FILE] [-o text|json] | wirescope lab stop|start PROCESS (etcd, agent-NODE, pod-NS-NAME)';
 
 export const command: Command = {
   summary: 'bring the network-namespace lab cluster up or down, or show it',
@@ -29,6 +29,19 @@ export const command: Command = {
       return 0;
     }
     const [action, ...extra] = positionals;
+    if (action === 'stop' || action === 'start') {
+      const [name, ...more] = extra;
+      if (!name || more.length > 0) throw new UsageError(`lab ${action} takes one process name; ${USAGE}`);
+      try {
+        const daemon = action === 'stop' ? await stopComponent(name) : await startComponent(name);
+        console.log(`${name}: ${action === 'stop' ? 'stopped' : `started, pid ${daemon.pid}`}`);
+        return 0;
+      } catch (err) {
+        if (err instanceof LabError) throw new UsageError(err.message);
+        console.error(`wirescope: ${(err as Error).message}`);
+        return 1;
+      }
+    }
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; ${USAGE}`);
     const output = values.output ?? 'text';
     if (output !== 'text' && output !== 'json') throw new UsageError(`-o "${output}" is not valid; accepted: text, json`);
@@ -70,7 +83,7 @@ export const command: Command = {
       case undefined:
         throw new UsageError(`missing action; ${USAGE}`);
       default:
-        throw new UsageError(`unknown action "${action}"; accepted: up, down, status`);
+        throw new UsageError(`unknown action "${action}"; accepted: up, down, status, stop, start`);
     }
   },
 };

@@ -193,6 +193,46 @@ export async function waitForMesh(spec: LabSpec, timeoutMs: number, since = 0): 
   });
 }
 
+/** Stops one lab process by name (etcd, agent-node1, pod-shop-api, …) and waits for it to exit. */
+export async function stopComponent(name: string): Promise<Daemon> {
+  const state = requireState();
+  const daemon = findDaemon(state, name);
+  if (!isAlive(daemon.pid)) throw new Error(`${name} is not running`);
+  signal(daemon.pid, 'SIGTERM');
+  const deadline = Date.now() + 5000;
+  while (isAlive(daemon.pid) && Date.now() < deadline) await sleep(50);
+  if (isAlive(daemon.pid)) signal(daemon.pid, 'SIGKILL');
+  while (isAlive(daemon.pid)) await sleep(20);
+  return daemon;
+}
+
+/** Starts a stopped lab process again with its original command line; records the new pid. */
+export async function startComponent(name: string): Promise<Daemon> {
+  const state = requireState();
+  const daemon = findDaemon(state, name);
+  if (isAlive(daemon.pid)) throw new Error(`${name} is already running (pid ${daemon.pid})`);
+  const next = startDaemon(daemon.name, daemon.namespace, daemon.argv, daemon.env);
+  writeState({ ...state, daemons: state.daemons.map((d) => (d.name === name ? next : d)) });
+  return next;
+}
+
+function requireState(): LabState {
+  const state = readState();
+  if (!state) throw new LabError("no lab is running; start one with 'wirescope lab up'");
+  return state;
+}
+
+function findDaemon(state: LabState, name: string): Daemon {
+  const daemon = state.daemons.find((d) => d.name === name);
+  if (!daemon) throw new LabError(`no lab process "${name}"; accepted: ${state.daemons.map((d) => d.name).join(', ')}`);
+  return daemon;
+}
+
+/** A user-facing lab error (bad component name, no lab): one line, no stack. */
+export class LabError extends Error {
+  override name = 'LabError';
+}
+
 export interface DownResult {
   namespaces: string[];
   processes: number;

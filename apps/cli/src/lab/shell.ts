@@ -29,6 +29,9 @@ export interface Daemon {
   namespace: string;
   pid: number;
   log: string;
+  /** Kept so that `lab start NAME` can restart exactly the same process. */
+  argv: string[];
+  env: Record<string, string>;
 }
 
 /**
@@ -47,7 +50,7 @@ export function startDaemon(name: string, namespace: string, argv: string[], env
   if (child.pid === undefined) throw new Error(`could not start ${name} in ${namespace}`);
   child.unref();
   writeFileSync(join(PID_DIR, `${name}.pid`), `${child.pid}\n`);
-  return { name, namespace, pid: child.pid, log };
+  return { name, namespace, pid: child.pid, log, argv, env };
 }
 
 export function isAlive(pid: number): boolean {

@@ -25,6 +25,10 @@ export function namespacesOf(spec: LabSpec): string[] {
  */
 export async function createTopology(spec: LabSpec, progress: (message: string) => void): Promise<void> {
   for (const ns of namespacesOf(spec)) await run('ip', ['netns', 'add', ns]);
+  // No IPv6 on the fabric: its link-local chatter would be noise in "only WireGuard on the wire".
+  for (const ns of [FABRIC_NS, CONTROL_PLANE_NS, ...spec.nodes.map((n) => nodeNamespace(n.name))]) {
+    await inNamespace(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  }
   progress(`created ${namespacesOf(spec).length} network namespaces`);
 
   const fabric = [`link set lo up`, `link add ${FABRIC_BRIDGE} type bridge`, `link set ${FABRIC_BRIDGE} up`];

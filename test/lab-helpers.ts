@@ -1,0 +1,133 @@
+// Shared by the lab e2e tests: run the CLI, run commands inside lab namespaces, capture on the
+// fabric with tcpdump (ground truth) and read the pcap.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { agentRequest, type EncryptStatus } from '@wirescope/agent';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = `${ROOT}apps/cli/dist/bin.js`;
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function cli(...args: string[]): CliResult {
+  const res = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** Runs a command inside a lab namespace (pods, nodes, fabric); never from the root namespace. */
+export function inNs(namespace: string, ...argv: string[]): CliResult {
+  const res = spawnSync('ip', ['netns', 'exec', namespace, ...argv], { encoding: 'utf8', timeout: 60_000 });
+  return { code: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** HTTP GET from inside a pod with curl; returns status code and body. */
+export function podGet(podNs: string, url: string, timeoutSeconds = 5): { status: number; body: string } {
+  const res = inNs(podNs, 'curl', '-s', '-m', String(timeoutSeconds), '-o', '-', '-w', '\n%{http_code}', url);
+  const lines = res.stdout.split('\n');
+  const status = Number(lines.pop() ?? '0');
+  return { status, body: lines.join('\n') };
+}
+
+export type NodeEncrypt = EncryptStatus & { node: string };
+
+export function encryptStatus(node: string): Promise<NodeEncrypt> {
+  return agentRequest<NodeEncrypt>(`/run/wirescope-lab/${node}/agent.sock`, 'GET', '/v1/encrypt');
+}
+
+export function agentHealth(node: string): Promise<{ status: string; pid: number; store: { connected: boolean } }> {
+  return agentRequest(`/run/wirescope-lab/${node}/agent.sock`, 'GET', '/healthz');
+}
+
+/** Polls until `check` returns a value (not undefined) or the bound passes; returns the value. */
+export async function eventually<T>(what: string, boundMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + boundMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`not within ${boundMs} ms: ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await sleep(100);
+  }
+}
+
+export interface Frame {
+  etherType: number;
+  src?: string;
+  dst?: string;
+  protocol?: number;
+  srcPort?: number;
+  dstPort?: number;
+  arp?: { sender: string; target: string };
+  bytes: Buffer;
+}
+
+const ip4 = (b: Buffer, at: number): string => `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+
+/** Minimal pcap (Ethernet) reader: enough to classify every frame by L2/L3/L4. */
+export function readPcap(path: string): Frame[] {
+  const data = readFileSync(path);
+  if (data.length < 24) return [];
+  const magic = data.readUInt32LE(0);
+  if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) throw new Error(`${path}: not a little-endian pcap`);
+  const frames: Frame[] = [];
+  for (let off = 24; off + 16 <= data.length; ) {
+    const length = data.readUInt32LE(off + 8);
+    const bytes = data.subarray(off + 16, off + 16 + length);
+    off += 16 + length;
+    if (bytes.length < 14) continue;
+    const etherType = bytes.readUInt16BE(12);
+    const frame: Frame = { etherType, bytes };
+    if (etherType === 0x0800 && bytes.length >= 34) {
+      const ihl = ((bytes[14] ?? 0) & 0x0f) * 4;
+      frame.protocol = bytes[23];
+      frame.src = ip4(bytes, 26);
+      frame.dst = ip4(bytes, 30);
+      if ((frame.protocol === 6 || frame.protocol === 17) && bytes.length >= 14 + ihl + 4) {
+        frame.srcPort = bytes.readUInt16BE(14 + ihl);
+        frame.dstPort = bytes.readUInt16BE(14 + ihl + 2);
+      }
+    } else if (etherType === 0x0806 && bytes.length >= 42) {
+      frame.arp = { sender: ip4(bytes, 28), target: ip4(bytes, 38) };
+    }
+    frames.push(frame);
+  }
+  return frames;
+}
+
+/** Captures on the fabric bridge (inside the fabric namespace) while `during` runs. */
+export async function captureFabric<T>(name: string, during: () => Promise<T> | T): Promise<{ frames: Frame[]; result: T }> {
+  const file = `/tmp/wsl-e2e-${name}-${process.pid}.pcap`;
+  const tcpdump = spawn('ip', ['netns', 'exec', 'wsl-fabric', 'tcpdump', '-i', 'br0', '-nn', '-U', '-s', '0', '-w', file], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  tcpdump.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  await eventually('tcpdump to start listening', 10_000, () => (stderr.includes('listening on') ? true : undefined));
+  try {
+    const result = await during();
+    await sleep(300);
+    const frames = await stop();
+    return { frames, result };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  async function stop(): Promise<Frame[]> {
+    const exited = new Promise((resolve) => tcpdump.once('exit', resolve));
+    tcpdump.kill('SIGINT');
+    await exited;
+    const frames = readPcap(file);
+    rmSync(file, { force: true });
+    return frames;
+  }
+}

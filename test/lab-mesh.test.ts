@@ -1,0 +1,308 @@
+// One real lab (default spec) shared by the checks of issue 3 item 5, in order; torn down at the end.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  agentHealth,
+  captureFabric,
+  cli,
+  encryptStatus,
+  eventually,
+  inNs,
+  podGet,
+  type Frame,
+  type NodeEncrypt,
+} from './lab-helpers.js';
+
+const NODES = ['node1', 'node2', 'node3'];
+const NODE_IPS = new Map([['node1', '10.77.0.11'], ['node2', '10.77.0.12'], ['node3', '10.77.0.13']]);
+const CP_IP = '10.77.0.254';
+const LOADGEN = 'wsl-node1-shop-loadgen'; // node1
+const FRONTEND_IP = '10.244.1.11'; // node1
+const API_IP = '10.244.2.10'; // node2
+const DB_IP = '10.244.3.10'; // node3
+const POD_IPS = [FRONTEND_IP, '10.244.1.10', '10.244.1.12', API_IP, '10.244.2.11', '10.244.2.12', DB_IP, '10.244.3.11', '10.244.3.53'];
+
+interface LabDaemon {
+  name: string;
+  pid: number;
+}
+const state = (): { daemons: LabDaemon[] } => JSON.parse(readFileSync('/run/wirescope-lab/state.json', 'utf8'));
+const pidOf = (name: string): number => state().daemons.find((d) => d.name === name)?.pid ?? -1;
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Every frame on the fabric must be WireGuard between nodes, etcd to the control plane, or ARP. */
+function unexpectedFrames(frames: Frame[]): string[] {
+  const nodeIPs = new Set(NODE_IPS.values());
+  const bad: string[] = [];
+  for (const f of frames) {
+    if (f.arp) {
+      if (![f.arp.sender, f.arp.target].every((a) => nodeIPs.has(a) || a === CP_IP)) bad.push(`ARP ${f.arp.sender} -> ${f.arp.target}`);
+      continue;
+    }
+    const describe = `ethertype 0x${f.etherType.toString(16)} proto ${f.protocol} ${f.src}:${f.srcPort} -> ${f.dst}:${f.dstPort}`;
+    if (f.etherType !== 0x0800 || !f.src || !f.dst) {
+      bad.push(describe);
+      continue;
+    }
+    const wireguard = f.protocol === 17 && nodeIPs.has(f.src) && nodeIPs.has(f.dst) && f.srcPort === 51871 && f.dstPort === 51871;
+    const etcd =
+      f.protocol === 6 &&
+      ((nodeIPs.has(f.src) && f.dst === CP_IP && f.dstPort === 2379) || (f.src === CP_IP && f.srcPort === 2379 && nodeIPs.has(f.dst)));
+    if (!wireguard && !etcd) bad.push(describe);
+  }
+  return bad;
+}
+
+function containsClear(frames: Frame[], needle: Buffer): number {
+  return frames.filter((f) => f.bytes.includes(needle)).length;
+}
+
+const ipBytes = (ip: string): Buffer => Buffer.from(ip.split('.').map(Number));
+
+function peerOf(status: NodeEncrypt, node: string) {
+  return status.peers.find((p) => p.node === node);
+}
+
+let upOutput = '';
+
+before(async () => {
+  cli('lab', 'down');
+  const up = cli('lab', 'up');
+  upOutput = up.stdout + up.stderr;
+  assert.equal(up.code, 0, upOutput);
+});
+
+after(() => {
+  cli('lab', 'down');
+});
+
+test('lab up shows progress, reports readiness, and a second lab up changes nothing', () => {
+  assert.match(upOutput, /network namespaces/);
+  assert.match(upOutput, /etcd up in wsl-cp/);
+  assert.match(upOutput, /registered 9 endpoints/);
+  const ready = /lab ready in ([\d.]+)s/.exec(upOutput);
+  assert.ok(ready, upOutput);
+  console.log(`# lab ready in ${ready[1]}s`);
+  const before = readFileSync('/run/wirescope-lab/state.json', 'utf8');
+  const again = cli('lab', 'up');
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /already running .*nothing changed/);
+  assert.equal(readFileSync('/run/wirescope-lab/state.json', 'utf8'), before);
+  const status = cli('lab', 'status', '-o', 'json');
+  assert.equal(status.code, 0, status.stdout + status.stderr);
+  const parsed = JSON.parse(status.stdout) as { healthy: boolean; pods: { running: boolean }[]; etcd: { nodes: string[] } };
+  assert.equal(parsed.healthy, true);
+  assert.equal(parsed.pods.length, 9);
+  assert.ok(parsed.pods.every((p) => p.running));
+  assert.deepEqual(parsed.etcd.nodes, NODES);
+});
+
+test('every node pair completes a WireGuard handshake; encrypt status shows the full mesh', async () => {
+  for (const node of NODES) {
+    const status = await encryptStatus(node);
+    assert.equal(status.mechanism, 'wireguard-go');
+    assert.equal(status.interface, `wsl-wg-${node}`);
+    assert.equal(status.listenPort, 51871);
+    assert.equal(status.mtu, 1420);
+    const others = NODES.filter((n) => n !== node);
+    assert.deepEqual(status.peers.map((p) => p.node).sort(), others);
+    for (const other of others) {
+      const peer = peerOf(status, other);
+      assert.equal(peer?.endpoint, `${NODE_IPS.get(other)}:51871`);
+      assert.deepEqual(peer?.allowedIPs, [`10.244.${other.slice(-1)}.0/24`]);
+      assert.ok(peer?.latestHandshake, `${node} -> ${other} handshake`);
+      assert.equal(peer?.publicKey, (await encryptStatus(other)).publicKey);
+    }
+  }
+  const text = cli('encrypt', 'status');
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /node1: wireguard-go interface wsl-wg-node1 port 51871/);
+  assert.equal((text.stdout.match(/handshake \d+s ago/g) ?? []).length, 6);
+});
+
+test('cross-node HTTP works and the fabric carries only WireGuard (UDP 51871) between node addresses', async () => {
+  const marker = `wsl-marker-${randomBytes(6).toString('hex')}`;
+  const { frames, result } = await captureFabric('cross', () => {
+    const responses = [];
+    for (let i = 0; i < 3; i++) {
+      responses.push(podGet(LOADGEN, `http://${API_IP}:8080/${marker}`)); // node1 -> node2 (api -> db on node3)
+      responses.push(podGet(LOADGEN, `http://${DB_IP}:8080/${marker}`)); // node1 -> node3
+    }
+    return responses;
+  });
+  for (const r of result) assert.equal(r.status, 200, r.body);
+  const api = JSON.parse(result[0]?.body ?? '{}') as { pod: string; upstreams: { status: number }[] };
+  assert.equal(api.pod, 'shop/api');
+  assert.equal(api.upstreams[0]?.status, 200, 'api reached db on the third node');
+
+  assert.ok(frames.length > 0, 'captured traffic');
+  assert.deepEqual(unexpectedFrames(frames), []);
+  const wg = (a: string, b: string) =>
+    frames.filter((f) => f.protocol === 17 && ((f.src === a && f.dst === b) || (f.src === b && f.dst === a))).length;
+  assert.ok(wg('10.77.0.11', '10.77.0.12') > 0, 'node1<->node2 WireGuard packets seen');
+  assert.ok(wg('10.77.0.11', '10.77.0.13') > 0, 'node1<->node3 WireGuard packets seen');
+  assert.equal(containsClear(frames, Buffer.from(marker)), 0, 'request path never in clear');
+  // etcd's control-plane traffic legitimately names endpoints (keys like /wirescope/endpoints/shop/api).
+  const dataFrames = frames.filter((f) => f.srcPort !== 2379 && f.dstPort !== 2379);
+  assert.equal(containsClear(dataFrames, Buffer.from('"pod":"shop/api"')), 0, 'response body never in clear');
+  for (const ip of POD_IPS) {
+    assert.ok(!frames.some((f) => f.src === ip || f.dst === ip), `pod address ${ip} never in an outer header`);
+  }
+  // Pod addresses inside the inner (encrypted) headers would show as these 8 bytes (src+dst) in clear.
+  assert.equal(containsClear(frames, Buffer.concat([ipBytes('10.244.1.10'), ipBytes(API_IP)])), 0);
+});
+
+test('same-node pod traffic never touches the fabric', async () => {
+  const route = inNs('wsl-node1', 'ip', 'route', 'get', FRONTEND_IP, 'from', '10.244.1.10', 'iif', readLxc('shop', 'loadgen'));
+  assert.match(route.stdout, /dev lxc[0-9a-f]{8}/, route.stdout + route.stderr);
+  assert.doesNotMatch(route.stdout, /wsl-wg/);
+  const size = 4_000_000;
+  const txBefore = sumTx(await encryptStatus('node1'));
+  const { frames, result } = await captureFabric('same', () =>
+    inNs(LOADGEN, 'curl', '-s', '-m', '20', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', `http://${FRONTEND_IP}:8080/bytes?n=${size}`),
+  );
+  assert.equal(result.stdout, `200 ${size}`);
+  const txAfter = sumTx(await encryptStatus('node1'));
+  const fabricBytes = frames.reduce((n, f) => n + f.bytes.length, 0);
+  // Background traffic is a few KB/s; a 4 MB transfer through the fabric or the tunnel would dwarf it.
+  assert.ok(fabricBytes < size / 10, `fabric carried ${fabricBytes} bytes during a ${size}-byte same-node transfer`);
+  assert.ok(txAfter - txBefore < size / 10, `node1's tunnel sent ${txAfter - txBefore} bytes during it`);
+  assert.ok(!frames.some((f) => f.src === FRONTEND_IP || f.dst === FRONTEND_IP));
+});
+
+function readLxc(namespace: string, pod: string): string {
+  const link = inNs('wsl-node1', 'ip', '-j', 'route', 'show', `10.244.1.10/32`);
+  const dev = (JSON.parse(link.stdout) as { dev: string }[])[0]?.dev;
+  assert.ok(dev, `lxc interface of ${namespace}/${pod}`);
+  return dev;
+}
+
+function sumTx(status: NodeEncrypt): number {
+  return status.peers.reduce((n, p) => n + p.txBytes, 0);
+}
+
+test('key rotation on one node re-establishes all its peers', async () => {
+  const oldKey = (await encryptStatus('node2')).publicKey;
+  const rotatedAt = Date.now() - 1000; // handshake times have one-second resolution
+  const rotate = cli('encrypt', 'rotate-key', '--node', 'node2');
+  assert.equal(rotate.code, 0, rotate.stderr);
+  assert.match(rotate.stdout, /node2: rotated WireGuard key .* published/);
+  const newKey = (await encryptStatus('node2')).publicKey;
+  assert.notEqual(newKey, oldKey);
+  await eventually('every peer of node2 handshakes with the new key', 30_000, async () => {
+    for (const node of ['node1', 'node3']) {
+      const status = await encryptStatus(node);
+      if (status.peers.some((p) => p.publicKey === oldKey)) return undefined;
+      const peer = peerOf(status, 'node2');
+      if (peer?.publicKey !== newKey || !peer.latestHandshake || Date.parse(peer.latestHandshake) < rotatedAt) return undefined;
+    }
+    const own = await encryptStatus('node2');
+    if (own.peers.length !== 2) return undefined;
+    return own.peers.every((p) => p.latestHandshake && Date.parse(p.latestHandshake) >= rotatedAt) ? true : undefined;
+  });
+  const key = readFileSync('/run/wirescope-lab/node2/wireguard.key', 'utf8').trim();
+  assert.notEqual(key, '');
+  assert.equal(statSync('/run/wirescope-lab/node2/wireguard.key').mode & 0o777, 0o600);
+  assert.equal(podGet(LOADGEN, `http://${API_IP}:8080/after-rotation`).status, 200);
+});
+
+test('an agent restart keeps its public key and peers, without duplicates, and traffic keeps flowing', async () => {
+  const before = await encryptStatus('node3');
+  const wgPid = Number(readFileSync('/run/wirescope-lab/node3/wireguard-go.pid', 'utf8'));
+  const oldAgent = pidOf('agent-node3');
+  assert.equal(cli('lab', 'stop', 'agent-node3').code, 0);
+  assert.ok(!alive(oldAgent));
+  // Datapath survives the control plane: node2 -> node3 (api -> db) still works with the agent down.
+  assert.equal(podGet('wsl-node2-shop-worker', `http://${DB_IP}:8080/agent-down`).status, 200);
+  const start = cli('lab', 'start', 'agent-node3');
+  assert.equal(start.code, 0, start.stderr);
+  await eventually('restarted agent-node3 to answer and resync', 15_000, async () => ((await agentHealth('node3')).store.connected ? true : undefined));
+  const afterStatus = await encryptStatus('node3');
+  assert.equal(afterStatus.publicKey, before.publicKey);
+  assert.deepEqual(afterStatus.peers.map((p) => p.publicKey).sort(), before.peers.map((p) => p.publicKey).sort());
+  assert.equal(Number(readFileSync('/run/wirescope-lab/node3/wireguard-go.pid', 'utf8')), wgPid, 'device adopted, not recreated');
+  const routes = inNs('wsl-node3', 'ip', '-j', 'route', 'show', 'dev', 'wsl-wg-node3');
+  assert.deepEqual((JSON.parse(routes.stdout) as { dst: string }[]).map((r) => r.dst).sort(), ['10.244.1.0/24', '10.244.2.0/24']);
+  for (const node of ['node1', 'node2']) {
+    const peers = (await encryptStatus(node)).peers.filter((p) => p.node === 'node3');
+    assert.equal(peers.length, 1, `${node} has exactly one peer for node3`);
+    assert.equal(peers[0]?.publicKey, before.publicKey);
+  }
+  assert.equal(podGet(LOADGEN, `http://${DB_IP}:8080/after-restart`).status, 200);
+});
+
+test('etcd stopped and restarted mid-test loses no connectivity; agents resync', async () => {
+  assert.equal(cli('lab', 'stop', 'etcd').code, 0);
+  await eventually('agents to notice the store is gone', 15_000, async () => ((await agentHealth('node1')).store.connected ? undefined : true));
+  let failures = 0;
+  for (let i = 0; i < 10; i++) {
+    if (podGet(LOADGEN, `http://${API_IP}:8080/etcd-down-${i}`).status !== 200) failures++; // node1 -> node2 -> node3
+    await sleep(200);
+  }
+  assert.equal(failures, 0, 'cross-node requests failed while etcd was down');
+  for (const node of NODES) assert.equal((await encryptStatus(node)).peers.length, 2, `${node} kept its peers`);
+  assert.equal(cli('lab', 'start', 'etcd').code, 0);
+  await eventually('all agents to reconnect to etcd', 30_000, async () => {
+    for (const node of NODES) if (!(await agentHealth(node)).store.connected) return undefined;
+    return true;
+  });
+  const status = JSON.parse(cli('lab', 'status', '-o', 'json').stdout) as { etcd: { nodes: string[] } };
+  assert.deepEqual(status.etcd.nodes, NODES);
+  assert.equal(podGet(LOADGEN, `http://${API_IP}:8080/etcd-back`).status, 200);
+});
+
+test('a node removed from the store loses its peer everywhere within 5 s', async () => {
+  assert.equal(cli('lab', 'stop', 'agent-node3').code, 0); // otherwise it re-registers itself at once
+  const del = inNs('wsl-cp', 'etcdctl', '--endpoints', 'http://127.0.0.1:2379', 'del', '/wirescope/nodes/node3');
+  assert.equal(del.stdout.trim(), '1', del.stderr);
+  await eventually('node3 peer and route gone from node1 and node2', 5_000, async () => {
+    for (const node of ['node1', 'node2']) {
+      if ((await encryptStatus(node)).peers.some((p) => p.allowedIPs.includes('10.244.3.0/24'))) return undefined;
+      if (inNs(`wsl-${node}`, 'ip', 'route', 'show', '10.244.3.0/24').stdout.trim() !== '') return undefined;
+    }
+    return true;
+  });
+  assert.notEqual(podGet(LOADGEN, `http://${DB_IP}:8080/node-gone`, 2).status, 200, 'no path to a removed node');
+  assert.equal(cli('lab', 'start', 'agent-node3').code, 0);
+  await eventually('node3 back in the mesh', 20_000, async () => {
+    for (const node of ['node1', 'node2']) {
+      const peer = peerOf(await encryptStatus(node), 'node3');
+      if (!peer?.latestHandshake) return undefined;
+    }
+    return podGet(LOADGEN, `http://${DB_IP}:8080/node-back`, 2).status === 200 ? true : undefined;
+  });
+});
+
+test('lab down leaves no namespace, link, process, socket or file behind', () => {
+  const pids = state().daemons.map((d) => d.pid);
+  const wgPids = NODES.map((n) => Number(readFileSync(`/run/wirescope-lab/${n}/wireguard-go.pid`, 'utf8')));
+  const down = cli('lab', 'down');
+  assert.equal(down.code, 0, down.stderr);
+  assert.match(down.stdout, /lab removed: 14 namespaces/);
+  const namespaces = cli('lab', 'status', '-o', 'json');
+  assert.deepEqual(JSON.parse(namespaces.stdout), { running: false, leftoverNamespaces: [] });
+  for (const pid of [...pids, ...wgPids]) assert.ok(!alive(pid), `process ${pid} is gone`);
+  assert.ok(!existsSync('/run/wirescope-lab'));
+  const sockets = existsSync('/run/wireguard') ? readdirSync('/run/wireguard').filter((n) => n.startsWith('wsl-')) : [];
+  assert.deepEqual(sockets, []);
+  assert.deepEqual(rootLinkNames().filter((n) => /^(lxc|wsl-|fab-)/.test(n)), [], 'no lab link in the root namespace');
+});
+
+/** The root namespace's interfaces (the test process runs there). */
+function rootLinkNames(): string[] {
+  return readFileSync('/proc/net/dev', 'utf8')
+    .split('\n')
+    .slice(2)
+    .map((line) => line.split(':')[0]?.trim() ?? '')
+    .filter(Boolean);
+}
