@@ -40,12 +40,18 @@ export function encryptStatus(node: string): Promise<NodeEncrypt> {
   return agentRequest<NodeEncrypt>(`/run/wirescope-lab/${node}/agent.sock`, 'GET', '/v1/encrypt');
 }
 
-export function agentHealth(node: string): Promise<{ status: string; pid: number; store: { connected: boolean } }> {
+export function agentHealth(
+  node: string,
+): Promise<{ status: string; pid: number; store: { connected: boolean } }> {
   return agentRequest(`/run/wirescope-lab/${node}/agent.sock`, 'GET', '/healthz');
 }
 
 /** Polls until `check` returns a value (not undefined) or the bound passes; returns the value. */
-export async function eventually<T>(what: string, boundMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  boundMs: number,
+  check: () => Promise<T | undefined> | T | undefined,
+): Promise<T> {
   const deadline = Date.now() + boundMs;
   let last: unknown;
   for (;;) {
@@ -55,7 +61,8 @@ export async function eventually<T>(what: string, boundMs: number, check: () => 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`not within ${boundMs} ms: ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`not within ${boundMs} ms: ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await sleep(100);
   }
 }
@@ -80,7 +87,7 @@ export function readPcap(path: string): Frame[] {
   const magic = data.readUInt32LE(0);
   if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) throw new Error(`${path}: not a little-endian pcap`);
   const frames: Frame[] = [];
-  for (let off = 24; off + 16 <= data.length; ) {
+  for (let off = 24; off + 16 <= data.length;) {
     const length = data.readUInt32LE(off + 8);
     const bytes = data.subarray(off + 16, off + 16 + length);
     off += 16 + length;
@@ -105,14 +112,23 @@ export function readPcap(path: string): Frame[] {
 }
 
 /** Captures on the fabric bridge (inside the fabric namespace) while `during` runs. */
-export async function captureFabric<T>(name: string, during: () => Promise<T> | T): Promise<{ frames: Frame[]; result: T }> {
+export async function captureFabric<T>(
+  name: string,
+  during: () => Promise<T> | T,
+): Promise<{ frames: Frame[]; result: T }> {
   const file = `/tmp/wsl-e2e-${name}-${process.pid}.pcap`;
-  const tcpdump = spawn('ip', ['netns', 'exec', 'wsl-fabric', 'tcpdump', '-i', 'br0', '-nn', '-U', '-s', '0', '-w', file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const tcpdump = spawn(
+    'ip',
+    ['netns', 'exec', 'wsl-fabric', 'tcpdump', '-i', 'br0', '-nn', '-U', '-s', '0', '-w', file],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   tcpdump.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  await eventually('tcpdump to start listening', 10_000, () => (stderr.includes('listening on') ? true : undefined));
+  await eventually('tcpdump to start listening', 10_000, () =>
+    stderr.includes('listening on') ? true : undefined,
+  );
   try {
     const result = await during();
     await sleep(300);

@@ -17,19 +17,34 @@ import {
 } from './lab-helpers.js';
 
 const NODES = ['node1', 'node2', 'node3'];
-const NODE_IPS = new Map([['node1', '10.77.0.11'], ['node2', '10.77.0.12'], ['node3', '10.77.0.13']]);
+const NODE_IPS = new Map([
+  ['node1', '10.77.0.11'],
+  ['node2', '10.77.0.12'],
+  ['node3', '10.77.0.13'],
+]);
 const CP_IP = '10.77.0.254';
 const LOADGEN = 'wsl-node1-shop-loadgen'; // node1
 const FRONTEND_IP = '10.244.1.11'; // node1
 const API_IP = '10.244.2.10'; // node2
 const DB_IP = '10.244.3.10'; // node3
-const POD_IPS = [FRONTEND_IP, '10.244.1.10', '10.244.1.12', API_IP, '10.244.2.11', '10.244.2.12', DB_IP, '10.244.3.11', '10.244.3.53'];
+const POD_IPS = [
+  FRONTEND_IP,
+  '10.244.1.10',
+  '10.244.1.12',
+  API_IP,
+  '10.244.2.11',
+  '10.244.2.12',
+  DB_IP,
+  '10.244.3.11',
+  '10.244.3.53',
+];
 
 interface LabDaemon {
   name: string;
   pid: number;
 }
-const state = (): { daemons: LabDaemon[] } => JSON.parse(readFileSync('/run/wirescope-lab/state.json', 'utf8'));
+const state = (): { daemons: LabDaemon[] } =>
+  JSON.parse(readFileSync('/run/wirescope-lab/state.json', 'utf8'));
 const pidOf = (name: string): number => state().daemons.find((d) => d.name === name)?.pid ?? -1;
 const alive = (pid: number): boolean => {
   try {
@@ -46,7 +61,8 @@ function unexpectedFrames(frames: Frame[]): string[] {
   const bad: string[] = [];
   for (const f of frames) {
     if (f.arp) {
-      if (![f.arp.sender, f.arp.target].every((a) => nodeIPs.has(a) || a === CP_IP)) bad.push(`ARP ${f.arp.sender} -> ${f.arp.target}`);
+      if (![f.arp.sender, f.arp.target].every((a) => nodeIPs.has(a) || a === CP_IP))
+        bad.push(`ARP ${f.arp.sender} -> ${f.arp.target}`);
       continue;
     }
     const describe = `ethertype 0x${f.etherType.toString(16)} proto ${f.protocol} ${f.src}:${f.srcPort} -> ${f.dst}:${f.dstPort}`;
@@ -54,10 +70,16 @@ function unexpectedFrames(frames: Frame[]): string[] {
       bad.push(describe);
       continue;
     }
-    const wireguard = f.protocol === 17 && nodeIPs.has(f.src) && nodeIPs.has(f.dst) && f.srcPort === 51871 && f.dstPort === 51871;
+    const wireguard =
+      f.protocol === 17 &&
+      nodeIPs.has(f.src) &&
+      nodeIPs.has(f.dst) &&
+      f.srcPort === 51871 &&
+      f.dstPort === 51871;
     const etcd =
       f.protocol === 6 &&
-      ((nodeIPs.has(f.src) && f.dst === CP_IP && f.dstPort === 2379) || (f.src === CP_IP && f.srcPort === 2379 && nodeIPs.has(f.dst)));
+      ((nodeIPs.has(f.src) && f.dst === CP_IP && f.dstPort === 2379) ||
+        (f.src === CP_IP && f.srcPort === 2379 && nodeIPs.has(f.dst)));
     if (!wireguard && !etcd) bad.push(describe);
   }
   return bad;
@@ -100,7 +122,11 @@ test('lab up shows progress, reports readiness, and a second lab up changes noth
   assert.equal(readFileSync('/run/wirescope-lab/state.json', 'utf8'), before);
   const status = cli('lab', 'status', '-o', 'json');
   assert.equal(status.code, 0, status.stdout + status.stderr);
-  const parsed = JSON.parse(status.stdout) as { healthy: boolean; pods: { running: boolean }[]; etcd: { nodes: string[] } };
+  const parsed = JSON.parse(status.stdout) as {
+    healthy: boolean;
+    pods: { running: boolean }[];
+    etcd: { nodes: string[] };
+  };
   assert.equal(parsed.healthy, true);
   assert.equal(parsed.pods.length, 9);
   assert.ok(parsed.pods.every((p) => p.running));
@@ -148,7 +174,8 @@ test('cross-node HTTP works and the fabric carries only WireGuard (UDP 51871) be
   assert.ok(frames.length > 0, 'captured traffic');
   assert.deepEqual(unexpectedFrames(frames), []);
   const wg = (a: string, b: string) =>
-    frames.filter((f) => f.protocol === 17 && ((f.src === a && f.dst === b) || (f.src === b && f.dst === a))).length;
+    frames.filter((f) => f.protocol === 17 && ((f.src === a && f.dst === b) || (f.src === b && f.dst === a)))
+      .length;
   assert.ok(wg('10.77.0.11', '10.77.0.12') > 0, 'node1<->node2 WireGuard packets seen');
   assert.ok(wg('10.77.0.11', '10.77.0.13') > 0, 'node1<->node3 WireGuard packets seen');
   assert.equal(containsClear(frames, Buffer.from(marker)), 0, 'request path never in clear');
@@ -156,26 +183,53 @@ test('cross-node HTTP works and the fabric carries only WireGuard (UDP 51871) be
   const dataFrames = frames.filter((f) => f.srcPort !== 2379 && f.dstPort !== 2379);
   assert.equal(containsClear(dataFrames, Buffer.from('"pod":"shop/api"')), 0, 'response body never in clear');
   for (const ip of POD_IPS) {
-    assert.ok(!frames.some((f) => f.src === ip || f.dst === ip), `pod address ${ip} never in an outer header`);
+    assert.ok(
+      !frames.some((f) => f.src === ip || f.dst === ip),
+      `pod address ${ip} never in an outer header`,
+    );
   }
   // Pod addresses inside the inner (encrypted) headers would show as these 8 bytes (src+dst) in clear.
   assert.equal(containsClear(frames, Buffer.concat([ipBytes('10.244.1.10'), ipBytes(API_IP)])), 0);
 });
 
 test('same-node pod traffic never touches the fabric', async () => {
-  const route = inNs('wsl-node1', 'ip', 'route', 'get', FRONTEND_IP, 'from', '10.244.1.10', 'iif', readLxc('shop', 'loadgen'));
+  const route = inNs(
+    'wsl-node1',
+    'ip',
+    'route',
+    'get',
+    FRONTEND_IP,
+    'from',
+    '10.244.1.10',
+    'iif',
+    readLxc('shop', 'loadgen'),
+  );
   assert.match(route.stdout, /dev lxc[0-9a-f]{8}/, route.stdout + route.stderr);
   assert.doesNotMatch(route.stdout, /wsl-wg/);
   const size = 4_000_000;
   const txBefore = sumTx(await encryptStatus('node1'));
   const { frames, result } = await captureFabric('same', () =>
-    inNs(LOADGEN, 'curl', '-s', '-m', '20', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', `http://${FRONTEND_IP}:8080/bytes?n=${size}`),
+    inNs(
+      LOADGEN,
+      'curl',
+      '-s',
+      '-m',
+      '20',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code} %{size_download}',
+      `http://${FRONTEND_IP}:8080/bytes?n=${size}`,
+    ),
   );
   assert.equal(result.stdout, `200 ${size}`);
   const txAfter = sumTx(await encryptStatus('node1'));
   const fabricBytes = frames.reduce((n, f) => n + f.bytes.length, 0);
   // Background traffic is a few KB/s; a 4 MB transfer through the fabric or the tunnel would dwarf it.
-  assert.ok(fabricBytes < size / 10, `fabric carried ${fabricBytes} bytes during a ${size}-byte same-node transfer`);
+  assert.ok(
+    fabricBytes < size / 10,
+    `fabric carried ${fabricBytes} bytes during a ${size}-byte same-node transfer`,
+  );
   assert.ok(txAfter - txBefore < size / 10, `node1's tunnel sent ${txAfter - txBefore} bytes during it`);
   assert.ok(!frames.some((f) => f.src === FRONTEND_IP || f.dst === FRONTEND_IP));
 });
@@ -204,11 +258,14 @@ test('key rotation on one node re-establishes all its peers', async () => {
       const status = await encryptStatus(node);
       if (status.peers.some((p) => p.publicKey === oldKey)) return undefined;
       const peer = peerOf(status, 'node2');
-      if (peer?.publicKey !== newKey || !peer.latestHandshake || Date.parse(peer.latestHandshake) < rotatedAt) return undefined;
+      if (peer?.publicKey !== newKey || !peer.latestHandshake || Date.parse(peer.latestHandshake) < rotatedAt)
+        return undefined;
     }
     const own = await encryptStatus('node2');
     if (own.peers.length !== 2) return undefined;
-    return own.peers.every((p) => p.latestHandshake && Date.parse(p.latestHandshake) >= rotatedAt) ? true : undefined;
+    return own.peers.every((p) => p.latestHandshake && Date.parse(p.latestHandshake) >= rotatedAt)
+      ? true
+      : undefined;
   });
   const key = readFileSync('/run/wirescope-lab/node2/wireguard.key', 'utf8').trim();
   assert.notEqual(key, '');
@@ -226,13 +283,25 @@ test('an agent restart keeps its public key and peers, without duplicates, and t
   assert.equal(podGet('wsl-node2-shop-worker', `http://${DB_IP}:8080/agent-down`).status, 200);
   const start = cli('lab', 'start', 'agent-node3');
   assert.equal(start.code, 0, start.stderr);
-  await eventually('restarted agent-node3 to answer and resync', 15_000, async () => ((await agentHealth('node3')).store.connected ? true : undefined));
+  await eventually('restarted agent-node3 to answer and resync', 15_000, async () =>
+    (await agentHealth('node3')).store.connected ? true : undefined,
+  );
   const afterStatus = await encryptStatus('node3');
   assert.equal(afterStatus.publicKey, before.publicKey);
-  assert.deepEqual(afterStatus.peers.map((p) => p.publicKey).sort(), before.peers.map((p) => p.publicKey).sort());
-  assert.equal(Number(readFileSync('/run/wirescope-lab/node3/wireguard-go.pid', 'utf8')), wgPid, 'device adopted, not recreated');
+  assert.deepEqual(
+    afterStatus.peers.map((p) => p.publicKey).sort(),
+    before.peers.map((p) => p.publicKey).sort(),
+  );
+  assert.equal(
+    Number(readFileSync('/run/wirescope-lab/node3/wireguard-go.pid', 'utf8')),
+    wgPid,
+    'device adopted, not recreated',
+  );
   const routes = inNs('wsl-node3', 'ip', '-j', 'route', 'show', 'dev', 'wsl-wg-node3');
-  assert.deepEqual((JSON.parse(routes.stdout) as { dst: string }[]).map((r) => r.dst).sort(), ['10.244.1.0/24', '10.244.2.0/24']);
+  assert.deepEqual((JSON.parse(routes.stdout) as { dst: string }[]).map((r) => r.dst).sort(), [
+    '10.244.1.0/24',
+    '10.244.2.0/24',
+  ]);
   for (const node of ['node1', 'node2']) {
     const peers = (await encryptStatus(node)).peers.filter((p) => p.node === 'node3');
     assert.equal(peers.length, 1, `${node} has exactly one peer for node3`);
@@ -243,14 +312,17 @@ test('an agent restart keeps its public key and peers, without duplicates, and t
 
 test('etcd stopped and restarted mid-test loses no connectivity; agents resync', async () => {
   assert.equal(cli('lab', 'stop', 'etcd').code, 0);
-  await eventually('agents to notice the store is gone', 15_000, async () => ((await agentHealth('node1')).store.connected ? undefined : true));
+  await eventually('agents to notice the store is gone', 15_000, async () =>
+    (await agentHealth('node1')).store.connected ? undefined : true,
+  );
   let failures = 0;
   for (let i = 0; i < 10; i++) {
     if (podGet(LOADGEN, `http://${API_IP}:8080/etcd-down-${i}`).status !== 200) failures++; // node1 -> node2 -> node3
     await sleep(200);
   }
   assert.equal(failures, 0, 'cross-node requests failed while etcd was down');
-  for (const node of NODES) assert.equal((await encryptStatus(node)).peers.length, 2, `${node} kept its peers`);
+  for (const node of NODES)
+    assert.equal((await encryptStatus(node)).peers.length, 2, `${node} kept its peers`);
   assert.equal(cli('lab', 'start', 'etcd').code, 0);
   await eventually('all agents to reconnect to etcd', 30_000, async () => {
     for (const node of NODES) if (!(await agentHealth(node)).store.connected) return undefined;
@@ -263,16 +335,28 @@ test('etcd stopped and restarted mid-test loses no connectivity; agents resync',
 
 test('a node removed from the store loses its peer everywhere within 5 s', async () => {
   assert.equal(cli('lab', 'stop', 'agent-node3').code, 0); // otherwise it re-registers itself at once
-  const del = inNs('wsl-cp', 'etcdctl', '--endpoints', 'http://127.0.0.1:2379', 'del', '/wirescope/nodes/node3');
+  const del = inNs(
+    'wsl-cp',
+    'etcdctl',
+    '--endpoints',
+    'http://127.0.0.1:2379',
+    'del',
+    '/wirescope/nodes/node3',
+  );
   assert.equal(del.stdout.trim(), '1', del.stderr);
   await eventually('node3 peer and route gone from node1 and node2', 5_000, async () => {
     for (const node of ['node1', 'node2']) {
-      if ((await encryptStatus(node)).peers.some((p) => p.allowedIPs.includes('10.244.3.0/24'))) return undefined;
+      if ((await encryptStatus(node)).peers.some((p) => p.allowedIPs.includes('10.244.3.0/24')))
+        return undefined;
       if (inNs(`wsl-${node}`, 'ip', 'route', 'show', '10.244.3.0/24').stdout.trim() !== '') return undefined;
     }
     return true;
   });
-  assert.notEqual(podGet(LOADGEN, `http://${DB_IP}:8080/node-gone`, 2).status, 200, 'no path to a removed node');
+  assert.notEqual(
+    podGet(LOADGEN, `http://${DB_IP}:8080/node-gone`, 2).status,
+    200,
+    'no path to a removed node',
+  );
   assert.equal(cli('lab', 'start', 'agent-node3').code, 0);
   await eventually('node3 back in the mesh', 20_000, async () => {
     for (const node of ['node1', 'node2']) {
@@ -293,9 +377,15 @@ test('lab down leaves no namespace, link, process, socket or file behind', () =>
   assert.deepEqual(JSON.parse(namespaces.stdout), { running: false, leftoverNamespaces: [] });
   for (const pid of [...pids, ...wgPids]) assert.ok(!alive(pid), `process ${pid} is gone`);
   assert.ok(!existsSync('/run/wirescope-lab'));
-  const sockets = existsSync('/run/wireguard') ? readdirSync('/run/wireguard').filter((n) => n.startsWith('wsl-')) : [];
+  const sockets = existsSync('/run/wireguard')
+    ? readdirSync('/run/wireguard').filter((n) => n.startsWith('wsl-'))
+    : [];
   assert.deepEqual(sockets, []);
-  assert.deepEqual(rootLinkNames().filter((n) => /^(lxc|wsl-|fab-)/.test(n)), [], 'no lab link in the root namespace');
+  assert.deepEqual(
+    rootLinkNames().filter((n) => /^(lxc|wsl-|fab-)/.test(n)),
+    [],
+    'no lab link in the root namespace',
+  );
 });
 
 /** The root namespace's interfaces (the test process runs there). */

@@ -61,5 +61,7 @@ socket.on('message', (msg, rinfo) => {
     log(`bad query from ${rinfo.address}: ${err.message}`);
   }
 });
-socket.bind(config.port ?? 53, () => log(`dns-server on udp ${config.port ?? 53} with ${Object.keys(zone).length} names`));
+socket.bind(config.port ?? 53, () =>
+  log(`dns-server on udp ${config.port ?? 53} with ${Object.keys(zone).length} names`),
+);
 onSignals(() => socket.close());

@@ -24,7 +24,12 @@ const server = createServer(async (req, res) => {
     return;
   }
   const calls = await Promise.all(
-    upstreams.map((u) => httpGet(u).then((r) => ({ url: u, status: r.status }), (err) => ({ url: u, error: err.message }))),
+    upstreams.map((u) =>
+      httpGet(u).then(
+        (r) => ({ url: u, status: r.status }),
+        (err) => ({ url: u, error: err.message }),
+      ),
+    ),
   );
   const failed = calls.some((c) => c.error || c.status >= 500);
   res.writeHead(failed ? 502 : 200, { 'content-type': 'application/json' });

@@ -7,7 +7,14 @@ export async function httpGet(url, timeoutMs = 2000) {
   const address = await resolveHost(target.hostname);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: address, port: target.port || 80, path: `${target.pathname}${target.search}`, agent: false, timeout: timeoutMs, headers: { host: target.host } },
+      {
+        host: address,
+        port: target.port || 80,
+        path: `${target.pathname}${target.search}`,
+        agent: false,
+        timeout: timeoutMs,
+        headers: { host: target.host },
+      },
       (res) => {
         let size = 0;
         res.on('data', (chunk) => (size += chunk.length));

@@ -36,7 +36,12 @@ export class Agent {
   private stopped = false;
   private readonly startedAt = new Date();
   private localEndpoints: LocalEndpoint[] = [];
-  private readonly storeState: StoreState = { connected: false, lastSync: undefined, lastError: undefined, nodes: 0 };
+  private readonly storeState: StoreState = {
+    connected: false,
+    lastSync: undefined,
+    lastError: undefined,
+    nodes: 0,
+  };
   private readonly nodesCachePath: string;
 
   constructor(
@@ -80,11 +85,7 @@ export class Agent {
     const socket = this.config.apiSocket;
     mkdirSync(dirname(socket), { recursive: true });
     rmSync(socket, { force: true });
-    this.server = buildApp([
-      ...healthRoutes(this),
-      ...encryptRoutes(this),
-      ...endpointRoutes(this),
-    ]);
+    this.server = buildApp([...healthRoutes(this), ...encryptRoutes(this), ...endpointRoutes(this)]);
     await new Promise<void>((resolve, reject) => {
       this.server?.once('error', reject);
       this.server?.listen(socket, () => resolve());
@@ -161,7 +162,9 @@ export class Agent {
   private noteStoreError(err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     if (this.storeState.connected || this.storeState.lastError === undefined) {
-      this.log(`store: unreachable (${message}); datapath unchanged, retrying every ${this.config.resyncIntervalSeconds}s`);
+      this.log(
+        `store: unreachable (${message}); datapath unchanged, retrying every ${this.config.resyncIntervalSeconds}s`,
+      );
     }
     this.storeState.connected = false;
     this.storeState.lastError = message;
@@ -199,7 +202,12 @@ export class Agent {
 
   async encryptStatus(): Promise<EncryptStatus & { node: string; underlayIP: string; podCIDR: string }> {
     const status = await this.wireguard.status();
-    return { node: this.config.nodeName, underlayIP: this.config.underlayIP, podCIDR: this.config.podCIDR, ...status };
+    return {
+      node: this.config.nodeName,
+      underlayIP: this.config.underlayIP,
+      podCIDR: this.config.podCIDR,
+      ...status,
+    };
   }
 
   async rotateKey(): Promise<unknown> {

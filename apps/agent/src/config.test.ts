@@ -2,7 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAgentFlags } from './config.js';
 
-const base = ['--node-name', 'node1', '--underlay-ip', '10.77.0.11', '--pod-cidr', '10.244.1.0/24', '--etcd-endpoints', 'http://10.77.0.254:2379'];
+const base = [
+  '--node-name',
+  'node1',
+  '--underlay-ip',
+  '10.77.0.11',
+  '--pod-cidr',
+  '10.244.1.0/24',
+  '--etcd-endpoints',
+  'http://10.77.0.254:2379',
+];
 
 test('valid flags give a config with the documented defaults', () => {
   const config = parseAgentFlags(base);
@@ -21,14 +30,24 @@ test('each bad flag is rejected with a message naming it and what is accepted', 
     [base.slice(2), /--node-name is required/],
     [[...base, '--pod-cidr', '10.244.1.5/24'], /--pod-cidr "10.244.1.5\/24" is not valid; accepted:/],
     [[...base, '--underlay-ip', '10.77.0.300'], /--underlay-ip "10.77.0.300" is not valid/],
-    [[...base, '--etcd-endpoints', 'etcd:2379'], /--etcd-endpoints entry "etcd:2379" is not valid; accepted: http:\/\/host:port/],
+    [
+      [...base, '--etcd-endpoints', 'etcd:2379'],
+      /--etcd-endpoints entry "etcd:2379" is not valid; accepted: http:\/\/host:port/,
+    ],
     [[...base, '--wg-port', '70000'], /--wg-port "70000" is not valid; accepted: an integer from 1 to 65535/],
     [[...base, '--wg-interface', 'this-name-is-too-long'], /--wg-interface .* 1 to 15/],
-    [[...base, '--wg-mechanism', 'ipsec'], /--wg-mechanism "ipsec" is not valid; accepted: auto, kernel, wireguard-go/],
+    [
+      [...base, '--wg-mechanism', 'ipsec'],
+      /--wg-mechanism "ipsec" is not valid; accepted: auto, kernel, wireguard-go/,
+    ],
     [[...base, '--bogus', 'x'], /Unknown option '--bogus'.*accepted flags:/],
   ];
   for (const [argv, message] of cases) {
-    assert.throws(() => parseAgentFlags(argv), (err: Error) => err.name === 'AgentError' && message.test(err.message), message.source);
+    assert.throws(
+      () => parseAgentFlags(argv),
+      (err: Error) => err.name === 'AgentError' && message.test(err.message),
+      message.source,
+    );
   }
 });
 

@@ -50,7 +50,13 @@ function invalid(message: string): AgentError {
   return new AgentError(AgentErrorCode.INVALID_FLAG, message);
 }
 
-function integerFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+function integerFlag(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw invalid(`--${name} "${raw}" is not valid; accepted: an integer from ${min} to ${max}`);
@@ -70,7 +76,11 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw invalid(`${reason}; accepted flags: ${Object.keys(options).map((o) => `--${o}`).join(' ')}`);
+    throw invalid(
+      `${reason}; accepted flags: ${Object.keys(options)
+        .map((o) => `--${o}`)
+        .join(' ')}`,
+    );
   }
   if (values.help === true) return 'help';
   const str = (name: keyof typeof options): string | undefined => {
@@ -80,7 +90,9 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
 
   const nodeName = required('node-name', str('node-name'), 'lower-case letters, digits and "-", up to 63');
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(nodeName)) {
-    throw invalid(`--node-name "${nodeName}" is not valid; accepted: lower-case letters, digits and "-", up to 63`);
+    throw invalid(
+      `--node-name "${nodeName}" is not valid; accepted: lower-case letters, digits and "-", up to 63`,
+    );
   }
   const underlayIP = required('underlay-ip', str('underlay-ip'), 'an IPv4 address such as 10.77.0.11');
   if (parseIPv4(underlayIP) === undefined) {
@@ -89,9 +101,15 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
   const podCIDR = required('pod-cidr', str('pod-cidr'), 'an IPv4 CIDR such as 10.244.1.0/24');
   const cidr = parseCidr(podCIDR);
   if (!cidr || cidr.prefixLength < 8 || cidr.prefixLength > 30) {
-    throw invalid(`--pod-cidr "${podCIDR}" is not valid; accepted: an IPv4 network /8../30 with no host bits, such as 10.244.1.0/24`);
+    throw invalid(
+      `--pod-cidr "${podCIDR}" is not valid; accepted: an IPv4 network /8../30 with no host bits, such as 10.244.1.0/24`,
+    );
   }
-  const endpointsRaw = required('etcd-endpoints', str('etcd-endpoints'), 'comma-separated http://host:port URLs');
+  const endpointsRaw = required(
+    'etcd-endpoints',
+    str('etcd-endpoints'),
+    'comma-separated http://host:port URLs',
+  );
   const etcdEndpoints = endpointsRaw.split(',').map((e) => e.trim());
   for (const endpoint of etcdEndpoints) {
     let url: URL | undefined;
@@ -101,14 +119,18 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
       url = undefined;
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.port) {
-      throw invalid(`--etcd-endpoints entry "${endpoint}" is not valid; accepted: http://host:port or https://host:port`);
+      throw invalid(
+        `--etcd-endpoints entry "${endpoint}" is not valid; accepted: http://host:port or https://host:port`,
+      );
     }
   }
   const stateDir = str('state-dir') ?? '/var/lib/wirescope/agent';
   const apiSocket = str('api-socket') ?? join(stateDir, 'agent.sock');
   const interfaceName = str('wg-interface') ?? 'wirescope-wg0';
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(interfaceName)) {
-    throw invalid(`--wg-interface "${interfaceName}" is not valid; accepted: 1 to 15 of letters, digits, "_", "." and "-"`);
+    throw invalid(
+      `--wg-interface "${interfaceName}" is not valid; accepted: 1 to 15 of letters, digits, "_", "." and "-"`,
+    );
   }
   const mechanism = str('wg-mechanism') ?? 'auto';
   if (mechanism !== 'auto' && mechanism !== 'kernel' && mechanism !== 'wireguard-go') {

@@ -24,7 +24,11 @@ async function main(): Promise<number> {
     console.log(AGENT_USAGE);
     return 0;
   }
-  const store = new EtcdClusterStore({ endpoints: config.etcdEndpoints, leaseTTLSeconds: config.leaseTTLSeconds, log });
+  const store = new EtcdClusterStore({
+    endpoints: config.etcdEndpoints,
+    leaseTTLSeconds: config.leaseTTLSeconds,
+    log,
+  });
   const agent = new Agent(config, store, log);
   let stopping = false;
   const stop = (signal: string) => {

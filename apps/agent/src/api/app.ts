@@ -38,7 +38,10 @@ export function buildApp(routes: Route[]): Server {
     const route = table.get(`${req.method ?? 'GET'} ${path}`);
     if (!route) {
       send(res, 404, {
-        error: { code: AgentErrorCode.NOT_FOUND, message: `no route ${req.method} ${path}; accepted: ${[...table.keys()].join(', ')}` },
+        error: {
+          code: AgentErrorCode.NOT_FOUND,
+          message: `no route ${req.method} ${path}; accepted: ${[...table.keys()].join(', ')}`,
+        },
       });
       return;
     }
@@ -48,7 +51,9 @@ export function buildApp(routes: Route[]): Server {
         (result) => send(res, 200, result),
         (err: unknown) => {
           const code = err instanceof AgentError ? err.code : AgentErrorCode.COMMAND_FAILED;
-          send(res, STATUS_OF[code] ?? 500, { error: { code, message: err instanceof Error ? err.message : String(err) } });
+          send(res, STATUS_OF[code] ?? 500, {
+            error: { code, message: err instanceof Error ? err.message : String(err) },
+          });
         },
       );
   });

@@ -26,12 +26,26 @@ before(async () => {
   const clientPort = await freePort();
   const peerPort = await freePort();
   endpoint = `http://127.0.0.1:${clientPort}`;
-  etcd = spawn('etcd', [
-    '--name', 'wsl-unit', '--data-dir', dataDir,
-    '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-    '--initial-cluster', `wsl-unit=http://127.0.0.1:${peerPort}`,
-  ], { stdio: 'ignore' });
+  etcd = spawn(
+    'etcd',
+    [
+      '--name',
+      'wsl-unit',
+      '--data-dir',
+      dataDir,
+      '--listen-client-urls',
+      endpoint,
+      '--advertise-client-urls',
+      endpoint,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peerPort}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peerPort}`,
+      '--initial-cluster',
+      `wsl-unit=http://127.0.0.1:${peerPort}`,
+    ],
+    { stdio: 'ignore' },
+  );
   const probe = new EtcdClusterStore({ endpoints: [endpoint], callTimeoutMs: 500 });
   for (let i = 0; ; i++) {
     try {
@@ -67,7 +81,10 @@ test('nodes register under a lease, are listed, and a watch sees a deletion', as
   const unwatch = a.watchNodes(() => changes++);
   await sleep(300);
   const names = (await a.listNodes()).map((n) => n.name).sort();
-  assert.deepEqual(names.filter((n) => n === 'na' || n === 'nb'), ['na', 'nb']);
+  assert.deepEqual(
+    names.filter((n) => n === 'na' || n === 'nb'),
+    ['na', 'nb'],
+  );
   const before = changes;
   await a.deleteNode('nb');
   for (let i = 0; i < 50 && changes === before; i++) await sleep(50);
@@ -90,7 +107,11 @@ test('identities: same labels get the same id from racing clients, different lab
   assert.equal(new Set(ids).size, 1, `one id for one label set, got ${ids.join(',')}`);
   assert.ok((ids[0] ?? 0) >= 256);
   const others = await Promise.all(clients.map((c, i) => c.allocateIdentity({ 'k8s:app': `svc${i}` })));
-  assert.equal(new Set([...others, ids[0]]).size, 4, 'distinct label sets get distinct ids even when allocated concurrently');
+  assert.equal(
+    new Set([...others, ids[0]]).size,
+    4,
+    'distinct label sets get distinct ids even when allocated concurrently',
+  );
   assert.equal(await clients[0]?.allocateIdentity({ 'reserved:world': '' }), 2);
   assert.equal(await clients[2]?.allocateIdentity(labels), ids[0], 'stable on re-ask');
   await Promise.all(clients.map((c) => c.close()));
@@ -98,16 +119,29 @@ test('identities: same labels get the same id from racing clients, different lab
 
 test('endpoints round-trip through the store', async () => {
   const store = new EtcdClusterStore({ endpoints: [endpoint] });
-  await store.putEndpoint({ namespace: 'shop', pod: 'api', node: 'n2', ip: '10.244.2.10', interface: 'lxc1234abcd', labels: { app: 'api' } });
+  await store.putEndpoint({
+    namespace: 'shop',
+    pod: 'api',
+    node: 'n2',
+    ip: '10.244.2.10',
+    interface: 'lxc1234abcd',
+    labels: { app: 'api' },
+  });
   const found = (await store.listEndpoints()).find((e) => e.pod === 'api');
   assert.equal(found?.ip, '10.244.2.10');
   await store.deleteEndpoint('shop', 'api');
-  assert.equal((await store.listEndpoints()).find((e) => e.pod === 'api'), undefined);
+  assert.equal(
+    (await store.listEndpoints()).find((e) => e.pod === 'api'),
+    undefined,
+  );
   await store.close();
 });
 
 test('an unreachable etcd fails calls quickly instead of hanging', async () => {
-  const store = new EtcdClusterStore({ endpoints: [`http://127.0.0.1:${await freePort()}`], callTimeoutMs: 300 });
+  const store = new EtcdClusterStore({
+    endpoints: [`http://127.0.0.1:${await freePort()}`],
+    callTimeoutMs: 300,
+  });
   await assert.rejects(store.listNodes());
   await store.close();
 });

@@ -134,7 +134,10 @@ export class EtcdClusterStore implements ClusterStore {
         .commit();
       if (result.succeeded) return candidate;
     }
-    throw new AgentError(AgentErrorCode.STORE_UNAVAILABLE, `identity allocation for "${canonical}" kept conflicting`);
+    throw new AgentError(
+      AgentErrorCode.STORE_UNAVAILABLE,
+      `identity allocation for "${canonical}" kept conflicting`,
+    );
   }
 
   private async lowestFreeIdentity(): Promise<number> {

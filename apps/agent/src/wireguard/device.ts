@@ -78,7 +78,10 @@ export async function ensureDevice(
       return { mechanism: 'kernel', name, pid: undefined, adopted: false };
     } catch (err) {
       if (mechanism === 'kernel') {
-        throw new AgentError(AgentErrorCode.WIREGUARD_FAILED, `kernel WireGuard unavailable: ${(err as Error).message}`);
+        throw new AgentError(
+          AgentErrorCode.WIREGUARD_FAILED,
+          `kernel WireGuard unavailable: ${(err as Error).message}`,
+        );
       }
       log('wireguard: no kernel module, falling back to wireguard-go');
     }
@@ -95,7 +98,8 @@ export async function ensureDevice(
   });
   closeSync(logFd);
   const pid = child.pid;
-  if (pid === undefined) throw new AgentError(AgentErrorCode.WIREGUARD_FAILED, 'wireguard-go could not be started');
+  if (pid === undefined)
+    throw new AgentError(AgentErrorCode.WIREGUARD_FAILED, 'wireguard-go could not be started');
   child.unref();
   writeFileSync(pidFile, `${pid}\n`);
   for (let i = 0; i < 100; i++) {

@@ -13,11 +13,30 @@ test('parses the interface line and every peer of `wg show dump`', () => {
   assert.equal(state.publicKey, 'UFVCTElDMQ==');
   assert.equal(state.listenPort, 51871);
   assert.deepEqual(state.peers, [
-    { publicKey: 'UEVFUjI=', endpoint: '10.77.0.12:51871', allowedIPs: ['10.244.2.0/24'], latestHandshake: 1763726400, rxBytes: 1234, txBytes: 5678, persistentKeepalive: 25 },
-    { publicKey: 'UEVFUjM=', endpoint: undefined, allowedIPs: ['10.244.3.0/24', '10.245.0.0/16'], latestHandshake: 0, rxBytes: 0, txBytes: 0, persistentKeepalive: 0 },
+    {
+      publicKey: 'UEVFUjI=',
+      endpoint: '10.77.0.12:51871',
+      allowedIPs: ['10.244.2.0/24'],
+      latestHandshake: 1763726400,
+      rxBytes: 1234,
+      txBytes: 5678,
+      persistentKeepalive: 25,
+    },
+    {
+      publicKey: 'UEVFUjM=',
+      endpoint: undefined,
+      allowedIPs: ['10.244.3.0/24', '10.245.0.0/16'],
+      latestHandshake: 0,
+      rxBytes: 0,
+      txBytes: 0,
+      persistentKeepalive: 0,
+    },
   ]);
 });
 
 test('rejects output that is not a dump', () => {
-  assert.throws(() => parseWgDump('Unable to access interface: No such device'), /unexpected "wg show dump" output/);
+  assert.throws(
+    () => parseWgDump('Unable to access interface: No such device'),
+    /unexpected "wg show dump" output/,
+  );
 });

@@ -19,7 +19,8 @@ export interface WgPeerState {
 export function parseWgDump(text: string): WgInterfaceState {
   const lines = text.split('\n').filter((line) => line.trim() !== '');
   const head = lines[0]?.split('\t');
-  if (!head || head.length < 4) throw new Error(`unexpected "wg show dump" output: ${JSON.stringify(text.slice(0, 80))}`);
+  if (!head || head.length < 4)
+    throw new Error(`unexpected "wg show dump" output: ${JSON.stringify(text.slice(0, 80))}`);
   const peers = lines.slice(1).map((line): WgPeerState => {
     const f = line.split('\t');
     if (f.length < 8) throw new Error(`unexpected "wg show dump" peer line: ${JSON.stringify(line)}`);

@@ -19,7 +19,10 @@ export function generateKeyPair(): KeyPair {
 function keyPairFromPrivate(dBase64Url: string): KeyPair {
   const d = Buffer.from(dBase64Url, 'base64url');
   if (d.length !== 32) throw new Error('WireGuard private key must be 32 bytes');
-  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: d.toString('base64url'), x: '' }, format: 'jwk' });
+  const key = createPrivateKey({
+    key: { kty: 'OKP', crv: 'X25519', d: d.toString('base64url'), x: '' },
+    format: 'jwk',
+  });
   const x = createPublicKey(key).export({ format: 'jwk' }).x ?? '';
   return { privateKey: d.toString('base64'), publicKey: fromBase64Url(x) };
 }

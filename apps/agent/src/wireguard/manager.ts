@@ -73,7 +73,14 @@ export class WireguardManager {
   async start(): Promise<WireguardDevice> {
     const o = this.options;
     this.device = await ensureDevice(o.interfaceName, o.mechanism, o.stateDir, o.log);
-    await run('wg', ['set', o.interfaceName, 'private-key', this.keyPath, 'listen-port', String(o.listenPort)]);
+    await run('wg', [
+      'set',
+      o.interfaceName,
+      'private-key',
+      this.keyPath,
+      'listen-port',
+      String(o.listenPort),
+    ]);
     await run('ip', ['link', 'set', 'dev', o.interfaceName, 'mtu', String(o.mtu), 'up']);
     return this.device;
   }
@@ -115,10 +122,16 @@ export class WireguardManager {
         continue;
       }
       await run('wg', [
-        'set', name, 'peer', key,
-        'endpoint', endpoint,
-        'allowed-ips', node.podCIDR,
-        'persistent-keepalive', keepalive === 0 ? 'off' : String(keepalive),
+        'set',
+        name,
+        'peer',
+        key,
+        'endpoint',
+        endpoint,
+        'allowed-ips',
+        node.podCIDR,
+        'persistent-keepalive',
+        keepalive === 0 ? 'off' : String(keepalive),
       ]);
       (existing ? changes.updated : changes.added).push(node.name);
     }
@@ -150,7 +163,8 @@ export class WireguardManager {
         endpoint: p.endpoint,
         allowedIPs: p.allowedIPs,
         latestHandshake: p.latestHandshake > 0 ? new Date(p.latestHandshake * 1000).toISOString() : undefined,
-        handshakeAgeSeconds: p.latestHandshake > 0 ? Math.max(0, Math.round(nowMs / 1000 - p.latestHandshake)) : undefined,
+        handshakeAgeSeconds:
+          p.latestHandshake > 0 ? Math.max(0, Math.round(nowMs / 1000 - p.latestHandshake)) : undefined,
         rxBytes: p.rxBytes,
         txBytes: p.txBytes,
         persistentKeepalive: p.persistentKeepalive,

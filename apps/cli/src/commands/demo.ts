@@ -15,7 +15,11 @@ export const command: Command = {
   async run(args) {
     let values;
     try {
-      values = parseArgs({ args, options: { spec: { type: 'string' }, 'etcd-port': { type: 'string' } }, strict: true }).values;
+      values = parseArgs({
+        args,
+        options: { spec: { type: 'string' }, 'etcd-port': { type: 'string' } },
+        strict: true,
+      }).values;
     } catch (err) {
       throw new UsageError(`${(err as Error).message.split('\n')[0]}; ${USAGE}`);
     }
@@ -28,7 +32,9 @@ export const command: Command = {
       spec = loadSpec(values.spec ?? DEFAULT_SPEC);
     } catch (err) {
       if (err instanceof SpecError) {
-        console.error(`wirescope: invalid lab spec, nothing was created:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
+        console.error(
+          `wirescope: invalid lab spec, nothing was created:\n${err.problems.map((p) => `  ${p}`).join('\n')}`,
+        );
         return 2;
       }
       throw err;
@@ -50,7 +56,9 @@ export const command: Command = {
         'Look at it:',
         '  npx wirescope encrypt status          # WireGuard mesh: peers, handshakes, bytes',
         '  npx wirescope lab status              # nodes, pods, agents, etcd',
-        ...(forward ? [`  etcdctl --endpoints 127.0.0.1:${etcdPort} get --prefix /wirescope --keys-only`] : []),
+        ...(forward
+          ? [`  etcdctl --endpoints 127.0.0.1:${etcdPort} get --prefix /wirescope --keys-only`]
+          : []),
         '  ip netns exec wsl-fabric tcpdump -ni br0 udp port 51871   # only encrypted traffic on the fabric',
         '  tail -f /run/wirescope-lab/logs/*.log',
         '',

@@ -6,15 +6,18 @@ import { readState } from '../lab/state.js';
 import { agentSocket } from '../lab/names.js';
 import { formatEncryptStatus } from '../lab/status.js';
 
-const USAGE = 'usage: wirescope encrypt status [--node NAME] [--socket PATH] [-o text|json] | wirescope encrypt rotate-key --node NAME [--socket PATH]';
+const USAGE =
+  'usage: wirescope encrypt status [--node NAME] [--socket PATH] [-o text|json] | wirescope encrypt rotate-key --node NAME [--socket PATH]';
 
 /** Agent sockets to ask: an explicit one, else the lab's (all nodes or the named one). */
 function targets(node: string | undefined, socket: string | undefined): { node: string; socket: string }[] {
   if (socket) return [{ node: node ?? socket, socket }];
   const state = readState();
-  if (!state) throw new UsageError("no lab is running and no --socket given; start one with 'wirescope lab up'");
+  if (!state)
+    throw new UsageError("no lab is running and no --socket given; start one with 'wirescope lab up'");
   const names = state.spec.nodes.map((n) => n.name);
-  if (node !== undefined && !names.includes(node)) throw new UsageError(`--node "${node}" is not a lab node; accepted: ${names.join(', ')}`);
+  if (node !== undefined && !names.includes(node))
+    throw new UsageError(`--node "${node}" is not a lab node; accepted: ${names.join(', ')}`);
   return (node ? [node] : names).map((n) => ({ node: n, socket: agentSocket(n) }));
 }
 
@@ -43,7 +46,8 @@ export const command: Command = {
       return 0;
     }
     const output = values.output ?? 'text';
-    if (output !== 'text' && output !== 'json') throw new UsageError(`-o "${output}" is not valid; accepted: text, json`);
+    if (output !== 'text' && output !== 'json')
+      throw new UsageError(`-o "${output}" is not valid; accepted: text, json`);
     const [action, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; ${USAGE}`);
     if (action === 'status') {
@@ -60,7 +64,9 @@ export const command: Command = {
       if (output === 'json') {
         console.log(JSON.stringify(results, null, 2));
       } else {
-        const blocks = results.map((r) => ('error' in r ? [`${r.node}: unavailable: ${r.error}`] : formatEncryptStatus(r)).join('\n'));
+        const blocks = results.map((r) =>
+          ('error' in r ? [`${r.node}: unavailable: ${r.error}`] : formatEncryptStatus(r)).join('\n'),
+        );
         console.log(blocks.join('\n\n'));
       }
       return failed ? 1 : 0;
@@ -69,19 +75,24 @@ export const command: Command = {
       if (!values.node && !values.socket) throw new UsageError(`rotate-key needs --node NAME; ${USAGE}`);
       const [t] = targets(values.node, values.socket);
       if (!t) return 1;
-      const result = await agentRequest<{ node: string; previousPublicKey: string; publicKey: string; published: boolean }>(
-        t.socket,
-        'POST',
-        '/v1/encrypt/rotate-key',
-      );
+      const result = await agentRequest<{
+        node: string;
+        previousPublicKey: string;
+        publicKey: string;
+        published: boolean;
+      }>(t.socket, 'POST', '/v1/encrypt/rotate-key');
       if (output === 'json') console.log(JSON.stringify(result));
       else
         console.log(
           `${result.node}: rotated WireGuard key ${result.previousPublicKey} -> ${result.publicKey}` +
-            (result.published ? '; published, peers update within seconds' : '; store unreachable, will publish when it returns'),
+            (result.published
+              ? '; published, peers update within seconds'
+              : '; store unreachable, will publish when it returns'),
         );
       return 0;
     }
-    throw new UsageError(action ? `unknown action "${action}"; accepted: status, rotate-key` : `missing action; ${USAGE}`);
+    throw new UsageError(
+      action ? `unknown action "${action}"; accepted: status, rotate-key` : `missing action; ${USAGE}`,
+    );
   },
 };

@@ -7,7 +7,8 @@ import { LabError, labDown, labUp, startComponent, stopComponent } from '../lab/
 import { labStatus } from '../lab/status.js';
 
 export const DEFAULT_SPEC = fileURLToPath(new URL('../../../../lab/cluster.yaml', import.meta.url));
-const USAGE = 'usage: wirescope lab up|down|status [--spec FILE] [-o text|json] | wirescope lab stop|start PROCESS (etcd, agent-NODE, pod-NS-NAME)';
+const USAGE =
+  'usage: wirescope lab up|down|status [--spec FILE] [-o text|json] | wirescope lab stop|start PROCESS (etcd, agent-NODE, pod-NS-NAME)';
 
 export const command: Command = {
   summary: 'bring the network-namespace lab cluster up or down, or show it',
@@ -16,7 +17,11 @@ export const command: Command = {
     try {
       parsed = parseArgs({
         args,
-        options: { spec: { type: 'string' }, output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } },
+        options: {
+          spec: { type: 'string' },
+          output: { type: 'string', short: 'o' },
+          help: { type: 'boolean', short: 'h' },
+        },
         allowPositionals: true,
         strict: true,
       });
@@ -44,7 +49,8 @@ export const command: Command = {
     }
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; ${USAGE}`);
     const output = values.output ?? 'text';
-    if (output !== 'text' && output !== 'json') throw new UsageError(`-o "${output}" is not valid; accepted: text, json`);
+    if (output !== 'text' && output !== 'json')
+      throw new UsageError(`-o "${output}" is not valid; accepted: text, json`);
     switch (action) {
       case 'up': {
         const file = values.spec ?? DEFAULT_SPEC;
@@ -53,7 +59,9 @@ export const command: Command = {
           spec = loadSpec(file);
         } catch (err) {
           if (err instanceof SpecError) {
-            console.error(`wirescope: invalid lab spec, nothing was created:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
+            console.error(
+              `wirescope: invalid lab spec, nothing was created:\n${err.problems.map((p) => `  ${p}`).join('\n')}`,
+            );
             return 2;
           }
           throw err;
@@ -74,7 +82,9 @@ export const command: Command = {
         if (removed.namespaces.length === 0 && removed.processes === 0) {
           console.log('lab is not running; nothing to remove');
         } else {
-          console.log(`lab removed: ${removed.namespaces.length} namespaces, ${removed.processes} processes, /run/wirescope-lab`);
+          console.log(
+            `lab removed: ${removed.namespaces.length} namespaces, ${removed.processes} processes, /run/wirescope-lab`,
+          );
         }
         return 0;
       }
@@ -87,4 +97,3 @@ export const command: Command = {
     }
   },
 };
-

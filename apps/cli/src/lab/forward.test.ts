@@ -14,7 +14,9 @@ test('a loopback forward carries bytes both ways through the unix socket', async
   const inner = await serveUnixToTcp(socketPath, '127.0.0.1', echoPort);
   const outer = await listenLoopback(0, socketPath);
   const reply = await new Promise<string>((resolve, reject) => {
-    const c = createConnection({ host: '127.0.0.1', port: outer.port }, () => c.write('hello through the lab'));
+    const c = createConnection({ host: '127.0.0.1', port: outer.port }, () =>
+      c.write('hello through the lab'),
+    );
     c.on('data', (d) => {
       resolve(d.toString());
       c.destroy();

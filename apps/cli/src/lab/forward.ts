@@ -68,7 +68,13 @@ export function listenLoopback(port: number, socketPath: string): Promise<Loopba
 }
 
 /** Starts the in-namespace half as a daemon (forward-main.js) managed like every lab process. */
-export function startNamespaceForward(name: string, namespace: string, socketPath: string, host: string, port: number): Daemon {
+export function startNamespaceForward(
+  name: string,
+  namespace: string,
+  socketPath: string,
+  host: string,
+  port: number,
+): Daemon {
   const main = fileURLToPath(new URL('./forward-main.js', import.meta.url));
   return startDaemon(name, namespace, [process.execPath, main, socketPath, host, String(port)]);
 }

@@ -33,7 +33,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const WORKLOADS = join(REPO_ROOT, 'lab', 'workloads');
 const AGENT_MAIN = fileURLToPath(new URL('./main.js', import.meta.resolve('@wirescope/agent')));
 
-export type UpResult = { status: 'started'; state: LabState } | { status: 'already-running'; state: LabState };
+export type UpResult =
+  { status: 'started'; state: LabState } | { status: 'already-running'; state: LabState };
 
 /** Lab namespaces present on the machine (ours by prefix), whether or not a state file exists. */
 export async function labNamespaces(): Promise<string[]> {
@@ -52,7 +53,10 @@ export function runningDaemons(state: LabState): { alive: Daemon[]; dead: Daemon
 /** Connects to the lab's etcd through a loopback forward (never to a lab address). */
 export async function withLabStore<T>(fn: (store: EtcdClusterStore) => Promise<T>): Promise<T> {
   const forward = await listenLoopback(0, etcdForwardSocket);
-  const store = new EtcdClusterStore({ endpoints: [`http://127.0.0.1:${forward.port}`], callTimeoutMs: 2000 });
+  const store = new EtcdClusterStore({
+    endpoints: [`http://127.0.0.1:${forward.port}`],
+    callTimeoutMs: 2000,
+  });
   try {
     return await fn(store);
   } finally {
@@ -73,7 +77,9 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
     }
     await sleep(100);
   }
-  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? `: ${lastError}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? `: ${lastError}` : ''}`,
+  );
 }
 
 export async function labUp(spec: LabSpec, progress: Progress): Promise<UpResult> {
@@ -82,10 +88,13 @@ export async function labUp(spec: LabSpec, progress: Progress): Promise<UpResult
     return { status: 'already-running', state: existing };
   }
   const started = Date.now();
-  const step = (message: string) => progress(`[${((Date.now() - started) / 1000).toFixed(1).padStart(4)}s] ${message}`);
+  const step = (message: string) =>
+    progress(`[${((Date.now() - started) / 1000).toFixed(1).padStart(4)}s] ${message}`);
   if (existing || (await labNamespaces()).length > 0 || existsSync(LAB_DIR)) {
     const removed = await labDown();
-    step(`removed leftovers of a previous run (${removed.namespaces.length} namespaces, ${removed.processes} processes)`);
+    step(
+      `removed leftovers of a previous run (${removed.namespaces.length} namespaces, ${removed.processes} processes)`,
+    );
   }
   for (const dir of [LAB_DIR, LOG_DIR, PID_DIR, SOCKET_DIR]) mkdirSync(dir, { recursive: true, mode: 0o700 });
   const daemons: Daemon[] = [];
@@ -96,11 +105,23 @@ export async function labUp(spec: LabSpec, progress: Progress): Promise<UpResult
 
     daemons.push(
       startDaemon('etcd', CONTROL_PLANE_NS, [
-        'etcd', '--name', `${PREFIX}-cp`, '--data-dir', join(LAB_DIR, 'etcd'),
-        '--listen-client-urls', `http://${CONTROL_PLANE_ADDRESS}:${ETCD_PORT},http://127.0.0.1:${ETCD_PORT}`,
-        '--advertise-client-urls', `http://${CONTROL_PLANE_ADDRESS}:${ETCD_PORT}`,
-        '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
-        '--initial-cluster', `${PREFIX}-cp=http://127.0.0.1:2380`, '--log-level', 'warn',
+        'etcd',
+        '--name',
+        `${PREFIX}-cp`,
+        '--data-dir',
+        join(LAB_DIR, 'etcd'),
+        '--listen-client-urls',
+        `http://${CONTROL_PLANE_ADDRESS}:${ETCD_PORT},http://127.0.0.1:${ETCD_PORT}`,
+        '--advertise-client-urls',
+        `http://${CONTROL_PLANE_ADDRESS}:${ETCD_PORT}`,
+        '--listen-peer-urls',
+        'http://127.0.0.1:2380',
+        '--initial-advertise-peer-urls',
+        'http://127.0.0.1:2380',
+        '--initial-cluster',
+        `${PREFIX}-cp=http://127.0.0.1:2380`,
+        '--log-level',
+        'warn',
       ]),
       startNamespaceForward('forward-etcd', CONTROL_PLANE_NS, etcdForwardSocket, '127.0.0.1', ETCD_PORT),
     );
@@ -140,12 +161,17 @@ export async function labUp(spec: LabSpec, progress: Progress): Promise<UpResult
       if (pod.workload.kind === 'none') continue;
       const { kind, ...settings } = pod.workload;
       daemons.push(
-        startDaemon(`pod-${pod.namespace}-${pod.name}`, podNamespace(pod), [process.execPath, join(WORKLOADS, `${kind}.mjs`)], {
-          WSL_POD: `${pod.namespace}/${pod.name}`,
-          WSL_WORKLOAD: JSON.stringify(settings),
-          WSL_DNS_ZONE: zoneFile,
-          ...(dnsServer ? { WSL_DNS_SERVER: dnsServer.ip } : {}),
-        }),
+        startDaemon(
+          `pod-${pod.namespace}-${pod.name}`,
+          podNamespace(pod),
+          [process.execPath, join(WORKLOADS, `${kind}.mjs`)],
+          {
+            WSL_POD: `${pod.namespace}/${pod.name}`,
+            WSL_WORKLOAD: JSON.stringify(settings),
+            WSL_DNS_ZONE: zoneFile,
+            ...(dnsServer ? { WSL_DNS_SERVER: dnsServer.ip } : {}),
+          },
+        ),
       );
     }
     step(`started ${daemons.length - 2 - spec.nodes.length} workloads`);
@@ -161,17 +187,28 @@ export async function labUp(spec: LabSpec, progress: Progress): Promise<UpResult
 
 export function startAgent(node: LabSpec['nodes'][number]): Daemon {
   return startDaemon(`agent-${node.name}`, nodeNamespace(node.name), [
-    process.execPath, AGENT_MAIN,
-    '--node-name', node.name,
-    '--underlay-ip', node.address,
-    '--pod-cidr', node.podCIDR,
-    '--etcd-endpoints', `http://${CONTROL_PLANE_ADDRESS}:${ETCD_PORT}`,
-    '--state-dir', agentDir(node.name),
-    '--api-socket', agentSocket(node.name),
-    '--wg-interface', wireguardInterface(node.name),
-    '--wg-port', String(WIREGUARD_PORT),
-    '--wg-mtu', '1420',
-    '--resync-interval', '2',
+    process.execPath,
+    AGENT_MAIN,
+    '--node-name',
+    node.name,
+    '--underlay-ip',
+    node.address,
+    '--pod-cidr',
+    node.podCIDR,
+    '--etcd-endpoints',
+    `http://${CONTROL_PLANE_ADDRESS}:${ETCD_PORT}`,
+    '--state-dir',
+    agentDir(node.name),
+    '--api-socket',
+    agentSocket(node.name),
+    '--wg-interface',
+    wireguardInterface(node.name),
+    '--wg-port',
+    String(WIREGUARD_PORT),
+    '--wg-mtu',
+    '1420',
+    '--resync-interval',
+    '2',
   ]);
 }
 
@@ -224,7 +261,8 @@ function requireState(): LabState {
 
 function findDaemon(state: LabState, name: string): Daemon {
   const daemon = state.daemons.find((d) => d.name === name);
-  if (!daemon) throw new LabError(`no lab process "${name}"; accepted: ${state.daemons.map((d) => d.name).join(', ')}`);
+  if (!daemon)
+    throw new LabError(`no lab process "${name}"; accepted: ${state.daemons.map((d) => d.name).join(', ')}`);
   return daemon;
 }
 
@@ -258,7 +296,8 @@ export async function labDown(): Promise<DownResult> {
   for (const daemon of state?.daemons ?? []) {
     // Pid reuse guard: only a process that still runs one of our programs.
     const command = commandOf(daemon.pid);
-    if (isAlive(daemon.pid) && (command.includes(REPO_ROOT) || command.includes('etcd'))) pids.add(daemon.pid);
+    if (isAlive(daemon.pid) && (command.includes(REPO_ROOT) || command.includes('etcd')))
+      pids.add(daemon.pid);
   }
   for (const pid of pids) signal(pid, 'SIGTERM');
   const deadline = Date.now() + 3000;

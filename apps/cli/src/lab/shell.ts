@@ -6,10 +6,16 @@ import { LOG_DIR, PID_DIR } from './names.js';
 /** Runs a program without a shell; rejects with the command line and its stderr. */
 export function run(file: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { timeout: 20_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(' ')}: ${(stderr || err.message).trim().split('\n')[0]}`));
-      else resolve(stdout);
-    });
+    const child = execFile(
+      file,
+      args,
+      { timeout: 20_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err)
+          reject(new Error(`${file} ${args.join(' ')}: ${(stderr || err.message).trim().split('\n')[0]}`));
+        else resolve(stdout);
+      },
+    );
     if (input !== undefined) child.stdin?.end(input);
   });
 }
@@ -38,7 +44,12 @@ export interface Daemon {
  * Starts a long-running process inside a namespace, detached (its own process group), with its
  * output in LOG_DIR and its pid in PID_DIR. `ip netns exec` execs the program, so the pid is its own.
  */
-export function startDaemon(name: string, namespace: string, argv: string[], env: Record<string, string> = {}): Daemon {
+export function startDaemon(
+  name: string,
+  namespace: string,
+  argv: string[],
+  env: Record<string, string> = {},
+): Daemon {
   const log = join(LOG_DIR, `${name}.log`);
   const fd = openSync(log, 'a');
   const child = spawn('ip', ['netns', 'exec', namespace, ...argv], {

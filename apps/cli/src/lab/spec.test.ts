@@ -39,34 +39,56 @@ test('the shipped default spec is valid and has the required scenario', () => {
   assert.ok(spec.pods.length >= 8);
   assert.ok(new Set(spec.pods.map((p) => p.namespace)).size >= 2);
   const kinds = new Set(spec.pods.map((p) => p.workload.kind));
-  for (const kind of ['http-server', 'http-client', 'dns-server', 'udp-sender']) assert.ok(kinds.has(kind as never), kind);
+  for (const kind of ['http-server', 'http-client', 'dns-server', 'udp-sender'])
+    assert.ok(kinds.has(kind as never), kind);
 });
 
 test('a valid spec gets defaults: node addresses, pod IPs from .10, namespace default', () => {
   const spec = parseSpec(good, 'spec.yaml');
-  assert.deepEqual(spec.nodes.map((n) => n.address), ['10.77.0.11', '10.77.0.12']);
+  assert.deepEqual(
+    spec.nodes.map((n) => n.address),
+    ['10.77.0.11', '10.77.0.12'],
+  );
   assert.equal(spec.pods[0]?.ip, '10.244.1.10');
   assert.equal(spec.pods[1]?.ip, '10.244.2.77');
-  assert.deepEqual(spec.pods[1]?.workload, { kind: 'http-client', target: 'http://a.x:8080/', intervalMs: 1000 });
+  assert.deepEqual(spec.pods[1]?.workload, {
+    kind: 'http-client',
+    target: 'http://a.x:8080/',
+    intervalMs: 1000,
+  });
 });
 
 test('unknown field: file, line and field are named', () => {
   const text = good.replace('    labels: { app: a }', '    labels: { app: a }\n    replicas: 3');
-  assert.deepEqual(problems(text), ['spec.yaml:11: pods[0].replicas: unknown field; accepted: name, namespace, node, ip, labels, workload']);
-  assert.match(problems(`${good}extra: 1\n`)[0] ?? '', /^spec\.yaml:17: extra: unknown field; accepted: nodes, pods$/);
-  assert.match(problems(good.replace('port: 8080 }', 'port: 8080, tls: true }'))[0] ?? '', /^spec\.yaml:11: pods\[0\]\.workload\.tls: unknown field for kind http-server/);
+  assert.deepEqual(problems(text), [
+    'spec.yaml:11: pods[0].replicas: unknown field; accepted: name, namespace, node, ip, labels, workload',
+  ]);
+  assert.match(
+    problems(`${good}extra: 1\n`)[0] ?? '',
+    /^spec\.yaml:17: extra: unknown field; accepted: nodes, pods$/,
+  );
+  assert.match(
+    problems(good.replace('port: 8080 }', 'port: 8080, tls: true }'))[0] ?? '',
+    /^spec\.yaml:11: pods\[0\]\.workload\.tls: unknown field for kind http-server/,
+  );
 });
 
 test('duplicate pod names the second occurrence and the first', () => {
   const text = good.replace('  - name: b\n    namespace: x', '  - name: a\n    namespace: x');
-  assert.deepEqual(problems(text), ['spec.yaml:12: pods[1].name: duplicate pod "x/a" (first at pods[0], line 7)']);
+  assert.deepEqual(problems(text), [
+    'spec.yaml:12: pods[1].name: duplicate pod "x/a" (first at pods[0], line 7)',
+  ]);
 });
 
 test('pod CIDR overlap between nodes and with the underlay is rejected', () => {
-  assert.deepEqual(problems(good.replace('10.244.2.0/24', '10.244.0.0/16').replace('ip: 10.244.2.77', 'ip: 10.244.9.9')), [
-    'spec.yaml:5: nodes[1].podCIDR: 10.244.0.0/16 overlaps nodes[0].podCIDR 10.244.1.0/24 (node n1)',
-  ]);
-  assert.match(problems(good.replace('10.244.1.0/24', '10.77.0.0/25'))[0] ?? '', /^spec\.yaml:3: nodes\[0\]\.podCIDR: 10\.77\.0\.0\/25 overlaps the underlay/);
+  assert.deepEqual(
+    problems(good.replace('10.244.2.0/24', '10.244.0.0/16').replace('ip: 10.244.2.77', 'ip: 10.244.9.9')),
+    ['spec.yaml:5: nodes[1].podCIDR: 10.244.0.0/16 overlaps nodes[0].podCIDR 10.244.1.0/24 (node n1)'],
+  );
+  assert.match(
+    problems(good.replace('10.244.1.0/24', '10.77.0.0/25'))[0] ?? '',
+    /^spec\.yaml:3: nodes\[0\]\.podCIDR: 10\.77\.0\.0\/25 overlaps the underlay/,
+  );
 });
 
 test('a pod on a missing node is rejected with the accepted node names', () => {
@@ -81,15 +103,38 @@ test('several problems are all reported at once; bad values say what is accepted
     .replace('ip: 10.244.2.77', 'ip: 10.244.5.1')
     .replace('kind: http-server', 'kind: grpc-server');
   const list = problems(text);
-  assert.ok(list.some((p) => /^spec\.yaml:4: nodes\[1\]\.name: "Node-Two" is not a valid node name; accepted:/.test(p)), list.join('\n'));
-  assert.ok(list.some((p) => /^spec\.yaml:11: pods\[0\]\.workload\.kind: "grpc-server" is not a workload kind; accepted: none, http-server/.test(p)), list.join('\n'));
+  assert.ok(
+    list.some((p) =>
+      /^spec\.yaml:4: nodes\[1\]\.name: "Node-Two" is not a valid node name; accepted:/.test(p),
+    ),
+    list.join('\n'),
+  );
+  assert.ok(
+    list.some((p) =>
+      /^spec\.yaml:11: pods\[0\]\.workload\.kind: "grpc-server" is not a workload kind; accepted: none, http-server/.test(
+        p,
+      ),
+    ),
+    list.join('\n'),
+  );
 });
 
 test('pod IP outside its node CIDR, and duplicate keys in YAML, are rejected', () => {
-  assert.match(problems(good.replace('ip: 10.244.2.77', 'ip: 10.244.1.77'))[0] ?? '', /^spec\.yaml:15: pods\[1\]\.ip: "10\.244\.1\.77" is not usable; accepted: a host address inside node n2's pod CIDR 10\.244\.2\.0\/24$/);
-  assert.match(problems(good.replace('    podCIDR: 10.244.1.0/24', '    podCIDR: 10.244.1.0/24\n    podCIDR: 10.244.3.0/24'))[0] ?? '', /^spec\.yaml:4: \(document\): not valid YAML: Map keys must be unique/);
+  assert.match(
+    problems(good.replace('ip: 10.244.2.77', 'ip: 10.244.1.77'))[0] ?? '',
+    /^spec\.yaml:15: pods\[1\]\.ip: "10\.244\.1\.77" is not usable; accepted: a host address inside node n2's pod CIDR 10\.244\.2\.0\/24$/,
+  );
+  assert.match(
+    problems(
+      good.replace('    podCIDR: 10.244.1.0/24', '    podCIDR: 10.244.1.0/24\n    podCIDR: 10.244.3.0/24'),
+    )[0] ?? '',
+    /^spec\.yaml:4: \(document\): not valid YAML: Map keys must be unique/,
+  );
 });
 
 test('an unreadable spec file is reported by name', () => {
-  assert.throws(() => loadSpec('/nonexistent/wsl-spec.yaml'), /\/nonexistent\/wsl-spec\.yaml: cannot read the spec/);
+  assert.throws(
+    () => loadSpec('/nonexistent/wsl-spec.yaml'),
+    /\/nonexistent\/wsl-spec\.yaml: cannot read the spec/,
+  );
 });

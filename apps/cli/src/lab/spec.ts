@@ -1,6 +1,22 @@
 import { readFileSync } from 'node:fs';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
-import { cidrContains, cidrsOverlap, cidrSize, formatIPv4, parseCidr, parseIPv4, type Cidr } from '@wirescope/agent';
+import {
+  LineCounter,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
+import {
+  cidrContains,
+  cidrsOverlap,
+  cidrSize,
+  formatIPv4,
+  parseCidr,
+  parseIPv4,
+  type Cidr,
+} from '@wirescope/agent';
 
 /** The lab's underlay: node addresses and the control plane live here, inside lab namespaces only. */
 export const UNDERLAY_CIDR = '10.77.0.0/24';
@@ -72,7 +88,10 @@ class Checker {
     for (let depth = path.length; depth > 0; depth--) {
       const parentPath = path.slice(0, depth - 1);
       const last = path[depth - 1];
-      const parent = parentPath.length === 0 ? this.doc.contents : (this.doc.getIn(parentPath, true) as YamlNode | undefined);
+      const parent =
+        parentPath.length === 0
+          ? this.doc.contents
+          : (this.doc.getIn(parentPath, true) as YamlNode | undefined);
       if (isMap(parent)) {
         const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === last);
         const target = atKey || !pair?.value ? pair?.key : pair.value;
@@ -93,10 +112,16 @@ class Checker {
 }
 
 function fieldName(path: Path): string {
-  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '') || '(document)';
+  return (
+    path.reduce<string>(
+      (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part),
+      '',
+    ) || '(document)'
+  );
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads and validates a spec file; throws SpecError listing every problem, before anything is created. */
 export function loadSpec(file: string): LabSpec {
@@ -114,12 +139,16 @@ export function parseSpec(text: string, file: string): LabSpec {
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new SpecError(
-      doc.errors.map((e) => `${file}:${e.linePos?.[0]?.line ?? 1}: (document): not valid YAML: ${e.message.split('\n')[0]}`),
+      doc.errors.map(
+        (e) =>
+          `${file}:${e.linePos?.[0]?.line ?? 1}: (document): not valid YAML: ${e.message.split('\n')[0]}`,
+      ),
     );
   }
   const c = new Checker(file, doc, lines);
   const root: unknown = doc.toJS();
-  if (!isRecord(root)) throw new SpecError([`${file}:1: (document): expected a mapping with "nodes" and "pods"`]);
+  if (!isRecord(root))
+    throw new SpecError([`${file}:1: (document): expected a mapping with "nodes" and "pods"`]);
   for (const key of Object.keys(root)) {
     if (key !== 'nodes' && key !== 'pods') c.add([key], 'unknown field; accepted: nodes, pods', true);
   }
@@ -137,11 +166,15 @@ export function parseSpec(text: string, file: string): LabSpec {
       const at = (field?: string): Path => (field ? ['nodes', i, field] : ['nodes', i]);
       if (!isRecord(raw)) return c.add(at(), 'expected a mapping with name, podCIDR and optional address');
       for (const key of Object.keys(raw)) {
-        if (!NODE_FIELDS.includes(key)) c.add(at(key), `unknown field; accepted: ${NODE_FIELDS.join(', ')}`, true);
+        if (!NODE_FIELDS.includes(key))
+          c.add(at(key), `unknown field; accepted: ${NODE_FIELDS.join(', ')}`, true);
       }
       const name = raw.name;
       if (typeof name !== 'string' || !NODE_NAME.test(name)) {
-        c.add(at('name'), `"${String(name ?? '')}" is not a valid node name; accepted: 1-8 lower-case letters and digits, starting with a letter`);
+        c.add(
+          at('name'),
+          `"${String(name ?? '')}" is not a valid node name; accepted: 1-8 lower-case letters and digits, starting with a letter`,
+        );
       } else if (seenNames.has(name)) {
         c.add(at('name'), `duplicate node "${name}" (first at nodes[${seenNames.get(name)}])`);
       } else {
@@ -156,22 +189,34 @@ export function parseSpec(text: string, file: string): LabSpec {
         addressValue === underlay.network ||
         addressValue === underlay.network + 255
       ) {
-        c.add(at('address'), `"${String(address)}" is not usable; accepted: a host address in ${UNDERLAY_CIDR} other than ${CONTROL_PLANE_ADDRESS}`);
+        c.add(
+          at('address'),
+          `"${String(address)}" is not usable; accepted: a host address in ${UNDERLAY_CIDR} other than ${CONTROL_PLANE_ADDRESS}`,
+        );
       } else if (seenAddresses.has(address as string)) {
-        c.add(at('address'), `duplicate address ${String(address)} (first at nodes[${seenAddresses.get(address as string)}])`);
+        c.add(
+          at('address'),
+          `duplicate address ${String(address)} (first at nodes[${seenAddresses.get(address as string)}])`,
+        );
       } else {
         seenAddresses.set(address as string, i);
       }
       const podCIDR = raw.podCIDR;
       const cidr = typeof podCIDR === 'string' ? parseCidr(podCIDR) : undefined;
       if (!cidr || cidr.prefixLength < 16 || cidr.prefixLength > 28) {
-        c.add(at('podCIDR'), `"${String(podCIDR ?? '')}" is not valid; accepted: an IPv4 network /16../28 with no host bits, such as 10.244.1.0/24`);
+        c.add(
+          at('podCIDR'),
+          `"${String(podCIDR ?? '')}" is not valid; accepted: an IPv4 network /16../28 with no host bits, such as 10.244.1.0/24`,
+        );
       } else if (cidrsOverlap(cidr, underlay)) {
         c.add(at('podCIDR'), `${cidr.text} overlaps the underlay ${UNDERLAY_CIDR}`);
       } else {
         for (const [other, seen] of nodeCidrs) {
           if (cidrsOverlap(cidr, seen.cidr)) {
-            c.add(at('podCIDR'), `${cidr.text} overlaps nodes[${seen.index}].podCIDR ${seen.cidr.text} (node ${other})`);
+            c.add(
+              at('podCIDR'),
+              `${cidr.text} overlaps nodes[${seen.index}].podCIDR ${seen.cidr.text} (node ${other})`,
+            );
           }
         }
       }
@@ -192,25 +237,36 @@ export function parseSpec(text: string, file: string): LabSpec {
     const nextHost = new Map<string, number>();
     rawPods.forEach((raw: unknown, i) => {
       const at = (...fields: (string | number)[]): Path => ['pods', i, ...fields];
-      if (!isRecord(raw)) return c.add(at(), 'expected a mapping with name, namespace, node, labels, workload');
+      if (!isRecord(raw))
+        return c.add(at(), 'expected a mapping with name, namespace, node, labels, workload');
       for (const key of Object.keys(raw)) {
-        if (!POD_FIELDS.includes(key)) c.add(at(key), `unknown field; accepted: ${POD_FIELDS.join(', ')}`, true);
+        if (!POD_FIELDS.includes(key))
+          c.add(at(key), `unknown field; accepted: ${POD_FIELDS.join(', ')}`, true);
       }
       const { name, node } = raw;
       const namespace = raw.namespace ?? 'default';
       let ok = true;
       if (typeof name !== 'string' || !DNS_NAME.test(name)) {
-        c.add(at('name'), `"${String(name ?? '')}" is not a valid pod name; accepted: lower-case letters, digits and "-", up to 32`);
+        c.add(
+          at('name'),
+          `"${String(name ?? '')}" is not a valid pod name; accepted: lower-case letters, digits and "-", up to 32`,
+        );
         ok = false;
       }
       if (typeof namespace !== 'string' || !DNS_NAME.test(namespace)) {
-        c.add(at('namespace'), `"${String(namespace)}" is not a valid namespace; accepted: lower-case letters, digits and "-", up to 32`);
+        c.add(
+          at('namespace'),
+          `"${String(namespace)}" is not a valid namespace; accepted: lower-case letters, digits and "-", up to 32`,
+        );
         ok = false;
       }
       if (ok) {
         const key = `${String(namespace)}/${String(name)}`;
         if (seenPods.has(key)) {
-          c.add(at('name'), `duplicate pod "${key}" (first at pods[${seenPods.get(key)}], line ${c.line(['pods', seenPods.get(key) ?? 0])})`);
+          c.add(
+            at('name'),
+            `duplicate pod "${key}" (first at pods[${seenPods.get(key)}], line ${c.line(['pods', seenPods.get(key) ?? 0])})`,
+          );
           ok = false;
         } else {
           seenPods.set(key, i);
@@ -219,7 +275,12 @@ export function parseSpec(text: string, file: string): LabSpec {
       const nodeCidr = typeof node === 'string' ? nodeCidrs.get(node) : undefined;
       if (typeof node !== 'string' || !nodeCidr) {
         const known = [...nodeCidrs.keys()].join(', ') || '(none)';
-        c.add(at('node'), node === undefined ? `required; accepted: one of the nodes: ${known}` : `unknown node "${String(node)}"; accepted: ${known}`);
+        c.add(
+          at('node'),
+          node === undefined
+            ? `required; accepted: one of the nodes: ${known}`
+            : `unknown node "${String(node)}"; accepted: ${known}`,
+        );
         ok = false;
       }
       let ip: string | undefined;
@@ -227,8 +288,16 @@ export function parseSpec(text: string, file: string): LabSpec {
         if (raw.ip !== undefined) {
           const value = typeof raw.ip === 'string' ? parseIPv4(raw.ip) : undefined;
           const { cidr } = nodeCidr;
-          if (value === undefined || !cidrContains(cidr, value) || value === cidr.network || value === cidr.network + cidrSize(cidr) - 1) {
-            c.add(at('ip'), `"${String(raw.ip)}" is not usable; accepted: a host address inside node ${node}'s pod CIDR ${cidr.text}`);
+          if (
+            value === undefined ||
+            !cidrContains(cidr, value) ||
+            value === cidr.network ||
+            value === cidr.network + cidrSize(cidr) - 1
+          ) {
+            c.add(
+              at('ip'),
+              `"${String(raw.ip)}" is not usable; accepted: a host address inside node ${node}'s pod CIDR ${cidr.text}`,
+            );
             ok = false;
           } else {
             ip = raw.ip as string;
@@ -237,7 +306,11 @@ export function parseSpec(text: string, file: string): LabSpec {
           // Auto-assign from .10 upward, skipping addresses pinned by other pods.
           let host = nextHost.get(node) ?? 10;
           const pinned = new Set(rawPods.map((p: unknown) => (isRecord(p) ? p.ip : undefined)));
-          while (pinned.has(formatIPv4(nodeCidr.cidr.network + host)) || seenIPs.has(formatIPv4(nodeCidr.cidr.network + host))) host++;
+          while (
+            pinned.has(formatIPv4(nodeCidr.cidr.network + host)) ||
+            seenIPs.has(formatIPv4(nodeCidr.cidr.network + host))
+          )
+            host++;
           if (host >= cidrSize(nodeCidr.cidr) - 1) {
             c.add(at('node'), `node ${node}'s pod CIDR ${nodeCidr.cidr.text} has no free address left`);
             ok = false;
@@ -264,7 +337,10 @@ export function parseSpec(text: string, file: string): LabSpec {
           for (const [key, value] of Object.entries(raw.labels)) {
             const text = typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
             if (!LABEL_KEY.test(key) || typeof text !== 'string' || !LABEL_VALUE.test(text)) {
-              c.add(at('labels', key), `label ${key}=${String(value)} is not valid; accepted: keys and values of letters, digits, ".", "_", "-" (keys also "/")`);
+              c.add(
+                at('labels', key),
+                `label ${key}=${String(value)} is not valid; accepted: keys and values of letters, digits, ".", "_", "-" (keys also "/")`,
+              );
               ok = false;
             } else {
               labels[key] = text;
@@ -275,7 +351,14 @@ export function parseSpec(text: string, file: string): LabSpec {
       const workload = checkWorkload(c, raw.workload, at('workload'));
       if (!workload) ok = false;
       if (ok && workload && ip) {
-        pods.push({ name: name as string, namespace: namespace as string, node: node as string, ip, labels, workload });
+        pods.push({
+          name: name as string,
+          namespace: namespace as string,
+          node: node as string,
+          ip,
+          labels,
+          workload,
+        });
       }
     });
   }
@@ -307,7 +390,10 @@ function checkWorkload(c: Checker, raw: unknown, at: Path): Workload | undefined
   const int = (field: string, fallback: number | undefined, min: number, max: number): number => {
     const value = raw[field] ?? fallback;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      c.add([...at, field], `${value === undefined ? 'required' : `"${String(value)}" is not valid`}; accepted: an integer from ${min} to ${max}`);
+      c.add(
+        [...at, field],
+        `${value === undefined ? 'required' : `"${String(value)}" is not valid`}; accepted: an integer from ${min} to ${max}`,
+      );
       ok = false;
       return 0;
     }
@@ -316,7 +402,10 @@ function checkWorkload(c: Checker, raw: unknown, at: Path): Workload | undefined
   const str = (field: string, accepted: string, valid: (s: string) => boolean): string => {
     const value = raw[field];
     if (typeof value !== 'string' || !valid(value)) {
-      c.add([...at, field], `${value === undefined ? 'required' : `"${String(value)}" is not valid`}; accepted: ${accepted}`);
+      c.add(
+        [...at, field],
+        `${value === undefined ? 'required' : `"${String(value)}" is not valid`}; accepted: ${accepted}`,
+      );
       ok = false;
       return '';
     }
@@ -344,7 +433,11 @@ function checkWorkload(c: Checker, raw: unknown, at: Path): Workload | undefined
       break;
     }
     case 'http-client':
-      workload = { kind, target: str('target', 'an http:// URL (host = pod.namespace or an IP)', isUrl), intervalMs: int('intervalMs', 1000, 100, 600_000) };
+      workload = {
+        kind,
+        target: str('target', 'an http:// URL (host = pod.namespace or an IP)', isUrl),
+        intervalMs: int('intervalMs', 1000, 100, 600_000),
+      };
       break;
     case 'dns-server':
       workload = { kind, port: int('port', 53, 1, 65535) };

@@ -42,7 +42,8 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
   const state = readState();
   const namespaces = await labNamespaces();
   if (!state) {
-    const leftovers = namespaces.length > 0 ? ` (${namespaces.length} leftover namespaces: run 'wirescope lab down')` : '';
+    const leftovers =
+      namespaces.length > 0 ? ` (${namespaces.length} leftover namespaces: run 'wirescope lab down')` : '';
     if (output === 'json') console.log(JSON.stringify({ running: false, leftoverNamespaces: namespaces }));
     else console.log(`lab is not running${leftovers}`);
     return 1;
@@ -60,7 +61,11 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
   for (const node of spec.nodes) {
     let encrypt: (EncryptStatus & { node: string }) | { error: string };
     try {
-      encrypt = await agentRequest<EncryptStatus & { node: string }>(agentSocket(node.name), 'GET', '/v1/encrypt');
+      encrypt = await agentRequest<EncryptStatus & { node: string }>(
+        agentSocket(node.name),
+        'GET',
+        '/v1/encrypt',
+      );
     } catch (err) {
       encrypt = { error: (err as Error).message };
     }
@@ -83,13 +88,31 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
       ip: pod.ip,
       workload: pod.workload.kind,
       netns: podNamespace(pod),
-      running: pod.workload.kind === 'none' ? namespaces.includes(podNamespace(pod)) : d !== undefined && isAlive(d.pid),
+      running:
+        pod.workload.kind === 'none'
+          ? namespaces.includes(podNamespace(pod))
+          : d !== undefined && isAlive(d.pid),
     };
   });
   const etcd = daemon('etcd');
   const healthy = dead.length === 0 && Array.isArray(storeNodes);
   if (output === 'json') {
-    console.log(JSON.stringify({ running: true, healthy, startedAt: state.startedAt, readyAfterMs: state.readyAfterMs, spec: spec.file, etcd: { pid: etcd?.pid, nodes: storeNodes }, nodes, pods }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          running: true,
+          healthy,
+          startedAt: state.startedAt,
+          readyAfterMs: state.readyAfterMs,
+          spec: spec.file,
+          etcd: { pid: etcd?.pid, nodes: storeNodes },
+          nodes,
+          pods,
+        },
+        null,
+        2,
+      ),
+    );
     return healthy ? 0 : 1;
   }
   const lines = [
@@ -99,15 +122,29 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
     'NODES',
   ];
   for (const n of nodes) {
-    lines.push(`  ${n.name.padEnd(8)} ${n.address.padEnd(12)} pods ${n.podCIDR.padEnd(15)} agent ${n.agentRunning ? `pid ${n.agentPid}` : 'NOT RUNNING'}`);
+    lines.push(
+      `  ${n.name.padEnd(8)} ${n.address.padEnd(12)} pods ${n.podCIDR.padEnd(15)} agent ${n.agentRunning ? `pid ${n.agentPid}` : 'NOT RUNNING'}`,
+    );
     if ('error' in n.encrypt) lines.push(`    encrypt status unavailable: ${n.encrypt.error}`);
-    else lines.push(...formatEncryptStatus(n.encrypt).slice(0, 1).map((l) => `    ${l}`), ...formatEncryptStatus(n.encrypt).slice(3).filter((_, i) => i % 2 === 0).map((l) => `  ${l}`));
+    else
+      lines.push(
+        ...formatEncryptStatus(n.encrypt)
+          .slice(0, 1)
+          .map((l) => `    ${l}`),
+        ...formatEncryptStatus(n.encrypt)
+          .slice(3)
+          .filter((_, i) => i % 2 === 0)
+          .map((l) => `  ${l}`),
+      );
   }
   lines.push('', 'PODS');
   for (const p of pods) {
-    lines.push(`  ${p.name.padEnd(22)} ${p.node.padEnd(8)} ${p.ip.padEnd(13)} ${p.workload.padEnd(12)} ${p.running ? 'running' : 'NOT RUNNING'}`);
+    lines.push(
+      `  ${p.name.padEnd(22)} ${p.node.padEnd(8)} ${p.ip.padEnd(13)} ${p.workload.padEnd(12)} ${p.running ? 'running' : 'NOT RUNNING'}`,
+    );
   }
-  if (dead.length > 0) lines.push('', `not running: ${dead.map((d) => `${d.name} (log ${d.log})`).join(', ')}`);
+  if (dead.length > 0)
+    lines.push('', `not running: ${dead.map((d) => `${d.name} (log ${d.log})`).join(', ')}`);
   console.log(lines.join('\n'));
   return healthy ? 0 : 1;
 }
