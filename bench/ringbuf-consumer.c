@@ -1,9 +1,11 @@
 // Baseline consumer for bench/ringbuf.ts: drains a pinned BPF ring buffer with libbpf's
 // ring_buffer__consume, reading every record's sequence number (as the JS side does), and
-// prints how long draining `expected` records took.
+// prints how long draining the expected number of records took. It stays up for the whole
+// run (one round per stdin line) so the benchmark never forks between measurements.
 //
-// usage: ringbuf-consumer <pinned ringbuf path> <expected records>
-// prints: records=<n> ns=<elapsed> seq_errors=<n>
+// usage: ringbuf-consumer <pinned ringbuf path>
+// stdin:  one line per round: <expected records>
+// stdout: one line per round: records=<n> ns=<elapsed> seq_errors=<n>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -52,30 +54,15 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-int main(int argc, char **argv)
+static int consume_round(struct ring_buffer *rb, struct state *s, uint64_t expected)
 {
-	struct state s = { .first = 1 };
-	struct ring_buffer *rb;
-	uint64_t expected, start, elapsed;
-	int fd;
+	uint64_t start, elapsed;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s <pinned ringbuf path> <expected records>\n", argv[0]);
-		return 2;
-	}
-	expected = strtoull(argv[2], NULL, 10);
-	fd = bpf_obj_get(argv[1]);
-	if (fd < 0) {
-		fprintf(stderr, "ringbuf-consumer: cannot open %s: %s\n", argv[1], strerror(errno));
-		return 1;
-	}
-	rb = ring_buffer__new(fd, on_record, &s, NULL);
-	if (!rb) {
-		fprintf(stderr, "ringbuf-consumer: ring_buffer__new: %s\n", strerror(errno));
-		return 1;
-	}
+	s->records = 0;
+	s->seq_errors = 0;
+	s->first = 1;
 	start = now_ns();
-	while (s.records < expected) {
+	while (s->records < expected) {
 		int n = ring_buffer__consume(rb);
 
 		if (n < 0) {
@@ -86,8 +73,39 @@ int main(int argc, char **argv)
 			break; /* a second without data: the producer stopped short */
 	}
 	elapsed = now_ns() - start;
-	printf("records=%llu ns=%llu seq_errors=%llu\n", (unsigned long long)s.records,
-	       (unsigned long long)elapsed, (unsigned long long)s.seq_errors);
+	printf("records=%llu ns=%llu seq_errors=%llu\n", (unsigned long long)s->records,
+	       (unsigned long long)elapsed, (unsigned long long)s->seq_errors);
+	fflush(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct state s = { .first = 1 };
+	struct ring_buffer *rb;
+	unsigned long long expected;
+	int fd;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s <pinned ringbuf path>  (then one expected count per stdin line)\n", argv[0]);
+		return 2;
+	}
+	fd = bpf_obj_get(argv[1]);
+	if (fd < 0) {
+		fprintf(stderr, "ringbuf-consumer: cannot open %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	rb = ring_buffer__new(fd, on_record, &s, NULL);
+	if (!rb) {
+		fprintf(stderr, "ringbuf-consumer: ring_buffer__new: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	while (scanf("%llu", &expected) == 1) {
+		if (consume_round(rb, &s, expected))
+			return 1;
+	}
 	ring_buffer__free(rb);
-	return s.records == expected ? 0 : 1;
+	return 0;
 }

@@ -3,7 +3,8 @@
 // into JS (uv_poll wake-ups, one callback per batch), alternating a and b in one run.
 // Both read every record's sequence number and check the order.
 // Last line: ringbuf js_events_per_s=<n> c_events_per_s=<n> ratio=<js/c> lost=<n>
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdirSync, statSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BpfMap, BpfObject, requireRoot, type RecordBatch, type RingBufferReader } from '@wirescope/libbpf';
@@ -19,6 +20,7 @@ const RECORDS = Number(process.env['BENCH_RECORDS'] ?? 4_000_000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
 // BENCH_OWNED=1 also measures the default reader mode (a fresh buffer per batch, kept by JS)
 const MEASURE_OWNED = process.env['BENCH_OWNED'] === '1';
+const BATCH_BYTES = Number(process.env['BENCH_BATCH_BYTES'] ?? 4 << 20);
 const RECORD_BYTES = 32 + 8; // ws_bench_event + ring-buffer record header
 // smallest power-of-two ring that holds one round
 const RING_BYTES = 2 ** Math.ceil(Math.log2(RECORDS * RECORD_BYTES));
@@ -43,7 +45,9 @@ async function main(): Promise<void> {
     rodata: { bench_records_per_run: RECORDS_PER_RUN },
     maxEntries: { events: RING_BYTES },
   });
+  let stopConsumer = () => {};
   const cleanup = () => {
+    stopConsumer();
     BpfMap.unpin(PIN);
     bench.close();
   };
@@ -65,13 +69,21 @@ async function main(): Promise<void> {
       const words = new Uint32Array(batch.buffer.buffer, batch.buffer.byteOffset, batch.buffer.byteLength >>> 2);
       const offsets = batch.offsets;
       const count = batch.count;
-      let next = jsNextSeq;
+      // seq is a u64: compare the low words record by record; the high word can only change
+      // when the low word wraps, which the check at the end of the batch covers
+      let nextLo = jsNextSeq % 0x1_0000_0000;
       let errors = 0;
       for (let i = 0; i < count; i++) {
-        const at = ((offsets[i] as number) + 24) >>> 2;
-        const seq = (words[at] as number) + (words[at + 1] as number) * 0x1_0000_0000; // exact below 2^53
-        if (seq !== next) errors++;
-        next = seq + 1;
+        const lo = words[((offsets[i] as number) + 24) >>> 2] as number;
+        if (lo !== nextLo) errors++;
+        nextLo = (lo + 1) >>> 0;
+      }
+      let next = jsNextSeq;
+      if (count > 0) {
+        const at = ((offsets[count - 1] as number) + 24) >>> 2;
+        const last = (words[at] as number) + (words[at + 1] as number) * 0x1_0000_0000; // exact below 2^53
+        if (last !== jsNextSeq + count - 1) errors++;
+        next = last + 1;
       }
       jsSeqErrors += errors;
       jsNextSeq = next;
@@ -81,9 +93,9 @@ async function main(): Promise<void> {
     // reused: one buffer for every batch (the agent's mode: it decodes each batch at once);
     // owned: a batch's buffer may be kept by the receiver (the default)
     const readers: Record<string, RingBufferReader> = {
-      reused: bench.openRingBuffer('events', onBatch, { paused: true, reuseBuffer: true }),
+      reused: bench.openRingBuffer('events', onBatch, { paused: true, reuseBuffer: true, batchBytes: BATCH_BYTES }),
     };
-    if (MEASURE_OWNED) readers['owned'] = bench.openRingBuffer('events', onBatch, { paused: true });
+    if (MEASURE_OWNED) readers['owned'] = bench.openRingBuffer('events', onBatch, { paused: true, batchBytes: BATCH_BYTES });
 
     async function consumeWithJs(reader: RingBufferReader): Promise<number> {
       const firstSeq = bench.map('bench_seq').lookup(Buffer.alloc(4))?.readBigUInt64LE() ?? 0n;
@@ -101,11 +113,24 @@ async function main(): Promise<void> {
       return (jsReceived / elapsed) * 1e9;
     }
 
-    function consumeWithC(): number {
+    // the C consumer stays up for the whole run: forking between rounds would leave this
+    // process's pages copy-on-write and bill the JS side for the faults
+    const consumer = spawn(CONSUMER_BIN, [PIN], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const consumerLines = createInterface({ input: consumer.stdout })[Symbol.asyncIterator]();
+    const nextLine = async () => {
+      const line = await consumerLines.next();
+      if (line.done) throw new Error(`C consumer exited (${consumer.exitCode ?? consumer.signalCode})`);
+      return line.value;
+    };
+    stopConsumer = () => consumer.kill();
+    if ((await nextLine()) !== 'ready') throw new Error('C consumer did not start');
+
+    async function consumeWithC(): Promise<number> {
       fill();
-      const c = spawnSync(CONSUMER_BIN, [PIN, String(RECORDS)], { encoding: 'utf8' });
-      const m = /records=(\d+) ns=(\d+) seq_errors=(\d+)/.exec(c.stdout);
-      if (c.status !== 0 || !m) throw new Error(`C consumer failed: ${c.stderr || c.stdout}`);
+      consumer.stdin.write(`${RECORDS}\n`);
+      const reply = await nextLine();
+      const m = /records=(\d+) ns=(\d+) seq_errors=(\d+)/.exec(reply);
+      if (!m || Number(m[1]) !== RECORDS) throw new Error(`C consumer failed: ${reply}`);
       if (Number(m[3]) !== 0) throw new Error(`C consumer saw ${m[3]} out-of-order records`);
       return (Number(m[1]) / Number(m[2])) * 1e9;
     }
@@ -116,7 +141,7 @@ async function main(): Promise<void> {
         `${ROUNDS} rounds of C then JS (reuseBuffer${MEASURE_OWNED ? ', then JS with owned buffers' : ''})`,
     );
     for (let round = 1; round <= ROUNDS; round++) {
-      const c = consumeWithC();
+      const c = await consumeWithC();
       const reused = await consumeWithJs(readers['reused'] as RingBufferReader);
       rates.c.push(c);
       rates.reused.push(reused);

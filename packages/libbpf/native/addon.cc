@@ -682,8 +682,15 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
     res_->batch_bytes = batch_bytes;
     res_->reuse = info.Length() > 3 && info[3].ToBoolean().Value();
     res_->offsets.resize(batch_bytes / 8 + 2);
-    res_->offsets_data = res_->offsets.data();
     res_->max_count = res_->offsets.size() - 1;
+    if (res_->reuse) {
+      // offsets are written straight into the one Uint32Array every batch gets a view of
+      Napi::Uint32Array all = Napi::Uint32Array::New(env, res_->offsets.size());
+      res_->offsets_ref = Napi::Persistent(all);
+      res_->offsets_data = all.Data();
+    } else {
+      res_->offsets_data = res_->offsets.data();
+    }
     ClearLog();
     res_->rb = ring_buffer__new(fd, &RingBufferHandle::OnSample, res_.get(), nullptr);
     int err = libbpf_get_error(res_->rb);
@@ -788,7 +795,7 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
     r->batch_full = false;
     if (!r->carry.empty()) {
       memcpy(r->slab + r->slab_used, r->carry.data(), r->carry.size());
-      r->offsets[r->count++] = 0;
+      r->offsets_data[r->count++] = 0;
       r->slab_used += r->carry.size();
       r->carry.clear();
     }
@@ -797,13 +804,10 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
     size_t count = r->count;
     if (count == 0) return 0;
     size_t batch_len = r->slab_used - r->batch_start;
-    r->offsets[count] = (uint32_t)batch_len;
+    r->offsets_data[count] = (uint32_t)batch_len;
     Napi::Uint32Array offsets;
     if (r->reuse) {
-      if (r->offsets_ref.IsEmpty())
-        r->offsets_ref = Napi::Persistent(Napi::Uint32Array::New(env, r->offsets.size()));
       Napi::Uint32Array all = r->offsets_ref.Value();
-      memcpy(all.Data(), r->offsets.data(), (count + 1) * sizeof(uint32_t));
       offsets = Napi::Uint32Array::New(env, count + 1, all.ArrayBuffer(), 0);
     } else {
       offsets = Napi::Uint32Array::New(env, count + 1);
@@ -887,6 +891,7 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
       res_->callback.Reset();
       res_->slab_ref.Reset();
       res_->offsets_ref.Reset();
+      res_->offsets_data = nullptr;
       res_->slab = nullptr;
     }
     return info.Env().Undefined();
