@@ -1,7 +1,7 @@
 // One real lab (default spec) shared by the checks of issue 3 item 5, in order; torn down at the end.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -131,6 +131,19 @@ test('lab up shows progress, reports readiness, and a second lab up changes noth
   assert.equal(parsed.pods.length, 9);
   assert.ok(parsed.pods.every((p) => p.running));
   assert.deepEqual(parsed.etcd.nodes, NODES);
+});
+
+test('lab up after a crash (state lost, a process killed) removes the leftovers and comes up clean', () => {
+  const oldAgent = pidOf('agent-node1');
+  process.kill(oldAgent, 'SIGKILL');
+  rmSync('/run/wirescope-lab/state.json');
+  const up = cli('lab', 'up');
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  assert.match(up.stdout, /removed leftovers of a previous run \(14 namespaces, \d+ processes\)/);
+  assert.match(up.stdout, /lab ready in/);
+  assert.notEqual(pidOf('agent-node1'), oldAgent);
+  const status = JSON.parse(cli('lab', 'status', '-o', 'json').stdout) as { healthy: boolean };
+  assert.equal(status.healthy, true);
 });
 
 test('every node pair completes a WireGuard handshake; encrypt status shows the full mesh', async () => {

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EtcdClusterStore, agentRequest, type EncryptStatus } from '@wirescope/agent';
@@ -126,8 +127,11 @@ export async function labUp(spec: LabSpec, progress: Progress): Promise<UpResult
       startNamespaceForward('forward-etcd', CONTROL_PLANE_NS, etcdForwardSocket, '127.0.0.1', ETCD_PORT),
     );
     save(0);
+    // Plain HTTP /health through the forward first: a gRPC client created before etcd listens
+    // would sit in reconnect backoff for seconds.
+    await waitFor('etcd to report healthy', 15_000, () => etcdHealthy());
     await withLabStore(async (store) => {
-      await waitFor('etcd', 15_000, async () => (await store.ping(), true));
+      await store.ping();
       step(`etcd up in ${CONTROL_PLANE_NS} at ${CONTROL_PLANE_ADDRESS}:${ETCD_PORT}`);
       // The CNI step: every pod's endpoint (IP, labels, node, host-side interface) into the store.
       for (const pod of spec.pods) {
@@ -183,6 +187,19 @@ export async function labUp(spec: LabSpec, progress: Progress): Promise<UpResult
     save(0);
     throw err;
   }
+}
+
+function etcdHealthy(): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath: etcdForwardSocket, path: '/health', timeout: 1000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(/"health":\s*"true"/.test(body) ? true : undefined));
+    });
+    req.on('error', () => resolve(undefined));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
 }
 
 export function startAgent(node: LabSpec['nodes'][number]): Daemon {
