@@ -28,18 +28,23 @@ const RING_BYTES = 2 ** Math.ceil(Math.log2(RECORDS * RECORD_BYTES));
 function buildConsumer(): void {
   if (existsSync(CONSUMER_BIN) && statSync(CONSUMER_BIN).mtimeMs > statSync(CONSUMER_SRC).mtimeMs) return;
   mkdirSync(`${ROOT}bench/.output`, { recursive: true });
-  execFileSync('cc', ['-O2', '-Wall', '-o', CONSUMER_BIN, CONSUMER_SRC, '-lbpf', '-lelf', '-lz'], { stdio: 'inherit' });
+  execFileSync('cc', ['-O2', '-Wall', '-o', CONSUMER_BIN, CONSUMER_SRC, '-lbpf', '-lelf', '-lz'], {
+    stdio: 'inherit',
+  });
 }
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 async function main(): Promise<void> {
   requireRoot('bench/ringbuf.ts');
-  if (!Number.isInteger(RECORDS / RECORDS_PER_RUN) || RECORDS <= 0) throw new Error(`BENCH_RECORDS must be a positive multiple of ${RECORDS_PER_RUN}`);
+  if (!Number.isInteger(RECORDS / RECORDS_PER_RUN) || RECORDS <= 0)
+    throw new Error(`BENCH_RECORDS must be a positive multiple of ${RECORDS_PER_RUN}`);
   buildConsumer();
   const bench = BpfObject.load(BENCH_OBJECT, {
     rodata: { bench_records_per_run: RECORDS_PER_RUN },
@@ -66,7 +71,11 @@ async function main(): Promise<void> {
     // The JS consumer does what the C one does: read every record's u64 seq, check the order.
     const onBatch = (batch: RecordBatch) => {
       // records start 8-byte aligned in the batch buffer: read seq (u64 at +24) in place
-      const words = new Uint32Array(batch.buffer.buffer, batch.buffer.byteOffset, batch.buffer.byteLength >>> 2);
+      const words = new Uint32Array(
+        batch.buffer.buffer,
+        batch.buffer.byteOffset,
+        batch.buffer.byteLength >>> 2,
+      );
       const offsets = batch.offsets;
       const count = batch.count;
       // seq is a u64: compare the low words record by record; the high word can only change
@@ -93,9 +102,14 @@ async function main(): Promise<void> {
     // reused: one buffer for every batch (the agent's mode: it decodes each batch at once);
     // owned: a batch's buffer may be kept by the receiver (the default)
     const readers: Record<string, RingBufferReader> = {
-      reused: bench.openRingBuffer('events', onBatch, { paused: true, reuseBuffer: true, batchBytes: BATCH_BYTES }),
+      reused: bench.openRingBuffer('events', onBatch, {
+        paused: true,
+        reuseBuffer: true,
+        batchBytes: BATCH_BYTES,
+      }),
     };
-    if (MEASURE_OWNED) readers['owned'] = bench.openRingBuffer('events', onBatch, { paused: true, batchBytes: BATCH_BYTES });
+    if (MEASURE_OWNED)
+      readers['owned'] = bench.openRingBuffer('events', onBatch, { paused: true, batchBytes: BATCH_BYTES });
 
     async function consumeWithJs(reader: RingBufferReader): Promise<number> {
       const firstSeq = bench.map('bench_seq').lookup(Buffer.alloc(4))?.readBigUInt64LE() ?? 0n;
@@ -109,7 +123,8 @@ async function main(): Promise<void> {
       await done;
       const elapsed = Number(process.hrtime.bigint() - start);
       reader.pause();
-      if (jsReceived !== RECORDS || jsSeqErrors !== 0) throw new Error(`JS consumer got ${jsReceived} records, ${jsSeqErrors} out of order`);
+      if (jsReceived !== RECORDS || jsSeqErrors !== 0)
+        throw new Error(`JS consumer got ${jsReceived} records, ${jsSeqErrors} out of order`);
       return (jsReceived / elapsed) * 1e9;
     }
 
@@ -155,7 +170,9 @@ async function main(): Promise<void> {
     }
     for (const [mode, reader] of Object.entries(readers)) {
       const stats = reader.stats();
-      console.log(`js ${mode}: batches=${stats.batches} records/batch=${Math.round(stats.records / stats.batches)}`);
+      console.log(
+        `js ${mode}: batches=${stats.batches} records/batch=${Math.round(stats.records / stats.batches)}`,
+      );
       reader.close();
     }
     const lost = bench.map('lost_events').sumPerCpuU64(Buffer.alloc(4));
@@ -163,9 +180,13 @@ async function main(): Promise<void> {
     const js = median(rates.reused);
     if (rates.owned.length > 0) {
       const owned = median(rates.owned);
-      console.log(`ringbuf-owned js_events_per_s=${Math.round(owned)} c_events_per_s=${Math.round(c)} ratio=${(owned / c).toFixed(3)}`);
+      console.log(
+        `ringbuf-owned js_events_per_s=${Math.round(owned)} c_events_per_s=${Math.round(c)} ratio=${(owned / c).toFixed(3)}`,
+      );
     }
-    console.log(`ringbuf js_events_per_s=${Math.round(js)} c_events_per_s=${Math.round(c)} ratio=${(js / c).toFixed(3)} lost=${lost}`);
+    console.log(
+      `ringbuf js_events_per_s=${Math.round(js)} c_events_per_s=${Math.round(c)} ratio=${(js / c).toFixed(3)} lost=${lost}`,
+    );
   } finally {
     cleanup();
   }

@@ -24,7 +24,9 @@ function parseDuration(argv: string[]): number | undefined {
   if (i < 0) return undefined;
   const seconds = Number(argv[i + 1]);
   if (!Number.isFinite(seconds) || seconds <= 0) {
-    console.error(`probe-demo: --duration needs a positive number of seconds, got ${argv[i + 1] ?? 'nothing'}`);
+    console.error(
+      `probe-demo: --duration needs a positive number of seconds, got ${argv[i + 1] ?? 'nothing'}`,
+    );
     process.exit(2);
   }
   return seconds;
@@ -53,7 +55,9 @@ function createNamespaces(): number {
     ip('-n', ns, 'link', 'set', dev, 'up');
     ip('-n', ns, 'link', 'set', 'lo', 'up');
   }
-  const [link] = JSON.parse(execFileSync('ip', ['-n', NS_A, '-j', 'link', 'show', IF_A], { encoding: 'utf8' })) as { ifindex: number }[];
+  const [link] = JSON.parse(
+    execFileSync('ip', ['-n', NS_A, '-j', 'link', 'show', IF_A], { encoding: 'utf8' }),
+  ) as { ifindex: number }[];
   return link?.ifindex ?? 0;
 }
 
@@ -111,15 +115,22 @@ function main(): void {
       `probe-demo: probe attached to tc ingress+egress of ${IF_A} (ifindex ${ifindex}) in netns ${NS_A}; ` +
         `pinging ${IP_A} and ${IP6_A} from ${NS_B}, TCP connects every 3 s. Ctrl-C to stop.`,
     );
-    for (const target of [['-4', IP_A], ['-6', IP6_A]]) {
-      const ping = spawn('ip', ['netns', 'exec', NS_B, 'ping', ...target, '-i', '1', '-q'], { stdio: 'ignore' });
+    for (const target of [
+      ['-4', IP_A],
+      ['-6', IP6_A],
+    ]) {
+      const ping = spawn('ip', ['netns', 'exec', NS_B, 'ping', ...target, '-i', '1', '-q'], {
+        stdio: 'ignore',
+      });
       ping.on('error', (err) => stop(1, `ping failed: ${err.message}`));
       children.push(ping);
     }
     timers.push(
       setInterval(() => {
         // a SYN to a closed port: the RST|ACK answer shows TCP flags in both directions
-        const connect = spawn('ip', ['netns', 'exec', NS_B, 'bash', '-c', `exec 3<>/dev/tcp/${IP_A}/80`], { stdio: 'ignore' });
+        const connect = spawn('ip', ['netns', 'exec', NS_B, 'bash', '-c', `exec 3<>/dev/tcp/${IP_A}/80`], {
+          stdio: 'ignore',
+        });
         children.push(connect);
       }, 3000),
     );

@@ -15,8 +15,10 @@ const HEADER_PROBE_V4 =
   '0100000002000000'; // ktime_ns 0x0000000200000001
 const PROBE_V4_TCP = Buffer.from(
   HEADER_PROBE_V4 +
-    '0a000001' + '00'.repeat(12) + // saddr 10.0.0.1
-    'c0a80102' + '00'.repeat(12) + // daddr 192.168.1.2
+    '0a000001' +
+    '00'.repeat(12) + // saddr 10.0.0.1
+    'c0a80102' +
+    '00'.repeat(12) + // daddr 192.168.1.2
     '3930' + // sport 12345 (0x3039)
     '5000' + // dport 80
     '07000000' + // ifindex 7
@@ -31,19 +33,34 @@ const PROBE_V4_TCP = Buffer.from(
 );
 
 const PROBE_V6_ICMP = Buffer.from(
-  '5357' + '01' + '01' + '5000' + '0000' + '00000000' + '00000000' + '0a00000000000000' +
+  '5357' +
+    '01' +
+    '01' +
+    '5000' +
+    '0000' +
+    '00000000' +
+    '00000000' +
+    '0a00000000000000' +
     'fd000201000000000000000000000002' + // fd00:201::2
     'fd000201000000000000000000000001' + // fd00:201::1
-    '0000' + '0000' + // no ports
+    '0000' +
+    '0000' + // no ports
     '02000000' + // ifindex 2
     '76000000' + // 118
-    '06' + '3a' + '00' + '01' + // family 6, ICMPv6, no flags, ingress
-    '80' + '00' + // echo request
+    '06' +
+    '3a' +
+    '00' +
+    '01' + // family 6, ICMPv6, no flags, ingress
+    '80' +
+    '00' + // echo request
     '00'.repeat(6),
   'hex',
 );
 
-const BENCH = Buffer.from('5357' + '01' + 'ff' + '2000' + '0000' + '01000000' + '00000000' + '0000000000000000' + '2a00000000000000', 'hex');
+const BENCH = Buffer.from(
+  '5357' + '01' + 'ff' + '2000' + '0000' + '01000000' + '00000000' + '0000000000000000' + '2a00000000000000',
+  'hex',
+);
 
 test('decodes an IPv4 TCP probe record field by field', () => {
   assert.equal(PROBE_V4_TCP.length, 80);
@@ -65,8 +82,17 @@ test('decodes an IPv4 TCP probe record field by field', () => {
     icmpType: 0,
     icmpCode: 0,
   });
-  assert.deepEqual(decoder.stats, { decoded: 1, truncated: 0, badMagic: 0, unknownVersion: 0, unknownType: 0 });
-  assert.equal(formatProbeEvent(e as never), 'egress  if=7 TCP 10.0.0.1:12345 -> 192.168.1.2:80 [SYN,ACK] len=74');
+  assert.deepEqual(decoder.stats, {
+    decoded: 1,
+    truncated: 0,
+    badMagic: 0,
+    unknownVersion: 0,
+    unknownType: 0,
+  });
+  assert.equal(
+    formatProbeEvent(e as never),
+    'egress  if=7 TCP 10.0.0.1:12345 -> 192.168.1.2:80 [SYN,ACK] len=74',
+  );
 });
 
 test('decodes an IPv6 ICMPv6 probe record', () => {
@@ -106,7 +132,13 @@ test('counts truncated, foreign, newer and unknown records instead of throwing',
   const shortProbe = Buffer.from(PROBE_V4_TCP.subarray(0, 40));
   shortProbe.writeUInt16LE(40, 4); // consistent len, but too short for a probe record
   assert.equal(decoder.decode(shortProbe), undefined);
-  assert.deepEqual(decoder.stats, { decoded: 0, truncated: 3, badMagic: 1, unknownVersion: 1, unknownType: 1 });
+  assert.deepEqual(decoder.stats, {
+    decoded: 0,
+    truncated: 3,
+    badMagic: 1,
+    unknownVersion: 1,
+    unknownType: 1,
+  });
 });
 
 test('decodeBatch walks offsets; decodeStream walks header lengths', () => {
@@ -129,7 +161,11 @@ test('decodeBatch walks offsets; decodeStream walks header lengths', () => {
   assert.equal(streamDecoder.stats.truncated, 1); // the 3 trailing bytes
 
   // offsets pointing outside the buffer are counted, not followed
-  const bad = new EventDecoder().decodeBatch({ buffer: PROBE_V4_TCP, offsets: Uint32Array.from([0, 500]), count: 1 });
+  const bad = new EventDecoder().decodeBatch({
+    buffer: PROBE_V4_TCP,
+    offsets: Uint32Array.from([0, 500]),
+    count: 1,
+  });
   assert.equal(bad.length, 0);
 });
 

@@ -84,7 +84,13 @@ export function tcpFlagNames(flags: number): string[] {
   return TCP_FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
 }
 
-const PROTOCOL_NAMES: Record<number, string> = { 1: 'ICMPv4', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP' };
+const PROTOCOL_NAMES: Record<number, string> = {
+  1: 'ICMPv4',
+  6: 'TCP',
+  17: 'UDP',
+  58: 'ICMPv6',
+  132: 'SCTP',
+};
 
 export function protocolName(protocol: number): string {
   return PROTOCOL_NAMES[protocol] ?? `proto-${protocol}`;

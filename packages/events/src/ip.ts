@@ -6,10 +6,11 @@ export function formatIPv4(bytes: Uint8Array, offset = 0): string {
 /** Formats 16 bytes as an RFC 5952 IPv6 address (longest zero run of 2+ groups as ::). */
 export function formatIPv6(bytes: Uint8Array, offset = 0): string {
   const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(((bytes[offset + 2 * i] ?? 0) << 8) | (bytes[offset + 2 * i + 1] ?? 0));
+  for (let i = 0; i < 8; i++)
+    groups.push(((bytes[offset + 2 * i] ?? 0) << 8) | (bytes[offset + 2 * i + 1] ?? 0));
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

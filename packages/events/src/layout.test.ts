@@ -23,7 +23,9 @@ interface BtfType {
 
 function loadBtf(path: string): Map<number, BtfType> {
   assert.ok(existsSync(path), `${path} missing: build first (npx turbo run build --filter=@wirescope/bpf)`);
-  const json = execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', path, 'format', 'raw'], { encoding: 'utf8' });
+  const json = execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', path, 'format', 'raw'], {
+    encoding: 'utf8',
+  });
   const types = (JSON.parse(json) as { types: BtfType[] }).types;
   return new Map(types.map((t) => [t.id, t]));
 }
@@ -49,7 +51,8 @@ function sizeOf(btf: Map<number, BtfType>, id: number): number {
 }
 
 const btf = loadBtf(ABI_OBJECT);
-const byName = (kind: string, name: string) => [...btf.values()].find((t) => t.kind === kind && t.name === name);
+const byName = (kind: string, name: string) =>
+  [...btf.values()].find((t) => t.kind === kind && t.name === name);
 
 for (const [structName, layout] of Object.entries(LAYOUT)) {
   test(`${structName}: TS offsets and sizes equal the BTF of abi.bpf.o`, () => {

@@ -22,7 +22,10 @@ function runChild(exitHow: string): string {
     o.attachTc('probe_egress', { ifname: ${JSON.stringify(lab.ifA)}, direction: 'egress', netns: ${JSON.stringify(lab.nsA)} });
     console.log('attached');
     ${exitHow}`;
-  const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], { encoding: 'utf8', timeout: 20_000 });
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   assert.match(res.stdout, /attached/, res.stderr);
   return res.stdout;
 }

@@ -35,7 +35,11 @@ test('hash map: update, lookup, update modes, delete, iterate', () => {
   kv.update(u32(2), u64(200n), 'noexist');
   kv.update(u32(3), u64(300n));
   assert.deepEqual(kv.lookup(u32(2)), u64(200n));
-  assert.throws(() => kv.update(u32(2), u64(1n), 'noexist'), { name: 'BpfError', code: 'EEXIST', step: 'map' });
+  assert.throws(() => kv.update(u32(2), u64(1n), 'noexist'), {
+    name: 'BpfError',
+    code: 'EEXIST',
+    step: 'map',
+  });
   assert.throws(() => kv.update(u32(9), u64(1n), 'exist'), { name: 'BpfError', code: 'ENOENT', step: 'map' });
   kv.update(u32(2), u64(222n), 'exist');
   assert.equal(kv.delete(u32(3)), true);
@@ -79,10 +83,21 @@ test('pin, open pinned from a second handle, unpin', () => {
 
 test('bad keys, values and pin paths are typed errors', () => {
   const kv = obj.map('test_kv');
-  assert.throws(() => kv.lookup(u32(1).subarray(0, 3)), { name: 'BpfError', code: 'ERR_INVALID_ARG', message: /key must be 4 bytes, got 3/ });
+  assert.throws(() => kv.lookup(u32(1).subarray(0, 3)), {
+    name: 'BpfError',
+    code: 'ERR_INVALID_ARG',
+    message: /key must be 4 bytes, got 3/,
+  });
   assert.throws(() => kv.lookup('1' as unknown as Buffer), { name: 'BpfError', code: 'ERR_INVALID_ARG' });
-  assert.throws(() => kv.update(u32(1), Buffer.alloc(4)), { name: 'BpfError', code: 'ERR_INVALID_ARG', message: /value must be 8 bytes/ });
-  assert.throws(() => kv.update(u32(1), u64(1n), 'sometimes' as never), { name: 'BpfError', code: 'ERR_INVALID_ARG' });
+  assert.throws(() => kv.update(u32(1), Buffer.alloc(4)), {
+    name: 'BpfError',
+    code: 'ERR_INVALID_ARG',
+    message: /value must be 8 bytes/,
+  });
+  assert.throws(() => kv.update(u32(1), u64(1n), 'sometimes' as never), {
+    name: 'BpfError',
+    code: 'ERR_INVALID_ARG',
+  });
   assert.throws(() => kv.pin('/tmp/not-bpffs'), { name: 'BpfError', code: 'ERR_INVALID_ARG' });
   assert.throws(() => BpfMap.openPinned('/sys/fs/bpf/../etc'), { name: 'BpfError', code: 'ERR_INVALID_ARG' });
 });

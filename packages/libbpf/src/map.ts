@@ -89,7 +89,8 @@ export class BpfMap implements FdOwner {
     if (value.length !== this.lookupSize)
       throw invalidArg(`map ${this.name}: value must be ${this.lookupSize} bytes, got ${value.length}`);
     const flags = UPDATE_FLAGS[mode];
-    if (flags === undefined) throw invalidArg(`map ${this.name}: mode must be any, noexist or exist; got ${String(mode)}`);
+    if (flags === undefined)
+      throw invalidArg(`map ${this.name}: mode must be any, noexist or exist; got ${String(mode)}`);
     native.mapUpdate(this.#fd, key, value, flags);
   }
 

@@ -41,7 +41,20 @@ export class VethLab {
     const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     ip('netns', 'add', this.nsA);
     ip('netns', 'add', this.nsB);
-    ip('link', 'add', this.ifA, 'netns', this.nsA, 'type', 'veth', 'peer', 'name', this.ifB, 'netns', this.nsB);
+    ip(
+      'link',
+      'add',
+      this.ifA,
+      'netns',
+      this.nsA,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      this.ifB,
+      'netns',
+      this.nsB,
+    );
     for (const [ns, dev, v4, v6] of [
       [this.nsA, this.ifA, this.ipA, this.ip6A],
       [this.nsB, this.ifB, this.ipB, this.ip6B],
@@ -51,7 +64,9 @@ export class VethLab {
       ip('-n', ns, 'link', 'set', dev, 'up');
       ip('-n', ns, 'link', 'set', 'lo', 'up');
     }
-    const links = JSON.parse(execFileSync('ip', ['-n', this.nsA, '-j', 'link', 'show', this.ifA], { encoding: 'utf8' })) as {
+    const links = JSON.parse(
+      execFileSync('ip', ['-n', this.nsA, '-j', 'link', 'show', this.ifA], { encoding: 'utf8' }),
+    ) as {
       ifindex: number;
     }[];
     this.ifindexA = links[0]?.ifindex ?? 0;
@@ -60,8 +75,12 @@ export class VethLab {
 
   /** Runs a command in a namespace and waits; throws with its stderr when it fails. */
   run(ns: string, command: string, args: string[], timeoutMs = 10_000): string {
-    const res = spawnSync('ip', ['netns', 'exec', ns, command, ...args], { encoding: 'utf8', timeout: timeoutMs });
-    if (res.status !== 0) throw new Error(`${command} ${args.join(' ')} in ${ns} failed: ${res.stderr || res.error?.message}`);
+    const res = spawnSync('ip', ['netns', 'exec', ns, command, ...args], {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+    });
+    if (res.status !== 0)
+      throw new Error(`${command} ${args.join(' ')} in ${ns} failed: ${res.stderr || res.error?.message}`);
     return res.stdout;
   }
 
@@ -95,8 +114,7 @@ export class VethLab {
   down(): void {
     for (const child of this.#children) if (child.exitCode === null && child.pid) child.kill();
     this.#children.clear();
-    for (const ns of [this.nsA, this.nsB])
-      spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); // deleting a namespace removes its veth end
+    for (const ns of [this.nsA, this.nsB]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); // deleting a namespace removes its veth end
   }
 }
 

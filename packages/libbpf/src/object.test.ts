@@ -51,7 +51,14 @@ test('testRun runs the probe on a crafted TCP/IPv4 frame and the record decodes 
   const reader = probe.openRingBuffer('events', (batch) => {
     for (const e of decoder.decodeBatch(batch)) if (e.kind === 'probe') decoded.push(e);
   });
-  const frame = buildFrame({ src: '192.0.2.1', dst: '198.51.100.7', protocol: 'tcp', sport: 5555, dport: 443, tcpFlags: 0x18 });
+  const frame = buildFrame({
+    src: '192.0.2.1',
+    dst: '198.51.100.7',
+    protocol: 'tcp',
+    sport: 5555,
+    dport: 443,
+    tcpFlags: 0x18,
+  });
   const result = probe.program('probe_egress').testRun(frame, 3);
   assert.equal(result.retval, TC_ACT_UNSPEC); // observers never change the verdict
   assert.deepEqual(result.dataOut, frame); // nor the packet
@@ -70,13 +77,22 @@ test('rodata set before load changes behaviour: probe_family_mask=2 emits only I
   const probe = load(PROBE, { rodata: { probe_family_mask: 2 } });
   const records: Buffer[] = [];
   const reader = probe.openRingBuffer('events', (batch) => records.push(...batchRecords(batch)));
-  probe.testRun('probe_ingress', buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 'udp', sport: 1, dport: 2 }));
-  probe.testRun('probe_ingress', buildFrame({ src: '2001:db8::1', dst: '2001:db8::2', protocol: 'udp', sport: 53, dport: 5353 }));
+  probe.testRun(
+    'probe_ingress',
+    buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 'udp', sport: 1, dport: 2 }),
+  );
+  probe.testRun(
+    'probe_ingress',
+    buildFrame({ src: '2001:db8::1', dst: '2001:db8::2', protocol: 'udp', sport: 53, dport: 5353 }),
+  );
   reader.drain();
   assert.equal(records.length, 1);
   const e = new EventDecoder().decode(records[0] as Buffer);
   assert.ok(e?.kind === 'probe');
-  assert.deepEqual([e.family, e.saddr, e.daddr, e.sport, e.dport], [6, '2001:db8::1', '2001:db8::2', 53, 5353]);
+  assert.deepEqual(
+    [e.family, e.saddr, e.daddr, e.sport, e.dport],
+    [6, '2001:db8::1', '2001:db8::2', 53, 5353],
+  );
 });
 
 test('ring buffer: one callback per wake-up carrying the whole batch', async () => {
@@ -90,7 +106,10 @@ test('ring buffer: one callback per wake-up carrying the whole batch', async () 
   assert.equal(batch.offsets.length, 1001);
   assert.equal(batch.buffer.length, 1000 * 32);
   const seqs = new EventDecoder().decodeBatch(batch).map((e) => (e.kind === 'bench' ? Number(e.seq) : -1));
-  assert.deepEqual(seqs, Array.from({ length: 1000 }, (_, i) => i));
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
 });
 
 test('ring buffer: batchBytes splits a large backlog without losing or reordering records', async () => {
@@ -151,7 +170,10 @@ test('ring buffer: AsyncIterable form yields batches until the reader closes', a
     await new Promise((r) => setTimeout(r, 20));
   }
   await consumer;
-  assert.deepEqual(seen, Array.from({ length: 15 }, (_, i) => i));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 15 }, (_, i) => i),
+  );
 });
 
 test('ring buffer: reuseBuffer hands every batch the same 8-byte-aligned buffer', async () => {

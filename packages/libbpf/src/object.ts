@@ -199,8 +199,11 @@ export class BpfObject {
   }
 
   /** @internal */
-  handle(step: 'program' | 'map' | 'attach' | 'attach-tc' | 'test-run' | 'load' | 'rodata' | 'ringbuf'): NativeObjectHandle {
-    if (this.#handle === undefined) throw new BpfError('ERR_CLOSED', 0, step, `BPF object ${this.path} is closed`);
+  handle(
+    step: 'program' | 'map' | 'attach' | 'attach-tc' | 'test-run' | 'load' | 'rodata' | 'ringbuf',
+  ): NativeObjectHandle {
+    if (this.#handle === undefined)
+      throw new BpfError('ERR_CLOSED', 0, step, `BPF object ${this.path} is closed`);
     return this.#handle;
   }
 
@@ -244,7 +247,12 @@ export class BpfObject {
     if (cached) return cached;
     const info = handle.maps().find((m) => m.name === name);
     if (!info)
-      throw new BpfError('ERR_NOT_FOUND', 0, 'map', `no map '${name}' in ${this.path} (maps: ${this.mapNames().join(', ')})`);
+      throw new BpfError(
+        'ERR_NOT_FOUND',
+        0,
+        'map',
+        `no map '${name}' in ${this.path} (maps: ${this.mapNames().join(', ')})`,
+      );
     const map = new BpfMap(handle.mapFd(name), info, this);
     this.#maps.set(name, map);
     return map;
@@ -253,7 +261,8 @@ export class BpfObject {
   attachTc(program: string | BpfProgram, options: TcAttachOptions): TcLink {
     const name = typeof program === 'string' ? program : program?.name;
     checkName('program name', name);
-    if (options === null || typeof options !== 'object') throw invalidArg('attachTc options must be an object');
+    if (options === null || typeof options !== 'object')
+      throw invalidArg('attachTc options must be an object');
     const { ifname, ifindex, direction, priority = 0, handle = 0, netns } = options;
     if (direction !== 'ingress' && direction !== 'egress')
       throw invalidArg(`tc direction must be 'ingress' or 'egress', got ${describe(direction)}`);
@@ -268,9 +277,18 @@ export class BpfObject {
       checkName('netns', netns);
       if (netns.startsWith('/')) netnsPath = netns;
       else if (/^[A-Za-z0-9_.-]+$/.test(netns)) netnsPath = `/run/netns/${netns}`;
-      else throw invalidArg(`netns must be a name under /run/netns or an absolute path, got ${describe(netns)}`);
+      else
+        throw invalidArg(`netns must be a name under /run/netns or an absolute path, got ${describe(netns)}`);
     }
-    const nativeLink = this.handle('attach-tc').attachTc(name, ifindex ?? 0, ifname, direction === 'ingress', priority, handle, netnsPath);
+    const nativeLink = this.handle('attach-tc').attachTc(
+      name,
+      ifindex ?? 0,
+      ifname,
+      direction === 'ingress',
+      priority,
+      handle,
+      netnsPath,
+    );
     const link = new TcLink(nativeLink, name, direction);
     this.#links.add(link);
     return link;
@@ -327,9 +345,15 @@ export class BpfObject {
   #applyOptions(options: OpenOptions): void {
     const handle = this.handle('rodata');
     for (const [name, autoload] of Object.entries(options.autoload ?? {})) {
-      if (typeof autoload !== 'boolean') throw invalidArg(`autoload.${name} must be a boolean, got ${describe(autoload)}`);
+      if (typeof autoload !== 'boolean')
+        throw invalidArg(`autoload.${name} must be a boolean, got ${describe(autoload)}`);
       if (!this.#programs.has(name))
-        throw new BpfError('ERR_NOT_FOUND', 0, 'open', `autoload: no program '${name}' (programs: ${this.programNames().join(', ')})`);
+        throw new BpfError(
+          'ERR_NOT_FOUND',
+          0,
+          'open',
+          `autoload: no program '${name}' (programs: ${this.programNames().join(', ')})`,
+        );
       handle.setAutoload(name, autoload);
     }
     for (const [name, entries] of Object.entries(options.maxEntries ?? {})) {
@@ -355,14 +379,18 @@ export class BpfObject {
 
 function encodeGlobal(name: string, size: number, value: GlobalValue): Buffer {
   if (Buffer.isBuffer(value)) {
-    if (value.length !== size) throw invalidArg(`rodata ${name}: needs ${size} bytes, got a Buffer of ${value.length}`);
+    if (value.length !== size)
+      throw invalidArg(`rodata ${name}: needs ${size} bytes, got a Buffer of ${value.length}`);
     return value;
   }
   let big: bigint;
   if (typeof value === 'boolean') big = value ? 1n : 0n;
   else if (typeof value === 'number' && Number.isInteger(value)) big = BigInt(value);
   else if (typeof value === 'bigint') big = value;
-  else throw invalidArg(`rodata ${name}: value must be an integer, bigint, boolean or Buffer, got ${describe(value)}`);
+  else
+    throw invalidArg(
+      `rodata ${name}: value must be an integer, bigint, boolean or Buffer, got ${describe(value)}`,
+    );
   if (![1, 2, 4, 8].includes(size))
     throw invalidArg(`rodata ${name}: a ${size}-byte global needs a Buffer value`);
   const bits = BigInt(size * 8);

@@ -36,7 +36,8 @@ export interface RingBufferOptions {
 export function batchRecord(batch: RecordBatch, index: number): Buffer {
   const start = batch.offsets[index];
   const end = batch.offsets[index + 1];
-  if (start === undefined || end === undefined) throw invalidArg(`record index ${index} out of range 0..${batch.count - 1}`);
+  if (start === undefined || end === undefined)
+    throw invalidArg(`record index ${index} out of range 0..${batch.count - 1}`);
   return batch.buffer.subarray(start, end);
 }
 
@@ -65,7 +66,8 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
 
   constructor(map: BpfMap, onBatch: BatchHandler | undefined, options: RingBufferOptions = {}) {
     if (map.type !== 'ringbuf') throw invalidArg(`map ${map.name} is a ${map.type} map, not a ringbuf`);
-    if (onBatch !== undefined && typeof onBatch !== 'function') throw invalidArg('onBatch must be a function');
+    if (onBatch !== undefined && typeof onBatch !== 'function')
+      throw invalidArg('onBatch must be a function');
     const batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
     checkInt('batchBytes', batchBytes, 4096, 1 << 30);
     const reuseBuffer = options.reuseBuffer ?? false;
@@ -75,7 +77,11 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
     this.#native = new native.RingBufferHandle(
       map.fd,
       (slab, byteOffset, byteLength, offsets) => {
-        this.#handler({ buffer: slab.subarray(byteOffset, byteOffset + byteLength), offsets, count: offsets.length - 1 });
+        this.#handler({
+          buffer: slab.subarray(byteOffset, byteOffset + byteLength),
+          offsets,
+          count: offsets.length - 1,
+        });
       },
       batchBytes,
       reuseBuffer,
@@ -131,7 +137,8 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
       for (;;) {
         const batch = this.#queue.shift();
         if (batch !== undefined) {
-          if (this.#queue.length < ITERATOR_HIGH_WATER / 2 && !this.#paused && !this.closed) this.#handle().resume();
+          if (this.#queue.length < ITERATOR_HIGH_WATER / 2 && !this.#paused && !this.closed)
+            this.#handle().resume();
           yield batch;
           continue;
         }
@@ -146,7 +153,8 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
   }
 
   #handle(): NativeRingBufferHandle {
-    if (this.#native === undefined) throw new BpfError('ERR_CLOSED', 0, 'ringbuf', `ring buffer reader on ${this.map.name} is closed`);
+    if (this.#native === undefined)
+      throw new BpfError('ERR_CLOSED', 0, 'ringbuf', `ring buffer reader on ${this.map.name} is closed`);
     return this.#native;
   }
 }

@@ -135,7 +135,10 @@ test('IPv4 TCP handshake and close with a listener: SYN, SYN|ACK, ACK, FIN', asy
   await expectEvent({ protocol: 6, direction: 'egress', sport: 8080, dport: 40002, tcpFlags: 0x12 });
   await expectEvent({ protocol: 6, direction: 'ingress', sport: 40002, dport: 8080, tcpFlags: 0x10 });
   await waitFor(
-    () => events.some((e) => e.protocol === 6 && e.direction === 'egress' && e.sport === 8080 && (e.tcpFlags & 0x01) !== 0),
+    () =>
+      events.some(
+        (e) => e.protocol === 6 && e.direction === 'egress' && e.sport === 8080 && (e.tcpFlags & 0x01) !== 0,
+      ),
     'server FIN at egress',
   );
 });
@@ -194,7 +197,11 @@ test('detach removes exactly our filters; close frees everything', () => {
   assert.equal(egress.attached, false);
   assert.equal(reader.closed, true);
   assert.deepEqual(
-    { objects: liveResources().objects, tcLinks: liveResources().tcLinks, ringBuffers: liveResources().ringBuffers },
+    {
+      objects: liveResources().objects,
+      tcLinks: liveResources().tcLinks,
+      ringBuffers: liveResources().ringBuffers,
+    },
     { objects: 0, tcLinks: 0, ringBuffers: 0 },
   );
 });

@@ -77,7 +77,10 @@ test('tracepoint: counts where tracefs is mounted, else an attach error', () => 
   } catch (err) {
     assert.ok(err instanceof BpfError);
     assert.equal(err.step, 'attach');
-    assert.match(err.message, /cannot attach count_umask_tracepoint \(tracepoint\/syscalls\/sys_enter_umask\)/);
+    assert.match(
+      err.message,
+      /cannot attach count_umask_tracepoint \(tracepoint\/syscalls\/sys_enter_umask\)/,
+    );
     return;
   }
   umaskCalls(3);

@@ -2,7 +2,9 @@ import { invalidArg } from './errors.js';
 
 export function checkBpffsPath(path: unknown): asserts path is string {
   if (typeof path !== 'string' || !path.startsWith('/sys/fs/bpf/') || path.includes('..'))
-    throw invalidArg(`pin path must be a string under /sys/fs/bpf/ without '..', got ${JSON.stringify(path)}`);
+    throw invalidArg(
+      `pin path must be a string under /sys/fs/bpf/ without '..', got ${JSON.stringify(path)}`,
+    );
 }
 
 export function checkName(what: string, value: unknown): asserts value is string {
