@@ -12,6 +12,7 @@ after(() => lab.down());
 
 const INDEX = fileURLToPath(new URL('./index.ts', import.meta.url));
 const PROBE = fileURLToPath(new URL('../../../bpf/.output/probe.bpf.o', import.meta.url));
+const BENCH = fileURLToPath(new URL('../../../bpf/.output/bench_ringbuf.bpf.o', import.meta.url));
 
 function runChild(exitHow: string): string {
   const source = `
@@ -37,5 +38,22 @@ test('process.exit() with filters attached and a reader open leaves no filter', 
 
 test('an uncaught exception leaves no filter', () => {
   runChild("setTimeout(() => { throw new Error('boom'); }, 10);");
+  assert.equal(lab.tcFilters(lab.nsA, lab.ifA).trim(), '');
+});
+
+test('a batch handler that throws surfaces as an uncaught exception, and cleanup still runs', () => {
+  const source = `
+    import { BpfObject } from ${JSON.stringify(INDEX)};
+    const o = BpfObject.load(${JSON.stringify(BENCH)}, { rodata: { bench_records_per_run: 3 } });
+    o.attachTc('bench_fill', { ifname: ${JSON.stringify(lab.ifA)}, direction: 'ingress', netns: ${JSON.stringify(lab.nsA)} });
+    o.openRingBuffer('events', (batch) => { throw new Error('handler saw ' + batch.count + ' records'); });
+    o.testRun('bench_fill', Buffer.alloc(64), 1);`;
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(res.signal, null, 'no crash signal');
+  assert.equal(res.status, 1);
+  assert.match(res.stderr, /Error: handler saw 3 records/);
   assert.equal(lab.tcFilters(lab.nsA, lab.ifA).trim(), '');
 });
