@@ -42,7 +42,7 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  requireRoot('bench/ringbuf.ts');
+  requireRoot('bench/ringbuf.ts', 'sudo npm run bench:ringbuf');
   if (!Number.isInteger(RECORDS / RECORDS_PER_RUN) || RECORDS <= 0)
     throw new Error(`BENCH_RECORDS must be a positive multiple of ${RECORDS_PER_RUN}`);
   buildConsumer();

@@ -63,7 +63,7 @@ function createNamespaces(): number {
 
 function main(): void {
   try {
-    requireRoot('the probe demo');
+    requireRoot('the probe demo', 'sudo npm run demo:probe');
   } catch (err) {
     console.error(`probe-demo: ${(err as Error).message}`);
     process.exit(1);
