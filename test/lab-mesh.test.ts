@@ -15,6 +15,7 @@ import {
   type Frame,
   type NodeEncrypt,
 } from './lab-helpers.js';
+import { agentRequest } from '@wirescope/agent';
 
 const NODES = ['node1', 'node2', 'node3'];
 const NODE_IPS = new Map([
@@ -36,8 +37,13 @@ const POD_IPS = [
   '10.244.2.12',
   DB_IP,
   '10.244.3.11',
+  '10.244.3.12',
   '10.244.3.53',
 ];
+
+const RESOLVE_API = `const { Resolver } = require('node:dns/promises');
+const r = new Resolver(); r.setServers(['10.244.3.53']);
+r.resolve4('api.shop').then((a) => console.log(a[0]), (e) => { console.error(e.message); process.exit(1); });`;
 
 interface LabDaemon {
   name: string;
@@ -111,7 +117,7 @@ after(() => {
 test('lab up shows progress, reports readiness, and a second lab up changes nothing', () => {
   assert.match(upOutput, /network namespaces/);
   assert.match(upOutput, /etcd up in wsl-cp/);
-  assert.match(upOutput, /registered 9 endpoints/);
+  assert.match(upOutput, /registered 10 endpoints/);
   const ready = /lab ready in ([\d.]+)s/.exec(upOutput);
   assert.ok(ready, upOutput);
   console.log(`# lab ready in ${ready[1]}s`);
@@ -128,7 +134,7 @@ test('lab up shows progress, reports readiness, and a second lab up changes noth
     etcd: { nodes: string[] };
   };
   assert.equal(parsed.healthy, true);
-  assert.equal(parsed.pods.length, 9);
+  assert.equal(parsed.pods.length, 10);
   assert.ok(parsed.pods.every((p) => p.running));
   assert.deepEqual(parsed.etcd.nodes, NODES);
 });
@@ -139,7 +145,7 @@ test('lab up after a crash (state lost, a process killed) removes the leftovers 
   rmSync('/run/wirescope-lab/state.json');
   const up = cli('lab', 'up');
   assert.equal(up.code, 0, up.stdout + up.stderr);
-  assert.match(up.stdout, /removed leftovers of a previous run \(14 namespaces, \d+ processes\)/);
+  assert.match(up.stdout, /removed leftovers of a previous run \(15 namespaces, \d+ processes\)/);
   assert.match(up.stdout, /lab ready in/);
   assert.notEqual(pidOf('agent-node1'), oldAgent);
   const status = JSON.parse(cli('lab', 'status', '-o', 'json').stdout) as { healthy: boolean };
@@ -173,6 +179,12 @@ test('cross-node HTTP works and the fabric carries only WireGuard (UDP 51871) be
   const marker = `wsl-marker-${randomBytes(6).toString('hex')}`;
   const { frames, result } = await captureFabric('cross', () => {
     const responses = [];
+    // Real DNS over UDP 53 to the DNS pod on node3, through the tunnel like everything else.
+    const dns = inNs(LOADGEN, process.execPath, '-e', RESOLVE_API);
+    responses.push({
+      status: dns.stdout.trim() === API_IP ? 200 : 0,
+      body: `dns: ${dns.stdout}${dns.stderr}`,
+    });
     for (let i = 0; i < 3; i++) {
       responses.push(podGet(LOADGEN, `http://${API_IP}:8080/${marker}`)); // node1 -> node2 (api -> db on node3)
       responses.push(podGet(LOADGEN, `http://${DB_IP}:8080/${marker}`)); // node1 -> node3
@@ -180,7 +192,7 @@ test('cross-node HTTP works and the fabric carries only WireGuard (UDP 51871) be
     return responses;
   });
   for (const r of result) assert.equal(r.status, 200, r.body);
-  const api = JSON.parse(result[0]?.body ?? '{}') as { pod: string; upstreams: { status: number }[] };
+  const api = JSON.parse(result[1]?.body ?? '{}') as { pod: string; upstreams: { status: number }[] };
   assert.equal(api.pod, 'shop/api');
   assert.equal(api.upstreams[0]?.status, 200, 'api reached db on the third node');
 
@@ -257,6 +269,38 @@ function readLxc(namespace: string, pod: string): string {
 function sumTx(status: NodeEncrypt): number {
   return status.peers.reduce((n, p) => n + p.txBytes, 0);
 }
+
+test('security identities: the same labels get the same identity on every node', async () => {
+  type Endpoints = { endpoints: { namespace: string; pod: string; identity?: number }[] };
+  const identities = await eventually('every local endpoint to have an identity', 10_000, async () => {
+    const found = new Map<string, number>();
+    for (const node of NODES) {
+      const { endpoints } = await agentRequest<Endpoints>(
+        `/run/wirescope-lab/${node}/agent.sock`,
+        'GET',
+        '/v1/endpoints',
+      );
+      for (const e of endpoints)
+        if (e.identity !== undefined) found.set(`${e.namespace}/${e.pod}`, e.identity);
+    }
+    return found.size === POD_IPS.length ? found : undefined;
+  });
+  const api = identities.get('shop/api'); // node2
+  assert.ok(api !== undefined && api >= 256, `allocated identities start at 256, got ${api}`);
+  assert.equal(identities.get('shop/api-2'), api, 'replica on node3 (same labels) shares the identity');
+  const distinct = new Set([...identities].filter(([pod]) => pod !== 'shop/api-2').map(([, id]) => id));
+  assert.equal(distinct.size, POD_IPS.length - 1, 'different label sets get different identities');
+  const stored = inNs(
+    'wsl-cp',
+    'etcdctl',
+    '--endpoints',
+    'http://127.0.0.1:2379',
+    'get',
+    '--print-value-only',
+    `/wirescope/identities/by-id/${api}`,
+  );
+  assert.equal(stored.stdout.trim(), 'app=api;io.kubernetes.pod.namespace=shop;tier=backend');
+});
 
 test('key rotation on one node re-establishes all its peers', async () => {
   const oldKey = (await encryptStatus('node2')).publicKey;
@@ -385,7 +429,7 @@ test('lab down leaves no namespace, link, process, socket or file behind', () =>
   const wgPids = NODES.map((n) => Number(readFileSync(`/run/wirescope-lab/${n}/wireguard-go.pid`, 'utf8')));
   const down = cli('lab', 'down');
   assert.equal(down.code, 0, down.stderr);
-  assert.match(down.stdout, /lab removed: 14 namespaces/);
+  assert.match(down.stdout, /lab removed: 15 namespaces/);
   const namespaces = cli('lab', 'status', '-o', 'json');
   assert.deepEqual(JSON.parse(namespaces.stdout), { running: false, leftoverNamespaces: [] });
   for (const pid of [...pids, ...wgPids]) assert.ok(!alive(pid), `process ${pid} is gone`);
