@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { loadSpec, SpecError } from '../lab/spec.js';
-import { labDown, labUp } from '../lab/lab.js';
+import { labDown, labUp, preflightProblems } from '../lab/lab.js';
 import { labStatus } from '../lab/status.js';
 import { listenLoopback } from '../lab/forward.js';
 import { etcdForwardSocket } from '../lab/names.js';
@@ -39,7 +39,16 @@ export const command: Command = {
       }
       throw err;
     }
-    const result = await labUp(spec, (m) => console.log(m));
+    const problems = await preflightProblems();
+    if (problems.length > 0) throw new UsageError(`cannot start the lab: ${problems.join('; ')}`);
+    let result;
+    try {
+      result = await labUp(spec, (m) => console.log(m));
+    } catch (err) {
+      console.error(`wirescope: lab up failed: ${(err as Error).message}; removing what was made`);
+      await labDown();
+      return 1;
+    }
     const ours = result.status === 'started';
     if (!ours) console.log('lab was already running; the demo will leave it running on exit');
     console.log('');

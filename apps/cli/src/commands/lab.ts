@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { loadSpec, SpecError } from '../lab/spec.js';
-import { LabError, labDown, labUp, startComponent, stopComponent } from '../lab/lab.js';
+import { LabError, labDown, labUp, preflightProblems, startComponent, stopComponent } from '../lab/lab.js';
+import { LOG_DIR } from '../lab/names.js';
 import { labStatus } from '../lab/status.js';
 
 export const DEFAULT_SPEC = fileURLToPath(new URL('../../../../lab/cluster.yaml', import.meta.url));
@@ -66,7 +67,17 @@ export const command: Command = {
           }
           throw err;
         }
-        const result = await labUp(spec, (message) => console.log(message));
+        const problems = await preflightProblems();
+        if (problems.length > 0) throw new UsageError(`cannot start the lab: ${problems.join('; ')}`);
+        let result;
+        try {
+          result = await labUp(spec, (message) => console.log(message));
+        } catch (err) {
+          console.error(
+            `wirescope: lab up failed: ${(err as Error).message}\n  logs: ${LOG_DIR}/*.log; remove what was made with 'wirescope lab down'`,
+          );
+          return 1;
+        }
         if (result.status === 'already-running') {
           console.log(
             `lab already running since ${result.state.startedAt} (spec ${result.state.spec.file}); nothing changed. ` +

@@ -83,6 +83,26 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   );
 }
 
+const REQUIRED_PROGRAMS = ['ip', 'etcd', 'etcdctl', 'wg', 'wireguard-go', 'sysctl'];
+
+/** What keeps the lab from starting on this machine (not root, missing programs); empty when fine. */
+export async function preflightProblems(): Promise<string[]> {
+  const problems: string[] = [];
+  if (process.getuid?.() !== 0)
+    problems.push('must run as root (network namespaces): sudo npx wirescope lab up');
+  const missing: string[] = [];
+  for (const program of REQUIRED_PROGRAMS) {
+    const found = (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
+      .split(':')
+      .some((dir) => existsSync(join(dir, program)));
+    if (!found) missing.push(program);
+  }
+  if (missing.length > 0)
+    problems.push(`missing programs: ${missing.join(', ')}; install them with: bash scripts/setup.sh`);
+  if (!existsSync(AGENT_MAIN)) problems.push(`agent not built (${AGENT_MAIN}); run: npx turbo run build`);
+  return problems;
+}
+
 export async function labUp(spec: LabSpec, progress: Progress): Promise<UpResult> {
   const existing = readState();
   if (existing && runningDaemons(existing).dead.length === 0 && (await labNamespaces()).length > 0) {
