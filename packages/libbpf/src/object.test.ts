@@ -197,3 +197,20 @@ test('ring buffer: reuseBuffer hands every batch the same 8-byte-aligned buffer'
   assert.equal(backingStores.size, 1);
   assert.ok(seqs.every((s, i) => s === i));
 });
+
+test('ring buffer: the AsyncIterable form keeps reused-buffer batches intact while the consumer waits', async () => {
+  const bench = load(BENCH, { rodata: { bench_records_per_run: 200 } });
+  const reader = bench.openRingBuffer('events', undefined, { batchBytes: 4096, reuseBuffer: true });
+  bench.testRun('bench_fill', Buffer.alloc(64), 5); // 1000 records, ~8 batches queued at once
+  const seqs: number[] = [];
+  const decoder = new EventDecoder();
+  for await (const batch of reader) {
+    await new Promise((r) => setTimeout(r, 5)); // slow consumer: later batches arrive meanwhile
+    for (const e of decoder.decodeBatch(batch)) if (e.kind === 'bench') seqs.push(Number(e.seq));
+    if (seqs.length >= 1000) reader.close();
+  }
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
+});

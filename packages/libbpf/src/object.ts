@@ -312,8 +312,8 @@ export class BpfObject {
     return native.testRun(fd, packet, repeat, packet.length + 512);
   }
 
-  /** Starts a ring-buffer reader on a BPF_MAP_TYPE_RINGBUF map of this object. */
-  openRingBuffer(mapName: string, onBatch: BatchHandler, options: RingBufferOptions = {}): RingBufferReader {
+  /** Starts a ring-buffer reader on a BPF_MAP_TYPE_RINGBUF map of this object (no handler: iterate it). */
+  openRingBuffer(mapName: string, onBatch?: BatchHandler, options: RingBufferOptions = {}): RingBufferReader {
     const map = this.map(mapName);
     if (map.type !== 'ringbuf') throw invalidArg(`map ${mapName} is a ${map.type} map, not a ringbuf`);
     const reader = new RingBufferReader(map, onBatch, options);

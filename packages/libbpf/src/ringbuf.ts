@@ -63,6 +63,7 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
   #iterating = false;
   #queue: RecordBatch[] = [];
   #wake: (() => void) | undefined;
+  #reuseBuffer: boolean;
 
   constructor(map: BpfMap, onBatch: BatchHandler | undefined, options: RingBufferOptions = {}) {
     if (map.type !== 'ringbuf') throw invalidArg(`map ${map.name} is a ${map.type} map, not a ringbuf`);
@@ -72,6 +73,7 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
     checkInt('batchBytes', batchBytes, 4096, 1 << 30);
     const reuseBuffer = options.reuseBuffer ?? false;
     if (typeof reuseBuffer !== 'boolean') throw invalidArg('reuseBuffer must be a boolean');
+    this.#reuseBuffer = reuseBuffer;
     this.map = map;
     this.#handler = onBatch ?? (() => {});
     this.#native = new native.RingBufferHandle(
@@ -129,7 +131,12 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
     this.#iterating = true;
     const userPaused = this.#paused;
     this.#handler = (batch) => {
-      this.#queue.push(batch);
+      // queued batches outlive the callback: a reused buffer must be copied first
+      this.#queue.push(
+        this.#reuseBuffer
+          ? { buffer: Buffer.from(batch.buffer), offsets: batch.offsets.slice(), count: batch.count }
+          : batch,
+      );
       if (this.#queue.length >= ITERATOR_HIGH_WATER && !this.#paused) this.#handle().pause();
       this.#wake?.();
     };
