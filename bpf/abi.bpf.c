@@ -10,8 +10,16 @@
 struct ws_event_header ws_abi_event_header;
 struct ws_probe_event ws_abi_probe_event;
 struct ws_bench_event ws_abi_bench_event;
+struct ws_packet_info ws_abi_packet_info;
+struct ws_trace_event ws_abi_trace_event;
+struct ws_drop_event ws_abi_drop_event;
+struct ws_handshake_event ws_abi_handshake_event;
 enum ws_event_type ws_abi_event_type;
 enum ws_direction ws_abi_direction;
 enum ws_tcp_flag ws_abi_tcp_flag;
+enum ws_trace_point ws_abi_trace_point;
+enum ws_trace_reason ws_abi_trace_reason;
+enum ws_trace_flag ws_abi_trace_flag;
+enum ws_drop_reason ws_abi_drop_reason;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -127,7 +127,7 @@ test('counts truncated, foreign, newer and unknown records instead of throwing',
   newer[2] = 2;
   assert.equal(decoder.decode(newer), undefined);
   const unknown = Buffer.from(PROBE_V4_TCP);
-  unknown[3] = 3; // WS_EVENT_DROP: reserved, not decoded yet
+  unknown[3] = 5; // WS_EVENT_FLOW: reserved, not decoded yet
   assert.equal(decoder.decode(unknown), undefined);
   const shortProbe = Buffer.from(PROBE_V4_TCP.subarray(0, 40));
   shortProbe.writeUInt16LE(40, 4); // consistent len, but too short for a probe record
@@ -143,7 +143,7 @@ test('counts truncated, foreign, newer and unknown records instead of throwing',
 
 test('decodeBatch walks offsets; decodeStream walks header lengths', () => {
   const unknown = Buffer.from(PROBE_V4_TCP);
-  unknown[3] = 4;
+  unknown[3] = 5;
   const buffer = Buffer.concat([PROBE_V4_TCP, BENCH, unknown, PROBE_V6_ICMP]);
   const offsets = Uint32Array.from([0, 80, 112, 192, 272]);
   const decoder = new EventDecoder();

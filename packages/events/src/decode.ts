@@ -37,7 +37,70 @@ export interface BenchEvent {
   seq: bigint;
 }
 
-export type DecodedEvent = ProbeEvent | BenchEvent;
+/** The packet part of trace and drop records (struct ws_packet_info). */
+export interface PacketInfo {
+  family: 4 | 6;
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+  ifindex: number;
+  pktLen: number;
+  srcIdentity: number;
+  dstIdentity: number;
+  /** ipcache node id of the node on the other side; 0 when none */
+  peerNodeId: number;
+  protocol: number;
+  tcpFlags: number;
+  direction: Direction;
+  icmpType: number;
+  icmpCode: number;
+  /** enum ws_trace_flag bits */
+  flags: number;
+}
+
+export type TraceReason = 'new' | 'flags' | 'periodic' | 'unknown';
+
+export interface TraceEvent {
+  kind: 'trace';
+  header: EventHeader;
+  /** enum ws_trace_point (Cilium's trace observation point numbering) */
+  point: number;
+  packet: PacketInfo;
+  flowPackets: bigint;
+  flowBytes: bigint;
+  firstSeenNs: bigint;
+  reason: TraceReason;
+  tcpFlagsSeen: number;
+}
+
+export interface DropEvent {
+  kind: 'drop';
+  header: EventHeader;
+  /** Cilium drop reason, or the kernel's skb_drop_reason when `kernel` */
+  reason: number;
+  kernel: boolean;
+  packet: PacketInfo;
+  location: bigint;
+  point: number;
+}
+
+export interface HandshakeEvent {
+  kind: 'handshake';
+  header: EventHeader;
+  /** WireGuard message type: 1 initiation, 2 response, 3 cookie reply */
+  messageType: number;
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+  ifindex: number;
+  senderIndex: number;
+  receiverIndex: number;
+  direction: Direction;
+}
+
+export type DecodedEvent = ProbeEvent | BenchEvent | TraceEvent | DropEvent | HandshakeEvent;
 
 /** Why a record was not decoded; each reason is counted in DecoderStats. */
 export type SkipReason = 'truncated' | 'badMagic' | 'unknownVersion' | 'unknownType';
@@ -60,6 +123,16 @@ export interface RecordBatchLike {
 const H = LAYOUT.ws_event_header.fields;
 const P = LAYOUT.ws_probe_event.fields;
 const B = LAYOUT.ws_bench_event.fields;
+const PI = LAYOUT.ws_packet_info.fields;
+const T = LAYOUT.ws_trace_event.fields;
+const D = LAYOUT.ws_drop_event.fields;
+const HS = LAYOUT.ws_handshake_event.fields;
+
+const TRACE_REASONS: Record<number, TraceReason> = {
+  [ENUMS.ws_trace_reason.WS_REASON_NEW]: 'new',
+  [ENUMS.ws_trace_reason.WS_REASON_FLAGS]: 'flags',
+  [ENUMS.ws_trace_reason.WS_REASON_PERIODIC]: 'periodic',
+};
 const HEADER_SIZE = LAYOUT.ws_event_header.size;
 
 const DIRECTIONS: Record<number, Direction> = {
@@ -131,6 +204,50 @@ export class EventDecoder {
         if (len < LAYOUT.ws_bench_event.size) return this.#skip('truncated');
         this.stats.decoded++;
         return { kind: 'bench', header, seq: view.getBigUint64(start + B.seq.offset, true) };
+      case EventType.TRACE:
+        if (len < LAYOUT.ws_trace_event.size) return this.#skip('truncated');
+        this.stats.decoded++;
+        return {
+          kind: 'trace',
+          header,
+          point: header.subtype,
+          packet: decodePacketInfo(buf, view, start + T.pkt.offset),
+          flowPackets: view.getBigUint64(start + T.flow_packets.offset, true),
+          flowBytes: view.getBigUint64(start + T.flow_bytes.offset, true),
+          firstSeenNs: view.getBigUint64(start + T.first_seen_ns.offset, true),
+          reason: TRACE_REASONS[view.getUint8(start + T.reason.offset)] ?? 'unknown',
+          tcpFlagsSeen: view.getUint8(start + T.tcp_flags_seen.offset),
+        };
+      case EventType.DROP: {
+        if (len < LAYOUT.ws_drop_event.size) return this.#skip('truncated');
+        this.stats.decoded++;
+        const packet = decodePacketInfo(buf, view, start + D.pkt.offset);
+        return {
+          kind: 'drop',
+          header,
+          reason: header.subtype,
+          kernel: (packet.flags & ENUMS.ws_trace_flag.WS_F_KERNEL) !== 0,
+          packet,
+          location: view.getBigUint64(start + D.location.offset, true),
+          point: view.getUint8(start + D.trace_point.offset),
+        };
+      }
+      case EventType.HANDSHAKE:
+        if (len < LAYOUT.ws_handshake_event.size) return this.#skip('truncated');
+        this.stats.decoded++;
+        return {
+          kind: 'handshake',
+          header,
+          messageType: header.subtype,
+          saddr: formatIPv4(buf, start + HS.saddr.offset),
+          daddr: formatIPv4(buf, start + HS.daddr.offset),
+          sport: view.getUint16(start + HS.sport.offset, true),
+          dport: view.getUint16(start + HS.dport.offset, true),
+          ifindex: view.getUint32(start + HS.ifindex.offset, true),
+          senderIndex: view.getUint32(start + HS.sender_index.offset, true),
+          receiverIndex: view.getUint32(start + HS.receiver_index.offset, true),
+          direction: DIRECTIONS[view.getUint8(start + HS.direction.offset)] ?? 'unknown',
+        };
       default:
         return this.#skip('unknownType');
     }
@@ -201,6 +318,29 @@ function decodeProbe(buf: Uint8Array, view: DataView, start: number, header: Eve
     direction: DIRECTIONS[view.getUint8(start + P.direction.offset)] ?? 'unknown',
     icmpType: view.getUint8(start + P.icmp_type.offset),
     icmpCode: view.getUint8(start + P.icmp_code.offset),
+  };
+}
+
+function decodePacketInfo(buf: Uint8Array, view: DataView, at: number): PacketInfo {
+  const family = view.getUint8(at + PI.family.offset) === 6 ? 6 : 4;
+  const fmt = family === 4 ? formatIPv4 : formatIPv6;
+  return {
+    family,
+    saddr: fmt(buf, at + PI.saddr.offset),
+    daddr: fmt(buf, at + PI.daddr.offset),
+    sport: view.getUint16(at + PI.sport.offset, true),
+    dport: view.getUint16(at + PI.dport.offset, true),
+    ifindex: view.getUint32(at + PI.ifindex.offset, true),
+    pktLen: view.getUint32(at + PI.pkt_len.offset, true),
+    srcIdentity: view.getUint32(at + PI.src_identity.offset, true),
+    dstIdentity: view.getUint32(at + PI.dst_identity.offset, true),
+    peerNodeId: view.getUint32(at + PI.peer_node_id.offset, true),
+    protocol: view.getUint8(at + PI.protocol.offset),
+    tcpFlags: view.getUint8(at + PI.tcp_flags.offset),
+    direction: DIRECTIONS[view.getUint8(at + PI.direction.offset)] ?? 'unknown',
+    icmpType: view.getUint8(at + PI.icmp_type.offset),
+    icmpCode: view.getUint8(at + PI.icmp_code.offset),
+    flags: view.getUint16(at + PI.flags.offset, true),
   };
 }
 

@@ -53,6 +53,65 @@ export const LAYOUT = {
       seq: { offset: 24, size: 8 },
     },
   },
+  ws_packet_info: {
+    size: 64,
+    fields: {
+      saddr: { offset: 0, size: 16 },
+      daddr: { offset: 16, size: 16 },
+      sport: { offset: 32, size: 2 },
+      dport: { offset: 34, size: 2 },
+      ifindex: { offset: 36, size: 4 },
+      pkt_len: { offset: 40, size: 4 },
+      src_identity: { offset: 44, size: 4 },
+      dst_identity: { offset: 48, size: 4 },
+      peer_node_id: { offset: 52, size: 4 },
+      family: { offset: 56, size: 1 },
+      protocol: { offset: 57, size: 1 },
+      tcp_flags: { offset: 58, size: 1 },
+      direction: { offset: 59, size: 1 },
+      icmp_type: { offset: 60, size: 1 },
+      icmp_code: { offset: 61, size: 1 },
+      flags: { offset: 62, size: 2 },
+    },
+  },
+  ws_trace_event: {
+    size: 120,
+    fields: {
+      hdr: { offset: 0, size: 24 },
+      pkt: { offset: 24, size: 64 },
+      flow_packets: { offset: 88, size: 8 },
+      flow_bytes: { offset: 96, size: 8 },
+      first_seen_ns: { offset: 104, size: 8 },
+      reason: { offset: 112, size: 1 },
+      tcp_flags_seen: { offset: 113, size: 1 },
+      pad: { offset: 114, size: 6 },
+    },
+  },
+  ws_drop_event: {
+    size: 104,
+    fields: {
+      hdr: { offset: 0, size: 24 },
+      pkt: { offset: 24, size: 64 },
+      location: { offset: 88, size: 8 },
+      trace_point: { offset: 96, size: 1 },
+      pad: { offset: 97, size: 7 },
+    },
+  },
+  ws_handshake_event: {
+    size: 80,
+    fields: {
+      hdr: { offset: 0, size: 24 },
+      saddr: { offset: 24, size: 16 },
+      daddr: { offset: 40, size: 16 },
+      sport: { offset: 56, size: 2 },
+      dport: { offset: 58, size: 2 },
+      ifindex: { offset: 60, size: 4 },
+      sender_index: { offset: 64, size: 4 },
+      receiver_index: { offset: 68, size: 4 },
+      direction: { offset: 72, size: 1 },
+      pad: { offset: 73, size: 7 },
+    },
+  },
 } as const satisfies Record<string, StructLayout>;
 
 export type StructName = keyof typeof LAYOUT;
@@ -84,6 +143,31 @@ export const ENUMS = {
     WS_TCP_URG: 0x20,
     WS_TCP_ECE: 0x40,
     WS_TCP_CWR: 0x80,
+  },
+  ws_trace_point: {
+    WS_TRACE_TO_ENDPOINT: 0,
+    WS_TRACE_TO_STACK: 3,
+    WS_TRACE_FROM_ENDPOINT: 5,
+    WS_TRACE_FROM_NETWORK: 10,
+    WS_TRACE_TO_NETWORK: 11,
+    WS_TRACE_FROM_CRYPTO: 12,
+    WS_TRACE_TO_CRYPTO: 13,
+  },
+  ws_trace_reason: {
+    WS_REASON_NEW: 1,
+    WS_REASON_FLAGS: 2,
+    WS_REASON_PERIODIC: 3,
+  },
+  ws_trace_flag: {
+    WS_F_IS_REPLY: 0x01,
+    WS_F_REPLY_KNOWN: 0x02,
+    WS_F_ENCRYPTED: 0x04,
+    WS_F_LEAK: 0x08,
+    WS_F_KERNEL: 0x10,
+    WS_F_REDIRECTED: 0x20,
+  },
+  ws_drop_reason: {
+    WS_DROP_UNENCRYPTED_TRAFFIC: 195,
   },
 } as const;
 

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Pod host-side veth (lxc…). from_endpoint at tc ingress (packets leaving the pod): ARP
+ * answers, ipcache lookup, cross-node pod traffic redirected into the WireGuard device (or
+ * dropped in strict mode when the destination node has no peer), everything else follows the
+ * stack. to_endpoint at tc egress (packets delivered to the pod): trace only.
+ */
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/packet.h"
+#include "lib/flowagg.h"
+#include "lib/arp.h"
+
+#define TC_ACT_SHOT 2
+
+SEC("tc")
+int from_endpoint(struct __sk_buff *skb)
+{
+	struct ws_ipcache_value *src, *dst;
+	struct ws_packet_info p = {};
+
+	if (skb->protocol == bpf_htons(ETH_P_ARP))
+		return ws_arp_respond(skb);
+	if (ws_parse_at(skb, ETH_HLEN, &p) < 0)
+		return TC_ACT_OK;
+	p.ifindex = skb->ifindex;
+	p.direction = WS_DIR_EGRESS;
+	ws_resolve_identities(&p, &src, &dst);
+	if (dst && (dst->flags & WS_IPC_POD) && !(dst->flags & WS_IPC_LOCAL) && dst->node_id &&
+	    dst->node_id != cfg_node_id) {
+		__u32 node = dst->node_id;
+
+		p.peer_node_id = node;
+		if (cfg_wg_ifindex && bpf_map_lookup_elem(&ws_peers, &node)) {
+			p.flags |= WS_F_ENCRYPTED | WS_F_REDIRECTED;
+			ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT);
+			ws_stat_add(WS_STAT_REDIRECTS, 1);
+			return bpf_redirect(cfg_wg_ifindex, 0);
+		}
+		if (cfg_strict) {
+			ws_stat_add(WS_STAT_STRICT_DROPS, 1);
+			ws_emit_drop(&p, WS_DROP_UNENCRYPTED_TRAFFIC, WS_TRACE_FROM_ENDPOINT, 0);
+			return TC_ACT_SHOT;
+		}
+	}
+	ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int to_endpoint(struct __sk_buff *skb)
+{
+	struct ws_ipcache_value *src, *dst;
+	struct ws_packet_info p = {};
+
+	if (ws_parse_at(skb, ETH_HLEN, &p) < 0)
+		return TC_ACT_OK;
+	p.ifindex = skb->ifindex;
+	p.direction = WS_DIR_INGRESS;
+	ws_resolve_identities(&p, &src, &dst);
+	if (src && (src->flags & WS_IPC_POD) && !(src->flags & WS_IPC_LOCAL))
+		p.peer_node_id = src->node_id;
+	ws_flow_observe(&p, WS_TRACE_TO_ENDPOINT);
+	return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
