@@ -80,9 +80,23 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
       encrypt,
     });
   }
+  // Security identities as the node agents allocated them (cluster-wide, per label set).
+  const identities = new Map<string, number>();
+  for (const node of spec.nodes) {
+    try {
+      const { endpoints } = await agentRequest<{
+        endpoints: { namespace: string; pod: string; identity?: number }[];
+      }>(agentSocket(node.name), 'GET', '/v1/endpoints');
+      for (const e of endpoints)
+        if (e.identity !== undefined) identities.set(`${e.namespace}/${e.pod}`, e.identity);
+    } catch {
+      // The node's agent is down: its pods show no identity; the NODES section says why.
+    }
+  }
   const pods = spec.pods.map((pod) => {
     const d = daemon(`pod-${pod.namespace}-${pod.name}`);
     return {
+      identity: identities.get(`${pod.namespace}/${pod.name}`),
       name: `${pod.namespace}/${pod.name}`,
       node: pod.node,
       ip: pod.ip,
@@ -140,7 +154,7 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
   lines.push('', 'PODS');
   for (const p of pods) {
     lines.push(
-      `  ${p.name.padEnd(22)} ${p.node.padEnd(8)} ${p.ip.padEnd(13)} ${p.workload.padEnd(12)} ${p.running ? 'running' : 'NOT RUNNING'}`,
+      `  ${p.name.padEnd(22)} ${p.node.padEnd(8)} ${p.ip.padEnd(13)} ${`ID:${p.identity ?? '-'}`.padEnd(9)} ${p.workload.padEnd(12)} ${p.running ? 'running' : 'NOT RUNNING'}`,
     );
   }
   if (dead.length > 0)
