@@ -158,6 +158,26 @@ struct TcLinkRes {
   void Free() { Detach(); }
 };
 
+// Every attached tc filter of the process, across envs (workers). process.exit() on the main
+// thread skips env cleanup hooks, so an atexit handler detaches what is still attached:
+// filters are the one resource the kernel would otherwise keep after the process is gone.
+std::mutex g_tc_mutex;
+auto* g_tc_attached = new std::set<std::shared_ptr<TcLinkRes>>();  // never freed: used at exit
+
+void TrackTcLink(const std::shared_ptr<TcLinkRes>& link, bool attached) {
+  std::lock_guard<std::mutex> lock(g_tc_mutex);
+  if (attached)
+    g_tc_attached->insert(link);
+  else
+    g_tc_attached->erase(link);
+}
+
+void DetachAllTcAtExit() {
+  std::lock_guard<std::mutex> lock(g_tc_mutex);
+  for (auto& link : *g_tc_attached) link->Detach();
+  g_tc_attached->clear();
+}
+
 struct RingBufferRes;
 
 struct AddonState {
@@ -492,6 +512,7 @@ class TcLinkHandle : public Napi::ObjectWrap<TcLinkHandle> {
       ClearLog();
       int err = res_->Detach();
       State(env)->tc_links.erase(res_);
+      TrackTcLink(res_, false);
       if (err) ThrowErrno(env, "detach", err, "cannot remove tc filter");
     }
     return env.Undefined();
@@ -590,6 +611,7 @@ Napi::Value ObjectHandle::AttachTc(const Napi::CallbackInfo& info) {
   res->opts.prog_id = 0;
   res->attached = true;
   State(env)->tc_links.insert(res);
+  TrackTcLink(res, true);
   Napi::Object h = State(env)->tc_link_ctor.New({});
   TcLinkHandle::Unwrap(h)->res_ = res;
   return h;
@@ -1051,7 +1073,10 @@ Napi::Value LiveResources(const Napi::CallbackInfo& info) {
 // Env teardown (process exit, worker end): free whatever the program did not close, tc
 // filters first since those would otherwise outlive the process.
 void Cleanup(AddonState* s) {
-  for (auto& l : s->tc_links) l->Free();
+  for (auto& l : s->tc_links) {
+    l->Free();
+    TrackTcLink(l, false);
+  }
   for (auto& l : s->links) l->Free();
   for (auto& r : s->ringbufs) {
     r->Stop();
@@ -1067,6 +1092,8 @@ void Cleanup(AddonState* s) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   libbpf_set_print(CaptureLibbpfPrint);
+  static std::once_flag atexit_once;
+  std::call_once(atexit_once, [] { std::atexit(DetachAllTcAtExit); });
   auto* state = new AddonState();
   env.SetInstanceData<AddonState>(state);
   env.AddCleanupHook([state] { Cleanup(state); });

@@ -11,6 +11,8 @@ const lab = new VethLab({ prefix: 'wst1-', tag: `x${process.pid % 10000}`, subne
 after(() => lab.down());
 
 const INDEX = fileURLToPath(new URL('./index.ts', import.meta.url));
+// workers do not inherit tsx's loader: they use the built package
+const DIST_INDEX = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const PROBE = fileURLToPath(new URL('../../../bpf/.output/probe.bpf.o', import.meta.url));
 const BENCH = fileURLToPath(new URL('../../../bpf/.output/bench_ringbuf.bpf.o', import.meta.url));
 
@@ -55,5 +57,29 @@ test('a batch handler that throws surfaces as an uncaught exception, and cleanup
   assert.equal(res.signal, null, 'no crash signal');
   assert.equal(res.status, 1);
   assert.match(res.stderr, /Error: handler saw 3 records/);
+  assert.equal(lab.tcFilters(lab.nsA, lab.ifA).trim(), '');
+});
+
+test('process.exit() with no JS exit handler: the native atexit handler removes the filters', () => {
+  runChild("process.removeAllListeners('exit'); process.exit(0);");
+  assert.equal(lab.tcFilters(lab.nsA, lab.ifA).trim(), '');
+});
+
+test('a worker thread that ends without closing leaves no filter (env cleanup hook)', () => {
+  const source = `
+    import { Worker } from 'node:worker_threads';
+    const w = new Worker(${JSON.stringify(`
+      import { BpfObject } from ${JSON.stringify(DIST_INDEX)};
+      const o = BpfObject.load(${JSON.stringify(PROBE)});
+      o.attachTc('probe_ingress', { ifname: ${JSON.stringify(lab.ifA)}, direction: 'ingress', netns: ${JSON.stringify(lab.nsA)} });
+      process.removeAllListeners('exit');
+      console.log('attached');
+    `)}, { eval: true });
+    w.on('exit', (code) => console.log('worker exited', code));`;
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.match(res.stdout, /attached[\s\S]*worker exited 0/, res.stderr);
   assert.equal(lab.tcFilters(lab.nsA, lab.ifA).trim(), '');
 });
