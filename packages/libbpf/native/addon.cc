@@ -650,6 +650,7 @@ struct RingBufferRes {
   Napi::Reference<Napi::Uint32Array> offsets_ref;  // reuse mode: one offsets array too
   std::vector<uint8_t> carry;  // a record that did not fit the slab: first of the next batch
   bool batch_full = false;
+  bool delivering = false;  // inside the JS batch callback
   Napi::FunctionReference callback;
   Napi::ObjectReference self;  // keeps the JS wrapper alive while polling
   uint64_t records = 0, batches = 0, bytes = 0;
@@ -841,9 +842,15 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
     r->batches += 1;
     r->bytes += batch_len;
     Napi::Function cb = r->callback.Value();
-    cb.MakeCallback(env.Global(),
-                    {slab, Napi::Number::New(env, (double)start),
-                     Napi::Number::New(env, (double)batch_len), offsets});
+    r->delivering = true;
+    try {
+      cb.MakeCallback(env.Global(), {slab, Napi::Number::New(env, (double)start),
+                                     Napi::Number::New(env, (double)batch_len), offsets});
+    } catch (...) {
+      r->delivering = false;
+      throw;
+    }
+    r->delivering = false;
     return count;
   }
 
@@ -888,6 +895,9 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
   Napi::Value Drain(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     RingBufferRes* r = Res(env);
+    // a nested drain would refill the slab and offsets the running handler is reading
+    if (r->delivering)
+      ThrowCode(env, "ERR_INVALID_ARG", "ringbuf", "drain() cannot be called from inside a batch handler");
     double total = 0;
     for (;;) {
       int error = 0;

@@ -214,3 +214,26 @@ test('ring buffer: the AsyncIterable form keeps reused-buffer batches intact whi
     Array.from({ length: 1000 }, (_, i) => i),
   );
 });
+
+test('ring buffer: drain() from inside a batch handler is refused, not re-entered', () => {
+  const bench = load(BENCH, { rodata: { bench_records_per_run: 4 } });
+  const errors: unknown[] = [];
+  let batches = 0;
+  const reader = bench.openRingBuffer(
+    'events',
+    () => {
+      batches++;
+      try {
+        reader.drain();
+      } catch (err) {
+        errors.push(err);
+      }
+    },
+    { reuseBuffer: true },
+  );
+  bench.testRun('bench_fill', Buffer.alloc(64), 1);
+  assert.equal(reader.drain(), 4);
+  assert.equal(batches, 1);
+  assert.equal(errors.length, 1);
+  assert.match(String(errors[0]), /cannot be called from inside a batch handler/);
+});
