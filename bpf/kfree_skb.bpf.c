@@ -12,6 +12,7 @@
 
 /* SKB_NOT_DROPPED_YET, SKB_CONSUMED, SKB_DROP_REASON_NOT_SPECIFIED carry no information. */
 #define WS_FIRST_REAL_DROP_REASON 3
+#define WS_NO_SOCKET 3
 
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
@@ -44,6 +45,9 @@ int BPF_PROG(kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reaso
 	} else {
 		return 0;
 	}
+	/* ICMP echo replies are freed with NO_SOCKET after a ping socket took its copy */
+	if (ip.protocol == IPPROTO_ICMP && (__u32)reason == WS_NO_SOCKET)
+		return 0;
 	p.family = 4;
 	p.protocol = ip.protocol;
 	p.pkt_len = BPF_CORE_READ(skb, len);

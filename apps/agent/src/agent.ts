@@ -8,6 +8,10 @@ import { buildApp } from './api/app.js';
 import { healthRoutes } from './api/health.js';
 import { encryptRoutes } from './api/encrypt.js';
 import { endpointRoutes } from './api/endpoints.js';
+import { flowRoutes } from './api/flows.js';
+import { DatapathController } from './datapath/controller.js';
+import type { FlowObserver } from './flows/observer.js';
+import { canonicalLabels } from './store/identity.js';
 
 export interface StoreState {
   connected: boolean;
@@ -43,6 +47,9 @@ export class Agent {
     nodes: 0,
   };
   private readonly nodesCachePath: string;
+  private datapath: DatapathController | undefined;
+  private datapathError: string | undefined;
+  private readonly identityCache = new Map<string, number>();
 
   constructor(
     private readonly config: AgentConfig,
@@ -71,6 +78,7 @@ export class Agent {
       const cached = this.readNodesCache();
       if (cached.length > 0) await this.wireguard.syncPeers(this.config.nodeName, cached);
     }
+    if (this.config.datapath.mode === 'bpf') await this.startDatapath();
     await this.startApi();
     this.unwatch.push(this.store.watchNodes(() => this.scheduleSync()));
     this.unwatch.push(this.store.watchEndpoints(() => this.scheduleSync()));
@@ -85,7 +93,7 @@ export class Agent {
     const socket = this.config.apiSocket;
     mkdirSync(dirname(socket), { recursive: true });
     rmSync(socket, { force: true });
-    this.server = buildApp([...healthRoutes(this), ...encryptRoutes(this), ...endpointRoutes(this)]);
+    this.server = buildApp([...healthRoutes(this), ...encryptRoutes(this), ...endpointRoutes(this), ...flowRoutes(this)]);
     await new Promise<void>((resolve, reject) => {
       this.server?.once('error', reject);
       this.server?.listen(socket, () => resolve());
@@ -142,6 +150,54 @@ export class Agent {
       this.log(`wireguard: peer sync failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     await this.syncEndpoints(endpoints);
+    await this.syncDatapath(nodes, endpoints);
+  }
+
+  /** Loads the eBPF datapath; on failure the agent keeps running with route-based steering. */
+  private async startDatapath(): Promise<void> {
+    const controller = new DatapathController(this.config, this.log);
+    try {
+      await controller.start();
+      this.datapath = controller;
+    } catch (err) {
+      controller.stop();
+      this.datapathError = err instanceof Error ? err.message : String(err);
+      this.log(this.datapathError);
+    }
+  }
+
+  private async syncDatapath(nodes: NodeRecord[], endpoints: EndpointRecord[]): Promise<void> {
+    if (!this.datapath) return;
+    try {
+      const withIdentity = [];
+      for (const endpoint of endpoints) {
+        const key = canonicalLabels(endpoint.labels);
+        let identity = this.identityCache.get(key);
+        if (identity === undefined) {
+          identity = await this.store.allocateIdentity(endpoint.labels);
+          this.identityCache.set(key, identity);
+        }
+        withIdentity.push({ ...endpoint, identity });
+      }
+      const status = await this.wireguard.status();
+      const peerNodes = status.peers.map((p) => p.node).filter((n): n is string => n !== undefined);
+      await this.datapath.sync({ nodes, endpoints: withIdentity, peerNodes });
+    } catch (err) {
+      this.log(`datapath: sync failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  observer(): FlowObserver | undefined {
+    return this.datapath?.observer;
+  }
+
+  datapathStatus(): unknown {
+    if (!this.datapath) return { node: this.config.nodeName, loaded: false, mode: this.config.datapath.mode, error: this.datapathError };
+    return { mode: this.config.datapath.mode, ...(this.datapath.status() as object) };
+  }
+
+  flowCounters(): unknown {
+    return { node: this.config.nodeName, flows: this.datapath?.datapath.flowCounters() ?? [] };
   }
 
   private async syncEndpoints(endpoints: EndpointRecord[]): Promise<void> {
@@ -234,6 +290,7 @@ export class Agent {
     clearInterval(this.timer);
     clearTimeout(this.debounce);
     for (const unwatch of this.unwatch) unwatch();
+    this.datapath?.stop();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     rmSync(this.config.apiSocket, { force: true });
     await this.store.close();

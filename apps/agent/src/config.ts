@@ -22,12 +22,21 @@ export interface AgentConfig {
   };
   leaseTTLSeconds: number;
   resyncIntervalSeconds: number;
+  datapath: {
+    /** bpf: load the eBPF encryption datapath and flow probes; off: WireGuard with routes only. */
+    mode: 'bpf' | 'off';
+    /** Drop cross-node pod traffic that would leave unencrypted (reason 195). */
+    strict: boolean;
+    aggregationSeconds: number;
+    flowRingCapacity: number;
+  };
 }
 
 export const AGENT_USAGE = `usage: wirescope-agent --node-name NAME --underlay-ip IP --pod-cidr CIDR --etcd-endpoints URL[,URL]
   [--state-dir DIR] [--api-socket PATH] [--wg-interface NAME] [--wg-port PORT] [--wg-mtu MTU]
   [--wg-mechanism auto|kernel|wireguard-go] [--wg-keepalive SECONDS] [--lease-ttl SECONDS]
-  [--resync-interval SECONDS]`;
+  [--resync-interval SECONDS] [--datapath bpf|off] [--strict-encryption]
+  [--aggregation-interval SECONDS] [--flow-ring-capacity 2^n-1]`;
 
 const options = {
   'node-name': { type: 'string' },
@@ -43,6 +52,10 @@ const options = {
   'wg-keepalive': { type: 'string' },
   'lease-ttl': { type: 'string' },
   'resync-interval': { type: 'string' },
+  datapath: { type: 'string' },
+  'strict-encryption': { type: 'boolean' },
+  'aggregation-interval': { type: 'string' },
+  'flow-ring-capacity': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -136,7 +149,23 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
   if (mechanism !== 'auto' && mechanism !== 'kernel' && mechanism !== 'wireguard-go') {
     throw invalid(`--wg-mechanism "${mechanism}" is not valid; accepted: auto, kernel, wireguard-go`);
   }
+  const datapathMode = str('datapath') ?? 'off';
+  if (datapathMode !== 'bpf' && datapathMode !== 'off') {
+    throw invalid(`--datapath "${datapathMode}" is not valid; accepted: bpf, off`);
+  }
+  const flowRingCapacity = integerFlag('flow-ring-capacity', str('flow-ring-capacity'), 4095, 1, (1 << 20) - 1);
+  if (((flowRingCapacity + 1) & flowRingCapacity) !== 0) {
+    throw invalid(
+      `--flow-ring-capacity "${flowRingCapacity}" is not valid; accepted: 2^n - 1 from 1 to ${(1 << 20) - 1} (e.g. 4095, 65535)`,
+    );
+  }
   return {
+    datapath: {
+      mode: datapathMode,
+      strict: values['strict-encryption'] === true,
+      aggregationSeconds: integerFlag('aggregation-interval', str('aggregation-interval'), 5, 1, 3600),
+      flowRingCapacity,
+    },
     nodeName,
     underlayIP,
     podCIDR,

@@ -4,7 +4,9 @@ import { AgentError, AgentErrorCode } from '../errors.js';
 export interface Route {
   method: 'GET' | 'POST';
   path: string;
-  handle(body: unknown): Promise<unknown>;
+  handle(body: unknown, query: URLSearchParams): Promise<unknown>;
+  /** Long-lived responses (follow streams) write to `res` themselves instead of returning. */
+  stream?(query: URLSearchParams, req: IncomingMessage, res: ServerResponse): void;
 }
 
 const STATUS_OF: Partial<Record<string, number>> = {
@@ -34,7 +36,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 export function buildApp(routes: Route[]): Server {
   const table = new Map(routes.map((r) => [`${r.method} ${r.path}`, r]));
   return createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://agent').pathname;
+    const url = new URL(req.url ?? '/', 'http://agent');
+    const path = url.pathname;
     const route = table.get(`${req.method ?? 'GET'} ${path}`);
     if (!route) {
       send(res, 404, {
@@ -45,8 +48,12 @@ export function buildApp(routes: Route[]): Server {
       });
       return;
     }
+    if (route.stream) {
+      route.stream(url.searchParams, req, res);
+      return;
+    }
     readJson(req)
-      .then((body) => route.handle(body))
+      .then((body) => route.handle(body, url.searchParams))
       .then(
         (result) => send(res, 200, result),
         (err: unknown) => {

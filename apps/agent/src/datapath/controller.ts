@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { AgentConfig } from '../config.js';
+import type { EndpointRecord, NodeRecord } from '../store/types.js';
+import { FlowObserver } from '../flows/observer.js';
+import type { EndpointInfo, EnrichContext, NodeInfo } from '../flows/enrich.js';
+import { run } from '../exec.js';
+import { BpfDatapath } from './loader.js';
+import { IpcacheFlag, nodeIdOf, type IpcacheEntry } from './maps.js';
+
+const VMLINUX_H = fileURLToPath(new URL('../../../../bpf/include/vmlinux.h', import.meta.url));
+
+/** Kernel skb_drop_reason names by value, read from the vmlinux.h the objects were built with. */
+export function kernelDropReasons(text: string): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const m of text.matchAll(/\bSKB_DROP_REASON_([A-Z0-9_]+) = (\d+),/g)) out.set(Number(m[2]), m[1] ?? '');
+  return out;
+}
+
+export interface DatapathSyncInput {
+  nodes: NodeRecord[];
+  endpoints: (EndpointRecord & { identity: number | undefined })[];
+  /** Nodes the WireGuard device has a peer for. */
+  peerNodes: string[];
+}
+
+/**
+ * Glue between the agent's control plane and the eBPF datapath: builds the ipcache from the store,
+ * owns the flow observer and the lookups enrichment uses.
+ */
+export class DatapathController implements EnrichContext {
+  readonly datapath: BpfDatapath;
+  readonly observer: FlowObserver;
+  private endpointsByIP = new Map<string, EndpointInfo>();
+  private nodesById = new Map<number, NodeInfo>();
+  private nodesByIP = new Map<string, NodeInfo>();
+  private interfaces = new Map<number, string>();
+  private dropReasons = new Map<number, string>();
+  private readonly clockOffsetNs: bigint;
+  private lostTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly log: (message: string) => void,
+  ) {
+    this.clockOffsetNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+    try {
+      this.dropReasons = kernelDropReasons(readFileSync(VMLINUX_H, 'utf8'));
+    } catch {
+      // names are cosmetic: flows then say "reason N"
+    }
+    this.observer = new FlowObserver(this, config.datapath.flowRingCapacity);
+    this.datapath = new BpfDatapath({
+      nodeName: config.nodeName,
+      underlayIP: config.underlayIP,
+      wgInterface: config.wireguard.interfaceName,
+      wgPort: config.wireguard.listenPort,
+      strict: config.datapath.strict,
+      aggregationSeconds: config.datapath.aggregationSeconds,
+      log,
+      onBatch: (batch) => this.observer.onBatch(batch),
+    });
+  }
+
+  get nodeName(): string {
+    return this.config.nodeName;
+  }
+
+  async start(): Promise<void> {
+    await this.datapath.start();
+    this.lostTimer = setInterval(() => {
+      try {
+        this.observer.setKernelLost(this.datapath.stats().lostEvents);
+      } catch {
+        // objects closed during stop
+      }
+    }, 1000);
+    this.lostTimer.unref();
+  }
+
+  async sync(input: DatapathSyncInput): Promise<void> {
+    const nodeByName = new Map(input.nodes.map((n) => [n.name, n]));
+    this.nodesById = new Map(
+      input.nodes.map((n) => [nodeIdOf(n.underlayIP), { name: n.name, underlayIP: n.underlayIP, publicKey: n.wireguardPublicKey }]),
+    );
+    this.nodesByIP = new Map([...this.nodesById.values()].map((n) => [n.underlayIP, n]));
+    const ipcache: IpcacheEntry[] = [];
+    for (const node of input.nodes) {
+      const self = node.name === this.config.nodeName;
+      const nodeId = nodeIdOf(node.underlayIP);
+      ipcache.push({ prefix: node.podCIDR, identity: 2, nodeId, tunnelIP: node.underlayIP, ifindex: 0, flags: IpcacheFlag.POD | (self ? IpcacheFlag.LOCAL : 0) });
+      ipcache.push({ prefix: `${node.underlayIP}/32`, identity: self ? 1 : 6, nodeId, tunnelIP: node.underlayIP, ifindex: 0, flags: IpcacheFlag.NODE });
+    }
+    const byIP = new Map<string, EndpointInfo>();
+    for (const ep of input.endpoints) {
+      const node = nodeByName.get(ep.node);
+      const identity = ep.identity ?? 0;
+      byIP.set(ep.ip, { namespace: ep.namespace, pod: ep.pod, labels: ep.labels, identity, node: ep.node });
+      if (!node) continue;
+      const local = ep.node === this.config.nodeName;
+      ipcache.push({
+        prefix: `${ep.ip}/32`,
+        identity,
+        nodeId: nodeIdOf(node.underlayIP),
+        tunnelIP: node.underlayIP,
+        ifindex: 0,
+        flags: IpcacheFlag.POD | (local ? IpcacheFlag.LOCAL : 0),
+      });
+    }
+    this.endpointsByIP = byIP;
+    const peerNodeIds = input.peerNodes
+      .map((name) => nodeByName.get(name))
+      .filter((n): n is NodeRecord => n !== undefined)
+      .map((n) => nodeIdOf(n.underlayIP));
+    const local = input.endpoints.filter((e) => e.node === this.config.nodeName);
+    await this.datapath.sync({
+      ipcache,
+      endpoints: local.map((e) => ({ interface: e.interface, ip: e.ip, identity: e.identity ?? 0 })),
+      peerNodeIds,
+    });
+    await this.refreshInterfaces();
+  }
+
+  private async refreshInterfaces(): Promise<void> {
+    try {
+      const { stdout } = await run('ip', ['-j', 'link', 'show']);
+      this.interfaces = new Map((JSON.parse(stdout) as { ifindex: number; ifname: string }[]).map((l) => [l.ifindex, l.ifname]));
+    } catch {
+      // keep the previous names
+    }
+  }
+
+  endpointByIP(ip: string): EndpointInfo | undefined {
+    return this.endpointsByIP.get(ip);
+  }
+
+  nodeById(id: number): NodeInfo | undefined {
+    return this.nodesById.get(id);
+  }
+
+  nodeByUnderlayIP(ip: string): NodeInfo | undefined {
+    return this.nodesByIP.get(ip);
+  }
+
+  interfaceName(ifindex: number): string | undefined {
+    return this.interfaces.get(ifindex);
+  }
+
+  receiverIndexFor(node: string): number | undefined {
+    return this.observer.tracker.receiverIndexFor(node);
+  }
+
+  kernelDropReasonName(reason: number): string | undefined {
+    return this.dropReasons.get(reason);
+  }
+
+  wallClockMs(ktimeNs: bigint): number {
+    return Number((ktimeNs + this.clockOffsetNs) / 1_000_000n);
+  }
+
+  status(): unknown {
+    let stats: unknown;
+    try {
+      stats = this.datapath.stats();
+    } catch (err) {
+      stats = { error: err instanceof Error ? err.message : String(err) };
+    }
+    return {
+      node: this.config.nodeName,
+      ...this.datapath.status(),
+      stats,
+      peerTraffic: this.datapath.loaded ? this.datapath.peerTraffic() : [],
+      observer: this.observer.counters(),
+    };
+  }
+
+  stop(): void {
+    clearInterval(this.lostTimer);
+    this.datapath.stop();
+  }
+}

@@ -1,0 +1,369 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BpfObject, type RecordBatch, type TcLink, type TracingLink, type TcDirection } from '@wirescope/libbpf';
+import { run } from '../exec.js';
+import {
+  decodeFlowCounter,
+  endpointValue,
+  ipcacheKey,
+  ipcacheValue,
+  nodeIdOf,
+  u32Key,
+  type EndpointEntry,
+  type FlowCounter,
+  type IpcacheEntry,
+} from './maps.js';
+
+/** Where `make` in bpf/ puts the objects (the agent runs from the repository checkout). */
+export const DEFAULT_BPF_DIR = fileURLToPath(new URL('../../../../bpf/.output/', import.meta.url));
+
+/** tc filter priority and handle of every Wirescope datapath filter: fixed, so a restart replaces them. */
+const TC_PRIORITY = 1;
+const TC_HANDLE = 0x5753;
+const RING_BYTES = 1 << 21;
+
+export interface DatapathOptions {
+  nodeName: string;
+  underlayIP: string;
+  wgInterface: string;
+  wgPort: number;
+  strict: boolean;
+  aggregationSeconds: number;
+  bpfDir?: string;
+  log: (message: string) => void;
+  /** One call per ring-buffer wake-up of any of the datapath objects. */
+  onBatch: (batch: RecordBatch) => void;
+}
+
+export interface LocalEndpointAttachment {
+  interface: string;
+  ip: string;
+  identity: number;
+}
+
+export interface DatapathState {
+  ipcache: IpcacheEntry[];
+  endpoints: LocalEndpointAttachment[];
+  /** Node ids (nodeIdOf) this node's WireGuard device has a peer for. */
+  peerNodeIds: number[];
+}
+
+export interface AttachmentStatus {
+  interface: string;
+  program: string;
+  direction: TcDirection | 'tracing';
+  attached: boolean;
+  error?: string;
+}
+
+interface ObjectSpec {
+  name: 'lxc' | 'crypto' | 'underlay' | 'kfree_skb';
+  file: string;
+}
+
+const OBJECTS: ObjectSpec[] = [
+  { name: 'lxc', file: 'lxc.bpf.o' },
+  { name: 'crypto', file: 'crypto.bpf.o' },
+  { name: 'underlay', file: 'underlay.bpf.o' },
+  { name: 'kfree_skb', file: 'kfree_skb.bpf.o' },
+];
+
+const STAT_NAMES = [
+  'leakPackets',
+  'redirects',
+  'strictDrops',
+  'flowsCreated',
+  'traces',
+  'arpReplies',
+  'transportPackets',
+] as const;
+
+export class DatapathError extends Error {
+  override name = 'DatapathError';
+}
+
+interface LinkInfo {
+  ifindex: number;
+  ifname: string;
+  address?: string;
+}
+
+/**
+ * Loads the eBPF encryption datapath (bpf/{lxc,crypto,underlay,kfree_skb}.bpf.o), attaches it to
+ * the WireGuard device, the underlay interface and every local pod veth, and keeps the maps
+ * (ipcache, endpoints, peers) equal to what the cluster store says. Each object has its own
+ * copy of the maps; sync() writes the same content to each.
+ */
+export class BpfDatapath {
+  private objects = new Map<ObjectSpec['name'], BpfObject>();
+  private endpointLinks = new Map<string, { ifindex: number; links: TcLink[] }>();
+  private fixedLinks: (TcLink | TracingLink)[] = [];
+  private attachments = new Map<string, AttachmentStatus>();
+  private wgIfindex = 0;
+
+  constructor(private readonly options: DatapathOptions) {}
+
+  get strict(): boolean {
+    return this.options.strict;
+  }
+
+  get loaded(): boolean {
+    return this.objects.size > 0;
+  }
+
+  async start(): Promise<void> {
+    const links = await listLinks();
+    const wg = links.find((l) => l.ifname === this.options.wgInterface);
+    if (!wg) throw new DatapathError(`datapath: WireGuard device ${this.options.wgInterface} not found`);
+    this.wgIfindex = wg.ifindex;
+    const underlay = await underlayInterface(this.options.underlayIP);
+    const rodata = {
+      cfg_node_id: nodeIdOf(this.options.underlayIP),
+      cfg_wg_ifindex: this.wgIfindex,
+      cfg_strict: this.options.strict ? 1 : 0,
+      cfg_wg_port: this.options.wgPort,
+      cfg_aggregation_ns: BigInt(Math.round(this.options.aggregationSeconds * 1e9)),
+    };
+    const dir = this.options.bpfDir ?? DEFAULT_BPF_DIR;
+    for (const spec of OBJECTS) {
+      const path = join(dir, spec.file);
+      if (!existsSync(path)) throw new DatapathError(`datapath: ${path} missing: build bpf/ first (make -C bpf)`);
+      let object: BpfObject;
+      try {
+        object = BpfObject.open(path, { rodata, maxEntries: { events: RING_BYTES } });
+      } catch (err) {
+        throw new DatapathError(`datapath: open ${spec.file}: ${messageOf(err)}`);
+      }
+      try {
+        object.load();
+      } catch (err) {
+        object.close();
+        this.stop();
+        throw new DatapathError(
+          `datapath: load ${spec.file} (programs ${object.programNames().join(', ')}) failed: ${messageOf(err)}`,
+        );
+      }
+      this.objects.set(spec.name, object);
+      object.openRingBuffer('events', (batch) => this.options.onBatch(batch));
+    }
+    this.attachTc('crypto', 'to_crypto', wg, 'egress');
+    this.attachTc('crypto', 'from_crypto', wg, 'ingress');
+    if (underlay) {
+      this.attachTc('underlay', 'to_network', underlay, 'egress');
+      this.attachTc('underlay', 'from_network', underlay, 'ingress');
+    } else {
+      this.options.log(`datapath: no interface holds ${this.options.underlayIP}; underlay not observed`);
+    }
+    const kfree = this.objects.get('kfree_skb');
+    try {
+      if (kfree) this.fixedLinks.push(kfree.attach('kfree_skb'));
+      this.attachments.set('kfree_skb', { interface: '-', program: 'kfree_skb', direction: 'tracing', attached: true });
+    } catch (err) {
+      this.attachments.set('kfree_skb', {
+        interface: '-',
+        program: 'kfree_skb',
+        direction: 'tracing',
+        attached: false,
+        error: messageOf(err),
+      });
+    }
+    this.options.log(
+      `datapath: loaded (wg ${wg.ifname}#${wg.ifindex}, underlay ${underlay?.ifname ?? 'none'}, strict ${this.options.strict})`,
+    );
+  }
+
+  /** tc attach with a fixed priority/handle; a filter left by a killed agent is replaced. */
+  private attachTc(objectName: ObjectSpec['name'], program: string, link: LinkInfo, direction: TcDirection): TcLink | undefined {
+    const key = `${link.ifname}/${direction}`;
+    const object = this.objects.get(objectName);
+    if (!object) return undefined;
+    const attach = () =>
+      object.attachTc(program, { ifindex: link.ifindex, direction, priority: TC_PRIORITY, handle: TC_HANDLE });
+    try {
+      let tc: TcLink;
+      try {
+        tc = attach();
+      } catch (err) {
+        if (!/exist/i.test(messageOf(err))) throw err;
+        removeStaleFilterSync(link.ifname, direction);
+        tc = attach();
+      }
+      this.attachments.set(key, { interface: link.ifname, program, direction, attached: true });
+      if (objectName !== 'lxc') this.fixedLinks.push(tc);
+      return tc;
+    } catch (err) {
+      const message = `attach ${program} to ${link.ifname} ${direction}: ${messageOf(err)}`;
+      this.attachments.set(key, { interface: link.ifname, program, direction, attached: false, error: message });
+      this.options.log(`datapath: ${message}`);
+      return undefined;
+    }
+  }
+
+  /** Makes maps and lxc attachments equal to `state`. Never throws for one bad interface. */
+  async sync(state: DatapathState): Promise<void> {
+    if (!this.loaded) return;
+    const links = await listLinks();
+    const byName = new Map(links.map((l) => [l.ifname, l]));
+    const endpoints: EndpointEntry[] = [];
+    const wanted = new Set<string>();
+    for (const ep of state.endpoints) {
+      const link = byName.get(ep.interface);
+      if (!link) continue;
+      wanted.add(ep.interface);
+      if (link.address) endpoints.push({ ifindex: link.ifindex, mac: link.address, identity: ep.identity, ip: ep.ip });
+      const current = this.endpointLinks.get(ep.interface);
+      if (current && current.ifindex === link.ifindex && current.links.every((l) => l.attached)) continue;
+      if (current) this.detachEndpoint(ep.interface);
+      const attached = [
+        this.attachTc('lxc', 'from_endpoint', link, 'ingress'),
+        this.attachTc('lxc', 'to_endpoint', link, 'egress'),
+      ].filter((l): l is TcLink => l !== undefined);
+      this.endpointLinks.set(ep.interface, { ifindex: link.ifindex, links: attached });
+    }
+    for (const name of [...this.endpointLinks.keys()]) {
+      if (!wanted.has(name)) this.detachEndpoint(name);
+    }
+    const localIfindex = new Map(state.endpoints.map((e) => [e.ip, byName.get(e.interface)?.ifindex ?? 0]));
+    const ipcache = new Map(
+      state.ipcache.map((e) => {
+        const ip = e.prefix.split('/')[0] ?? '';
+        const entry = localIfindex.has(ip) ? { ...e, ifindex: localIfindex.get(ip) ?? 0 } : e;
+        return [ipcacheKey(e.prefix).toString('hex'), ipcacheValue(entry)];
+      }),
+    );
+    const endpointMap = new Map(endpoints.map((e) => [u32Key(e.ifindex).toString('hex'), endpointValue(e)]));
+    const one = Buffer.alloc(4);
+    one.writeUInt32LE(1);
+    const peers = new Map(state.peerNodeIds.map((id) => [u32Key(id).toString('hex'), one]));
+    for (const object of this.objects.values()) {
+      replaceMap(object, 'ws_ipcache', ipcache);
+      replaceMap(object, 'ws_endpoints', endpointMap);
+      replaceMap(object, 'ws_peers', peers);
+    }
+  }
+
+  private detachEndpoint(name: string): void {
+    const current = this.endpointLinks.get(name);
+    this.endpointLinks.delete(name);
+    for (const link of current?.links ?? []) {
+      try {
+        link.detach();
+      } catch (err) {
+        // the interface vanished with its filters: nothing left to remove
+        this.options.log(`datapath: detach from ${name}: ${messageOf(err)}`);
+      }
+    }
+    this.attachments.delete(`${name}/ingress`);
+    this.attachments.delete(`${name}/egress`);
+  }
+
+  /** Sum over objects and CPUs of the datapath counters, and ring-buffer reservation failures. */
+  stats(): Record<(typeof STAT_NAMES)[number] | 'lostEvents', number> {
+    const out = Object.fromEntries([...STAT_NAMES, 'lostEvents'].map((n) => [n, 0])) as Record<
+      (typeof STAT_NAMES)[number] | 'lostEvents',
+      number
+    >;
+    for (const object of this.objects.values()) {
+      const stats = object.map('ws_stats');
+      STAT_NAMES.forEach((name, slot) => (out[name] += Number(stats.sumPerCpuU64(u32Key(slot)))));
+      out.lostEvents += Number(object.map('lost_events').sumPerCpuU64(u32Key(0)));
+    }
+    return out;
+  }
+
+  /** The in-kernel per-flow counters (every packet, not only traced ones). */
+  flowCounters(): FlowCounter[] {
+    const out: FlowCounter[] = [];
+    for (const name of ['lxc', 'crypto', 'underlay'] as const) {
+      const object = this.objects.get(name);
+      if (!object) continue;
+      for (const [key, value] of object.map('ws_flows').entries()) {
+        const counter = decodeFlowCounter(key, value);
+        if (counter) out.push(counter);
+      }
+    }
+    return out;
+  }
+
+  /** Transport bytes per peer underlay address and direction, counted on the underlay. */
+  peerTraffic(): { peerIP: string; direction: 'egress' | 'ingress'; packets: number; bytes: number }[] {
+    const object = this.objects.get('underlay');
+    if (!object) return [];
+    const out = [];
+    for (const [key, value] of object.map('ws_peer_traffic').entries()) {
+      out.push({
+        peerIP: `${key[0]}.${key[1]}.${key[2]}.${key[3]}`,
+        direction: key.readUInt32LE(4) === 2 ? ('egress' as const) : ('ingress' as const),
+        packets: Number(value.readBigUInt64LE(0)),
+        bytes: Number(value.readBigUInt64LE(8)),
+      });
+    }
+    return out;
+  }
+
+  status(): { loaded: boolean; strict: boolean; wgIfindex: number; attachments: AttachmentStatus[] } {
+    return {
+      loaded: this.loaded,
+      strict: this.options.strict,
+      wgIfindex: this.wgIfindex,
+      attachments: [...this.attachments.values()],
+    };
+  }
+
+  /** Detaches every filter and frees the objects; idempotent. */
+  stop(): void {
+    for (const name of [...this.endpointLinks.keys()]) this.detachEndpoint(name);
+    for (const link of this.fixedLinks) {
+      try {
+        link.detach();
+      } catch {
+        // interface already gone
+      }
+    }
+    this.fixedLinks = [];
+    for (const object of this.objects.values()) {
+      try {
+        object.close();
+      } catch {
+        // filters on vanished interfaces
+      }
+    }
+    this.objects.clear();
+    this.attachments.clear();
+  }
+}
+
+function replaceMap(object: BpfObject, mapName: string, wanted: Map<string, Buffer>): void {
+  const map = object.map(mapName);
+  for (const key of [...map.keys()]) {
+    if (!wanted.has(key.toString('hex'))) map.delete(key);
+  }
+  for (const [hex, value] of wanted) map.update(Buffer.from(hex, 'hex'), value);
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function listLinks(): Promise<LinkInfo[]> {
+  const { stdout } = await run('ip', ['-j', 'link', 'show']);
+  return (JSON.parse(stdout || '[]') as LinkInfo[]).map((l) => ({ ifindex: l.ifindex, ifname: l.ifname, address: l.address }));
+}
+
+async function underlayInterface(address: string): Promise<LinkInfo | undefined> {
+  const { stdout } = await run('ip', ['-j', 'addr', 'show']);
+  const links = JSON.parse(stdout || '[]') as (LinkInfo & { addr_info?: { local: string }[] })[];
+  return links.find((l) => l.addr_info?.some((a) => a.local === address));
+}
+
+function removeStaleFilterSync(ifname: string, direction: TcDirection): void {
+  // Synchronous on purpose: attach happens inside one sync step. Errors mean nothing to remove.
+  try {
+    execFileSync('tc', ['filter', 'del', 'dev', ifname, direction, 'pref', String(TC_PRIORITY), 'handle', `0x${TC_HANDLE.toString(16)}`, 'bpf']);
+  } catch {
+    // nothing there
+  }
+}
+

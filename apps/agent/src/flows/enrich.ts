@@ -1,0 +1,225 @@
+/**
+ * Enrichment: decoded datapath events -> Hubble-shaped flows (@wirescope/flow) and handshake
+ * records. Everything outside the event comes through injected getters, so this is pure and
+ * unit-tested without a cluster.
+ */
+import { randomUUID } from 'node:crypto';
+import { create } from '@bufbuild/protobuf';
+import { timestampFromMs, type Timestamp } from '@bufbuild/protobuf/wkt';
+import {
+  DropReason,
+  EndpointSchema,
+  FlowSchema,
+  FlowType,
+  HandshakeEventSchema,
+  IPVersion,
+  Mechanism,
+  TraceObservationPoint,
+  TrafficDirection,
+  Verdict,
+  setEncryption,
+  type Endpoint,
+  type Flow,
+  type HandshakeEvent as HandshakeRecord,
+} from '@wirescope/flow';
+import { ENUMS, tcpFlagNames, type DropEvent, type HandshakeEvent, type PacketInfo, type TraceEvent } from '@wirescope/events';
+
+export interface EndpointInfo {
+  namespace: string;
+  pod: string;
+  labels: Record<string, string>;
+  identity: number;
+  node: string;
+}
+
+export interface NodeInfo {
+  name: string;
+  underlayIP: string;
+  publicKey?: string;
+}
+
+/** What enrichment needs from the rest of the agent (all synchronous lookups on caches). */
+export interface EnrichContext {
+  nodeName: string;
+  endpointByIP(ip: string): EndpointInfo | undefined;
+  nodeById(id: number): NodeInfo | undefined;
+  nodeByUnderlayIP(ip: string): NodeInfo | undefined;
+  interfaceName(ifindex: number): string | undefined;
+  /** Receiver index this node last learnt for sending to a peer node. */
+  receiverIndexFor(node: string): number | undefined;
+  kernelDropReasonName(reason: number): string | undefined;
+  /** CLOCK_MONOTONIC ns -> Unix ms. */
+  wallClockMs(ktimeNs: bigint): number;
+}
+
+const F = ENUMS.ws_trace_flag;
+const MONITOR_DROP = 1;
+const MONITOR_TRACE = 4;
+const RESERVED_LABELS: Record<number, string> = {
+  1: 'reserved:host',
+  2: 'reserved:world',
+  6: 'reserved:remote-node',
+};
+
+export function observationPoint(point: number): TraceObservationPoint {
+  return point === ENUMS.ws_trace_point.WS_TRACE_TO_ENDPOINT
+    ? TraceObservationPoint.TO_ENDPOINT
+    : (point as TraceObservationPoint);
+}
+
+function endpointFor(ctx: EnrichContext, ip: string, identity: number): Endpoint {
+  const ep = ctx.endpointByIP(ip);
+  if (ep) {
+    return create(EndpointSchema, {
+      identity: ep.identity || identity,
+      namespace: ep.namespace,
+      podName: ep.pod,
+      labels: Object.entries(ep.labels)
+        .map(([k, v]) => `k8s:${k}=${v}`)
+        .sort(),
+      workloads: [{ name: ep.labels.app ?? ep.pod, kind: 'Pod' }],
+    });
+  }
+  const node = ctx.nodeByUnderlayIP(ip);
+  const reserved = node ? (node.name === ctx.nodeName ? 1 : 6) : identity || 2;
+  const label = RESERVED_LABELS[reserved];
+  return create(EndpointSchema, { identity: reserved, labels: label ? [label] : [] });
+}
+
+function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo): Flow {
+  const flow = create(FlowSchema, {
+    time: timestamp(ctx.wallClockMs(ktimeNs)),
+    uuid: randomUUID(),
+    Type: FlowType.L3_L4,
+    nodeName: ctx.nodeName,
+    IP: {
+      source: p.saddr,
+      destination: p.daddr,
+      ipVersion: p.family === 6 ? IPVersion.IPv6 : IPVersion.IPv4,
+      encrypted: (p.flags & F.WS_F_ENCRYPTED) !== 0,
+    },
+    source: endpointFor(ctx, p.saddr, p.srcIdentity),
+    destination: endpointFor(ctx, p.daddr, p.dstIdentity),
+    trafficDirection:
+      p.direction === 'egress'
+        ? TrafficDirection.EGRESS
+        : p.direction === 'ingress'
+          ? TrafficDirection.INGRESS
+          : TrafficDirection.TRAFFIC_DIRECTION_UNKNOWN,
+  });
+  if (p.ifindex) flow.interface = { $typeName: 'flow.NetworkInterface', index: p.ifindex, name: ctx.interfaceName(p.ifindex) ?? '' };
+  if (p.flags & F.WS_F_REPLY_KNOWN) flow.isReply = (p.flags & F.WS_F_IS_REPLY) !== 0;
+  flow.l4 = layer4(p);
+  const peer = p.peerNodeId ? ctx.nodeById(p.peerNodeId) : undefined;
+  const encrypted = (p.flags & F.WS_F_ENCRYPTED) !== 0;
+  setEncryption(flow, {
+    mechanism: encrypted ? Mechanism.WIREGUARD : Mechanism.NONE,
+    peerNode: peer?.name ?? '',
+    peerPublicKey: peer?.publicKey ?? '',
+    receiverIndex: encrypted && peer ? (ctx.receiverIndexFor(peer.name) ?? 0) : 0,
+    leak: (p.flags & F.WS_F_LEAK) !== 0,
+  });
+  return flow;
+}
+
+function layer4(p: PacketInfo): Flow['l4'] {
+  const l4 = create(FlowSchema).l4 ?? { $typeName: 'flow.Layer4' as const, protocol: { case: undefined } };
+  if (p.protocol === 6) {
+    const flags = Object.fromEntries(tcpFlagNames(p.tcpFlags).map((n) => [n, true]));
+    l4.protocol = {
+      case: 'TCP',
+      value: { $typeName: 'flow.TCP', sourcePort: p.sport, destinationPort: p.dport, flags: { $typeName: 'flow.TCPFlags', FIN: false, SYN: false, RST: false, PSH: false, ACK: false, URG: false, ECE: false, CWR: false, NS: false, ...flags } },
+    };
+  } else if (p.protocol === 17) {
+    l4.protocol = { case: 'UDP', value: { $typeName: 'flow.UDP', sourcePort: p.sport, destinationPort: p.dport } };
+  } else if (p.protocol === 1) {
+    l4.protocol = { case: 'ICMPv4', value: { $typeName: 'flow.ICMPv4', type: p.icmpType, code: p.icmpCode } };
+  } else if (p.protocol === 58) {
+    l4.protocol = { case: 'ICMPv6', value: { $typeName: 'flow.ICMPv6', type: p.icmpType, code: p.icmpCode } };
+  }
+  return l4;
+}
+
+function timestamp(ms: number): Timestamp {
+  return timestampFromMs(Math.floor(ms));
+}
+
+export function traceToFlow(ctx: EnrichContext, e: TraceEvent): Flow {
+  const flow = baseFlow(ctx, e.header.ktimeNs, e.packet);
+  flow.verdict = Verdict.FORWARDED;
+  flow.eventType = { $typeName: 'flow.CiliumEventType', type: MONITOR_TRACE, subType: e.point };
+  flow.traceObservationPoint = observationPoint(e.point);
+  flow.traceReason = e.reason === 'new' ? 1 : 2;
+  return flow;
+}
+
+export function dropToFlow(ctx: EnrichContext, e: DropEvent): Flow {
+  const flow = baseFlow(ctx, e.header.ktimeNs, e.packet);
+  flow.verdict = Verdict.DROPPED;
+  flow.dropReason = e.reason;
+  flow.eventType = { $typeName: 'flow.CiliumEventType', type: MONITOR_DROP, subType: e.reason & 0xff };
+  if (e.kernel) {
+    const name = ctx.kernelDropReasonName(e.reason) ?? `reason ${e.reason}`;
+    flow.dropReasonDesc = DropReason.DROP_REASON_UNKNOWN;
+    flow.Summary = `kernel drop: ${name}`;
+  } else {
+    flow.dropReasonDesc = e.reason as DropReason;
+    flow.traceObservationPoint = observationPoint(e.point);
+    flow.Summary = e.reason === 195 ? 'datapath drop: Traffic is unencrypted' : `datapath drop: ${e.reason}`;
+  }
+  return flow;
+}
+
+/**
+ * Handshake messages -> records, with the round trip of locally started handshakes (initiation
+ * sent with sender index S, response received with receiver index S) and the receiver index to
+ * use towards each peer (their sender index).
+ */
+export class HandshakeTracker {
+  private pending = new Map<number, { ktimeNs: bigint; peer: string }>();
+  private receiverIndexes = new Map<string, number>();
+
+  receiverIndexFor(node: string): number | undefined {
+    return this.receiverIndexes.get(node);
+  }
+
+  toRecord(ctx: EnrichContext, e: HandshakeEvent): HandshakeRecord {
+    const sent = e.direction === 'egress';
+    const local = sent ? e.saddr : e.daddr;
+    const peerAddress = sent ? e.daddr : e.saddr;
+    const peer = ctx.nodeByUnderlayIP(peerAddress)?.name ?? '';
+    let roundTripNs = 0n;
+    let initiatedLocally = false;
+    if (e.messageType === 1) {
+      initiatedLocally = sent;
+      if (sent) {
+        this.pending.set(e.senderIndex, { ktimeNs: e.header.ktimeNs, peer });
+        if (this.pending.size > 4096) this.pending.delete(this.pending.keys().next().value as number);
+      } else if (peer) {
+        this.receiverIndexes.set(peer, e.senderIndex);
+      }
+    } else if (e.messageType === 2) {
+      initiatedLocally = !sent;
+      if (!sent) {
+        const started = this.pending.get(e.receiverIndex);
+        if (started && e.header.ktimeNs >= started.ktimeNs) {
+          roundTripNs = e.header.ktimeNs - started.ktimeNs;
+          this.pending.delete(e.receiverIndex);
+        }
+        if (peer) this.receiverIndexes.set(peer, e.senderIndex);
+      }
+    }
+    return create(HandshakeEventSchema, {
+      time: timestamp(ctx.wallClockMs(e.header.ktimeNs)),
+      nodeName: ctx.nodeName,
+      peerNode: peer,
+      localAddress: local,
+      peerAddress,
+      messageType: e.messageType,
+      senderIndex: e.senderIndex,
+      receiverIndex: e.receiverIndex,
+      roundTripNs,
+      initiatedLocally,
+    });
+  }
+}

@@ -1,0 +1,170 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LAYOUT } from '@wirescope/events';
+import { Mechanism, TraceObservationPoint, Verdict, encryptionOf } from '@wirescope/flow';
+import { FlowDecoder } from './decode.js';
+import { FlowObserver } from './observer.js';
+import { Ring, validateRingCapacity } from './ring.js';
+import type { EnrichContext } from './enrich.js';
+
+const NODE2_ID = (10 << 24) | (77 << 16) | 12;
+
+const ctx: EnrichContext = {
+  nodeName: 'node1',
+  endpointByIP: (ip) =>
+    ({
+      '10.244.1.11': { namespace: 'shop', pod: 'frontend', labels: { app: 'frontend' }, identity: 1001, node: 'node1' },
+      '10.244.2.10': { namespace: 'shop', pod: 'api', labels: { app: 'api' }, identity: 1002, node: 'node2' },
+    })[ip],
+  nodeById: (id) => (id === NODE2_ID ? { name: 'node2', underlayIP: '10.77.0.12', publicKey: 'k2' } : undefined),
+  nodeByUnderlayIP: (ip) => (ip === '10.77.0.12' ? { name: 'node2', underlayIP: ip } : undefined),
+  interfaceName: (i) => (i === 9 ? 'lxc1234' : undefined),
+  receiverIndexFor: (node) => (node === 'node2' ? 77 : undefined),
+  kernelDropReasonName: (r) => (r === 3 ? 'NO_SOCKET' : undefined),
+  wallClockMs: (ns) => 1_700_000_000_000 + Number(ns / 1_000_000n),
+};
+
+/** A record laid out through the events layout table (the same offsets the C structs have). */
+function record(type: number, subtype: number, fill: (b: Buffer, pkt: number) => void, size: number): Buffer {
+  const b = Buffer.alloc(size);
+  const H = LAYOUT.ws_event_header.fields;
+  b.writeUInt16LE(0x5753, H.magic.offset);
+  b.writeUInt8(1, H.version.offset);
+  b.writeUInt8(type, H.type.offset);
+  b.writeUInt16LE(size, H.len.offset);
+  b.writeUInt16LE(subtype, H.subtype.offset);
+  b.writeBigUInt64LE(5_000_000n, H.ktime_ns.offset);
+  fill(b, 24);
+  return b;
+}
+
+function packet(b: Buffer, at: number, flags: number): void {
+  const P = LAYOUT.ws_packet_info.fields;
+  Buffer.from([10, 244, 1, 11]).copy(b, at + P.saddr.offset);
+  Buffer.from([10, 244, 2, 10]).copy(b, at + P.daddr.offset);
+  b.writeUInt16LE(40000, at + P.sport.offset);
+  b.writeUInt16LE(8080, at + P.dport.offset);
+  b.writeUInt32LE(9, at + P.ifindex.offset);
+  b.writeUInt32LE(1001, at + P.src_identity.offset);
+  b.writeUInt32LE(1002, at + P.dst_identity.offset);
+  b.writeUInt32LE(NODE2_ID, at + P.peer_node_id.offset);
+  b.writeUInt8(4, at + P.family.offset);
+  b.writeUInt8(6, at + P.protocol.offset);
+  b.writeUInt8(0x02, at + P.tcp_flags.offset);
+  b.writeUInt8(2, at + P.direction.offset);
+  b.writeUInt16LE(flags, at + P.flags.offset);
+}
+
+const batchOf = (...records: Buffer[]) => {
+  const offsets = [0];
+  for (const r of records) offsets.push((offsets.at(-1) ?? 0) + r.length);
+  return { buffer: Buffer.concat(records), offsets: Uint32Array.from(offsets), count: records.length };
+};
+
+test('a to-crypto trace becomes a Hubble flow with identities, encryption and peer', () => {
+  const observer = new FlowObserver(ctx);
+  observer.onBatch(batchOf(record(2, 13, (b, at) => packet(b, at, 0x04 | 0x02), LAYOUT.ws_trace_event.size)));
+  const [flow] = observer.flows.last(1);
+  assert.ok(flow);
+  assert.equal(flow.verdict, Verdict.FORWARDED);
+  assert.equal(flow.traceObservationPoint, TraceObservationPoint.TO_CRYPTO);
+  assert.deepEqual([flow.eventType?.type, flow.eventType?.subType], [4, 13]);
+  assert.equal(flow.IP?.encrypted, true);
+  assert.equal(flow.isReply, false);
+  assert.equal(flow.source?.podName, 'frontend');
+  assert.equal(flow.source?.identity, 1001);
+  assert.deepEqual(flow.source?.labels, ['k8s:app=frontend']);
+  assert.equal(flow.destination?.namespace, 'shop');
+  assert.equal(flow.destination?.podName, 'api');
+  assert.equal(flow.interface?.name, 'lxc1234');
+  assert.equal(flow.l4?.protocol.case, 'TCP');
+  assert.equal(flow.l4?.protocol.case === 'TCP' && flow.l4.protocol.value.flags?.SYN, true);
+  const enc = encryptionOf(flow);
+  assert.equal(enc?.mechanism, Mechanism.WIREGUARD);
+  assert.equal(enc?.peerNode, 'node2');
+  assert.equal(enc?.receiverIndex, 77);
+  assert.equal(flow.time?.seconds, 1_700_000_000n);
+});
+
+test('to-endpoint maps to TraceObservationPoint 101; unknown reply direction stays unset', () => {
+  const observer = new FlowObserver(ctx);
+  observer.onBatch(batchOf(record(2, 0, (b, at) => packet(b, at, 0), LAYOUT.ws_trace_event.size)));
+  const [flow] = observer.flows.last(1);
+  assert.equal(flow?.traceObservationPoint, TraceObservationPoint.TO_ENDPOINT);
+  assert.equal(flow?.isReply, undefined);
+  assert.equal(encryptionOf(flow!)?.mechanism, Mechanism.NONE);
+});
+
+test('strict-mode drop (195) and kernel drop (NO_SOCKET) become DROPPED flows', () => {
+  const observer = new FlowObserver(ctx);
+  const strict = record(3, 195, (b, at) => packet(b, at, 0), LAYOUT.ws_drop_event.size);
+  strict.writeUInt8(5, LAYOUT.ws_drop_event.fields.trace_point.offset);
+  const kernel = record(3, 3, (b, at) => packet(b, at, 0x10), LAYOUT.ws_drop_event.size);
+  observer.onBatch(batchOf(strict, kernel));
+  const [d195, dKernel] = observer.flows.last(2);
+  assert.equal(d195?.verdict, Verdict.DROPPED);
+  assert.equal(d195?.dropReasonDesc, 195);
+  assert.equal(d195?.traceObservationPoint, TraceObservationPoint.FROM_ENDPOINT);
+  assert.equal(dKernel?.verdict, Verdict.DROPPED);
+  assert.match(dKernel?.Summary ?? '', /NO_SOCKET/);
+  assert.equal(dKernel?.destination?.podName, 'api');
+});
+
+test('handshake initiation then response gives the round trip and the peer', () => {
+  const observer = new FlowObserver(ctx);
+  const hs = (type: number, dir: number, sender: number, receiver: number, ktime: bigint) => {
+    const F = LAYOUT.ws_handshake_event.fields;
+    const b = record(4, type, () => {}, LAYOUT.ws_handshake_event.size);
+    const [src, dst] = dir === 2 ? [[10, 77, 0, 11], [10, 77, 0, 12]] : [[10, 77, 0, 12], [10, 77, 0, 11]];
+    Buffer.from(src as number[]).copy(b, F.saddr.offset);
+    Buffer.from(dst as number[]).copy(b, F.daddr.offset);
+    b.writeUInt32LE(sender, F.sender_index.offset);
+    b.writeUInt32LE(receiver, F.receiver_index.offset);
+    b.writeUInt8(dir, F.direction.offset);
+    b.writeBigUInt64LE(ktime, 16);
+    return b;
+  };
+  observer.onBatch(batchOf(hs(1, 2, 111, 0, 1_000_000n), hs(2, 1, 222, 111, 1_750_000n)));
+  const [init, resp] = observer.handshakes.last(2);
+  assert.equal(init?.peerNode, 'node2');
+  assert.equal(init?.initiatedLocally, true);
+  assert.equal(resp?.roundTripNs, 750_000n);
+  assert.equal(observer.tracker.receiverIndexFor('node2'), 222);
+});
+
+test('ring keeps the last N, counts seen; capacity must be 2^n - 1', () => {
+  const ring = new Ring<number>(7);
+  for (let i = 0; i < 20; i++) ring.push(i);
+  assert.deepEqual(ring.last(3), [17, 18, 19]);
+  assert.equal(ring.size, 7);
+  assert.equal(ring.seen, 20);
+  assert.deepEqual(ring.last(100), [13, 14, 15, 16, 17, 18, 19]);
+  assert.equal(validateRingCapacity(65535), undefined);
+  assert.match(validateRingCapacity(1000) ?? '', /2\^n - 1/);
+  assert.throws(() => new Ring(0), RangeError);
+});
+
+test('fuzz: random and corrupted records are counted, never thrown', () => {
+  const observer = new FlowObserver(ctx);
+  const decoder = new FlowDecoder();
+  let seed = 42;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  const valid = record(2, 13, (b, at) => packet(b, at, 0x04), LAYOUT.ws_trace_event.size);
+  for (let i = 0; i < 5000; i++) {
+    let rec: Buffer;
+    if (i % 2) {
+      rec = Buffer.alloc(rand() % 200);
+      for (let j = 0; j < rec.length; j++) rec[j] = rand() & 0xff;
+    } else {
+      rec = Buffer.from(valid);
+      for (let k = 0; k < 4; k++) rec[rand() % rec.length] = rand() & 0xff;
+      rec = rec.subarray(0, rand() % (rec.length + 1));
+    }
+    observer.onBatch(batchOf(rec));
+    decoder.decodeRecord(rec);
+  }
+  const c = observer.counters();
+  assert.equal(c.decoded + c.undecodable, 5000);
+  assert.ok(c.undecodable > 0 && c.decoded > 0);
+  assert.equal(c.flowsSeen + observer.handshakes.seen + observer.flows.lost, c.decoded);
+});
