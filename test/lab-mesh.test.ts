@@ -380,6 +380,20 @@ test('etcd stopped and restarted mid-test loses no connectivity; agents resync',
   assert.equal(failures, 0, 'cross-node requests failed while etcd was down');
   for (const node of NODES)
     assert.equal((await encryptStatus(node)).peers.length, 2, `${node} kept its peers`);
+  // An agent (re)started while the store is down comes up from its cached view, touching nothing.
+  const peersBefore = (await encryptStatus('node1')).peers.map((p) => `${p.node} ${p.publicKey}`).sort();
+  assert.equal(cli('lab', 'stop', 'agent-node1').code, 0);
+  assert.equal(cli('lab', 'start', 'agent-node1').code, 0);
+  const health = await eventually('agent-node1 to answer with the store down', 15_000, () =>
+    agentHealth('node1'),
+  );
+  assert.equal(health.store.connected, false);
+  assert.equal(health.status, 'degraded');
+  assert.deepEqual(
+    (await encryptStatus('node1')).peers.map((p) => `${p.node} ${p.publicKey}`).sort(),
+    peersBefore,
+  );
+  assert.equal(podGet(LOADGEN, `http://${DB_IP}:8080/agent-restarted-etcd-down`).status, 200);
   assert.equal(cli('lab', 'start', 'etcd').code, 0);
   await eventually('all agents to reconnect to etcd', 30_000, async () => {
     for (const node of NODES) if (!(await agentHealth(node)).store.connected) return undefined;
