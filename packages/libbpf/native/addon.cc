@@ -186,7 +186,8 @@ struct AddonState {
   std::set<std::shared_ptr<ObjectRes>> objects;
   std::set<std::shared_ptr<LinkRes>> links;
   std::set<std::shared_ptr<TcLinkRes>> tc_links;
-  std::set<std::shared_ptr<RingBufferRes>> ringbufs;
+  // weak: a reader's memory goes with its JS object; teardown frees what is still alive
+  std::vector<std::weak_ptr<RingBufferRes>> ringbufs;
 };
 
 AddonState* State(Napi::Env env) { return env.GetInstanceData<AddonState>(); }
@@ -626,7 +627,7 @@ Napi::Value ObjectHandle::AttachTc(const Napi::CallbackInfo& info) {
 // handed over to JS and a new one is made when the current one runs out of room. A wake-up delivers at most `batchBytes`; the rest waits for the
 // next loop turn (the epoll fd stays readable), so other I/O is never starved.
 
-struct RingBufferRes {
+struct RingBufferRes : std::enable_shared_from_this<RingBufferRes> {
   napi_env env = nullptr;
   ring_buffer* rb = nullptr;
   uv_poll_t* poll = nullptr;
@@ -651,7 +652,9 @@ struct RingBufferRes {
   std::vector<uint8_t> carry;  // a record that did not fit the slab: first of the next batch
   bool batch_full = false;
   bool delivering = false;  // inside the JS batch callback
-  Napi::FunctionReference callback;
+  // The callback lives on the JS wrapper (a C++ strong reference to it would make the
+  // wrapper -> callback -> reader -> wrapper cycle uncollectable); we hold the wrapper weakly.
+  Napi::ObjectReference wrapper;
   Napi::ObjectReference self;  // keeps the JS wrapper alive while polling
   uint64_t records = 0, batches = 0, bytes = 0;
 
@@ -677,9 +680,19 @@ struct RingBufferRes {
     if (rb) ring_buffer__free(rb);
     rb = nullptr;
   }
+  // Drops every JS value held (callback, slab, offsets, self) so the GC can take them.
+  void ReleaseJs() {
+    wrapper.Reset();
+    slab_ref.Reset();
+    offsets_ref.Reset();
+    self.Reset();
+    slab = nullptr;
+    offsets_data = nullptr;
+  }
 };
 
 constexpr size_t kMinSlabRoom = 64 * 1024;
+constexpr const char* kCallbackKey = "_onBatch";
 
 class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
  public:
@@ -722,7 +735,8 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
       res_.reset();
       ThrowErrno(env, "ringbuf", err ? err : errno, "cannot open ring buffer on map fd " + std::to_string(fd));
     }
-    res_->callback = Napi::Persistent(info[1].As<Napi::Function>());
+    Value().Set(kCallbackKey, info[1]);
+    res_->wrapper = Napi::Weak(Value());
     res_->poll = new uv_poll_t();
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
@@ -731,12 +745,16 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
     res_->again = new uv_timer_t();
     uv_timer_init(loop, res_->again);
     res_->again->data = res_.get();
-    State(env)->ringbufs.insert(res_);
+    auto& live = State(env)->ringbufs;
+    live.erase(std::remove_if(live.begin(), live.end(), [](auto& w) { return w.expired(); }), live.end());
+    live.push_back(res_);
     StartPolling(env);
   }
 
   ~RingBufferHandle() override {
-    if (res_) res_->Free();
+    if (!res_) return;
+    res_->Free();
+    res_->ReleaseJs();
   }
 
  private:
@@ -753,6 +771,9 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
     if (rc) ThrowCode(env, "EIO", "ringbuf", std::string("uv_poll_start: ") + uv_strerror(rc));
     res_->polling = true;
     if (res_->self.IsEmpty()) res_->self = Napi::Persistent(Value());
+    // a record carried over from a batch cut short may be all that is left: no wake-up
+    // would come for it, so schedule a drain
+    if (!res_->carry.empty()) uv_timer_start(res_->again, &RingBufferHandle::OnAgain, 0, 0);
   }
 
   void StopPolling() {
@@ -841,7 +862,10 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
     r->records += count;
     r->batches += 1;
     r->bytes += batch_len;
-    Napi::Function cb = r->callback.Value();
+    if (r->wrapper.IsEmpty()) return count;
+    Napi::Value cb_value = r->wrapper.Value().IsObject() ? r->wrapper.Value().Get(kCallbackKey) : env.Undefined();
+    if (!cb_value.IsFunction()) return count;
+    Napi::Function cb = cb_value.As<Napi::Function>();
     r->delivering = true;
     try {
       cb.MakeCallback(env.Global(), {slab, Napi::Number::New(env, (double)start),
@@ -861,6 +885,8 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
 
   static void OnWake(RingBufferRes* r) {
     if (!r || r->closed || !r->rb) return;
+    // the handler may pause() and drop the reader; its GC must not free r under our feet
+    std::shared_ptr<RingBufferRes> keep = r->shared_from_this();
     Napi::Env env(r->env);
     Napi::HandleScope scope(env);
     int error = 0;
@@ -920,11 +946,7 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
     if (res_ && !res_->closed) {
       StopPolling();
       res_->Free();
-      res_->callback.Reset();
-      res_->slab_ref.Reset();
-      res_->offsets_ref.Reset();
-      res_->offsets_data = nullptr;
-      res_->slab = nullptr;
+      res_->ReleaseJs();
     }
     return info.Env().Undefined();
   }
@@ -1072,7 +1094,10 @@ Napi::Value LiveResources(const Napi::CallbackInfo& info) {
   size_t objects = 0, tc = 0, rbs = 0;
   for (auto& x : s->objects) objects += x->obj ? 1 : 0;
   for (auto& x : s->tc_links) tc += x->attached ? 1 : 0;
-  for (auto& x : s->ringbufs) rbs += x->closed ? 0 : 1;
+  for (auto& weak : s->ringbufs) {
+    auto x = weak.lock();
+    rbs += x && !x->closed ? 1 : 0;
+  }
   o.Set("objects", (double)objects);
   o.Set("links", (double)s->links.size());
   o.Set("tcLinks", (double)tc);
@@ -1088,7 +1113,9 @@ void Cleanup(AddonState* s) {
     TrackTcLink(l, false);
   }
   for (auto& l : s->links) l->Free();
-  for (auto& r : s->ringbufs) {
+  for (auto& weak : s->ringbufs) {
+    auto r = weak.lock();
+    if (!r) continue;
     r->Stop();
     if (r->rb) ring_buffer__free(r->rb);
     r->rb = nullptr;

@@ -83,3 +83,34 @@ test('a worker thread that ends without closing leaves no filter (env cleanup ho
   assert.match(res.stdout, /attached[\s\S]*worker exited 0/, res.stderr);
   assert.equal(lab.tcFilters(lab.nsA, lab.ifA).trim(), '');
 });
+
+test('a paused reader that is dropped is garbage-collected with its memory', () => {
+  const source = `
+    import { BpfObject, RingBufferReader, liveResources } from ${JSON.stringify(INDEX)};
+    const o = BpfObject.load(${JSON.stringify(BENCH)});
+    const open = () => {
+      // a reader made directly on the map: the object does not hold it
+      const reader = new RingBufferReader(o.map('events'), () => {}, { batchBytes: 1 << 20 });
+      reader.pause(); // no longer polled: nothing keeps it alive but this scope
+    };
+    for (let i = 0; i < 20; i++) open();
+    const before = liveResources().ringBuffers;
+    for (let i = 0; i < 10 && liveResources().ringBuffers > 0; i++) {
+      globalThis.gc();
+      await new Promise((r) => setImmediate(r));
+    }
+    console.log(JSON.stringify({ before, after: liveResources().ringBuffers }));
+    o.close();`;
+  const res = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', source],
+    {
+      encoding: 'utf8',
+      timeout: 20_000,
+    },
+  );
+  assert.equal(res.status, 0, res.stderr);
+  const counts = JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { before: number; after: number };
+  assert.equal(counts.before, 20);
+  assert.equal(counts.after, 0);
+});

@@ -62,7 +62,12 @@ export class TcLink implements Detachable {
   #attached = true;
 
   /** @internal */
-  constructor(handle: NativeTcLinkHandle, program: string, direction: TcDirection) {
+  constructor(
+    handle: NativeTcLinkHandle,
+    program: string,
+    direction: TcDirection,
+    private readonly onDetach?: (link: TcLink) => void,
+  ) {
     this.#native = handle;
     const info = handle.info();
     this.ifindex = info.ifindex;
@@ -80,7 +85,11 @@ export class TcLink implements Detachable {
   detach(): void {
     if (!this.#attached) return;
     this.#attached = false;
-    this.#native.detach();
+    try {
+      this.#native.detach();
+    } finally {
+      this.onDetach?.(this);
+    }
   }
 }
 
@@ -91,7 +100,11 @@ export class TracingLink implements Detachable {
   #attached = true;
 
   /** @internal */
-  constructor(handle: NativeLinkHandle, program: string) {
+  constructor(
+    handle: NativeLinkHandle,
+    program: string,
+    private readonly onDetach?: (link: TracingLink) => void,
+  ) {
     this.#native = handle;
     this.program = program;
   }
@@ -103,7 +116,11 @@ export class TracingLink implements Detachable {
   detach(): void {
     if (!this.#attached) return;
     this.#attached = false;
-    this.#native.detach();
+    try {
+      this.#native.detach();
+    } finally {
+      this.onDetach?.(this);
+    }
   }
 }
 
@@ -289,7 +306,7 @@ export class BpfObject {
       handle,
       netnsPath,
     );
-    const link = new TcLink(nativeLink, name, direction);
+    const link = new TcLink(nativeLink, name, direction, (l) => this.#links.delete(l));
     this.#links.add(link);
     return link;
   }
@@ -297,7 +314,7 @@ export class BpfObject {
   attach(program: string | BpfProgram): TracingLink {
     const name = typeof program === 'string' ? program : program?.name;
     checkName('program name', name);
-    const link = new TracingLink(this.handle('attach').attach(name), name);
+    const link = new TracingLink(this.handle('attach').attach(name), name, (l) => this.#links.delete(l));
     this.#links.add(link);
     return link;
   }
@@ -318,6 +335,7 @@ export class BpfObject {
     if (map.type !== 'ringbuf') throw invalidArg(`map ${mapName} is a ${map.type} map, not a ringbuf`);
     const reader = new RingBufferReader(map, onBatch, options);
     this.#readers.add(reader);
+    reader.onClose = (r) => this.#readers.delete(r);
     return reader;
   }
 

@@ -64,6 +64,8 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
   #queue: RecordBatch[] = [];
   #wake: (() => void) | undefined;
   #reuseBuffer: boolean;
+  /** @internal lets the owning BpfObject forget a closed reader */
+  onClose: ((reader: RingBufferReader) => void) | undefined;
 
   constructor(map: BpfMap, onBatch: BatchHandler | undefined, options: RingBufferOptions = {}) {
     if (map.type !== 'ringbuf') throw invalidArg(`map ${map.name} is a ${map.type} map, not a ringbuf`);
@@ -122,6 +124,7 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
     if (this.#native === undefined) return;
     this.#native.close();
     this.#native = undefined;
+    this.onClose?.(this);
     this.#wake?.();
   }
 
