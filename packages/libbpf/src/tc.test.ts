@@ -183,6 +183,24 @@ test('nothing was lost and nothing was undecodable', () => {
   assert.ok(reader.stats().records >= events.length);
 });
 
+test('a second filter on the same hook: explicit priority and handle, detach removes only it', () => {
+  const second = probe.attachTc('probe_ingress', {
+    ifname: lab.ifA,
+    direction: 'ingress',
+    netns: lab.nsA,
+    priority: 7,
+    handle: 7,
+  });
+  assert.deepEqual([second.priority, second.handle, second.ifindex], [7, 7, lab.ifindexA]);
+  const both = lab.tcFilters(lab.nsA, lab.ifA);
+  assert.match(both, /pref 7 bpf chain 0 handle 0x7 probe_ingress/);
+  assert.equal(both.match(/ probe_ingress:\[/g)?.length, 2);
+  second.detach();
+  const after = lab.tcFilters(lab.nsA, lab.ifA);
+  assert.doesNotMatch(after, /pref 7 /);
+  assert.equal(after.match(/ probe_ingress:\[/g)?.length, 1);
+});
+
 test('detach removes exactly our filters; close frees everything', () => {
   const [ingress, egress] = links;
   assert.ok(ingress && egress);
