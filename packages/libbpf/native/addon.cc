@@ -138,6 +138,7 @@ int RunInNetns(int netns_fd, const std::function<int()>& fn) {
 struct TcLinkRes {
   bpf_tc_hook hook{};
   bpf_tc_opts opts{};
+  uint32_t prog_id = 0;  // what we attached: detach only if the filter still runs it
   int netns_fd = -1;
   bool attached = false;
   int Detach() {
@@ -148,7 +149,18 @@ struct TcLinkRes {
     detach_opts.sz = sizeof(detach_opts);
     detach_opts.handle = opts.handle;
     detach_opts.priority = opts.priority;
-    int err = RunInNetns(netns_fd, [&] { return bpf_tc_detach(&hook_copy, &detach_opts); });
+    uint32_t ours = prog_id;
+    int err = RunInNetns(netns_fd, [&] {
+      // a filter replaced by someone else (same priority and handle) is no longer ours
+      bpf_tc_opts query{};
+      query.sz = sizeof(query);
+      query.handle = detach_opts.handle;
+      query.priority = detach_opts.priority;
+      int rc = bpf_tc_query(&hook_copy, &query);
+      if (rc) return rc;
+      if (query.prog_id != ours) return -ENOENT;
+      return bpf_tc_detach(&hook_copy, &detach_opts);
+    });
     if (netns_fd >= 0) close(netns_fd);
     netns_fd = -1;
     // the interface (or its namespace) is gone, and with it the filter
@@ -463,7 +475,7 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
 
   // attach(program): fentry/fexit/tp_btf/tracepoint/raw_tp... as the section name says.
   Napi::Value Attach(const Napi::CallbackInfo& info);
-  // attachTc(program, ifindex, ifname, ingress, priority, handle, netnsPath)
+  // attachTc(program, ifindex, ifname, ingress, priority, handle, netnsPath, replace)
   Napi::Value AttachTc(const Napi::CallbackInfo& info);
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -566,6 +578,7 @@ Napi::Value ObjectHandle::AttachTc(const Napi::CallbackInfo& info) {
   int64_t priority = ArgInt(info, 4, "priority", 0, 0xffff);
   int64_t handle = ArgInt(info, 5, "handle", 0, UINT32_MAX);
   std::string netns = info.Length() > 6 && info[6].IsString() ? info[6].As<Napi::String>().Utf8Value() : "";
+  bool replace = info.Length() > 7 && info[7].ToBoolean().Value();
 
   int netns_fd = -1;
   if (!netns.empty()) {
@@ -580,6 +593,7 @@ Napi::Value ObjectHandle::AttachTc(const Napi::CallbackInfo& info) {
   res->opts.prog_fd = prog_fd;
   res->opts.priority = (uint32_t)priority;
   res->opts.handle = (uint32_t)handle;
+  res->opts.flags = replace ? BPF_TC_F_REPLACE : 0;
   std::string what;
   ClearLog();
   int err = RunInNetns(netns_fd, [&]() -> int {
@@ -607,6 +621,7 @@ Napi::Value ObjectHandle::AttachTc(const Napi::CallbackInfo& info) {
     ThrowErrno(env, "attach-tc", err, what);
   }
   // the kernel reports the filter by handle and priority; keep only those for detach
+  res->prog_id = res->opts.prog_id;
   res->opts.prog_fd = 0;
   res->opts.flags = 0;
   res->opts.prog_id = 0;

@@ -43,6 +43,7 @@ export interface NativeObjectHandle {
     priority: number,
     handle: number,
     netnsPath: string | undefined,
+    replace: boolean,
   ): NativeTcLinkHandle;
   close(): void;
 }

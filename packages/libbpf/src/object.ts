@@ -35,6 +35,11 @@ export interface TcAttachOptions {
   handle?: number;
   /** Network namespace: a name under /run/netns or an absolute path (e.g. /proc/<pid>/ns/net). */
   netns?: string;
+  /**
+   * Replace a filter already at this priority and handle (both required), e.g. one left by a
+   * previous run that was killed; without it such a filter makes the attach fail with EEXIST.
+   */
+  replace?: boolean;
 }
 
 export interface TestRunResult {
@@ -280,7 +285,7 @@ export class BpfObject {
     checkName('program name', name);
     if (options === null || typeof options !== 'object')
       throw invalidArg('attachTc options must be an object');
-    const { ifname, ifindex, direction, priority = 0, handle = 0, netns } = options;
+    const { ifname, ifindex, direction, priority = 0, handle = 0, netns, replace = false } = options;
     if (direction !== 'ingress' && direction !== 'egress')
       throw invalidArg(`tc direction must be 'ingress' or 'egress', got ${describe(direction)}`);
     if ((ifname === undefined) === (ifindex === undefined))
@@ -289,6 +294,9 @@ export class BpfObject {
     if (ifindex !== undefined) checkInt('ifindex', ifindex, 1, 0x7fffffff);
     checkInt('priority', priority, 0, 0xffff);
     checkInt('handle', handle, 0, 0xffffffff);
+    if (typeof replace !== 'boolean') throw invalidArg(`replace must be a boolean, got ${describe(replace)}`);
+    if (replace && (priority === 0 || handle === 0))
+      throw invalidArg('replace needs an explicit priority and handle (the filter to replace)');
     let netnsPath: string | undefined;
     if (netns !== undefined) {
       checkName('netns', netns);
@@ -305,6 +313,7 @@ export class BpfObject {
       priority,
       handle,
       netnsPath,
+      replace,
     );
     const link = new TcLink(nativeLink, name, direction, (l) => this.#links.delete(l));
     this.#links.add(link);

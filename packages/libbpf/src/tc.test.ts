@@ -201,6 +201,28 @@ test('a second filter on the same hook: explicit priority and handle, detach rem
   assert.equal(after.match(/ probe_ingress:\[/g)?.length, 1);
 });
 
+test('replace: a filter left at a priority and handle is taken over, not duplicated', () => {
+  const options = { ifname: lab.ifA, direction: 'ingress', netns: lab.nsA, priority: 9, handle: 9 } as const;
+  const first = probe.attachTc('probe_ingress', options);
+  assert.throws(() => probe.attachTc('probe_egress', options), {
+    name: 'BpfError',
+    code: 'EEXIST',
+    step: 'attach-tc',
+  });
+  const second = probe.attachTc('probe_egress', { ...options, replace: true });
+  const shown = lab.tcFilters(lab.nsA, lab.ifA);
+  assert.match(shown, /pref 9 bpf chain 0 handle 0x9 probe_egress/);
+  assert.doesNotMatch(shown, /pref 9 bpf chain 0 handle 0x9 probe_ingress/);
+  first.detach(); // replaced: the filter at pref 9 now runs probe_egress and is not first's
+  assert.match(lab.tcFilters(lab.nsA, lab.ifA), /pref 9 bpf chain 0 handle 0x9 probe_egress/);
+  second.detach();
+  assert.doesNotMatch(lab.tcFilters(lab.nsA, lab.ifA), /pref 9 /);
+  assert.throws(() => probe.attachTc('probe_ingress', { ...options, priority: 0, replace: true }), {
+    code: 'ERR_INVALID_ARG',
+    message: /replace needs an explicit priority and handle/,
+  });
+});
+
 test('detach removes exactly our filters; close frees everything', () => {
   const [ingress, egress] = links;
   assert.ok(ingress && egress);
