@@ -23,7 +23,7 @@ static __always_inline int ws_crypto_observe(struct __sk_buff *skb, __u8 point, 
 	peer = direction == WS_DIR_EGRESS ? dst : src;
 	if (peer)
 		p.peer_node_id = peer->node_id;
-	ws_flow_observe(&p, point);
+	ws_flow_observe(&p, point, ws_skb_segs(skb));
 	return TC_ACT_OK;
 }
 

@@ -33,17 +33,17 @@ int from_endpoint(struct __sk_buff *skb)
 		p.peer_node_id = node;
 		if (cfg_wg_ifindex && bpf_map_lookup_elem(&ws_peers, &node)) {
 			p.flags |= WS_F_ENCRYPTED | WS_F_REDIRECTED;
-			ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT);
+			ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb));
 			ws_stat_add(WS_STAT_REDIRECTS, 1);
 			return bpf_redirect(cfg_wg_ifindex, 0);
 		}
-		if (cfg_strict) {
+		if (ws_config_get(WS_CONFIG_STRICT)) {
 			ws_stat_add(WS_STAT_STRICT_DROPS, 1);
 			ws_emit_drop(&p, WS_DROP_UNENCRYPTED_TRAFFIC, WS_TRACE_FROM_ENDPOINT, 0);
 			return TC_ACT_SHOT;
 		}
 	}
-	ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT);
+	ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb));
 	return TC_ACT_OK;
 }
 
@@ -60,7 +60,7 @@ int to_endpoint(struct __sk_buff *skb)
 	ws_resolve_identities(&p, &src, &dst);
 	if (src && (src->flags & WS_IPC_POD) && !(src->flags & WS_IPC_LOCAL))
 		p.peer_node_id = src->node_id;
-	ws_flow_observe(&p, WS_TRACE_TO_ENDPOINT);
+	ws_flow_observe(&p, WS_TRACE_TO_ENDPOINT, ws_skb_segs(skb));
 	return TC_ACT_OK;
 }
 

@@ -31,7 +31,7 @@ static __always_inline int ws_underlay_observe(struct __sk_buff *skb, __u8 point
 			p.peer_node_id = peer->node_id;
 		p.flags = WS_F_LEAK;
 		ws_stat_add(WS_STAT_LEAK_PACKETS, 1);
-		ws_flow_observe(&p, point);
+		ws_flow_observe(&p, point, ws_skb_segs(skb));
 	}
 	return TC_ACT_OK;
 }

@@ -6,7 +6,8 @@
  * once per cfg_aggregation_ns while the flow stays active.
  *
  * API:
- *   ws_flow_observe(pkt, point)  account the packet; emit a trace record when due.
+ *   ws_flow_observe(pkt, point, segs)  account the packet; emit a trace record when due.
+ *   ws_skb_segs(skb)  wire packets an skb stands for (GSO skbs carry many).
  *   ws_emit_drop(pkt, reason, point, location)  always emit a WS_EVENT_DROP record.
  */
 #ifndef WIRESCOPE_LIB_FLOWAGG_H
@@ -15,6 +16,13 @@
 #include "common.h"
 #include "maps.h"
 #include "ringbuf.h"
+
+static __always_inline __u32 ws_skb_segs(struct __sk_buff *skb)
+{
+	__u32 segs = skb->gso_segs;
+
+	return segs ? segs : 1;
+}
 
 struct ws_flow_key {
 	__u8 saddr[16];
@@ -112,7 +120,8 @@ static __always_inline void ws_emit_trace(const struct ws_packet_info *p, __u8 p
 	ws_stat_add(WS_STAT_TRACES, 1);
 }
 
-static __always_inline void ws_flow_observe(const struct ws_packet_info *p, __u8 point)
+/* segs: wire packets in this skb (gso_segs of a GSO skb, else 1) */
+static __always_inline void ws_flow_observe(const struct ws_packet_info *p, __u8 point, __u32 segs)
 {
 	struct ws_flow_key key = {};
 	struct ws_flow_value *flow;
@@ -129,7 +138,7 @@ static __always_inline void ws_flow_observe(const struct ws_packet_info *p, __u8
 	flow = bpf_map_lookup_elem(&ws_flows, &key);
 	if (!flow) {
 		struct ws_flow_value fresh = {
-			.packets = 1,
+			.packets = segs,
 			.bytes = p->pkt_len,
 			.first_ns = now,
 			.last_ns = now,
@@ -150,7 +159,7 @@ static __always_inline void ws_flow_observe(const struct ws_packet_info *p, __u8
 		if (!flow)
 			return;
 	}
-	__sync_fetch_and_add(&flow->packets, 1);
+	__sync_fetch_and_add(&flow->packets, segs);
 	__sync_fetch_and_add(&flow->bytes, p->pkt_len);
 	flow->last_ns = now;
 	if (p->tcp_flags & ~flow->tcp_flags_seen) {

@@ -7,6 +7,7 @@
  *   ws_endpoints  host-side veth ifindex -> the local pod behind it (MAC of the veth for ARP)
  *   ws_peers      node id -> 1 when this node's WireGuard device has a peer for that node
  *   ws_stats      per-CPU counters (enum ws_stat)
+ *   ws_config     settings the agent may change at run time (enum ws_config_slot)
  * Every object has its own copy of these maps; the agent writes the same content to each.
  */
 #ifndef WIRESCOPE_LIB_MAPS_H
@@ -17,7 +18,6 @@
 /* Set by the agent before load. */
 const volatile __u32 cfg_node_id = 0;	  /* this node's id in the ipcache */
 const volatile __u32 cfg_wg_ifindex = 0;  /* WireGuard device; 0 disables redirects */
-const volatile __u32 cfg_strict = 0;	  /* drop cross-node pod traffic that has no peer */
 const volatile __u32 cfg_wg_port = 51871; /* UDP port WireGuard listens on (underlay parsing) */
 const volatile __u64 cfg_aggregation_ns = 5000000000ULL; /* periodic trace interval per flow */
 
@@ -47,6 +47,11 @@ struct ws_endpoint_value {
 	__u32 identity;
 	__u32 ip; /* network order */
 	__u32 pad2;
+};
+
+enum ws_config_slot {
+	WS_CONFIG_STRICT = 0, /* 1: drop cross-node pod traffic that has no WireGuard peer (195) */
+	WS_CONFIG_SLOTS = 4,
 };
 
 enum ws_stat {
@@ -88,6 +93,20 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } ws_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WS_CONFIG_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} ws_config SEC(".maps");
+
+static __always_inline __u32 ws_config_get(__u32 slot)
+{
+	__u32 *v = bpf_map_lookup_elem(&ws_config, &slot);
+
+	return v ? *v : 0;
+}
 
 static __always_inline void ws_stat_add(__u32 slot, __u64 n)
 {

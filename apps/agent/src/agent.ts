@@ -12,6 +12,7 @@ import { flowRoutes } from './api/flows.js';
 import { DatapathController } from './datapath/controller.js';
 import type { FlowObserver } from './flows/observer.js';
 import { canonicalLabels } from './store/identity.js';
+import { AgentError, AgentErrorCode } from './errors.js';
 
 export interface StoreState {
   connected: boolean;
@@ -194,6 +195,13 @@ export class Agent {
   datapathStatus(): unknown {
     if (!this.datapath) return { node: this.config.nodeName, loaded: false, mode: this.config.datapath.mode, error: this.datapathError };
     return { mode: this.config.datapath.mode, ...(this.datapath.status() as object) };
+  }
+
+  setStrictEncryption(enabled: boolean): unknown {
+    if (!this.datapath) throw new AgentError(AgentErrorCode.NOT_FOUND, 'the eBPF datapath is off on this agent (--datapath off)');
+    this.datapath.datapath.setStrict(enabled);
+    this.log(`datapath: strict encryption ${enabled ? 'on' : 'off'}`);
+    return { node: this.config.nodeName, strict: enabled };
   }
 
   flowCounters(): unknown {

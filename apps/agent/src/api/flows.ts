@@ -8,6 +8,7 @@ export interface FlowSource {
   observer(): FlowObserver | undefined;
   datapathStatus(): unknown;
   flowCounters(): unknown;
+  setStrictEncryption(enabled: boolean): unknown;
 }
 
 function lastParam(query: URLSearchParams, fallback: number): number {
@@ -47,7 +48,7 @@ export function flowRoutes(source: FlowSource): Route[] {
       path: '/v1/handshakes',
       handle: async (_body, query) => {
         const observer = requireObserver(source);
-        const list = observer.handshakes.last(lastParam(query, 100));
+        const list = observer.lastHandshakes(lastParam(query, 100));
         return { handshakes: list.map((handshake) => itemJson({ kind: 'handshake', handshake })) };
       },
     },
@@ -75,6 +76,16 @@ export function flowRoutes(source: FlowSource): Route[] {
       },
     },
     { method: 'GET', path: '/v1/datapath', handle: async () => source.datapathStatus() },
+    {
+      method: 'POST',
+      path: '/v1/datapath/strict',
+      handle: async (body) => {
+        const enabled = (body as { enabled?: unknown } | undefined)?.enabled;
+        if (typeof enabled !== 'boolean')
+          throw new AgentError(AgentErrorCode.BAD_REQUEST, 'body must be {"enabled": true|false}');
+        return source.setStrictEncryption(enabled);
+      },
+    },
     { method: 'GET', path: '/v1/datapath/flow-counters', handle: async () => source.flowCounters() },
   ];
 }

@@ -13,6 +13,9 @@ const VMLINUX_H = fileURLToPath(new URL('../../../../bpf/include/vmlinux.h', imp
 /** Kernel skb_drop_reason names by value, read from the vmlinux.h the objects were built with. */
 export function kernelDropReasons(text: string): Map<number, string> {
   const out = new Map<number, string>();
+  const start = text.indexOf('enum skb_drop_reason {');
+  if (start < 0) return out;
+  text = text.slice(start, text.indexOf('};', start));
   for (const m of text.matchAll(/\bSKB_DROP_REASON_([A-Z0-9_]+) = (\d+),/g)) out.set(Number(m[2]), m[1] ?? '');
   return out;
 }
@@ -38,6 +41,7 @@ export class DatapathController implements EnrichContext {
   private dropReasons = new Map<number, string>();
   private readonly clockOffsetNs: bigint;
   private lostTimer: NodeJS.Timeout | undefined;
+  private readonly knownNodes = new Map<string, NodeRecord>();
 
   constructor(
     private readonly config: AgentConfig,
@@ -79,13 +83,21 @@ export class DatapathController implements EnrichContext {
   }
 
   async sync(input: DatapathSyncInput): Promise<void> {
-    const nodeByName = new Map(input.nodes.map((n) => [n.name, n]));
+    // A node that left the store still hosts its endpoints until they are removed: keep knowing
+    // where they live, so that traffic to them is dropped (strict) or seen leaking, not unknown.
+    for (const node of input.nodes) this.knownNodes.set(node.name, node);
+    const hosting = new Set(input.endpoints.map((e) => e.node));
+    for (const name of [...this.knownNodes.keys()]) {
+      if (!hosting.has(name) && !input.nodes.some((n) => n.name === name)) this.knownNodes.delete(name);
+    }
+    const nodes = [...this.knownNodes.values()];
+    const nodeByName = new Map(nodes.map((n) => [n.name, n]));
     this.nodesById = new Map(
-      input.nodes.map((n) => [nodeIdOf(n.underlayIP), { name: n.name, underlayIP: n.underlayIP, publicKey: n.wireguardPublicKey }]),
+      nodes.map((n) => [nodeIdOf(n.underlayIP), { name: n.name, underlayIP: n.underlayIP, publicKey: n.wireguardPublicKey }]),
     );
     this.nodesByIP = new Map([...this.nodesById.values()].map((n) => [n.underlayIP, n]));
     const ipcache: IpcacheEntry[] = [];
-    for (const node of input.nodes) {
+    for (const node of nodes) {
       const self = node.name === this.config.nodeName;
       const nodeId = nodeIdOf(node.underlayIP);
       ipcache.push({ prefix: node.podCIDR, identity: 2, nodeId, tunnelIP: node.underlayIP, ifindex: 0, flags: IpcacheFlag.POD | (self ? IpcacheFlag.LOCAL : 0) });

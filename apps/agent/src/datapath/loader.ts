@@ -23,6 +23,8 @@ export const DEFAULT_BPF_DIR = fileURLToPath(new URL('../../../../bpf/.output/',
 const TC_PRIORITY = 1;
 const TC_HANDLE = 0x5753;
 const RING_BYTES = 1 << 21;
+/** enum ws_config_slot in bpf/lib/maps.h */
+const STRICT_SLOT = 0;
 
 export interface DatapathOptions {
   nodeName: string;
@@ -103,10 +105,22 @@ export class BpfDatapath {
   private attachments = new Map<string, AttachmentStatus>();
   private wgIfindex = 0;
 
-  constructor(private readonly options: DatapathOptions) {}
+  constructor(private readonly options: DatapathOptions) {
+    this.strictMode = options.strict;
+  }
+
+  private strictMode: boolean;
 
   get strict(): boolean {
-    return this.options.strict;
+    return this.strictMode;
+  }
+
+  /** Strict encryption at run time: every object's ws_config, read per packet by from_endpoint. */
+  setStrict(enabled: boolean): void {
+    this.strictMode = enabled;
+    const value = Buffer.alloc(4);
+    value.writeUInt32LE(enabled ? 1 : 0);
+    for (const object of this.objects.values()) object.map('ws_config').update(u32Key(STRICT_SLOT), value);
   }
 
   get loaded(): boolean {
@@ -122,7 +136,6 @@ export class BpfDatapath {
     const rodata = {
       cfg_node_id: nodeIdOf(this.options.underlayIP),
       cfg_wg_ifindex: this.wgIfindex,
-      cfg_strict: this.options.strict ? 1 : 0,
       cfg_wg_port: this.options.wgPort,
       cfg_aggregation_ns: BigInt(Math.round(this.options.aggregationSeconds * 1e9)),
     };
@@ -148,6 +161,7 @@ export class BpfDatapath {
       this.objects.set(spec.name, object);
       object.openRingBuffer('events', (batch) => this.options.onBatch(batch));
     }
+    this.setStrict(this.strictMode);
     this.attachTc('crypto', 'to_crypto', wg, 'egress');
     this.attachTc('crypto', 'from_crypto', wg, 'ingress');
     if (underlay) {
@@ -170,7 +184,7 @@ export class BpfDatapath {
       });
     }
     this.options.log(
-      `datapath: loaded (wg ${wg.ifname}#${wg.ifindex}, underlay ${underlay?.ifname ?? 'none'}, strict ${this.options.strict})`,
+      `datapath: loaded (wg ${wg.ifname}#${wg.ifindex}, underlay ${underlay?.ifname ?? 'none'}, strict ${this.strictMode})`,
     );
   }
 
@@ -306,7 +320,7 @@ export class BpfDatapath {
   status(): { loaded: boolean; strict: boolean; wgIfindex: number; attachments: AttachmentStatus[] } {
     return {
       loaded: this.loaded,
-      strict: this.options.strict,
+      strict: this.strictMode,
       wgIfindex: this.wgIfindex,
       attachments: [...this.attachments.values()],
     };

@@ -107,7 +107,8 @@ function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo): Flow {
           ? TrafficDirection.INGRESS
           : TrafficDirection.TRAFFIC_DIRECTION_UNKNOWN,
   });
-  if (p.ifindex) flow.interface = { $typeName: 'flow.NetworkInterface', index: p.ifindex, name: ctx.interfaceName(p.ifindex) ?? '' };
+  // kernel drops happen in any namespace: their ifindex is not one of this node's interfaces
+  if (p.ifindex && !(p.flags & F.WS_F_KERNEL)) flow.interface = { $typeName: 'flow.NetworkInterface', index: p.ifindex, name: ctx.interfaceName(p.ifindex) ?? '' };
   if (p.flags & F.WS_F_REPLY_KNOWN) flow.isReply = (p.flags & F.WS_F_IS_REPLY) !== 0;
   flow.l4 = layer4(p);
   const peer = p.peerNodeId ? ctx.nodeById(p.peerNodeId) : undefined;

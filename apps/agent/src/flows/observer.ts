@@ -9,6 +9,12 @@ import { FlowDecoder } from './decode.js';
 import { HandshakeTracker, dropToFlow, traceToFlow, type EnrichContext } from './enrich.js';
 import { DEFAULT_RING_CAPACITY, Ring } from './ring.js';
 
+/**
+ * Kernel drop reasons that are bookkeeping, not lost traffic (a closing socket purging its
+ * queues): counted, not turned into DROPPED flows.
+ */
+export const BENIGN_KERNEL_DROPS: ReadonlySet<string> = new Set(['QUEUE_PURGE', 'SOCKET_CLOSE', 'TCP_CLOSE']);
+
 export type ObservedItem = { kind: 'flow'; flow: Flow } | { kind: 'handshake'; handshake: HandshakeRecord };
 
 export interface ObserverCounters {
@@ -21,6 +27,7 @@ export interface ObserverCounters {
   decoded: number;
   undecodable: number;
   kernelLost: number;
+  benignKernelDrops: number;
 }
 
 export class FlowObserver {
@@ -30,6 +37,7 @@ export class FlowObserver {
   readonly tracker = new HandshakeTracker();
   private readonly subscribers = new Set<(item: ObservedItem) => void>();
   private kernelLost = 0;
+  benignKernelDrops = 0;
 
   constructor(
     private readonly ctx: EnrichContext,
@@ -47,6 +55,9 @@ export class FlowObserver {
           const handshake = this.tracker.toRecord(this.ctx, event);
           this.handshakes.push(handshake);
           item = { kind: 'handshake', handshake };
+        } else if (event.kind === 'drop' && event.kernel && BENIGN_KERNEL_DROPS.has(this.ctx.kernelDropReasonName(event.reason) ?? '')) {
+          this.benignKernelDrops++;
+          continue;
         } else {
           const flow = event.kind === 'trace' ? traceToFlow(this.ctx, event) : dropToFlow(this.ctx, event);
           this.flows.push(flow);
@@ -65,6 +76,15 @@ export class FlowObserver {
     this.kernelLost = total;
   }
 
+  /** Handshake records, with the peer filled in when the node list arrived after the message. */
+  lastHandshakes(n: number): HandshakeRecord[] {
+    const list = this.handshakes.last(n);
+    for (const h of list) {
+      if (!h.peerNode) h.peerNode = this.ctx.nodeByUnderlayIP(h.peerAddress)?.name ?? '';
+    }
+    return list;
+  }
+
   subscribe(fn: (item: ObservedItem) => void): () => void {
     this.subscribers.add(fn);
     return () => this.subscribers.delete(fn);
@@ -81,6 +101,7 @@ export class FlowObserver {
       decoded: d.decoded,
       undecodable: d.skipped,
       kernelLost: this.kernelLost,
+      benignKernelDrops: this.benignKernelDrops,
     };
   }
 }

@@ -246,6 +246,8 @@ export function startAgent(node: LabSpec['nodes'][number]): Daemon {
     '1420',
     '--resync-interval',
     '2',
+    '--datapath',
+    'bpf',
   ]);
 }
 
