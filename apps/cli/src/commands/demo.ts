@@ -7,6 +7,7 @@ import { labStatus } from '../lab/status.js';
 import { listenLoopback } from '../lab/forward.js';
 import { etcdForwardSocket } from '../lab/names.js';
 import { DEFAULT_SPEC } from './lab.js';
+import { followLabFlows } from '../lab/flows-tail.js';
 
 const USAGE = 'usage: wirescope demo [--spec FILE] [--etcd-port PORT]';
 
@@ -74,6 +75,14 @@ export const command: Command = {
         `Press Ctrl-C to stop${ours ? ' and remove the lab' : ''}.`,
       ].join('\n'),
     );
+    console.log(`\nLive flows from ${spec.nodes.map((n) => n.name).join(', ')} (eBPF datapath; encryption shown per flow):`);
+    const stopFlows = followLabFlows(
+      spec.nodes.map((n) => n.name),
+      (line) => console.log(line),
+      process.stdout.isTTY === true,
+    );
+    process.once('SIGINT', stopFlows);
+    process.once('SIGTERM', stopFlows);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
