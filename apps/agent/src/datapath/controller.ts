@@ -158,8 +158,8 @@ export class DatapathController implements EnrichContext {
     return this.interfaces.get(ifindex);
   }
 
-  receiverIndexFor(node: string): number | undefined {
-    return this.observer.tracker.receiverIndexFor(node);
+  receiverIndexFor(peerAddress: string): number | undefined {
+    return this.observer.tracker.receiverIndexFor(peerAddress);
   }
 
   kernelDropReasonName(reason: number): string | undefined {

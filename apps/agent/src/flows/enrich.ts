@@ -45,8 +45,8 @@ export interface EnrichContext {
   nodeById(id: number): NodeInfo | undefined;
   nodeByUnderlayIP(ip: string): NodeInfo | undefined;
   interfaceName(ifindex: number): string | undefined;
-  /** Receiver index this node last learnt for sending to a peer node. */
-  receiverIndexFor(node: string): number | undefined;
+  /** Receiver index this node last learnt for sending to the peer at this underlay address. */
+  receiverIndexFor(peerAddress: string): number | undefined;
   kernelDropReasonName(reason: number): string | undefined;
   /** CLOCK_MONOTONIC ns -> Unix ms. */
   wallClockMs(ktimeNs: bigint): number;
@@ -117,7 +117,7 @@ function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo): Flow {
     mechanism: encrypted ? Mechanism.WIREGUARD : Mechanism.NONE,
     peerNode: peer?.name ?? '',
     peerPublicKey: peer?.publicKey ?? '',
-    receiverIndex: encrypted && peer ? (ctx.receiverIndexFor(peer.name) ?? 0) : 0,
+    receiverIndex: encrypted && peer ? (ctx.receiverIndexFor(peer.underlayIP) ?? 0) : 0,
     leak: (p.flags & F.WS_F_LEAK) !== 0,
   });
   return flow;
@@ -178,10 +178,11 @@ export function dropToFlow(ctx: EnrichContext, e: DropEvent): Flow {
  */
 export class HandshakeTracker {
   private pending = new Map<number, { ktimeNs: bigint; peer: string }>();
+  /** By the peer's underlay address: handshakes may arrive before the node list does. */
   private receiverIndexes = new Map<string, number>();
 
-  receiverIndexFor(node: string): number | undefined {
-    return this.receiverIndexes.get(node);
+  receiverIndexFor(peerAddress: string): number | undefined {
+    return this.receiverIndexes.get(peerAddress);
   }
 
   toRecord(ctx: EnrichContext, e: HandshakeEvent): HandshakeRecord {
@@ -196,8 +197,8 @@ export class HandshakeTracker {
       if (sent) {
         this.pending.set(e.senderIndex, { ktimeNs: e.header.ktimeNs, peer });
         if (this.pending.size > 4096) this.pending.delete(this.pending.keys().next().value as number);
-      } else if (peer) {
-        this.receiverIndexes.set(peer, e.senderIndex);
+      } else {
+        this.receiverIndexes.set(peerAddress, e.senderIndex);
       }
     } else if (e.messageType === 2) {
       initiatedLocally = !sent;
@@ -207,7 +208,7 @@ export class HandshakeTracker {
           roundTripNs = e.header.ktimeNs - started.ktimeNs;
           this.pending.delete(e.receiverIndex);
         }
-        if (peer) this.receiverIndexes.set(peer, e.senderIndex);
+        this.receiverIndexes.set(peerAddress, e.senderIndex);
       }
     }
     return create(HandshakeEventSchema, {

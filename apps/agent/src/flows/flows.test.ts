@@ -19,7 +19,7 @@ const ctx: EnrichContext = {
   nodeById: (id) => (id === NODE2_ID ? { name: 'node2', underlayIP: '10.77.0.12', publicKey: 'k2' } : undefined),
   nodeByUnderlayIP: (ip) => (ip === '10.77.0.12' ? { name: 'node2', underlayIP: ip } : undefined),
   interfaceName: (i) => (i === 9 ? 'lxc1234' : undefined),
-  receiverIndexFor: (node) => (node === 'node2' ? 77 : undefined),
+  receiverIndexFor: (address) => (address === '10.77.0.12' ? 77 : undefined),
   kernelDropReasonName: (r) => (r === 3 ? 'NO_SOCKET' : undefined),
   wallClockMs: (ns) => 1_700_000_000_000 + Number(ns / 1_000_000n),
 };
@@ -129,7 +129,7 @@ test('handshake initiation then response gives the round trip and the peer', () 
   assert.equal(init?.peerNode, 'node2');
   assert.equal(init?.initiatedLocally, true);
   assert.equal(resp?.roundTripNs, 750_000n);
-  assert.equal(observer.tracker.receiverIndexFor('node2'), 222);
+  assert.equal(observer.tracker.receiverIndexFor('10.77.0.12'), 222);
 });
 
 test('ring keeps the last N, counts seen; capacity must be 2^n - 1', () => {
