@@ -119,7 +119,23 @@ export async function captureFabric<T>(
   const file = `/tmp/wsl-e2e-${name}-${process.pid}.pcap`;
   const tcpdump = spawn(
     'ip',
-    ['netns', 'exec', 'wsl-fabric', 'tcpdump', '-i', 'br0', '-nn', '-U', '-s', '0', '-w', file],
+    // Immediate mode: without it packets wait in the kernel ring for up to a second and a short
+    // capture stopped by SIGINT would record nothing.
+    [
+      'netns',
+      'exec',
+      'wsl-fabric',
+      'tcpdump',
+      '-i',
+      'br0',
+      '-nn',
+      '--immediate-mode',
+      '-U',
+      '-s',
+      '0',
+      '-w',
+      file,
+    ],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
     },
@@ -143,6 +159,13 @@ export async function captureFabric<T>(
     tcpdump.kill('SIGINT');
     await exited;
     const frames = readPcap(file);
+    // Ground truth must be complete: tcpdump's own count has to match what we read.
+    const captured = /(\d+) packets? captured/.exec(stderr);
+    if (!captured || Number(captured[1]) !== frames.length) {
+      throw new Error(
+        `capture incomplete: tcpdump said ${JSON.stringify(stderr.trim())}, read ${frames.length} frames`,
+      );
+    }
     rmSync(file, { force: true });
     return frames;
   }
