@@ -1,0 +1,133 @@
+// Datapath overhead: iperf3 between two pods on two lab nodes through WireGuard, with the eBPF
+// datapath (steering + probes + aggregation) attached versus detached (agents stopped: the
+// WireGuard mesh and the route-based steering keep forwarding), alternated ROUNDS times in one
+// run, plus the agents' CPU while attached. Only lab namespaces carry traffic.
+//
+//   npm run bench:datapath      (brings a lab up and down unless one is already running)
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = `${ROOT}apps/cli/dist/bin.js`;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CLIENT_NS = 'wsl-node1-shop-loadgen';
+const SERVER_NS = 'wsl-node2-shop-api';
+const SERVER_IP = '10.244.2.10';
+const PORT = 5401;
+const AGENTS = ['agent-node1', 'agent-node2', 'agent-node3'];
+const CLK_TCK = 100;
+
+function cli(...args: string[]): { code: number; out: string } {
+  const res = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: res.status ?? -1, out: `${res.stdout}${res.stderr}` };
+}
+
+function must(what: string, res: { code: number; out: string }): void {
+  if (res.code !== 0) throw new Error(`${what} failed: ${res.out.trim().split('\n').slice(-3).join(' | ')}`);
+}
+
+function labState(): { daemons: { name: string; pid: number }[] } | undefined {
+  try {
+    return JSON.parse(readFileSync('/run/wirescope-lab/state.json', 'utf8')) as { daemons: { name: string; pid: number }[] };
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+function agentSocket(node: string): string {
+  return `/run/wirescope-lab/${node}/agent.sock`;
+}
+
+async function datapathAttached(): Promise<boolean> {
+  const res = spawnSync('curl', ['-s', '--unix-socket', agentSocket('node1'), 'http://agent/v1/datapath'], { encoding: 'utf8' });
+  try {
+    const status = JSON.parse(res.stdout) as { loaded?: boolean; attachments?: { program: string; attached: boolean }[] };
+    return status.loaded === true && (status.attachments ?? []).some((a) => a.program === 'from_endpoint' && a.attached);
+  } catch {
+    return false;
+  }
+}
+
+function iperf(): number {
+  const res = spawnSync(
+    'ip',
+    ['netns', 'exec', CLIENT_NS, 'iperf3', '-c', SERVER_IP, '-p', String(PORT), '-t', String(SECONDS), '-J'],
+    { encoding: 'utf8', timeout: (SECONDS + 20) * 1000 },
+  );
+  const parsed = JSON.parse(res.stdout || '{}') as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
+  const bps = parsed.end?.sum_received?.bits_per_second;
+  if (!bps) throw new Error(`iperf3 failed: ${parsed.error ?? res.stderr}`);
+  return bps / 1e6;
+}
+
+async function setAgents(running: boolean): Promise<void> {
+  for (const name of AGENTS) must(`lab ${running ? 'start' : 'stop'} ${name}`, cli('lab', running ? 'start' : 'stop', name));
+  if (running) {
+    const deadline = Date.now() + 30_000;
+    while (!(await datapathAttached())) {
+      if (Date.now() > deadline) throw new Error('the datapath did not come back within 30 s');
+      await sleep(200);
+    }
+    await sleep(1000); // let the first resync settle
+  }
+}
+
+async function main(): Promise<void> {
+  let ownLab = false;
+  if (!labState()) {
+    must('lab up', cli('lab', 'up'));
+    ownLab = true;
+  }
+  const server = spawn('ip', ['netns', 'exec', SERVER_NS, 'iperf3', '-s', '-p', String(PORT)], { stdio: 'ignore' });
+  try {
+    await sleep(500);
+    if (!(await datapathAttached())) throw new Error('the lab agents do not run the eBPF datapath (--datapath bpf)');
+    const probes: number[] = [];
+    const bare: number[] = [];
+    const cpu: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      // alternate which phase goes first so that drift does not favour one side
+      const order = round % 2 === 0 ? ['probes', 'bare'] : ['bare', 'probes'];
+      for (const phase of order) {
+        if (phase === 'bare') {
+          await setAgents(false);
+          const mbps = iperf();
+          bare.push(mbps);
+          console.log(`round ${round + 1} bare   ${mbps.toFixed(0)} Mbit/s (datapath detached, agents stopped)`);
+          await setAgents(true);
+        } else {
+          const pids = (labState()?.daemons ?? []).filter((d) => AGENTS.includes(d.name)).map((d) => d.pid);
+          const before = pids.map(cpuTicks);
+          const started = process.hrtime.bigint();
+          const mbps = iperf();
+          const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+          const busiest = Math.max(...pids.map((pid, i) => (cpuTicks(pid) - (before[i] ?? 0)) / CLK_TCK / elapsed * 100));
+          probes.push(mbps);
+          cpu.push(busiest);
+          console.log(`round ${round + 1} probes ${mbps.toFixed(0)} Mbit/s, busiest agent ${busiest.toFixed(1)}% CPU`);
+        }
+      }
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const p = mean(probes);
+    const b = mean(bare);
+    console.log(`datapath probes_mbps=${p.toFixed(0)} bare_mbps=${b.toFixed(0)} ratio=${(p / b).toFixed(3)} agent_cpu_pct=${mean(cpu).toFixed(1)}`);
+  } finally {
+    server.kill();
+    if (ownLab) cli('lab', 'down');
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench:datapath: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
