@@ -25,8 +25,10 @@ export const command: Command = {
       throw new UsageError(`${(err as Error).message.split('\n')[0]}; ${USAGE}`);
     }
     const etcdPort = Number(values['etcd-port'] ?? '23790');
-    if (!Number.isInteger(etcdPort) || etcdPort < 1 || etcdPort > 65535) {
-      throw new UsageError(`--etcd-port "${values['etcd-port']}" is not valid; accepted: 1-65535`);
+    if (!Number.isInteger(etcdPort) || etcdPort < 0 || etcdPort > 65535) {
+      throw new UsageError(
+        `--etcd-port "${values['etcd-port']}" is not valid; accepted: 0-65535 (0 = any free port)`,
+      );
     }
     let spec;
     try {
@@ -67,7 +69,7 @@ export const command: Command = {
         '  npx wirescope encrypt status          # WireGuard mesh: peers, handshakes, bytes',
         '  npx wirescope lab status              # nodes, pods, agents, etcd',
         ...(forward
-          ? [`  etcdctl --endpoints 127.0.0.1:${etcdPort} get --prefix /wirescope --keys-only`]
+          ? [`  etcdctl --endpoints 127.0.0.1:${forward.port} get --prefix /wirescope --keys-only`]
           : []),
         '  ip netns exec wsl-fabric tcpdump -ni br0 udp port 51871   # only encrypted traffic on the fabric',
         '  tail -f /run/wirescope-lab/logs/*.log',
@@ -75,7 +77,9 @@ export const command: Command = {
         `Press Ctrl-C to stop${ours ? ' and remove the lab' : ''}.`,
       ].join('\n'),
     );
-    console.log(`\nLive flows from ${spec.nodes.map((n) => n.name).join(', ')} (eBPF datapath; encryption shown per flow):`);
+    console.log(
+      `\nLive flows from ${spec.nodes.map((n) => n.name).join(', ')} (eBPF datapath; encryption shown per flow):`,
+    );
     const stopFlows = followLabFlows(
       spec.nodes.map((n) => n.name),
       (line) => console.log(line),
