@@ -3,6 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { get } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   agentHealth,
@@ -12,6 +14,7 @@ import {
   eventually,
   inNs,
   podGet,
+  ROOT,
   type Frame,
   type NodeEncrypt,
 } from './lab-helpers.js';
@@ -436,6 +439,48 @@ test('a node removed from the store loses its peer everywhere within 5 s', async
     }
     return podGet(LOADGEN, `http://${DB_IP}:8080/node-back`, 2).status === 200 ? true : undefined;
   });
+});
+
+test('lab forward: 127.0.0.1 in the root namespace reaches a pod through a unix socket', async () => {
+  const forward = spawn(
+    process.execPath,
+    [
+      `${ROOT}apps/cli/dist/bin.js`,
+      'lab',
+      'forward',
+      'wsl-node3-data-db',
+      '127.0.0.1:8080',
+      '--local-port',
+      '0',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  forward.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  forward.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => forward.once('exit', resolve));
+  try {
+    const port = await eventually(
+      'the forward to listen',
+      15_000,
+      () => /forwarding 127\.0\.0\.1:(\d+)/.exec(output)?.[1],
+    );
+    const body = await new Promise<string>((resolve, reject) => {
+      get({ host: '127.0.0.1', port: Number(port), path: '/through-forward', timeout: 5000 }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve(text));
+      }).on('error', reject);
+    });
+    assert.deepEqual(JSON.parse(body), { pod: 'data/db', path: '/through-forward', upstreams: [] });
+  } finally {
+    forward.kill('SIGINT');
+  }
+  assert.equal(await exited, 0, output);
+  const leftovers = readdirSync('/run/wirescope-lab/sockets').filter((n) =>
+    n.startsWith('forward-wsl-node3'),
+  );
+  assert.deepEqual(leftovers, []);
 });
 
 test('lab down leaves no namespace, link, process, socket or file behind', () => {

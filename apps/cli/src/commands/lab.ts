@@ -3,13 +3,25 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { loadSpec, SpecError } from '../lab/spec.js';
-import { LabError, labDown, labUp, preflightProblems, startComponent, stopComponent } from '../lab/lab.js';
-import { LOG_DIR } from '../lab/names.js';
+import {
+  LabError,
+  labDown,
+  labNamespaces,
+  labUp,
+  preflightProblems,
+  startComponent,
+  stopComponent,
+} from '../lab/lab.js';
+import { LOG_DIR, PREFIX, SOCKET_DIR } from '../lab/names.js';
+import { listenLoopback, startNamespaceForward } from '../lab/forward.js';
+import { isAlive } from '../lab/shell.js';
+import { existsSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { labStatus } from '../lab/status.js';
 
 export const DEFAULT_SPEC = fileURLToPath(new URL('../../../../lab/cluster.yaml', import.meta.url));
 const USAGE =
-  'usage: wirescope lab up|down|status [--spec FILE] [-o text|json] | wirescope lab stop|start PROCESS (etcd, agent-NODE, pod-NS-NAME)';
+  'usage: wirescope lab up|down|status [--spec FILE] [-o text|json] | wirescope lab stop|start PROCESS (etcd, agent-NODE, pod-NS-NAME) | wirescope lab forward NETNS HOST:PORT [--local-port PORT]';
 
 export const command: Command = {
   summary: 'bring the network-namespace lab cluster up or down, or show it',
@@ -20,6 +32,7 @@ export const command: Command = {
         args,
         options: {
           spec: { type: 'string' },
+          'local-port': { type: 'string' },
           output: { type: 'string', short: 'o' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -35,6 +48,7 @@ export const command: Command = {
       return 0;
     }
     const [action, ...extra] = positionals;
+    if (action === 'forward') return forward(extra, values['local-port']);
     if (action === 'stop' || action === 'start') {
       const [name, ...more] = extra;
       if (!name || more.length > 0) throw new UsageError(`lab ${action} takes one process name; ${USAGE}`);
@@ -104,7 +118,59 @@ export const command: Command = {
       case undefined:
         throw new UsageError(`missing action; ${USAGE}`);
       default:
-        throw new UsageError(`unknown action "${action}"; accepted: up, down, status, stop, start`);
+        throw new UsageError(`unknown action "${action}"; accepted: up, down, status, stop, start, forward`);
     }
   },
 };
+
+/**
+ * `lab forward NETNS HOST:PORT`: like kubectl port-forward, 127.0.0.1:LOCAL in the root namespace
+ * to HOST:PORT inside a lab namespace, through a unix socket; runs until Ctrl-C.
+ */
+async function forward(args: string[], localPortFlag: string | undefined): Promise<number> {
+  const [namespace, target, ...more] = args;
+  if (!namespace || !target || more.length > 0)
+    throw new UsageError(`lab forward takes NETNS HOST:PORT; ${USAGE}`);
+  const namespaces = await labNamespaces();
+  if (!namespace.startsWith(`${PREFIX}-`) || !namespaces.includes(namespace)) {
+    throw new UsageError(
+      `"${namespace}" is not a lab namespace; accepted: ${namespaces.join(', ') || "(none: run 'wirescope lab up')"}`,
+    );
+  }
+  const match = /^([\w.-]+):(\d{1,5})$/.exec(target);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535)
+    throw new UsageError(`"${target}" is not valid; accepted: HOST:PORT such as 127.0.0.1:4245`);
+  const localPort = Number(localPortFlag ?? port);
+  if (!Number.isInteger(localPort) || localPort < 0 || localPort > 65535) {
+    throw new UsageError(
+      `--local-port "${localPortFlag}" is not valid; accepted: 0-65535 (0 = any free port)`,
+    );
+  }
+  const name = `forward-${namespace}-${port}-${process.pid}`;
+  const socketPath = `${SOCKET_DIR}/${name}.sock`;
+  const inner = startNamespaceForward(name, namespace, socketPath, match[1] ?? '127.0.0.1', port);
+  const stopInner = () => {
+    if (isAlive(inner.pid)) process.kill(inner.pid, 'SIGTERM');
+    rmSync(socketPath, { force: true });
+  };
+  for (let i = 0; i < 100 && !existsSync(socketPath); i++) await sleep(50);
+  let outer;
+  try {
+    if (!existsSync(socketPath))
+      throw new Error(`the forward inside ${namespace} did not start (log ${inner.log})`);
+    outer = await listenLoopback(localPort, socketPath);
+  } catch (err) {
+    stopInner();
+    console.error(`wirescope: ${(err as Error).message}`);
+    return 1;
+  }
+  console.log(`forwarding 127.0.0.1:${outer.port} -> ${namespace} ${target} (Ctrl-C to stop)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  outer.close();
+  stopInner();
+  return 0;
+}
