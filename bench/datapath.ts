@@ -1,7 +1,8 @@
 // Datapath overhead: iperf3 between two pods on two lab nodes through WireGuard, with the eBPF
-// datapath (steering + probes + aggregation) attached versus detached (agents stopped: the
-// WireGuard mesh and the route-based steering keep forwarding), alternated ROUNDS times in one
-// run, plus the agents' CPU while attached. Only lab namespaces carry traffic.
+// datapath (steering + probes + aggregation) attached versus detached (POST /v1/datapath/attach
+// on every agent: the agents keep running, the WireGuard mesh and the route-based steering keep
+// forwarding), alternated ROUNDS times in one run, plus the agents' CPU while attached. Only lab
+// namespaces carry traffic.
 //
 //   npm run bench:datapath      (brings a lab up and down unless one is already running)
 import { spawn, spawnSync } from 'node:child_process';
@@ -69,9 +70,16 @@ function iperf(): number {
   return bps / 1e6;
 }
 
-async function setAgents(running: boolean): Promise<void> {
-  for (const name of AGENTS) must(`lab ${running ? 'start' : 'stop'} ${name}`, cli('lab', running ? 'start' : 'stop', name));
-  if (running) {
+async function setAttached(attached: boolean): Promise<void> {
+  for (const node of ['node1', 'node2', 'node3']) {
+    const res = spawnSync(
+      'curl',
+      ['-s', '-f', '--unix-socket', agentSocket(node), '-X', 'POST', '-d', JSON.stringify({ attached }), 'http://agent/v1/datapath/attach'],
+      { encoding: 'utf8' },
+    );
+    if (res.status !== 0) throw new Error(`${node}: attach=${attached} failed: ${res.stdout}${res.stderr}`);
+  }
+  if (attached) {
     const deadline = Date.now() + 30_000;
     while (!(await datapathAttached())) {
       if (Date.now() > deadline) throw new Error('the datapath did not come back within 30 s');
@@ -90,7 +98,11 @@ async function main(): Promise<void> {
   const server = spawn('ip', ['netns', 'exec', SERVER_NS, 'iperf3', '-s', '-p', String(PORT)], { stdio: 'ignore' });
   try {
     await sleep(500);
-    if (!(await datapathAttached())) throw new Error('the lab agents do not run the eBPF datapath (--datapath bpf)');
+    const deadline = Date.now() + 20_000;
+    while (!(await datapathAttached())) {
+      if (Date.now() > deadline) throw new Error('the lab agents do not run the eBPF datapath (--datapath bpf)');
+      await sleep(200);
+    }
     const probes: number[] = [];
     const bare: number[] = [];
     const cpu: number[] = [];
@@ -99,11 +111,11 @@ async function main(): Promise<void> {
       const order = round % 2 === 0 ? ['probes', 'bare'] : ['bare', 'probes'];
       for (const phase of order) {
         if (phase === 'bare') {
-          await setAgents(false);
+          await setAttached(false);
           const mbps = iperf();
           bare.push(mbps);
-          console.log(`round ${round + 1} bare   ${mbps.toFixed(0)} Mbit/s (datapath detached, agents stopped)`);
-          await setAgents(true);
+          console.log(`round ${round + 1} bare   ${mbps.toFixed(0)} Mbit/s (datapath detached, agents running)`);
+          await setAttached(true);
         } else {
           const pids = (labState()?.daemons ?? []).filter((d) => AGENTS.includes(d.name)).map((d) => d.pid);
           const before = pids.map(cpuTicks);

@@ -204,6 +204,13 @@ export class Agent {
     return { node: this.config.nodeName, strict: enabled };
   }
 
+  async setDatapathAttached(attached: boolean): Promise<unknown> {
+    if (!this.datapath) throw new AgentError(AgentErrorCode.NOT_FOUND, 'the eBPF datapath is off on this agent (--datapath off)');
+    await this.datapath.setAttached(attached);
+    this.log(`datapath: programs ${attached ? 'attached' : 'detached (route steering only)'}`);
+    return { node: this.config.nodeName, attached };
+  }
+
   flowCounters(): unknown {
     return { node: this.config.nodeName, flows: this.datapath?.datapath.flowCounters() ?? [] };
   }

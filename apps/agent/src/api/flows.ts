@@ -9,6 +9,7 @@ export interface FlowSource {
   datapathStatus(): unknown;
   flowCounters(): unknown;
   setStrictEncryption(enabled: boolean): unknown;
+  setDatapathAttached(attached: boolean): Promise<unknown>;
 }
 
 function lastParam(query: URLSearchParams, fallback: number): number {
@@ -84,6 +85,16 @@ export function flowRoutes(source: FlowSource): Route[] {
         if (typeof enabled !== 'boolean')
           throw new AgentError(AgentErrorCode.BAD_REQUEST, 'body must be {"enabled": true|false}');
         return source.setStrictEncryption(enabled);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/datapath/attach',
+      handle: async (body) => {
+        const attached = (body as { attached?: unknown } | undefined)?.attached;
+        if (typeof attached !== 'boolean')
+          throw new AgentError(AgentErrorCode.BAD_REQUEST, 'body must be {"attached": true|false}');
+        return source.setDatapathAttached(attached);
       },
     },
     { method: 'GET', path: '/v1/datapath/flow-counters', handle: async () => source.flowCounters() },

@@ -5,7 +5,7 @@ import type { EndpointRecord, NodeRecord } from '../store/types.js';
 import { FlowObserver } from '../flows/observer.js';
 import type { EndpointInfo, EnrichContext, NodeInfo } from '../flows/enrich.js';
 import { run } from '../exec.js';
-import { BpfDatapath } from './loader.js';
+import { BpfDatapath, type DatapathState } from './loader.js';
 import { IpcacheFlag, nodeIdOf, type IpcacheEntry } from './maps.js';
 
 const VMLINUX_H = fileURLToPath(new URL('../../../../bpf/include/vmlinux.h', import.meta.url));
@@ -42,6 +42,8 @@ export class DatapathController implements EnrichContext {
   private readonly clockOffsetNs: bigint;
   private lostTimer: NodeJS.Timeout | undefined;
   private readonly knownNodes = new Map<string, NodeRecord>();
+  private lastState: DatapathState | undefined;
+  private detached = false;
 
   constructor(
     private readonly config: AgentConfig,
@@ -125,11 +127,12 @@ export class DatapathController implements EnrichContext {
       .filter((n): n is NodeRecord => n !== undefined)
       .map((n) => nodeIdOf(n.underlayIP));
     const local = input.endpoints.filter((e) => e.node === this.config.nodeName);
-    await this.datapath.sync({
+    this.lastState = {
       ipcache,
       endpoints: local.map((e) => ({ interface: e.interface, ip: e.ip, identity: e.identity ?? 0 })),
       peerNodeIds,
-    });
+    };
+    if (!this.detached) await this.datapath.sync(this.lastState);
     await this.refreshInterfaces();
   }
 
@@ -140,6 +143,26 @@ export class DatapathController implements EnrichContext {
     } catch {
       // keep the previous names
     }
+  }
+
+  /**
+   * Detaches every program (traffic falls back to route steering) or loads and attaches them
+   * again with the last synced maps: the overhead benchmark compares the two.
+   */
+  async setAttached(attached: boolean): Promise<void> {
+    if (attached === !this.detached) return;
+    if (!attached) {
+      this.detached = true;
+      this.datapath.stop();
+      return;
+    }
+    await this.datapath.start();
+    this.detached = false;
+    if (this.lastState) await this.datapath.sync(this.lastState);
+  }
+
+  get attached(): boolean {
+    return !this.detached;
   }
 
   endpointByIP(ip: string): EndpointInfo | undefined {
