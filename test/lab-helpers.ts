@@ -20,6 +20,18 @@ export function cli(...args: string[]): CliResult {
   return { code: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
 }
 
+/** Like cli(), without blocking the event loop (for running several CLI processes at once). */
+export function cliAsync(...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
 /** Runs a command inside a lab namespace (pods, nodes, fabric); never from the root namespace. */
 export function inNs(namespace: string, ...argv: string[]): CliResult {
   const res = spawnSync('ip', ['netns', 'exec', namespace, ...argv], { encoding: 'utf8', timeout: 60_000 });

@@ -10,6 +10,7 @@ import {
   agentHealth,
   captureFabric,
   cli,
+  cliAsync,
   encryptStatus,
   eventually,
   inNs,
@@ -106,11 +107,17 @@ function peerOf(status: NodeEncrypt, node: string) {
 
 let upOutput = '';
 
+let racingUpOutput = '';
+
 before(async () => {
   cli('lab', 'down');
-  const up = cli('lab', 'up');
-  upOutput = up.stdout + up.stderr;
-  assert.equal(up.code, 0, upOutput);
+  // Two `lab up`s at once: one builds the lab, the other waits for it and then changes nothing.
+  const ups = await Promise.all([cliAsync('lab', 'up'), cliAsync('lab', 'up')]);
+  for (const up of ups) assert.equal(up.code, 0, up.stdout + up.stderr);
+  const builder = ups.find((up) => /lab ready in/.test(up.stdout));
+  const waiter = ups.find((up) => up !== builder);
+  upOutput = `${builder?.stdout}${builder?.stderr}`;
+  racingUpOutput = `${waiter?.stdout}${waiter?.stderr}`;
 });
 
 after(() => {
@@ -118,6 +125,8 @@ after(() => {
 });
 
 test('lab up shows progress, reports readiness, and a second lab up changes nothing', () => {
+  assert.match(racingUpOutput, /waiting: another lab operation \(pid \d+\) is in progress/);
+  assert.match(racingUpOutput, /already running .*nothing changed/);
   assert.match(upOutput, /network namespaces/);
   assert.match(upOutput, /etcd up in wsl-cp/);
   assert.match(upOutput, /registered 10 endpoints/);
@@ -493,6 +502,7 @@ test('lab down leaves no namespace, link, process, socket or file behind', () =>
   assert.deepEqual(JSON.parse(namespaces.stdout), { running: false, leftoverNamespaces: [] });
   for (const pid of [...pids, ...wgPids]) assert.ok(!alive(pid), `process ${pid} is gone`);
   assert.ok(!existsSync('/run/wirescope-lab'));
+  assert.ok(!existsSync('/run/wirescope-lab.lock'), 'lab lock released');
   const sockets = existsSync('/run/wireguard')
     ? readdirSync('/run/wireguard').filter((n) => n.startsWith('wsl-'))
     : [];

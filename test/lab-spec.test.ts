@@ -51,7 +51,7 @@ test('lab and encrypt reject bad arguments with one line naming what is accepted
   assert.equal(action.code, 2);
   assert.equal(
     action.stderr.trim(),
-    'wirescope: unknown action "sideways"; accepted: up, down, status, stop, start',
+    'wirescope: unknown action "sideways"; accepted: up, down, status, stop, start, forward',
   );
   const output = cli('encrypt', 'status', '-o', 'yaml');
   assert.equal(output.code, 2);

@@ -103,7 +103,7 @@ export const command: Command = {
         return 0;
       }
       case 'down': {
-        const removed = await labDown();
+        const removed = await labDown((message) => console.log(message));
         if (removed.namespaces.length === 0 && removed.processes === 0) {
           console.log('lab is not running; nothing to remove');
         } else {

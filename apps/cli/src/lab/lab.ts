@@ -103,16 +103,64 @@ export async function preflightProblems(): Promise<string[]> {
   return problems;
 }
 
-export async function labUp(spec: LabSpec, progress: Progress): Promise<UpResult> {
+const LOCK_FILE = '/run/wirescope-lab.lock';
+
+/**
+ * Serializes lab operations across processes (two `lab up`s, or a `lab down` during a `lab up`):
+ * an exclusively created lock file holding the owner's pid; a dead owner's lock is taken over.
+ */
+async function withLabLock<T>(fn: () => Promise<T>, progress?: Progress): Promise<T> {
+  const deadline = Date.now() + 120_000;
+  let announced = false;
+  for (;;) {
+    try {
+      writeFileSync(LOCK_FILE, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let holder = Number.NaN;
+    try {
+      holder = Number(readFileSync(LOCK_FILE, 'utf8').trim());
+    } catch {
+      continue; // released meanwhile
+    }
+    if (!Number.isInteger(holder) || !isAlive(holder)) {
+      rmSync(LOCK_FILE, { force: true });
+      continue;
+    }
+    if (!announced) progress?.(`waiting: another lab operation (pid ${holder}) is in progress`);
+    announced = true;
+    if (Date.now() > deadline) throw new LabError(`another lab operation (pid ${holder}) holds ${LOCK_FILE}`);
+    await sleep(200);
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(LOCK_FILE, { force: true });
+  }
+}
+
+export function labUp(spec: LabSpec, progress: Progress): Promise<UpResult> {
+  return withLabLock(() => labUpLocked(spec, progress), progress);
+}
+
+async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult> {
   const existing = readState();
-  if (existing && runningDaemons(existing).dead.length === 0 && (await labNamespaces()).length > 0) {
+  // readyAfterMs 0: a `lab up` that never finished (it held the lock, so it crashed): leftovers.
+  if (
+    existing &&
+    existing.readyAfterMs > 0 &&
+    runningDaemons(existing).dead.length === 0 &&
+    (await labNamespaces()).length > 0
+  ) {
     return { status: 'already-running', state: existing };
   }
   const started = Date.now();
   const step = (message: string) =>
     progress(`[${((Date.now() - started) / 1000).toFixed(1).padStart(4)}s] ${message}`);
   if (existing || (await labNamespaces()).length > 0 || existsSync(LAB_DIR)) {
-    const removed = await labDown();
+    const removed = await labDownLocked();
     step(
       `removed leftovers of a previous run (${removed.namespaces.length} namespaces, ${removed.processes} processes)`,
     );
@@ -270,7 +318,11 @@ export async function waitForMesh(spec: LabSpec, timeoutMs: number, since = 0): 
 }
 
 /** Stops one lab process by name (etcd, agent-node1, pod-shop-api, …) and waits for it to exit. */
-export async function stopComponent(name: string): Promise<Daemon> {
+export function stopComponent(name: string): Promise<Daemon> {
+  return withLabLock(() => stopComponentLocked(name));
+}
+
+async function stopComponentLocked(name: string): Promise<Daemon> {
   const state = requireState();
   const daemon = findDaemon(state, name);
   if (!isAlive(daemon.pid)) throw new Error(`${name} is not running`);
@@ -283,7 +335,11 @@ export async function stopComponent(name: string): Promise<Daemon> {
 }
 
 /** Starts a stopped lab process again with its original command line; records the new pid. */
-export async function startComponent(name: string): Promise<Daemon> {
+export function startComponent(name: string): Promise<Daemon> {
+  return withLabLock(() => startComponentLocked(name));
+}
+
+async function startComponentLocked(name: string): Promise<Daemon> {
   const state = requireState();
   const daemon = findDaemon(state, name);
   if (isAlive(daemon.pid)) throw new Error(`${name} is already running (pid ${daemon.pid})`);
@@ -327,7 +383,11 @@ function processesIn(namespace: string): Promise<number[]> {
  * lab namespace, recorded daemons, the namespaces (and with them every link), wireguard-go
  * sockets, and /run/wirescope-lab.
  */
-export async function labDown(): Promise<DownResult> {
+export function labDown(progress?: Progress): Promise<DownResult> {
+  return withLabLock(() => labDownLocked(), progress);
+}
+
+async function labDownLocked(): Promise<DownResult> {
   const namespaces = await labNamespaces();
   const pids = new Set<number>();
   for (const ns of namespaces) for (const pid of await processesIn(ns)) pids.add(pid);

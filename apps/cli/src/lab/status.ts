@@ -21,20 +21,27 @@ export function formatAge(seconds: number | undefined): string {
   return `${Math.round(seconds / 60)}m ago`;
 }
 
+type NodeEncryptStatus = EncryptStatus & { node: string };
+
+function interfaceLine(status: NodeEncryptStatus): string {
+  return `${status.node}: ${status.mechanism} interface ${status.interface} port ${status.listenPort} mtu ${status.mtu}`;
+}
+
+function peerLine(p: NodeEncryptStatus['peers'][number]): string {
+  return (
+    `${(p.node ?? '(unknown node)').padEnd(8)} endpoint ${p.endpoint ?? '(none)'}  allowed-ips ${p.allowedIPs.join(',')}  ` +
+    `handshake ${formatAge(p.handshakeAgeSeconds)}  rx ${formatBytes(p.rxBytes)}  tx ${formatBytes(p.txBytes)}`
+  );
+}
+
 /** `wg show`-like lines for one node's encryption status. */
-export function formatEncryptStatus(status: EncryptStatus & { node: string }): string[] {
+export function formatEncryptStatus(status: NodeEncryptStatus): string[] {
   const lines = [
-    `${status.node}: ${status.mechanism} interface ${status.interface} port ${status.listenPort} mtu ${status.mtu}`,
+    interfaceLine(status),
     `  public key: ${status.publicKey}`,
     `  peers: ${status.peers.length}`,
   ];
-  for (const p of status.peers) {
-    lines.push(
-      `    ${(p.node ?? '(unknown node)').padEnd(8)} endpoint ${p.endpoint ?? '(none)'}  allowed-ips ${p.allowedIPs.join(',')}  ` +
-        `handshake ${formatAge(p.handshakeAgeSeconds)}  rx ${formatBytes(p.rxBytes)}  tx ${formatBytes(p.txBytes)}`,
-      `             key ${p.publicKey}`,
-    );
-  }
+  for (const p of status.peers) lines.push(`    ${peerLine(p)}`, `             key ${p.publicKey}`);
   return lines;
 }
 
@@ -59,13 +66,9 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
   }
   const nodes = [];
   for (const node of spec.nodes) {
-    let encrypt: (EncryptStatus & { node: string }) | { error: string };
+    let encrypt: NodeEncryptStatus | { error: string };
     try {
-      encrypt = await agentRequest<EncryptStatus & { node: string }>(
-        agentSocket(node.name),
-        'GET',
-        '/v1/encrypt',
-      );
+      encrypt = await agentRequest<NodeEncryptStatus>(agentSocket(node.name), 'GET', '/v1/encrypt');
     } catch (err) {
       encrypt = { error: (err as Error).message };
     }
@@ -140,16 +143,7 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
       `  ${n.name.padEnd(8)} ${n.address.padEnd(12)} pods ${n.podCIDR.padEnd(15)} agent ${n.agentRunning ? `pid ${n.agentPid}` : 'NOT RUNNING'}`,
     );
     if ('error' in n.encrypt) lines.push(`    encrypt status unavailable: ${n.encrypt.error}`);
-    else
-      lines.push(
-        ...formatEncryptStatus(n.encrypt)
-          .slice(0, 1)
-          .map((l) => `    ${l}`),
-        ...formatEncryptStatus(n.encrypt)
-          .slice(3)
-          .filter((_, i) => i % 2 === 0)
-          .map((l) => `  ${l}`),
-      );
+    else lines.push(`    ${interfaceLine(n.encrypt)}`, ...n.encrypt.peers.map((p) => `      ${peerLine(p)}`));
   }
   lines.push('', 'PODS');
   for (const p of pods) {
