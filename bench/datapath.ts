@@ -89,6 +89,17 @@ async function setAttached(attached: boolean): Promise<void> {
   }
 }
 
+/** One iperf3 run, and the CPU share of the busiest agent meanwhile. */
+function measure(): { mbps: number; busiest: number } {
+  const pids = (labState()?.daemons ?? []).filter((d) => AGENTS.includes(d.name)).map((d) => d.pid);
+  const before = pids.map(cpuTicks);
+  const started = process.hrtime.bigint();
+  const mbps = iperf();
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  const busiest = Math.max(...pids.map((pid, i) => ((cpuTicks(pid) - (before[i] ?? 0)) / CLK_TCK / elapsed) * 100));
+  return { mbps, busiest };
+}
+
 async function main(): Promise<void> {
   let ownLab = false;
   if (!labState()) {
@@ -103,6 +114,9 @@ async function main(): Promise<void> {
       if (Date.now() > deadline) throw new Error('the lab agents do not run the eBPF datapath (--datapath bpf)');
       await sleep(200);
     }
+    // warm-up: the first transfer after lab up competes with the lab still settling (JIT, caches)
+    await sleep(2000);
+    iperf();
     const probes: number[] = [];
     const bare: number[] = [];
     const cpu: number[] = [];
@@ -112,17 +126,12 @@ async function main(): Promise<void> {
       for (const phase of order) {
         if (phase === 'bare') {
           await setAttached(false);
-          const mbps = iperf();
+          const { mbps, busiest } = measure();
           bare.push(mbps);
-          console.log(`round ${round + 1} bare   ${mbps.toFixed(0)} Mbit/s (datapath detached, agents running)`);
+          console.log(`round ${round + 1} bare   ${mbps.toFixed(0)} Mbit/s, busiest agent ${busiest.toFixed(1)}% CPU (datapath detached)`);
           await setAttached(true);
         } else {
-          const pids = (labState()?.daemons ?? []).filter((d) => AGENTS.includes(d.name)).map((d) => d.pid);
-          const before = pids.map(cpuTicks);
-          const started = process.hrtime.bigint();
-          const mbps = iperf();
-          const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-          const busiest = Math.max(...pids.map((pid, i) => (cpuTicks(pid) - (before[i] ?? 0)) / CLK_TCK / elapsed * 100));
+          const { mbps, busiest } = measure();
           probes.push(mbps);
           cpu.push(busiest);
           console.log(`round ${round + 1} probes ${mbps.toFixed(0)} Mbit/s, busiest agent ${busiest.toFixed(1)}% CPU`);
