@@ -112,7 +112,7 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
     };
   });
   const etcd = daemon('etcd');
-  const healthy = dead.length === 0 && Array.isArray(storeNodes);
+  const healthy = state.readyAfterMs > 0 && dead.length === 0 && Array.isArray(storeNodes);
   if (output === 'json') {
     console.log(
       JSON.stringify(
@@ -133,7 +133,9 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
     return healthy ? 0 : 1;
   }
   const lines = [
-    `lab ${healthy ? 'running' : 'DEGRADED'} since ${state.startedAt} (ready in ${(state.readyAfterMs / 1000).toFixed(1)}s), spec ${spec.file}`,
+    state.readyAfterMs > 0
+      ? `lab ${healthy ? 'running' : 'DEGRADED'} since ${state.startedAt} (ready in ${(state.readyAfterMs / 1000).toFixed(1)}s), spec ${spec.file}`
+      : `lab STARTING (or a crashed start) since ${state.startedAt}, spec ${spec.file}`,
     `etcd: pid ${etcd?.pid ?? '-'} ${etcd && isAlive(etcd.pid) ? 'running' : 'NOT RUNNING'}; nodes in store: ${Array.isArray(storeNodes) ? storeNodes.join(', ') : storeNodes}`,
     '',
     'NODES',
