@@ -34,6 +34,8 @@ export interface DatapathOptions {
   strict: boolean;
   aggregationSeconds: number;
   bpfDir?: string;
+  /** Network namespace (name under /run/netns) to manage; default: the agent's own. */
+  netns?: string;
   log: (message: string) => void;
   /** One call per ring-buffer wake-up of any of the datapath objects. */
   onBatch: (batch: RecordBatch) => void;
@@ -128,11 +130,11 @@ export class BpfDatapath {
   }
 
   async start(): Promise<void> {
-    const links = await listLinks();
+    const links = await listLinks(this.options.netns);
     const wg = links.find((l) => l.ifname === this.options.wgInterface);
     if (!wg) throw new DatapathError(`datapath: WireGuard device ${this.options.wgInterface} not found`);
     this.wgIfindex = wg.ifindex;
-    const underlay = await underlayInterface(this.options.underlayIP);
+    const underlay = await underlayInterface(this.options.underlayIP, this.options.netns);
     const rodata = {
       cfg_node_id: nodeIdOf(this.options.underlayIP),
       cfg_wg_ifindex: this.wgIfindex,
@@ -194,14 +196,20 @@ export class BpfDatapath {
     const object = this.objects.get(objectName);
     if (!object) return undefined;
     const attach = () =>
-      object.attachTc(program, { ifindex: link.ifindex, direction, priority: TC_PRIORITY, handle: TC_HANDLE });
+      object.attachTc(program, {
+        ifindex: link.ifindex,
+        direction,
+        priority: TC_PRIORITY,
+        handle: TC_HANDLE,
+        ...(this.options.netns ? { netns: this.options.netns } : {}),
+      });
     try {
       let tc: TcLink;
       try {
         tc = attach();
       } catch (err) {
         if (!/exist/i.test(messageOf(err))) throw err;
-        removeStaleFilterSync(link.ifname, direction);
+        removeStaleFilterSync(link.ifname, direction, this.options.netns);
         tc = attach();
       }
       this.attachments.set(key, { interface: link.ifname, program, direction, attached: true });
@@ -218,7 +226,7 @@ export class BpfDatapath {
   /** Makes maps and lxc attachments equal to `state`. Never throws for one bad interface. */
   async sync(state: DatapathState): Promise<void> {
     if (!this.loaded) return;
-    const links = await listLinks();
+    const links = await listLinks(this.options.netns);
     const byName = new Map(links.map((l) => [l.ifname, l]));
     const endpoints: EndpointEntry[] = [];
     const wanted = new Set<string>();
@@ -361,21 +369,23 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function listLinks(): Promise<LinkInfo[]> {
-  const { stdout } = await run('ip', ['-j', 'link', 'show']);
+const ipArgs = (netns: string | undefined, args: string[]): string[] => (netns ? ['-n', netns, ...args] : args);
+
+async function listLinks(netns?: string): Promise<LinkInfo[]> {
+  const { stdout } = await run('ip', ipArgs(netns, ['-j', 'link', 'show']));
   return (JSON.parse(stdout || '[]') as LinkInfo[]).map((l) => ({ ifindex: l.ifindex, ifname: l.ifname, address: l.address }));
 }
 
-async function underlayInterface(address: string): Promise<LinkInfo | undefined> {
-  const { stdout } = await run('ip', ['-j', 'addr', 'show']);
+async function underlayInterface(address: string, netns?: string): Promise<LinkInfo | undefined> {
+  const { stdout } = await run('ip', ipArgs(netns, ['-j', 'addr', 'show']));
   const links = JSON.parse(stdout || '[]') as (LinkInfo & { addr_info?: { local: string }[] })[];
   return links.find((l) => l.addr_info?.some((a) => a.local === address));
 }
 
-function removeStaleFilterSync(ifname: string, direction: TcDirection): void {
+function removeStaleFilterSync(ifname: string, direction: TcDirection, netns?: string): void {
   // Synchronous on purpose: attach happens inside one sync step. Errors mean nothing to remove.
   try {
-    execFileSync('tc', ['filter', 'del', 'dev', ifname, direction, 'pref', String(TC_PRIORITY), 'handle', `0x${TC_HANDLE.toString(16)}`, 'bpf']);
+    execFileSync('tc', [...(netns ? ['-n', netns] : []), 'filter', 'del', 'dev', ifname, direction, 'pref', String(TC_PRIORITY), 'handle', `0x${TC_HANDLE.toString(16)}`, 'bpf']);
   } catch {
     // nothing there
   }
