@@ -1,0 +1,90 @@
+// The flow ring: fixed capacity 2^n - 1 like Hubble's, newest entries overwrite the oldest.
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { FlowSchema, encodeFlowResponse, flowTimeMicros, type Flow, type TimeMicros } from '@wirescope/flow';
+
+export class RingEntry {
+  private flowValue: Flow | undefined;
+  private bytesValue: Uint8Array | undefined;
+  private responseValue: Uint8Array | undefined;
+
+  constructor(
+    readonly seq: number,
+    readonly time: TimeMicros,
+    readonly nodeName: string,
+    flow: Flow | undefined,
+    bytes: Uint8Array | undefined,
+  ) {
+    this.flowValue = flow;
+    this.bytesValue = bytes;
+  }
+
+  /** The decoded flow; decoded on first use when the entry was pushed as bytes. */
+  get flow(): Flow {
+    this.flowValue ??= fromBinary(FlowSchema, this.bytesValue!);
+    return this.flowValue;
+  }
+
+  get decoded(): boolean {
+    return this.flowValue !== undefined;
+  }
+
+  get bytes(): Uint8Array {
+    this.bytesValue ??= toBinary(FlowSchema, this.flowValue!);
+    return this.bytesValue;
+  }
+
+  /** The encoded GetFlowsResponse: built once, shared by every client. */
+  get response(): Uint8Array {
+    this.responseValue ??= encodeFlowResponse(this.bytes, this.nodeName, this.time);
+    return this.responseValue;
+  }
+}
+
+export function isValidCapacity(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= 2 ** 24 - 1 && ((n + 1) & n) === 0;
+}
+
+export class FlowRing {
+  private readonly slots: (RingEntry | undefined)[];
+  /** Sequence number the next entry gets; also the number of entries ever written. */
+  private next = 0;
+
+  constructor(readonly capacity: number) {
+    if (!isValidCapacity(capacity)) {
+      throw new RangeError(`ring capacity must be 2^n - 1 (e.g. 4095, 65535), got ${capacity}`);
+    }
+    this.slots = new Array<RingEntry | undefined>(capacity + 1);
+  }
+
+  get seen(): number {
+    return this.next;
+  }
+
+  get size(): number {
+    return Math.min(this.next, this.capacity);
+  }
+
+  /** Sequence of the oldest entry still held. */
+  get oldestSeq(): number {
+    return this.next - this.size;
+  }
+
+  push(time: TimeMicros, nodeName: string, flow: Flow | undefined, bytes: Uint8Array | undefined): RingEntry {
+    const entry = new RingEntry(this.next, time || (flow ? 0 : flowTimeMicros(bytes!)), nodeName, flow, bytes);
+    this.slots[this.next & this.capacity] = entry;
+    this.next++;
+    return entry;
+  }
+
+  get(seq: number): RingEntry | undefined {
+    if (seq < this.oldestSeq || seq >= this.next) return undefined;
+    return this.slots[seq & this.capacity];
+  }
+
+  /** Entries from oldest to newest (a snapshot: later pushes do not affect it). */
+  snapshot(): RingEntry[] {
+    const out: RingEntry[] = [];
+    for (let s = this.oldestSeq; s < this.next; s++) out.push(this.slots[s & this.capacity]!);
+    return out;
+  }
+}

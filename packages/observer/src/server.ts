@@ -1,0 +1,259 @@
+// The per-node gRPC server: Observer + Peer (+ Wirescope) on TCP and/or a unix socket.
+import { rmSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import {
+  ChangeNotificationSchema,
+  ChangeNotificationType,
+  EncryptionStatusResponseSchema,
+  GetHandshakesResponseSchema,
+  GetNamespacesResponseSchema,
+  GetNodesResponseSchema,
+  type EncryptionStatusRequest,
+  type GetFlowsRequest,
+  type GetHandshakesRequest,
+  type NodeEncryptionStatus,
+} from '@wirescope/flow';
+import { ObserverError } from './errors.js';
+import type { FlowSink, Observer } from './observer.js';
+import { PeerRegistry, type PeerChange } from './peers.js';
+import { HandshakeLog } from './handshakes.js';
+import { observerService, peerService, serviceDefinition, wirescopeService } from './services.js';
+import { serverCredentials, type ServerTlsFiles } from './tls.js';
+
+export interface ObserverServerOptions {
+  observer: Observer;
+  /** Peers announced through Peer.Notify (the agent feeds it from the cluster store). */
+  peers?: PeerRegistry;
+  /** Handshake events and encryption status for the Wirescope service. */
+  handshakes?: HandshakeLog;
+  encryptionStatus?: () => NodeEncryptionStatus[];
+  /** e.g. ["127.0.0.1:4244", "unix:///run/wirescope/hubble.sock"]; port 0 picks a free port. */
+  listen: string[];
+  tls?: ServerTlsFiles;
+}
+
+export function toStatusError(err: unknown): Partial<grpc.StatusObject> {
+  if (err instanceof ObserverError) return { code: err.grpcStatus, details: err.message };
+  return { code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
+}
+
+interface MessageSender {
+  sendMessage(message: unknown, callback: (err?: unknown) => void): void;
+  nextCall?: MessageSender;
+  stream?: { bufferSize?: number };
+}
+
+/** Messages handed to HTTP/2 but not yet written out, per stream, before a client counts as slow. */
+const inflightHigh = 1024;
+const inflightLow = 256;
+/** Bytes HTTP/2 holds for a stream (its flow-control window is shut) before it counts as slow. */
+const bufferedHigh = 2 * 1024 * 1024;
+const bufferedLow = 512 * 1024;
+const drainPollMs = 5;
+
+function http2StreamOf(call: MessageSender | undefined): { bufferSize?: number } | undefined {
+  for (let c = call; c; c = c.nextCall) if (c.stream) return c.stream;
+  return undefined;
+}
+
+/**
+ * Adapts a grpc-js server stream to the observer's FlowSink. grpc-js's Writable sends one message
+ * per event-loop turn (each _write waits for the HTTP/2 write callback); handing messages to the
+ * call directly lets HTTP/2 batch them. Backpressure comes from what HTTP/2 still holds for the
+ * stream (bytes it cannot send because the client is not reading) and messages in flight.
+ */
+export function grpcSink(call: grpc.ServerWritableStream<unknown, Uint8Array>): FlowSink {
+  let cancelled = false;
+  let ended = false;
+  let inflight = 0;
+  let drainTimer: NodeJS.Timeout | undefined;
+  const drainListeners: (() => void)[] = [];
+  const cancelListeners: (() => void)[] = [];
+  const fireDrain = () => {
+    for (const l of drainListeners.splice(0)) l();
+  };
+  const cancel = () => {
+    cancelled = true;
+    if (drainTimer) clearInterval(drainTimer);
+    drainTimer = undefined;
+    for (const l of cancelListeners.splice(0)) l();
+  };
+  call.on('cancelled', cancel);
+  call.on('close', cancel);
+  call.on('error', () => {
+    cancelled = true;
+  });
+  const inner = (call as unknown as { call?: MessageSender }).call;
+  const direct = typeof inner?.sendMessage === 'function' ? inner : undefined;
+  const h2 = http2StreamOf(direct);
+  const buffered = () => h2?.bufferSize ?? 0;
+  if (!direct) call.on('drain', fireDrain);
+  const sent = () => {
+    inflight--;
+  };
+  const waitForDrain = () => {
+    drainTimer ??= setInterval(() => {
+      if (inflight <= inflightLow && buffered() <= bufferedLow) {
+        clearInterval(drainTimer);
+        drainTimer = undefined;
+        fireDrain();
+      }
+    }, drainPollMs);
+  };
+  return {
+    write: (bytes) => {
+      if (cancelled || ended) return false;
+      if (!direct) return call.write(bytes);
+      inflight++;
+      direct.sendMessage(bytes, sent);
+      if (inflight >= inflightHigh || buffered() >= bufferedHigh) {
+        waitForDrain();
+        return false;
+      }
+      return true;
+    },
+    onDrain: (listener) => {
+      drainListeners.push(listener);
+    },
+    onCancel: (listener) => {
+      if (cancelled) listener();
+      else cancelListeners.push(listener);
+    },
+    end: () => {
+      if (ended) return;
+      ended = true;
+      if (drainTimer) clearInterval(drainTimer);
+      if (!cancelled) call.end();
+    },
+    get cancelled() {
+      return cancelled;
+    },
+  };
+}
+
+export class ObserverServer {
+  readonly server = new grpc.Server({
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.max_send_message_length': 16 * 1024 * 1024,
+  });
+  readonly peers: PeerRegistry;
+  readonly handshakes: HandshakeLog;
+  private bound: string[] = [];
+
+  constructor(private readonly opts: ObserverServerOptions) {
+    this.peers = opts.peers ?? new PeerRegistry();
+    this.handshakes = opts.handshakes ?? new HandshakeLog(opts.observer.nodeName);
+    const observer = opts.observer;
+    this.server.addService(serviceDefinition(observerService, { rawResponses: ['GetFlows'] }), {
+      GetFlows: (call: grpc.ServerWritableStream<GetFlowsRequest, Uint8Array>) => {
+        observer.getFlows(call.request, grpcSink(call)).catch((err: unknown) => {
+          call.emit('error', toStatusError(err));
+        });
+      },
+      GetNodes: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        cb(null, create(GetNodesResponseSchema, { nodes: [observer.node()] }));
+      },
+      GetNamespaces: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        cb(null, create(GetNamespacesResponseSchema, { namespaces: observer.namespaces() }));
+      },
+      ServerStatus: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        cb(null, observer.status());
+      },
+      GetAgentEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'GetAgentEvents is not served by Wirescope' });
+      },
+      GetDebugEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'GetDebugEvents is not served by Wirescope' });
+      },
+    });
+    this.server.addService(serviceDefinition(peerService), {
+      Notify: (call: grpc.ServerWritableStream<unknown, unknown>) => this.notify(call),
+    });
+    this.server.addService(serviceDefinition(wirescopeService), {
+      EncryptionStatus: (_call: grpc.ServerUnaryCall<EncryptionStatusRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        cb(null, create(EncryptionStatusResponseSchema, { nodes: this.opts.encryptionStatus?.() ?? [] }));
+      },
+      GetHandshakes: (call: grpc.ServerWritableStream<GetHandshakesRequest, unknown>) => {
+        const req = call.request;
+        const send = (ev: Parameters<HandshakeLog['push']>[0]) => {
+          if (req.peerNode && ev.peerNode !== req.peerNode) return;
+          call.write(create(GetHandshakesResponseSchema, { handshake: ev, nodeName: ev.nodeName, time: ev.time }));
+        };
+        const recent = this.handshakes.recent(Number(req.number) || undefined, req.peerNode || undefined);
+        for (const ev of recent) send(ev);
+        if (!req.follow) {
+          call.end();
+          return;
+        }
+        const off = this.handshakes.subscribe(send);
+        call.on('cancelled', off);
+        call.on('close', off);
+      },
+    });
+  }
+
+  private notify(call: grpc.ServerWritableStream<unknown, unknown>): void {
+    const toMessage = (c: PeerChange) =>
+      create(ChangeNotificationSchema, {
+        name: c.peer.name,
+        address: c.peer.address,
+        type: c.type,
+        tls: c.peer.tlsServerName ? { serverName: c.peer.tlsServerName } : undefined,
+      });
+    for (const peer of this.peers.list()) call.write(toMessage({ type: ChangeNotificationType.PEER_ADDED, peer }));
+    const onChange = (c: PeerChange) => call.write(toMessage(c));
+    this.peers.on('change', onChange);
+    const off = () => this.peers.off('change', onChange);
+    call.on('cancelled', off);
+    call.on('close', off);
+    call.on('error', off);
+  }
+
+  /** Binds every listen address; resolves to the bound addresses (ports resolved). */
+  async start(): Promise<string[]> {
+    const creds = serverCredentials(this.opts.tls);
+    for (const addr of this.opts.listen) {
+      const target = addr.startsWith('unix://') ? `unix:${addr.slice(7)}` : addr;
+      if (target.startsWith('unix:')) rmSync(target.slice(5), { force: true });
+      const port = await new Promise<number>((resolve, reject) =>
+        this.server.bindAsync(target, creds, (err, p) => (err ? reject(new Error(`cannot listen on ${addr}: ${err.message}`)) : resolve(p))),
+      );
+      this.disableNagle();
+      this.bound.push(target.startsWith('unix:') ? `unix://${target.slice(5)}` : target.replace(/:0$/, `:${port}`));
+    }
+    return [...this.bound];
+  }
+
+  /**
+   * grpc-js leaves Nagle's algorithm on for accepted sockets: small flow messages then wait for
+   * delayed ACKs (40 ms stalls, a few hundred messages a second). Its clients already disable it.
+   */
+  private disableNagle(): void {
+    const servers = (this.server as unknown as { http2Servers?: Map<import('node:net').Server, unknown> }).http2Servers;
+    for (const srv of servers?.keys() ?? []) {
+      if ((srv as { wst3NoDelay?: boolean }).wst3NoDelay) continue;
+      (srv as { wst3NoDelay?: boolean }).wst3NoDelay = true;
+      srv.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay?.(true));
+      srv.on('secureConnection', (socket: import('node:net').Socket) => socket.setNoDelay?.(true));
+    }
+  }
+
+  get addresses(): string[] {
+    return [...this.bound];
+  }
+
+  /** Stops accepting calls; open streams are cancelled after graceMs. */
+  async stop(graceMs = 500): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
