@@ -32,6 +32,18 @@ int from_endpoint(struct __sk_buff *skb)
 
 		p.peer_node_id = node;
 		if (cfg_wg_ifindex && bpf_map_lookup_elem(&ws_peers, &node)) {
+			__u32 mtu_len = 0;
+
+			/*
+			 * Too big for the WireGuard device (pod MTU above the tunnel's): hand it to
+			 * the stack, whose forwarding path answers with ICMP fragmentation-needed, so
+			 * the pod learns the path MTU. Redirected as is, a GSO packet would be
+			 * segmented above the tunnel MTU and every segment fragmented on the wire.
+			 */
+			if (bpf_check_mtu(skb, cfg_wg_ifindex, &mtu_len, -ETH_HLEN, 0) != BPF_MTU_CHK_RET_SUCCESS) {
+				ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb));
+				return TC_ACT_OK;
+			}
 			p.flags |= WS_F_ENCRYPTED | WS_F_REDIRECTED;
 			ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb));
 			ws_stat_add(WS_STAT_REDIRECTS, 1);
