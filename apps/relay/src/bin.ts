@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// wirescope-relay: the cluster-wide Observer API on :4245.
+import { ConfigError, parseRelayArgs } from './config.js';
+import { PeerManager } from './peers.js';
+import { Relay } from './relay.js';
+import { RelayServer } from './server.js';
+
+async function main(): Promise<void> {
+  const config = parseRelayArgs(process.argv.slice(2));
+  const peers = new PeerManager({ tls: config.peerTls });
+  for (const p of config.staticPeers) peers.upsert(p);
+  if (config.peerService) peers.discover(config.peerService, config.peerTls);
+  peers.on('state', (peer, state, message) => {
+    console.error(`relay: ${peer.name} (${peer.config.address}) ${state}${message ? `: ${message}` : ''}`);
+  });
+  const relay = new Relay(peers, { windowMs: config.windowMs });
+  const server = new RelayServer({ relay, listen: config.listen, tls: config.tls });
+  const addresses = await server.start();
+  console.error(`relay: serving on ${addresses.join(', ')}`);
+  const stop = () => {
+    peers.close();
+    server.stop(500).then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(`wirescope-relay: ${err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err)}`);
+  process.exit(2);
+});

@@ -1,0 +1,87 @@
+// Command-line configuration of wirescope-relay. Bad flags fail with one line naming the flag.
+import { parseArgs } from 'node:util';
+import type { ClientTlsFiles, ServerTlsFiles } from '@wirescope/observer';
+import type { PeerConfig } from './peers.js';
+
+export interface RelayConfig {
+  listen: string[];
+  peerService?: string | undefined;
+  staticPeers: PeerConfig[];
+  tls?: ServerTlsFiles | undefined;
+  peerTls?: ClientTlsFiles | undefined;
+  windowMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const relayUsage = `usage: wirescope-relay [flags]
+  --listen-address ADDR      TCP address to serve on (default 127.0.0.1:4245)
+  --unix-socket PATH         also serve on this unix socket
+  --peer-service ADDR        an agent's Observer address whose Peer.Notify lists the agents
+  --static-peers LIST        name=host:port,... instead of (or besides) discovery
+  --tls-cert FILE --tls-key FILE [--tls-client-ca FILE]   TLS (mutual with a client CA) toward clients
+  --peer-tls-ca FILE [--peer-tls-cert FILE --peer-tls-key FILE] [--peer-tls-server-name NAME]
+                             TLS (mutual with a client certificate) toward agents
+  --merge-window-ms N        follow-mode merge window (default 20)`;
+
+export function parseRelayArgs(argv: string[]): RelayConfig {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'listen-address': { type: 'string', default: '127.0.0.1:4245' },
+        'unix-socket': { type: 'string' },
+        'peer-service': { type: 'string' },
+        'static-peers': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-client-ca': { type: 'string' },
+        'peer-tls-ca': { type: 'string' },
+        'peer-tls-cert': { type: 'string' },
+        'peer-tls-key': { type: 'string' },
+        'peer-tls-server-name': { type: 'string' },
+        'merge-window-ms': { type: 'string', default: '20' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message.split('\n')[0]} (see --help)`);
+  }
+  if (values.help) throw new ConfigError(relayUsage);
+  const staticPeers: PeerConfig[] = [];
+  for (const item of (values['static-peers'] ?? '').split(',').filter(Boolean)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0 || eq === item.length - 1) throw new ConfigError(`--static-peers: "${item}" is not name=host:port`);
+    staticPeers.push({ name: item.slice(0, eq), address: item.slice(eq + 1) });
+  }
+  if (!values['peer-service'] && staticPeers.length === 0) {
+    throw new ConfigError('no agents to relay: give --peer-service ADDR (discovery through Peer.Notify) or --static-peers name=host:port,...');
+  }
+  const windowMs = Number(values['merge-window-ms']);
+  if (!Number.isFinite(windowMs) || windowMs < 0 || windowMs > 10_000) {
+    throw new ConfigError(`--merge-window-ms: "${values['merge-window-ms']}" is not a number of milliseconds in 0-10000`);
+  }
+  if (!!values['tls-cert'] !== !!values['tls-key']) throw new ConfigError('--tls-cert and --tls-key go together');
+  if (values['tls-client-ca'] && !values['tls-cert']) throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key');
+  if (!!values['peer-tls-cert'] !== !!values['peer-tls-key']) throw new ConfigError('--peer-tls-cert and --peer-tls-key go together');
+  if ((values['peer-tls-cert'] || values['peer-tls-server-name']) && !values['peer-tls-ca']) {
+    throw new ConfigError('--peer-tls-cert/--peer-tls-server-name need --peer-tls-ca');
+  }
+  const listen = [values['listen-address']!];
+  if (values['unix-socket']) listen.push(`unix://${values['unix-socket']}`);
+  return {
+    listen,
+    peerService: values['peer-service'],
+    staticPeers,
+    tls: values['tls-cert'] ? { cert: values['tls-cert'], key: values['tls-key']!, clientCa: values['tls-client-ca'] } : undefined,
+    peerTls: values['peer-tls-ca']
+      ? { ca: values['peer-tls-ca'], cert: values['peer-tls-cert'], key: values['peer-tls-key'], serverName: values['peer-tls-server-name'] }
+      : undefined,
+    windowMs,
+  };
+}

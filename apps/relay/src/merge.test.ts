@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Merger } from './merge.js';
+
+const tag = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+test('exact merge: interleaves time-ordered node streams, waiting for every live node', () => {
+  const out: string[] = [];
+  const m = new Merger({ windowMs: Infinity, capacity: 1000, emit: (b) => (out.push(text(b)), true) });
+  for (const id of ['a', 'b', 'c']) m.addSource(id);
+  m.push('a', 1, tag('a1'));
+  m.push('a', 4, tag('a4'));
+  m.push('b', 2, tag('b2'));
+  assert.deepEqual(out, [], 'c has said nothing yet');
+  m.push('c', 3, tag('c3'));
+  assert.deepEqual(out, ['a1', 'b2']);
+  m.endSource('b');
+  assert.deepEqual(out, ['a1', 'b2', 'c3']);
+  m.push('c', 5, tag('c5'));
+  m.endSource('a');
+  m.endSource('c');
+  assert.deepEqual(out, ['a1', 'b2', 'c3', 'a4', 'c5']);
+  assert.ok(m.done);
+});
+
+test('follow merge: a silent node holds the others back at most the window', async () => {
+  let now = 0;
+  const out: string[] = [];
+  const m = new Merger({ windowMs: 20, capacity: 1000, emit: (b) => (out.push(text(b)), true), now: () => now });
+  m.addSource('a');
+  m.addSource('b');
+  m.push('a', 10, tag('a10'));
+  assert.deepEqual(out, []);
+  now = 25;
+  await new Promise((r) => setTimeout(r, 40));
+  assert.deepEqual(out, ['a10']);
+  m.close();
+});
+
+test('a full buffer emits the earliest at once', () => {
+  const out: string[] = [];
+  const m = new Merger({ windowMs: 1e9, capacity: 3, emit: (b) => (out.push(text(b)), true) });
+  m.addSource('a');
+  m.addSource('b');
+  m.push('a', 3, tag('a3'));
+  m.push('a', 5, tag('a5'));
+  m.push('a', 7, tag('a7'));
+  assert.deepEqual(out, ['a3']);
+  m.close();
+});
+
+test('a slow consumer pauses the merge until resumed', () => {
+  const out: string[] = [];
+  let accept = false;
+  const m = new Merger({ windowMs: Infinity, capacity: 100, emit: (b) => (out.push(text(b)), accept) });
+  m.addSource('a');
+  m.push('a', 1, tag('a1'));
+  m.push('a', 2, tag('a2'));
+  m.endSource('a');
+  assert.deepEqual(out, ['a1']);
+  accept = true;
+  m.resume();
+  assert.deepEqual(out, ['a1', 'a2']);
+});

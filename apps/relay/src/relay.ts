@@ -1,0 +1,285 @@
+// The relay's Observer service: fans GetFlows out to every connected agent and merges by time,
+// passing flow bytes through untouched; aggregates ServerStatus, GetNodes and GetNamespaces.
+import * as grpc from '@grpc/grpc-js';
+import { create, toBinary } from '@bufbuild/protobuf';
+import {
+  EncryptionStatusResponseSchema,
+  GetFlowsRequestSchema,
+  GetFlowsResponseSchema,
+  GetNamespacesResponseSchema,
+  GetNodesResponseSchema,
+  NodeSchema,
+  NodeState,
+  ServerStatusResponseSchema,
+  responseTimeMicros,
+  type EncryptionStatusResponse,
+  type GetFlowsRequest,
+  type GetHandshakesRequest,
+  type GetHandshakesResponse,
+  type GetNamespacesResponse,
+  type GetNodesResponse,
+  type Namespace,
+  type Node,
+  type ServerStatusResponse,
+} from '@wirescope/flow';
+import { Observer, observerService, serverStream, unary, wirescopeService, type FlowSink } from '@wirescope/observer';
+import { Merger } from './merge.js';
+import type { PeerConnection, PeerManager } from './peers.js';
+
+export const relayVersion = 'wirescope-relay-0.1.0';
+
+export interface RelayOptions {
+  /** Drain window of the follow-mode merge (Hubble uses 1 s). */
+  windowMs?: number;
+  /** Items the merge holds before emitting regardless. */
+  mergeCapacity?: number;
+  /** Per-node items buffered before that node's stream is paused. */
+  perNodeBuffer?: number;
+  /** Deadline of the fan-out unary calls. */
+  unaryTimeoutMs?: number;
+}
+
+function nowTimestamp() {
+  const ms = Date.now();
+  return { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
+}
+
+function nodeStatus(state: NodeState, names: string[], message = ''): Uint8Array {
+  return toBinary(
+    GetFlowsResponseSchema,
+    create(GetFlowsResponseSchema, {
+      responseTypes: { case: 'nodeStatus', value: { stateChange: state, nodeNames: names, message } },
+      time: nowTimestamp(),
+    }),
+  );
+}
+
+export class Relay {
+  private readonly startedAt = process.hrtime.bigint();
+
+  constructor(
+    readonly peers: PeerManager,
+    private readonly opts: RelayOptions = {},
+  ) {}
+
+  /** Streams the merged flows of every node into sink; throws ObserverError for bad requests. */
+  async getFlows(req: GetFlowsRequest, sink: FlowSink): Promise<void> {
+    Observer.validate(req);
+    const follow = req.follow;
+    const perNode = this.opts.perNodeBuffer ?? 4096;
+    const upstream = new Map<string, grpc.ClientReadableStream<Uint8Array>>();
+    let finished = false;
+    const merger: Merger = new Merger({
+      windowMs: follow ? (this.opts.windowMs ?? 20) : Infinity,
+      capacity: this.opts.mergeCapacity ?? 8192,
+      emit: (bytes) => {
+        const ok = sink.write(bytes);
+        if (!ok) {
+          sink.onDrain(() => merger.resume());
+        }
+        return ok;
+      },
+    });
+    const forwarded = create(GetFlowsRequestSchema, { ...req });
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      this.peers.off('state', onPeerState);
+      for (const call of upstream.values()) call.cancel();
+      upstream.clear();
+      merger.close();
+      sink.end();
+    };
+    const maybeFinish = () => {
+      if (!follow && merger.done) finish();
+    };
+
+    const open = (peer: PeerConnection, request: GetFlowsRequest) => {
+      const client = peer.client;
+      if (!client) return;
+      const name = peer.name;
+      merger.addSource(name);
+      const call = serverStream<GetFlowsRequest, Uint8Array>(client, observerService, 'GetFlows', request, { raw: true });
+      upstream.set(name, call);
+      let paused = false;
+      call.on('data', (bytes: Uint8Array) => {
+        merger.push(name, responseTimeMicros(bytes), bytes);
+        if (!paused && merger.sourceLength(name) >= perNode) {
+          paused = true;
+          call.pause();
+          const resume = setInterval(() => {
+            if (finished || merger.sourceLength(name) < perNode / 2) {
+              clearInterval(resume);
+              paused = false;
+              call.resume();
+            }
+          }, 2);
+        }
+      });
+      call.on('error', (err: grpc.ServiceError) => {
+        if (upstream.get(name) !== call) return;
+        upstream.delete(name);
+        merger.endSource(name);
+        if (err.code === grpc.status.INVALID_ARGUMENT) {
+          // every node would say the same: hand the reason to the client as is
+          sink.end();
+          finished = true;
+          return;
+        }
+        if (!finished) {
+          const unavailable = err.code === grpc.status.UNAVAILABLE || peer.state !== 'connected';
+          sink.write(nodeStatus(unavailable ? NodeState.NODE_UNAVAILABLE : NodeState.NODE_ERROR, [name], err.details || err.message));
+        }
+        maybeFinish();
+      });
+      call.on('end', () => {
+        if (upstream.get(name) !== call) return;
+        upstream.delete(name);
+        merger.endSource(name);
+        maybeFinish();
+      });
+    };
+
+    const onPeerState = (peer: PeerConnection, state: string, message: string) => {
+      if (finished || !follow) return;
+      if (state === 'connected' && !upstream.has(peer.name)) {
+        sink.write(nodeStatus(NodeState.NODE_CONNECTED, [peer.name]));
+        // a node that comes (back) mid-stream contributes new flows only
+        open(peer, create(GetFlowsRequestSchema, { ...req, number: 0n, first: false, since: undefined }));
+      } else if (state === 'unavailable') {
+        const call = upstream.get(peer.name);
+        if (!call) return; // its stream already failed and was reported
+        upstream.delete(peer.name);
+        call.cancel();
+        merger.endSource(peer.name);
+        sink.write(nodeStatus(NodeState.NODE_UNAVAILABLE, [peer.name], message));
+      }
+    };
+
+    sink.onCancel(finish);
+    const connected = this.peers.connected();
+    const unavailable = this.peers.unavailable();
+    if (connected.length) sink.write(nodeStatus(NodeState.NODE_CONNECTED, connected.map((p) => p.name)));
+    if (unavailable.length) {
+      sink.write(nodeStatus(NodeState.NODE_UNAVAILABLE, unavailable.map((p) => p.name), unavailable.map((p) => p.lastError).filter(Boolean).join('; ')));
+    }
+    if (follow) this.peers.on('state', onPeerState);
+    for (const peer of connected) open(peer, forwarded);
+    if (connected.length === 0) maybeFinish();
+  }
+
+  private async fanOut<T>(
+    call: (client: grpc.Client, peer: PeerConnection) => Promise<T>,
+  ): Promise<{ peer: PeerConnection; value?: T; error?: string }[]> {
+    const timeout = this.opts.unaryTimeoutMs ?? 3000;
+    return Promise.all(
+      this.peers.connected().map(async (peer) => {
+        try {
+          return { peer, value: await Promise.race([call(peer.client!, peer), rejectAfter<T>(timeout)]) };
+        } catch (err) {
+          return { peer, error: (err as Error).message };
+        }
+      }),
+    );
+  }
+
+  async status(): Promise<ServerStatusResponse> {
+    const results = await this.fanOut((c) => unary<unknown, ServerStatusResponse>(c, observerService, 'ServerStatus', create(ServerStatusResponseSchema), { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 }));
+    const out = create(ServerStatusResponseSchema, { version: relayVersion });
+    let connected = 0;
+    const unavailable = new Set(this.peers.unavailable().map((p) => p.name));
+    for (const r of results) {
+      if (!r.value) {
+        unavailable.add(r.peer.name);
+        continue;
+      }
+      connected++;
+      out.numFlows += r.value.numFlows;
+      out.maxFlows += r.value.maxFlows;
+      out.seenFlows += r.value.seenFlows;
+      out.flowsRate += r.value.flowsRate;
+      if (r.value.uptimeNs > out.uptimeNs) out.uptimeNs = r.value.uptimeNs;
+    }
+    if (out.uptimeNs === 0n) out.uptimeNs = process.hrtime.bigint() - this.startedAt;
+    out.numConnectedNodes = connected;
+    out.numUnavailableNodes = unavailable.size;
+    out.unavailableNodes = [...unavailable].sort();
+    return out;
+  }
+
+  async nodes(): Promise<GetNodesResponse> {
+    const results = await this.fanOut((c) => unary<unknown, GetNodesResponse>(c, observerService, 'GetNodes', create(GetNodesResponseSchema), { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 }));
+    const nodes: Node[] = [];
+    for (const r of results) {
+      const reported = r.value?.nodes[0];
+      nodes.push(
+        create(NodeSchema, {
+          version: reported?.version ?? '',
+          uptimeNs: reported?.uptimeNs ?? 0n,
+          numFlows: reported?.numFlows ?? 0n,
+          maxFlows: reported?.maxFlows ?? 0n,
+          seenFlows: reported?.seenFlows ?? 0n,
+          name: r.peer.name,
+          address: r.peer.config.address,
+          state: r.value ? NodeState.NODE_CONNECTED : NodeState.NODE_ERROR,
+          tls: { enabled: r.peer.tlsEnabled, serverName: r.peer.config.tlsServerName ?? '' },
+        }),
+      );
+    }
+    for (const p of this.peers.unavailable()) {
+      nodes.push(
+        create(NodeSchema, {
+          name: p.name,
+          address: p.config.address,
+          state: NodeState.NODE_UNAVAILABLE,
+          tls: { enabled: p.tlsEnabled, serverName: p.config.tlsServerName ?? '' },
+        }),
+      );
+    }
+    nodes.sort((a, b) => a.name.localeCompare(b.name));
+    return create(GetNodesResponseSchema, { nodes });
+  }
+
+  async namespaces(): Promise<GetNamespacesResponse> {
+    const results = await this.fanOut((c) => unary<unknown, GetNamespacesResponse>(c, observerService, 'GetNamespaces', create(GetNamespacesResponseSchema), { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 }));
+    const seen = new Map<string, Namespace>();
+    for (const r of results) for (const ns of r.value?.namespaces ?? []) seen.set(`${ns.cluster}/${ns.namespace}`, ns);
+    const namespaces = [...seen.values()].sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace));
+    return create(GetNamespacesResponseSchema, { namespaces });
+  }
+
+  async encryptionStatus(): Promise<EncryptionStatusResponse> {
+    const results = await this.fanOut((c) =>
+      unary<unknown, EncryptionStatusResponse>(c, wirescopeService, 'EncryptionStatus', create(EncryptionStatusResponseSchema), { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 }),
+    );
+    const nodes = results.flatMap((r) => r.value?.nodes ?? []).sort((a, b) => a.nodeName.localeCompare(b.nodeName));
+    return create(EncryptionStatusResponseSchema, { nodes });
+  }
+
+  /** Recent handshakes of every node, oldest first (follow: passed through as they come). */
+  handshakes(req: GetHandshakesRequest, write: (r: GetHandshakesResponse) => void, end: () => void, onCancel: (l: () => void) => void): void {
+    const calls = this.peers.connected().map((p) => serverStream<GetHandshakesRequest, GetHandshakesResponse>(p.client!, wirescopeService, 'GetHandshakes', req));
+    const collected: GetHandshakesResponse[] = [];
+    let open = calls.length;
+    const done = () => {
+      if (--open > 0) return;
+      if (!req.follow) {
+        collected.sort((a, b) => Number(a.time?.seconds ?? 0n) - Number(b.time?.seconds ?? 0n) || (a.time?.nanos ?? 0) - (b.time?.nanos ?? 0));
+        const n = Number(req.number);
+        for (const r of n ? collected.slice(-n) : collected) write(r);
+      }
+      end();
+    };
+    for (const call of calls) {
+      call.on('data', (r: GetHandshakesResponse) => (req.follow ? write(r) : collected.push(r)));
+      call.on('error', done);
+      call.on('end', done);
+    }
+    onCancel(() => calls.forEach((c) => c.cancel()));
+    if (calls.length === 0) end();
+  }
+}
+
+function rejectAfter<T>(ms: number): Promise<T> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref());
+}
