@@ -10,6 +10,7 @@ import { encryptRoutes } from './api/encrypt.js';
 import { endpointRoutes } from './api/endpoints.js';
 import { flowRoutes } from './api/flows.js';
 import { DatapathController } from './datapath/controller.js';
+import { HubbleMount } from './hubble/mount.js';
 import type { FlowObserver } from './flows/observer.js';
 import { canonicalLabels } from './store/identity.js';
 import { AgentError, AgentErrorCode } from './errors.js';
@@ -50,6 +51,7 @@ export class Agent {
   private readonly nodesCachePath: string;
   private datapath: DatapathController | undefined;
   private datapathError: string | undefined;
+  private hubble: HubbleMount | undefined;
   private readonly identityCache = new Map<string, number>();
 
   constructor(
@@ -160,6 +162,15 @@ export class Agent {
     try {
       await controller.start();
       this.datapath = controller;
+      const listen = this.config.datapath.hubbleListen;
+      if (listen.length > 0) {
+        const hubble = new HubbleMount(
+          { nodeName: this.config.nodeName, capacity: this.config.datapath.flowRingCapacity, listen },
+          controller.observer,
+        );
+        this.log(`hubble: Observer API on ${(await hubble.start()).join(', ')}`);
+        this.hubble = hubble;
+      }
     } catch (err) {
       controller.stop();
       this.datapathError = err instanceof Error ? err.message : String(err);
@@ -183,6 +194,7 @@ export class Agent {
       const status = await this.wireguard.status();
       const peerNodes = status.peers.map((p) => p.node).filter((n): n is string => n !== undefined);
       await this.datapath.sync({ nodes, endpoints: withIdentity, peerNodes });
+      this.hubble?.setNodes(nodes);
     } catch (err) {
       this.log(`datapath: sync failed: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -305,6 +317,7 @@ export class Agent {
     clearInterval(this.timer);
     clearTimeout(this.debounce);
     for (const unwatch of this.unwatch) unwatch();
+    await this.hubble?.stop().catch(() => undefined);
     this.datapath?.stop();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     rmSync(this.config.apiSocket, { force: true });

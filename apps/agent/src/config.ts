@@ -29,6 +29,8 @@ export interface AgentConfig {
     strict: boolean;
     aggregationSeconds: number;
     flowRingCapacity: number;
+    /** Hubble Observer/Peer gRPC listen addresses (host:port, unix:///path); empty: not served. */
+    hubbleListen: string[];
   };
 }
 
@@ -36,7 +38,7 @@ export const AGENT_USAGE = `usage: wirescope-agent --node-name NAME --underlay-i
   [--state-dir DIR] [--api-socket PATH] [--wg-interface NAME] [--wg-port PORT] [--wg-mtu MTU]
   [--wg-mechanism auto|kernel|wireguard-go] [--wg-keepalive SECONDS] [--lease-ttl SECONDS]
   [--resync-interval SECONDS] [--datapath bpf|off] [--strict-encryption]
-  [--aggregation-interval SECONDS] [--flow-ring-capacity 2^n-1]`;
+  [--aggregation-interval SECONDS] [--flow-ring-capacity 2^n-1] [--hubble-listen ADDR[,ADDR]]`;
 
 const options = {
   'node-name': { type: 'string' },
@@ -56,6 +58,7 @@ const options = {
   'strict-encryption': { type: 'boolean' },
   'aggregation-interval': { type: 'string' },
   'flow-ring-capacity': { type: 'string' },
+  'hubble-listen': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -159,8 +162,20 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
       `--flow-ring-capacity "${flowRingCapacity}" is not valid; accepted: 2^n - 1 from 1 to ${(1 << 20) - 1} (e.g. 4095, 65535)`,
     );
   }
+  const hubbleListen = (str('hubble-listen') ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  for (const address of hubbleListen) {
+    const tcp = /^[A-Za-z0-9.:[\]-]+:(\d{1,5})$/.exec(address);
+    const unix = /^unix:\/\/\/\S+$/.test(address);
+    if (!unix && (!tcp || Number(tcp[1]) > 65535)) {
+      throw invalid(`--hubble-listen entry "${address}" is not valid; accepted: host:port or unix:///absolute/path`);
+    }
+  }
   return {
     datapath: {
+      hubbleListen,
       mode: datapathMode,
       strict: values['strict-encryption'] === true,
       aggregationSeconds: integerFlag('aggregation-interval', str('aggregation-interval'), 5, 1, 3600),

@@ -1,0 +1,69 @@
+// The agent's Hubble gRPC mount, fed by the flow observer: a stock GetFlows client sees the flow.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LAYOUT } from '@wirescope/events';
+import { Verdict } from '@wirescope/flow';
+import { collectFlows, testClient } from '@wirescope/observer';
+import { FlowObserver } from '../flows/observer.js';
+import type { EnrichContext } from '../flows/enrich.js';
+import { HubbleMount } from './mount.js';
+
+const ctx: EnrichContext = {
+  nodeName: 'node1',
+  endpointByIP: (ip) => (ip === '10.244.1.11' ? { namespace: 'shop', pod: 'frontend', labels: { app: 'frontend' }, identity: 1001, node: 'node1' } : undefined),
+  nodeById: () => undefined,
+  nodeByUnderlayIP: () => undefined,
+  interfaceName: () => undefined,
+  receiverIndexFor: () => undefined,
+  kernelDropReasonName: () => undefined,
+  wallClockMs: () => Date.now(),
+};
+
+function traceRecord(): Buffer {
+  const b = Buffer.alloc(LAYOUT.ws_trace_event.size);
+  const H = LAYOUT.ws_event_header.fields;
+  const P = LAYOUT.ws_packet_info.fields;
+  const at = LAYOUT.ws_trace_event.fields.pkt.offset;
+  b.writeUInt16LE(0x5753, H.magic.offset);
+  b.writeUInt8(1, H.version.offset);
+  b.writeUInt8(2, H.type.offset);
+  b.writeUInt16LE(b.length, H.len.offset);
+  b.writeUInt16LE(5, H.subtype.offset);
+  Buffer.from([10, 244, 1, 11]).copy(b, at + P.saddr.offset);
+  Buffer.from([10, 244, 2, 10]).copy(b, at + P.daddr.offset);
+  b.writeUInt8(4, at + P.family.offset);
+  b.writeUInt8(17, at + P.protocol.offset);
+  return b;
+}
+
+test('flows from the datapath observer are served by the Hubble Observer API; nodes become peers', async () => {
+  const flows = new FlowObserver(ctx);
+  const mount = new HubbleMount({ nodeName: 'node1', capacity: 4095, listen: ['127.0.0.1:0'] }, flows);
+  const [address] = await mount.start();
+  try {
+    const rec = traceRecord();
+    flows.onBatch({ buffer: rec, offsets: Uint32Array.from([0, rec.length]), count: 1 });
+    assert.equal(mount.observer.ring.seen, 1);
+    const client = testClient(address ?? '');
+    try {
+      const responses = await collectFlows(client, { number: 10n });
+      const got = responses.flatMap((r) => (r.responseTypes.case === 'flow' ? [r.responseTypes.value] : []));
+      assert.equal(got.length, 1);
+      assert.equal(got[0]?.verdict, Verdict.FORWARDED);
+      assert.equal(got[0]?.source?.podName, 'frontend');
+      assert.equal(got[0]?.nodeName, 'node1');
+    } finally {
+      client.close();
+    }
+    mount.setNodes([
+      { name: 'node1', underlayIP: '10.77.0.11', podCIDR: '10.244.1.0/24', wireguardPublicKey: 'a', wireguardPort: 51871 },
+      { name: 'node2', underlayIP: '10.77.0.12', podCIDR: '10.244.2.0/24', wireguardPublicKey: 'b', wireguardPort: 51871 },
+    ]);
+    assert.deepEqual(
+      mount.peers.list().map((p) => `${p.name}@${p.address}`).sort(),
+      ['node1@10.77.0.11:0', 'node2@10.77.0.12:0'],
+    );
+  } finally {
+    await mount.stop();
+  }
+});
