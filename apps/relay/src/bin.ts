@@ -5,6 +5,9 @@ import { PeerManager } from './peers.js';
 import { Relay } from './relay.js';
 import { RelayServer } from './server.js';
 
+// Bigger pools for Buffer.allocUnsafe: grpc-js allocates one small buffer per message.
+Buffer.poolSize = 256 * 1024;
+
 async function main(): Promise<void> {
   const config = parseRelayArgs(process.argv.slice(2));
   const peers = new PeerManager({ tls: config.peerTls });

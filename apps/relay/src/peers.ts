@@ -86,6 +86,9 @@ export class PeerConnection extends EventEmitter<{ state: [PeerState, string] }>
         'grpc.initial_reconnect_backoff_ms': 1000,
         'grpc.max_reconnect_backoff_ms': 60_000,
         'grpc.max_receive_message_length': 16 * 1024 * 1024,
+        // a 64 KiB HTTP/2 window holds ~100 flows (a round trip per 100 flows caps throughput);
+        // much more than 1 MiB only queues flows and adds latency
+        'grpc-node.flow_control_window': 1024 * 1024,
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 5_000,
       });

@@ -66,12 +66,12 @@ export class Relay {
   async getFlows(req: GetFlowsRequest, sink: FlowSink): Promise<void> {
     Observer.validate(req);
     const follow = req.follow;
-    const perNode = this.opts.perNodeBuffer ?? 4096;
+    const perNode = this.opts.perNodeBuffer ?? 1024;
     const upstream = new Map<string, grpc.ClientReadableStream<Uint8Array>>();
     let finished = false;
     const merger: Merger = new Merger({
       windowMs: follow ? (this.opts.windowMs ?? 20) : Infinity,
-      capacity: this.opts.mergeCapacity ?? 8192,
+      capacity: this.opts.mergeCapacity ?? 4096,
       emit: (bytes) => {
         const ok = sink.write(bytes);
         if (!ok) {

@@ -7,6 +7,10 @@ import { FlowSchema, type Flow } from './gen/flow/flow_pb.js';
 export type TimeMicros = number;
 
 export function readVarint(buf: Uint8Array, pos: number): [value: number, next: number] {
+  const b0 = buf[pos]!;
+  if (b0 < 0x80) return [b0, pos + 1];
+  const b1 = buf[pos + 1]!;
+  if (b1 < 0x80 && pos + 1 < buf.length) return [(b0 & 0x7f) | (b1 << 7), pos + 2];
   let result = 0;
   let shift = 0;
   let p = pos;
@@ -107,58 +111,106 @@ export function responseKind(buf: Uint8Array): number {
   return 0;
 }
 
-class Writer {
-  private chunks: Uint8Array[] = [];
-  private scratch: number[] = [];
-  varint(v: number): this {
-    let n = v;
-    while (n >= 0x80) {
-      this.scratch.push((n % 0x80) | 0x80);
-      n = Math.floor(n / 0x80);
-    }
-    this.scratch.push(n);
-    return this;
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
   }
-  bytes(b: Uint8Array): this {
-    this.flush();
-    this.chunks.push(b);
-    return this;
-  }
-  private flush(): void {
-    if (this.scratch.length > 0) {
-      this.chunks.push(Uint8Array.from(this.scratch));
-      this.scratch = [];
-    }
-  }
-  finish(): Uint8Array {
-    this.flush();
-    return Buffer.concat(this.chunks);
-  }
+  return n;
 }
 
-function timestampBody(micros: TimeMicros): Uint8Array {
+function writeVarint(buf: Uint8Array, pos: number, v: number): number {
+  while (v >= 0x80) {
+    buf[pos++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+function timestampParts(micros: TimeMicros): [seconds: number, nanos: number, size: number] {
   const seconds = Math.floor(micros / 1e6);
-  const nanos = (micros - seconds * 1e6) * 1000;
-  const w = new Writer();
-  if (seconds !== 0) w.varint(0x08).varint(seconds);
-  if (nanos !== 0) w.varint(0x10).varint(nanos);
-  return w.finish();
+  const nanos = Math.round((micros - seconds * 1e6) * 1000);
+  const size = (seconds !== 0 ? 1 + varintSize(seconds) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);
+  return [seconds, nanos, size];
+}
+
+function writeTimestampField(buf: Uint8Array, pos: number, tag: number, micros: TimeMicros): number {
+  const [seconds, nanos, size] = timestampParts(micros);
+  pos = writeVarint(buf, pos, tag);
+  pos = writeVarint(buf, pos, size);
+  if (seconds !== 0) {
+    buf[pos++] = 0x08;
+    pos = writeVarint(buf, pos, seconds);
+  }
+  if (nanos !== 0) {
+    buf[pos++] = 0x10;
+    pos = writeVarint(buf, pos, nanos);
+  }
+  return pos;
+}
+
+function timestampFieldSize(tag: number, micros: TimeMicros): number {
+  const size = timestampParts(micros)[2];
+  return varintSize(tag) + varintSize(size) + size;
+}
+
+// Small buffers come from one slab: allocating each flow's few hundred bytes separately made
+// allocation and GC the largest cost of serving flows.
+const slabSize = 256 * 1024;
+let slab = Buffer.allocUnsafe(slabSize);
+let slabUsed = 0;
+
+function allocate(size: number): Buffer {
+  if (size > slabSize / 8) return Buffer.allocUnsafe(size);
+  if (slabUsed + size > slabSize) {
+    slab = Buffer.allocUnsafe(slabSize);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + size);
+  slabUsed += (size + 7) & ~7;
+  return out;
 }
 
 const utf8 = new TextEncoder();
+const nodeNameCache = new Map<string, Uint8Array>();
+
+function encodedName(name: string): Uint8Array {
+  let b = nodeNameCache.get(name);
+  if (!b) {
+    b = utf8.encode(name);
+    if (nodeNameCache.size < 4096) nodeNameCache.set(name, b);
+  }
+  return b;
+}
 
 /**
  * Encodes GetFlowsResponse{flow, node_name, time} around already-encoded flow bytes, so a flow is
  * serialized once however many clients read it.
  */
 export function encodeFlowResponse(flowBytes: Uint8Array, nodeName: string, timeMicros: TimeMicros): Uint8Array {
-  const ts = timestampBody(timeMicros);
-  const name = utf8.encode(nodeName);
-  const w = new Writer();
-  w.varint(0x0a).varint(flowBytes.length).bytes(flowBytes);
-  if (name.length > 0) w.varint((1000 << 3) | 2).varint(name.length).bytes(name);
-  w.varint((1001 << 3) | 2).varint(ts.length).bytes(ts);
-  return w.finish();
+  const name = encodedName(nodeName);
+  const timeTag = (1001 << 3) | 2;
+  const nameTag = (1000 << 3) | 2;
+  const size =
+    1 + varintSize(flowBytes.length) + flowBytes.length +
+    (name.length > 0 ? varintSize(nameTag) + varintSize(name.length) + name.length : 0) +
+    timestampFieldSize(timeTag, timeMicros);
+  const buf = allocate(size);
+  let pos = 0;
+  buf[pos++] = 0x0a;
+  pos = writeVarint(buf, pos, flowBytes.length);
+  buf.set(flowBytes, pos);
+  pos += flowBytes.length;
+  if (name.length > 0) {
+    pos = writeVarint(buf, pos, nameTag);
+    pos = writeVarint(buf, pos, name.length);
+    buf.set(name, pos);
+    pos += name.length;
+  }
+  writeTimestampField(buf, pos, timeTag, timeMicros);
+  return buf;
 }
 
 /**
@@ -166,8 +218,10 @@ export function encodeFlowResponse(flowBytes: Uint8Array, nodeName: string, time
  * decoders merge concatenated fields, so this is a complete, valid Flow.
  */
 export function stampFlowBytes(flowBytesWithoutTime: Uint8Array, timeMicros: TimeMicros): Uint8Array {
-  const ts = timestampBody(timeMicros);
-  return new Writer().varint(0x0a).varint(ts.length).bytes(ts).bytes(flowBytesWithoutTime).finish();
+  const buf = allocate(timestampFieldSize(0x0a, timeMicros) + flowBytesWithoutTime.length);
+  const pos = writeTimestampField(buf, 0, 0x0a, timeMicros);
+  buf.set(flowBytesWithoutTime, pos);
+  return buf;
 }
 
 /** Encodes a flow with its time removed, ready for stampFlowBytes. */

@@ -162,7 +162,7 @@ async function stallableProxy(target: string): Promise<{ address: string; stall(
 }
 
 test('a slow client gets lost_events and does not slow the producer or other clients', async () => {
-  const slowObserver = new Observer({ nodeName: 'wst-node-2', capacity: 4095, clientQueue: 1024 });
+  const slowObserver = new Observer({ nodeName: 'wst-node-2', capacity: 4095, clientQueue: 8192 });
   const slowServer = new ObserverServer({ observer: slowObserver, listen: ['127.0.0.1:0'] });
   const [addr] = await slowServer.start();
   const proxy = await stallableProxy(addr!);

@@ -1,0 +1,174 @@
+// Relay throughput and latency: three in-process agents (real @wirescope/observer servers on
+// loopback) replay recorded flows (packages/flow/testdata, a synthetic recording) as fast as they
+// can, each flow re-stamped with the time it is pushed; the relay runs as its own process, as it
+// does in a cluster; one client follows through the relay and reads each response's time field.
+// Prints end-to-end flows/s and the latency from push to client (which bounds what the relay adds),
+// next to a baseline of the same client reading one agent directly.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import { GetFlowsRequestSchema, encodeFlowWithoutTime, loadRecordedFlows, responseKind, responseTimeMicros, stampFlowBytes } from '@wirescope/flow';
+import { Observer, ObserverServer, makeClient, observerService, serverStream } from '@wirescope/observer';
+
+// Bigger pools for Buffer.allocUnsafe: grpc-js allocates one small buffer per message.
+Buffer.poolSize = 256 * 1024;
+
+const durationMs = Number(process.env.BENCH_DURATION_MS ?? 6000);
+const warmupMs = 1000;
+const batch = 64;
+const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+
+const recorded = loadRecordedFlows().map(encodeFlowWithoutTime);
+
+interface Agent {
+  observer: Observer;
+  server: ObserverServer;
+  address: string;
+}
+
+async function startAgents(): Promise<Agent[]> {
+  return Promise.all(
+    ['wst-node-1', 'wst-node-2', 'wst-node-3'].map(async (name) => {
+      const observer = new Observer({ nodeName: name, capacity: 65535, clientQueue: 16384 });
+      const server = new ObserverServer({ observer, listen: ['127.0.0.1:0'] });
+      const [address] = await server.start();
+      return { observer, server, address: address! };
+    }),
+  );
+}
+
+/**
+ * Replays recorded flows into every agent, a batch per agent per event-loop turn, until stop().
+ * An agent replays as fast as its reader takes flows: it skips a turn while its client's queue
+ * is long, as a datapath producer would lose events rather than queue without bound.
+ */
+function replay(agents: Agent[]): { stop(): number } {
+  let running = true;
+  let pushed = 0;
+  let i = 0;
+  const tick = () => {
+    if (!running) return;
+    for (const a of agents) {
+      if (a.observer.backlog > 512) continue;
+      const t = nowMicros();
+      for (let j = 0; j < batch; j++) {
+        a.observer.pushEncoded(stampFlowBytes(recorded[i++ % recorded.length]!, t), t);
+      }
+      pushed += batch;
+    }
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  return {
+    stop: () => {
+      running = false;
+      return pushed;
+    },
+  };
+}
+
+interface Measurement {
+  flows: number;
+  lost: number;
+  seconds: number;
+  latenciesMs: number[];
+}
+
+async function consume(address: string, label: string): Promise<Measurement> {
+  const client = makeClient(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc-node.flow_control_window': 1024 * 1024 });
+  const call = serverStream<unknown, Uint8Array>(client, observerService, 'GetFlows', create(GetFlowsRequestSchema, { follow: true }), { raw: true });
+  call.on('error', () => {});
+  let counting = false;
+  let flows = 0;
+  let lost = 0;
+  const latenciesMs: number[] = [];
+  call.on('data', (bytes: Uint8Array) => {
+    if (!counting) return;
+    const kind = responseKind(bytes);
+    if (kind === 1) {
+      flows++;
+      if ((flows & 15) === 0) latenciesMs.push((nowMicros() - responseTimeMicros(bytes)) / 1000);
+    } else if (kind === 3) lost++;
+  });
+  await new Promise((r) => setTimeout(r, warmupMs));
+  counting = true;
+  const start = performance.now();
+  await new Promise((r) => setTimeout(r, durationMs));
+  counting = false;
+  const seconds = (performance.now() - start) / 1000;
+  call.cancel();
+  client.close();
+  process.stderr.write(`${label}: ${flows} flows in ${seconds.toFixed(1)} s\n`);
+  return { flows, lost, seconds, latenciesMs };
+}
+
+function pct(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function startRelay(agents: Agent[]): Promise<{ address: string; stop(): Promise<void> }> {
+  const bin = fileURLToPath(new URL('../apps/relay/dist/bin.js', import.meta.url));
+  const peers = agents.map((a, i) => `wst-node-${i + 1}=${a.address}`).join(',');
+  const nodeArgs = process.env.BENCH_RELAY_NODE_ARGS ? process.env.BENCH_RELAY_NODE_ARGS.split(' ') : [];
+  const child = spawn(process.execPath, [...nodeArgs, bin, '--listen-address', '127.0.0.1:0', '--static-peers', peers], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const address = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      log += d.toString();
+      const m = /serving on (\S+?)(,|\s|$)/.exec(log);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`relay exited (${code}): ${log}`)));
+  });
+  // wait until the relay is connected to all three agents
+  const deadline = Date.now() + 10_000;
+  while ((log.match(/ connected/g) ?? []).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return {
+    address,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const agents = await startAgents();
+
+  // Baseline: the same client reading one agent directly, while all three replay.
+  let producer = replay(agents);
+  const direct = await consume(agents[0]!.address, 'direct (one agent)');
+  producer.stop();
+  await new Promise((r) => setTimeout(r, 200));
+
+  const relay = await startRelay(agents);
+  producer = replay(agents);
+  const relayed = await consume(relay.address, 'through relay (three agents)');
+  const pushed = producer.stop();
+  const agentLost = agents.reduce((s, a) => s + a.observer.lostEvents, 0);
+
+  const flowsPerS = Math.round(relayed.flows / relayed.seconds);
+  const directPerS = Math.round(direct.flows / direct.seconds);
+  const p50 = pct(relayed.latenciesMs, 50);
+  const p99 = pct(relayed.latenciesMs, 99);
+  const dp50 = pct(direct.latenciesMs, 50);
+  const dp99 = pct(direct.latenciesMs, 99);
+  console.log(`direct one agent:   ${directPerS} flows/s, latency p50 ${dp50.toFixed(2)} ms p99 ${dp99.toFixed(2)} ms`);
+  console.log(`relay three agents: ${flowsPerS} flows/s, latency p50 ${p50.toFixed(2)} ms p99 ${p99.toFixed(2)} ms`);
+  console.log(`relay/direct throughput ratio ${(flowsPerS / Math.max(1, directPerS)).toFixed(2)}; p50 added over direct ${(p50 - dp50).toFixed(2)} ms`);
+  console.log(`pushed ${pushed} flows in total; lost to slow readers: ${agentLost} at the agents, ${relayed.lost} lost_events messages seen by the client`);
+  console.log(`relay flows_per_s=${flowsPerS} p50_ms=${p50.toFixed(2)} p99_ms=${p99.toFixed(2)}`);
+
+  await relay.stop();
+  await Promise.all(agents.map((a) => a.server.stop(100)));
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

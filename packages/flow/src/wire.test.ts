@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { FlowSchema } from './gen/flow/flow_pb.js';
+import { GetFlowsResponseSchema } from './gen/observer/observer_pb.js';
+import { encodeFlowResponse, encodeFlowWithoutTime, flowTimeMicros, responseKind, responseTimeMicros, stampFlowBytes } from './wire.js';
+import { loadRecordedFlows } from './fixtures.js';
+
+const flows = loadRecordedFlows();
+const sameFlow = (a: unknown, b: unknown) =>
+  assert.ok(Buffer.from(toBinary(FlowSchema, a as never)).equals(Buffer.from(toBinary(FlowSchema, b as never))), 'flows differ');
+
+test('encodeFlowResponse builds a GetFlowsResponse that protobuf decoders read back', () => {
+  const flow = flows[3]!;
+  const bytes = toBinary(FlowSchema, flow);
+  const t = flowTimeMicros(bytes);
+  assert.equal(t, Number(flow.time!.seconds) * 1e6 + flow.time!.nanos / 1000);
+  const resp = fromBinary(GetFlowsResponseSchema, encodeFlowResponse(bytes, 'wst-node-1', t));
+  assert.equal(resp.nodeName, 'wst-node-1');
+  assert.deepEqual(resp.time, flow.time);
+  assert.equal(resp.responseTypes.case, 'flow');
+  sameFlow(resp.responseTypes.value, flow);
+  assert.equal(responseTimeMicros(encodeFlowResponse(bytes, 'n', t)), t);
+  assert.equal(responseKind(encodeFlowResponse(bytes, 'n', t)), 1);
+});
+
+test('stampFlowBytes gives recorded bytes a new time and keeps every other field', () => {
+  const flow = flows[7]!;
+  const stripped = encodeFlowWithoutTime(flow);
+  const when = 1_800_000_000_123_456;
+  const restamped = fromBinary(FlowSchema, stampFlowBytes(stripped, when));
+  assert.equal(restamped.time!.seconds, 1_800_000_000n);
+  assert.equal(restamped.time!.nanos, 123_456_000);
+  sameFlow(create(FlowSchema, { ...restamped, time: undefined }), create(FlowSchema, { ...flow, time: undefined }));
+});
+
+test('responseKind and responseTimeMicros on status and lost-event responses', () => {
+  const status = toBinary(
+    GetFlowsResponseSchema,
+    create(GetFlowsResponseSchema, { responseTypes: { case: 'nodeStatus', value: { nodeNames: ['a'] } }, time: { seconds: 5n, nanos: 7000 } }),
+  );
+  assert.equal(responseKind(status), 2);
+  assert.equal(responseTimeMicros(status), 5_000_007);
+  const lost = toBinary(GetFlowsResponseSchema, create(GetFlowsResponseSchema, { responseTypes: { case: 'lostEvents', value: { numEventsLost: 3n } } }));
+  assert.equal(responseKind(lost), 3);
+  assert.equal(responseTimeMicros(lost), 0);
+});
