@@ -8,6 +8,10 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   lab: () => import('./commands/lab.js'),
   encrypt: () => import('./commands/encrypt.js'),
   demo: () => import('./commands/demo.js'),
+  observe: () => import('./commands/observe.js'),
+  status: () => import('./commands/status.js'),
+  list: () => import('./commands/list.js'),
+  handshakes: () => import('./commands/handshakes.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,75 @@
+// Connecting the CLI to a relay or agent: --server (host:port or unix:///path) and hubble's TLS flags.
+import * as grpc from '@grpc/grpc-js';
+import { clientChannelOptions, clientCredentials, makeClient, type ClientTlsFiles } from '@wirescope/observer';
+import { UsageError } from '../command.js';
+
+export const defaultServer = 'localhost:4245';
+
+export interface ConnectOptions {
+  server: string;
+  tls?: ClientTlsFiles | undefined;
+  timeoutMs: number;
+}
+
+/** The connection flags every Observer-speaking command shares; value flags take the next arg. */
+export const connectFlags = ['--server', '--tls-ca-cert-files', '--tls-client-cert-file', '--tls-client-key-file', '--tls-server-name', '--timeout'];
+export const connectBoolFlags = ['--tls'];
+
+export function connectOptions(values: Map<string, string | true>): ConnectOptions {
+  const server = (values.get('--server') as string | undefined) ?? process.env.WIRESCOPE_SERVER ?? defaultServer;
+  if (!/^(unix:\/\/\/.+|\/.+|\[[0-9a-fA-F:]+\]:\d+|[^:/\s]+:\d+)$/.test(server)) {
+    throw new UsageError(`--server "${server}" is not host:port or unix:///path (default ${defaultServer})`);
+  }
+  const timeoutText = (values.get('--timeout') as string | undefined) ?? '5s';
+  const timeoutMs = parseDuration(timeoutText, '--timeout');
+  const ca = values.get('--tls-ca-cert-files') as string | undefined;
+  const cert = values.get('--tls-client-cert-file') as string | undefined;
+  const key = values.get('--tls-client-key-file') as string | undefined;
+  const serverName = values.get('--tls-server-name') as string | undefined;
+  const wantTls = values.has('--tls') || !!ca || !!cert;
+  if (!wantTls) {
+    if (serverName || key) throw new UsageError('--tls-server-name/--tls-client-key-file need --tls and --tls-ca-cert-files');
+    return { server, timeoutMs };
+  }
+  if (!ca) throw new UsageError('--tls needs --tls-ca-cert-files FILE (the CA that signed the server certificate)');
+  if (!!cert !== !!key) throw new UsageError('--tls-client-cert-file and --tls-client-key-file go together');
+  return { server, timeoutMs, tls: { ca, cert, key, serverName } };
+}
+
+export function connect(opts: ConnectOptions): grpc.Client {
+  try {
+    return makeClient(opts.server, clientCredentials(opts.tls), {
+      ...clientChannelOptions(opts.tls),
+      'grpc-node.flow_control_window': 1024 * 1024,
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** Waits for the server; a clear one-line error when it is not there. */
+export async function ready(client: grpc.Client, opts: ConnectOptions): Promise<void> {
+  await new Promise<void>((resolve, reject) =>
+    client.waitForReady(Date.now() + opts.timeoutMs, (err) =>
+      err ? reject(new Error(`cannot reach ${opts.server}: ${err.message}. Is the relay running (wirescope lab up), or give --server`)) : resolve(),
+    ),
+  );
+}
+
+/** Go-style durations ("500ms", "5m", "1h30m", "2h45m10s") in milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  let total = 0;
+  let consumed = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index !== consumed) break;
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+    total += Number(m[1]) * unit;
+    consumed += m[0].length;
+  }
+  if (consumed !== text.length || text.length === 0) {
+    throw new UsageError(`${flag} "${text}" is not a duration (accepted e.g. 500ms, 30s, 5m, 1h30m)`);
+  }
+  return total;
+}

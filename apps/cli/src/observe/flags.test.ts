@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DropReason, Mechanism, Verdict } from '@wirescope/flow';
+import { UsageError } from '../command.js';
+import { parseObserveArgs, parseTime } from './flags.js';
+import { parseDuration } from './connect.js';
+
+const now = Date.UTC(2026, 10, 21, 12, 0, 0);
+
+test('defaults: the last 20 flows from localhost:4245 in compact form', () => {
+  const o = parseObserveArgs([], now);
+  assert.equal(o.request.number, 20n);
+  assert.equal(o.request.follow, false);
+  assert.equal(o.format, 'compact');
+  assert.equal(o.connect.server, 'localhost:4245');
+  assert.deepEqual(o.request.whitelist, []);
+});
+
+test('--follow alone asks for new flows only; --last with --follow keeps N', () => {
+  assert.equal(parseObserveArgs(['-f'], now).request.number, 0n);
+  const o = parseObserveArgs(['--last', '5', '--follow'], now);
+  assert.equal(o.request.number, 5n);
+  assert.equal(o.request.follow, true);
+  assert.equal(parseObserveArgs(['--all'], now).request.number, 0n);
+  const first = parseObserveArgs(['--first', '3'], now).request;
+  assert.equal(first.first, true);
+  assert.equal(first.number, 3n);
+});
+
+test('filter flags AND into one filter; either-direction flags make two ORed filters', () => {
+  const one = parseObserveArgs(['--from-pod', 'default/client-', '--to-pod', 'server-', '--verdict', 'FORWARDED', '--encrypted'], now).request;
+  assert.equal(one.whitelist.length, 1);
+  assert.deepEqual(one.whitelist[0]!.sourcePod, ['default/client-']);
+  assert.deepEqual(one.whitelist[0]!.destinationPod, ['default/server-'], 'namespace defaults to "default"');
+  assert.deepEqual(one.whitelist[0]!.verdict, [Verdict.FORWARDED]);
+  assert.deepEqual(one.whitelist[0]!.encrypted, [true]);
+  const two = parseObserveArgs(['--pod', 'kube-system/coredns', '--protocol', 'udp'], now).request;
+  assert.equal(two.whitelist.length, 2);
+  assert.deepEqual(two.whitelist[0]!.sourcePod, ['kube-system/coredns']);
+  assert.deepEqual(two.whitelist[1]!.destinationPod, ['kube-system/coredns']);
+  assert.deepEqual(two.whitelist.map((f) => f.protocol), [['udp'], ['udp']]);
+  const ns = parseObserveArgs(['-n', 'monitoring'], now).request;
+  assert.deepEqual(ns.whitelist.map((f) => [f.sourcePod, f.destinationPod]), [[['monitoring/'], []], [[], ['monitoring/']]]);
+});
+
+test('--not sends only the next filter flag to the blacklist', () => {
+  const r = parseObserveArgs(['--from-namespace', 'default', '--not', '--drop-reason-desc', 'POLICY_DENIED', '--unencrypted'], now).request;
+  assert.deepEqual(r.blacklist.length, 1);
+  assert.deepEqual(r.blacklist[0]!.dropReasonDesc, [DropReason.POLICY_DENIED]);
+  assert.deepEqual(r.blacklist[0]!.encrypted, []);
+  assert.deepEqual(r.whitelist[0]!.encrypted, [false]);
+  assert.deepEqual(r.whitelist[0]!.sourcePod, ['default/']);
+});
+
+test('times: relative and RFC3339 for --since/--until', () => {
+  const r = parseObserveArgs(['--since', '5m', '--until', '2026-11-21T11:59:00Z'], now).request;
+  assert.equal(Number(r.since!.seconds), (now - 5 * 60_000) / 1000);
+  assert.equal(Number(r.until!.seconds), Date.UTC(2026, 10, 21, 11, 59) / 1000);
+  assert.equal(r.number, 0n, 'a time window replaces the default --last 20');
+  assert.equal(parseTime('--since', '1h30m', now), now - 90 * 60_000);
+  assert.equal(parseDuration('1h30m10s', 'x'), 5_410_000);
+});
+
+test('type, tcp flags, ip version, identity, mechanism and peer', () => {
+  const o = parseObserveArgs(['--type', 'trace:to-crypto', '--tcp-flags', 'SYN,ACK', '--ip-version', 'v6', '--to-identity', '2', '--mechanism', 'wireguard', '--peer', 'wst-node-2', '-o', 'jsonpb', '--print-node-name'], now);
+  const f = o.request.whitelist[0]!;
+  assert.deepEqual([f.eventType[0]!.type, f.eventType[0]!.matchSubType, f.eventType[0]!.subType], [4, true, 13]);
+  assert.equal(f.tcpFlags[0]!.SYN && f.tcpFlags[0]!.ACK, true);
+  assert.deepEqual(f.ipVersion, [2]);
+  assert.deepEqual(f.destinationIdentity, [2]);
+  assert.equal(o.mechanism, Mechanism.WIREGUARD);
+  assert.equal(o.peer, 'wst-node-2');
+  assert.equal(o.format, 'jsonpb');
+  assert.equal(o.nodeName, true);
+});
+
+test('bad flags and values: one line naming what is wrong and what is accepted', () => {
+  const bad: [string[], RegExp][] = [
+    [['--bogus'], /^unknown flag --bogus/],
+    [['-o', 'yaml'], /^-o "yaml" is unknown; accepted: compact, json, jsonpb, dict, table$/],
+    [['--verdict', 'ALLOWED'], /^--verdict "ALLOWED" is unknown; accepted: FORWARDED, DROPPED/],
+    [['--since', 'yesterday'], /^--since "yesterday" is not a relative time/],
+    [['--last', 'ten'], /^--last "ten" is not a number/],
+    [['--first', '2', '--follow'], /^--first cannot be combined with --follow/],
+    [['--not'], /^--not must be followed by a filter flag/],
+    [['--type', 'trace:nowhere'], /unknown sub-type "nowhere"/],
+    [['--mechanism', 'ipsec'], /^--mechanism "ipsec" is unknown; accepted: none, wireguard$/],
+    [['--server', 'no port'], /^--server "no port" is not host:port or unix:\/\/\/path/],
+    [['--tcp-flags', 'SYN,FOO'], /^--tcp-flags "FOO" is unknown/],
+    [['--pod'], /^--pod needs a value$/],
+  ];
+  for (const [args, re] of bad) {
+    assert.throws(
+      () => parseObserveArgs(args, now),
+      (err: unknown) => err instanceof UsageError && re.test(err.message) && !err.message.includes('\n'),
+      args.join(' '),
+    );
+  }
+});
