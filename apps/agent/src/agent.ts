@@ -165,7 +165,12 @@ export class Agent {
       const listen = this.config.datapath.hubbleListen;
       if (listen.length > 0) {
         const hubble = new HubbleMount(
-          { nodeName: this.config.nodeName, capacity: this.config.datapath.flowRingCapacity, listen },
+          {
+            nodeName: this.config.nodeName,
+            capacity: this.config.datapath.flowRingCapacity,
+            listen,
+            tls: this.config.datapath.hubbleTls,
+          },
           controller.observer,
         );
         this.log(`hubble: Observer API on ${(await hubble.start()).join(', ')}`);
@@ -195,6 +200,7 @@ export class Agent {
       const peerNodes = status.peers.map((p) => p.node).filter((n): n is string => n !== undefined);
       await this.datapath.sync({ nodes, endpoints: withIdentity, peerNodes });
       this.hubble?.setNodes(nodes);
+      this.hubble?.setEncryptStatus(status);
     } catch (err) {
       this.log(`datapath: sync failed: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -54,3 +54,23 @@ test('each bad flag is rejected with a message naming it and what is accepted', 
 test('--help is recognised', () => {
   assert.equal(parseAgentFlags(['--help']), 'help');
 });
+
+test('--hubble-tls-* flags: cert and key together, a client CA only with them', () => {
+  const config = parseAgentFlags([
+    ...base,
+    '--hubble-listen',
+    '10.77.0.11:4244,unix:///run/x/hubble.sock',
+    '--hubble-tls-cert',
+    '/tls/a.crt',
+    '--hubble-tls-key',
+    '/tls/a.key',
+    '--hubble-tls-client-ca',
+    '/tls/ca.crt',
+  ]);
+  assert.notEqual(config, 'help');
+  if (config === 'help') return;
+  assert.deepEqual(config.datapath.hubbleTls, { cert: '/tls/a.crt', key: '/tls/a.key', clientCa: '/tls/ca.crt' });
+  assert.equal(parseAgentFlags(base) !== 'help' && (parseAgentFlags(base) as { datapath: { hubbleTls?: unknown } }).datapath.hubbleTls, undefined);
+  assert.throws(() => parseAgentFlags([...base, '--hubble-tls-cert', '/tls/a.crt']), /--hubble-tls-cert and --hubble-tls-key go together/);
+  assert.throws(() => parseAgentFlags([...base, '--hubble-tls-client-ca', '/tls/ca.crt']), /--hubble-tls-client-ca needs --hubble-tls-cert/);
+});

@@ -31,6 +31,8 @@ export interface AgentConfig {
     flowRingCapacity: number;
     /** Hubble Observer/Peer gRPC listen addresses (host:port, unix:///path); empty: not served. */
     hubbleListen: string[];
+    /** TLS (mutual with a client CA) on the TCP listen addresses; unix sockets stay plain, as in Hubble. */
+    hubbleTls?: { cert: string; key: string; clientCa?: string | undefined } | undefined;
   };
 }
 
@@ -38,7 +40,8 @@ export const AGENT_USAGE = `usage: wirescope-agent --node-name NAME --underlay-i
   [--state-dir DIR] [--api-socket PATH] [--wg-interface NAME] [--wg-port PORT] [--wg-mtu MTU]
   [--wg-mechanism auto|kernel|wireguard-go] [--wg-keepalive SECONDS] [--lease-ttl SECONDS]
   [--resync-interval SECONDS] [--datapath bpf|off] [--strict-encryption]
-  [--aggregation-interval SECONDS] [--flow-ring-capacity 2^n-1] [--hubble-listen ADDR[,ADDR]]`;
+  [--aggregation-interval SECONDS] [--flow-ring-capacity 2^n-1] [--hubble-listen ADDR[,ADDR]]
+  [--hubble-tls-cert FILE --hubble-tls-key FILE [--hubble-tls-client-ca FILE]]`;
 
 const options = {
   'node-name': { type: 'string' },
@@ -59,6 +62,9 @@ const options = {
   'aggregation-interval': { type: 'string' },
   'flow-ring-capacity': { type: 'string' },
   'hubble-listen': { type: 'string' },
+  'hubble-tls-cert': { type: 'string' },
+  'hubble-tls-key': { type: 'string' },
+  'hubble-tls-client-ca': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -173,9 +179,19 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
       throw invalid(`--hubble-listen entry "${address}" is not valid; accepted: host:port or unix:///absolute/path`);
     }
   }
+  const tlsCert = str('hubble-tls-cert');
+  const tlsKey = str('hubble-tls-key');
+  const tlsClientCa = str('hubble-tls-client-ca');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw invalid('--hubble-tls-cert and --hubble-tls-key go together; accepted: both PEM files, or neither');
+  }
+  if (tlsClientCa !== undefined && tlsCert === undefined) {
+    throw invalid('--hubble-tls-client-ca needs --hubble-tls-cert and --hubble-tls-key');
+  }
   return {
     datapath: {
       hubbleListen,
+      ...(tlsCert && tlsKey ? { hubbleTls: { cert: tlsCert, key: tlsKey, clientCa: tlsClientCa } } : {}),
       mode: datapathMode,
       strict: values['strict-encryption'] === true,
       aggregationSeconds: integerFlag('aggregation-interval', str('aggregation-interval'), 5, 1, 3600),

@@ -2,8 +2,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LAYOUT } from '@wirescope/events';
-import { Verdict } from '@wirescope/flow';
-import { collectFlows, testClient } from '@wirescope/observer';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import { EncryptionStatusRequestSchema, Verdict, type EncryptionStatusResponse } from '@wirescope/flow';
+import {
+  clientChannelOptions,
+  clientCredentials,
+  collectFlows,
+  makeTestPki,
+  testClient,
+  unary,
+  wirescopeService,
+} from '@wirescope/observer';
 import { FlowObserver } from '../flows/observer.js';
 import type { EnrichContext } from '../flows/enrich.js';
 import { HubbleMount } from './mount.js';
@@ -65,5 +77,69 @@ test('flows from the datapath observer are served by the Hubble Observer API; no
     );
   } finally {
     await mount.stop();
+  }
+});
+
+test('with TLS the TCP port requires a client certificate while the unix socket stays plain; EncryptionStatus reports the node', async () => {
+  const pki = makeTestPki();
+  const socket = join(pki.dir, 'hubble.sock');
+  const flows = new FlowObserver(ctx);
+  const mount = new HubbleMount(
+    {
+      nodeName: 'node1',
+      capacity: 4095,
+      listen: ['127.0.0.1:0', `unix://${socket}`],
+      tls: { cert: pki.serverCert, key: pki.serverKey, clientCa: pki.ca },
+    },
+    flows,
+  );
+  const [tcp, unix] = await mount.start();
+  assert.equal(unix, `unix://${socket}`);
+  mount.setEncryptStatus({
+    mechanism: 'wireguard-go',
+    interface: 'wsl-wg-node1',
+    publicKey: 'pub1',
+    listenPort: 51871,
+    mtu: 1420,
+    peers: [
+      {
+        node: 'node2',
+        publicKey: 'pub2',
+        endpoint: '10.77.0.12:51871',
+        allowedIPs: ['10.244.2.0/24'],
+        latestHandshake: '2026-01-02T03:04:05.000Z',
+        handshakeAgeSeconds: 3,
+        rxBytes: 10,
+        txBytes: 20,
+        persistentKeepalive: 25,
+      },
+    ],
+  });
+  const clients: grpc.Client[] = [];
+  try {
+    const plain = testClient(unix ?? '');
+    clients.push(plain);
+    const status = await unary<unknown, EncryptionStatusResponse>(plain, wirescopeService, 'EncryptionStatus', create(EncryptionStatusRequestSchema));
+    assert.equal(status.nodes.length, 1);
+    assert.equal(status.nodes[0]?.nodeName, 'node1');
+    assert.equal(status.nodes[0]?.implementation, 'wireguard-go');
+    assert.equal(status.nodes[0]?.peers[0]?.peerNode, 'node2');
+    assert.equal(status.nodes[0]?.peers[0]?.txBytes, 20n);
+
+    const mutual = testClient(tcp ?? '', clientCredentials({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, serverName: 'localhost' }), clientChannelOptions({ ca: pki.ca, serverName: 'localhost' }));
+    clients.push(mutual);
+    const viaTls = await unary<unknown, EncryptionStatusResponse>(mutual, wirescopeService, 'EncryptionStatus', create(EncryptionStatusRequestSchema), { deadlineMs: 5000 });
+    assert.equal(viaTls.nodes[0]?.nodeName, 'node1');
+
+    const noCert = testClient(tcp ?? '', clientCredentials({ ca: pki.ca, serverName: 'localhost' }), clientChannelOptions({ ca: pki.ca, serverName: 'localhost' }));
+    clients.push(noCert);
+    await assert.rejects(
+      unary(noCert, wirescopeService, 'EncryptionStatus', create(EncryptionStatusRequestSchema), { deadlineMs: 3000 }),
+      (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED,
+    );
+  } finally {
+    for (const c of clients) c.close();
+    await mount.stop();
+    rmSync(pki.dir, { recursive: true, force: true });
   }
 });

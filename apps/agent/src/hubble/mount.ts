@@ -3,7 +3,11 @@
  * it from the datapath's flow observer: every enriched flow goes into its ring, every handshake
  * into its handshake log, and the cluster's nodes become Peer.Notify entries for the relay.
  */
-import { HandshakeLog, Observer, ObserverServer, PeerRegistry } from '@wirescope/observer';
+import { HandshakeLog, Observer, ObserverServer, PeerRegistry, type ServerTlsFiles } from '@wirescope/observer';
+import { Mechanism, NodeEncryptionStatusSchema, PeerEncryptionStatusSchema, type NodeEncryptionStatus } from '@wirescope/flow';
+import { create } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import type { EncryptStatus } from '../wireguard/manager.js';
 import type { NodeRecord } from '../store/types.js';
 import type { FlowObserver } from '../flows/observer.js';
 
@@ -12,13 +16,16 @@ export interface HubbleMountOptions {
   capacity: number;
   /** host:port and unix:///path addresses; the first TCP one's port is advertised to peers. */
   listen: string[];
+  /** TLS for the TCP addresses; unix sockets stay plain (local, guarded by file permissions). */
+  tls?: ServerTlsFiles | undefined;
 }
 
 export class HubbleMount {
   readonly observer: Observer;
   readonly handshakes: HandshakeLog;
   readonly peers = new PeerRegistry();
-  private readonly server: ObserverServer;
+  private readonly servers: ObserverServer[] = [];
+  private encryption: NodeEncryptionStatus[] = [];
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -27,12 +34,46 @@ export class HubbleMount {
   ) {
     this.observer = new Observer({ nodeName: options.nodeName, capacity: options.capacity });
     this.handshakes = new HandshakeLog(options.nodeName);
-    this.server = new ObserverServer({
-      observer: this.observer,
-      peers: this.peers,
-      handshakes: this.handshakes,
-      listen: options.listen,
-    });
+    const unix = options.listen.filter((a) => a.startsWith('unix://'));
+    const tcp = options.listen.filter((a) => !a.startsWith('unix://'));
+    const groups = options.tls ? [{ listen: tcp, tls: options.tls }, { listen: unix }] : [{ listen: options.listen }];
+    for (const group of groups) {
+      if (group.listen.length === 0) continue;
+      this.servers.push(
+        new ObserverServer({
+          observer: this.observer,
+          peers: this.peers,
+          handshakes: this.handshakes,
+          encryptionStatus: () => this.encryption,
+          ...group,
+        }),
+      );
+    }
+  }
+
+  /** The node's WireGuard state for the Wirescope EncryptionStatus call (refreshed on every resync). */
+  setEncryptStatus(status: EncryptStatus): void {
+    this.encryption = [
+      create(NodeEncryptionStatusSchema, {
+        nodeName: this.options.nodeName,
+        mechanism: Mechanism.WIREGUARD,
+        implementation: status.mechanism,
+        interface: status.interface,
+        publicKey: status.publicKey,
+        listenPort: status.listenPort,
+        peers: status.peers.map((p) =>
+          create(PeerEncryptionStatusSchema, {
+            peerNode: p.node ?? '',
+            peerPublicKey: p.publicKey,
+            endpoint: p.endpoint ?? '',
+            allowedIps: p.allowedIPs,
+            latestHandshake: p.latestHandshake ? timestampFromDate(new Date(p.latestHandshake)) : undefined,
+            rxBytes: BigInt(p.rxBytes),
+            txBytes: BigInt(p.txBytes),
+          }),
+        ),
+      }),
+    ];
   }
 
   async start(): Promise<string[]> {
@@ -40,7 +81,9 @@ export class HubbleMount {
       if (item.kind === 'flow') this.observer.push(item.flow);
       else this.handshakes.push(item.handshake);
     });
-    return this.server.start();
+    const bound: string[] = [];
+    for (const server of this.servers) bound.push(...(await server.start()));
+    return bound;
   }
 
   /** Every node (this one included, as Hubble's peer service does) at its underlay address. */
@@ -54,6 +97,6 @@ export class HubbleMount {
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
-    await this.server.stop();
+    await Promise.all(this.servers.map((s) => s.stop()));
   }
 }
