@@ -17,12 +17,19 @@ async function main(): Promise<void> {
     console.error(`relay: ${peer.name} (${peer.config.address}) ${state}${message ? `: ${message}` : ''}`);
   });
   const relay = new Relay(peers, { windowMs: config.windowMs });
-  const server = new RelayServer({ relay, listen: config.listen, tls: config.tls });
-  const addresses = await server.start();
+  // The unix socket is local (its file mode guards it), so it stays plain, as Hubble's does; TLS is for TCP.
+  const unix = config.listen.filter((a) => a.startsWith('unix://'));
+  const tcp = config.listen.filter((a) => !a.startsWith('unix://'));
+  const servers =
+    config.tls && unix.length > 0
+      ? [new RelayServer({ relay, listen: tcp, tls: config.tls }), new RelayServer({ relay, listen: unix })]
+      : [new RelayServer({ relay, listen: config.listen, tls: config.tls })];
+  const addresses: string[] = [];
+  for (const server of servers) addresses.push(...(await server.start()));
   console.error(`relay: serving on ${addresses.join(', ')}`);
   const stop = () => {
     peers.close();
-    server.stop(500).then(() => process.exit(0));
+    Promise.all(servers.map((s) => s.stop(500))).then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

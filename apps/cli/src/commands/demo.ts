@@ -66,6 +66,8 @@ export const command: Command = {
       [
         '',
         'Look at it:',
+        '  npx wirescope observe -f              # live flows from every node through the relay (🔒 = encrypted)',
+        '  npx wirescope status                  # the whole cluster through the relay: nodes connected, flows/s',
         '  npx wirescope encrypt status          # WireGuard mesh: peers, handshakes, bytes',
         '  npx wirescope lab status              # nodes, pods, agents, etcd',
         ...(forward

@@ -5,9 +5,14 @@ import { agentRequest, type EncryptStatus } from '@wirescope/agent';
 import { readState } from '../lab/state.js';
 import { agentSocket } from '../lab/names.js';
 import { formatEncryptStatus } from '../lab/status.js';
+import { encryptStatusViaRelay, type EncryptResult } from './encrypt-relay.js';
+import { defaultServer } from '../observe/connect.js';
 
 const USAGE =
-  'usage: wirescope encrypt status [--node NAME] [--socket PATH] [-o text|json] | wirescope encrypt rotate-key --node NAME [--socket PATH]';
+  'usage: wirescope encrypt status [--node NAME] [--server host:port|unix:///path | --socket PATH] [-o text|json] | wirescope encrypt rotate-key --node NAME [--socket PATH]';
+
+/** How long `encrypt status` waits for the relay before asking the lab's agents directly. */
+const RELAY_TIMEOUT_MS = 1500;
 
 /** Agent sockets to ask: an explicit one, else the lab's (all nodes or the named one). */
 function targets(node: string | undefined, socket: string | undefined): { node: string; socket: string }[] {
@@ -31,6 +36,7 @@ export const command: Command = {
         options: {
           node: { type: 'string' },
           socket: { type: 'string' },
+          server: { type: 'string' },
           output: { type: 'string', short: 'o' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -51,9 +57,25 @@ export const command: Command = {
     const [action, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; ${USAGE}`);
     if (action === 'status') {
-      const results = [];
+      if (values.server !== undefined && values.socket !== undefined)
+        throw new UsageError(`--server and --socket exclude each other; ${USAGE}`);
+      let results: EncryptResult[] = [];
       let failed = false;
-      for (const t of targets(values.node, values.socket)) {
+      // The relay answers for the whole cluster; without it (or with --socket) ask the agents' sockets.
+      const server = values.server ?? process.env.WIRESCOPE_SERVER ?? defaultServer;
+      const viaRelay = values.socket === undefined ? await encryptStatusViaRelay(server, RELAY_TIMEOUT_MS).catch((err: unknown) => {
+        if (values.server !== undefined) throw err;
+        return undefined;
+      }) : undefined;
+      if (viaRelay) {
+        results = values.node === undefined ? viaRelay : viaRelay.filter((r) => r.node === values.node);
+        if (values.node !== undefined && results.length === 0)
+          throw new UsageError(`--node "${values.node}" is not a node the relay knows; accepted: ${viaRelay.map((r) => r.node).join(', ')}`);
+        failed = results.some((r) => 'error' in r);
+      } else if (values.server !== undefined) {
+        throw new UsageError(`cannot reach the relay at ${values.server}; without --server the lab's agent sockets are asked`);
+      }
+      for (const t of viaRelay ? [] : targets(values.node, values.socket)) {
         try {
           results.push(await agentRequest<EncryptStatus & { node: string }>(t.socket, 'GET', '/v1/encrypt'));
         } catch (err) {
@@ -67,6 +89,7 @@ export const command: Command = {
         const blocks = results.map((r) =>
           ('error' in r ? [`${r.node}: unavailable: ${r.error}`] : formatEncryptStatus(r)).join('\n'),
         );
+        if (viaRelay) console.log(`(whole cluster via the relay at ${server})\n`);
         console.log(blocks.join('\n\n'));
       }
       return failed ? 1 : 0;

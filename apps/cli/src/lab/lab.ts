@@ -4,20 +4,29 @@ import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EtcdClusterStore, agentRequest, type EncryptStatus } from '@wirescope/agent';
+import { create } from '@bufbuild/protobuf';
+import { ServerStatusRequestSchema, type ServerStatusResponse } from '@wirescope/flow';
+import { makeClient, observerService, unary } from '@wirescope/observer';
+import * as grpc from '@grpc/grpc-js';
 import { CONTROL_PLANE_ADDRESS, type LabSpec } from './spec.js';
 import {
   CONTROL_PLANE_NS,
   ETCD_PORT,
+  HUBBLE_PORT,
   LAB_DIR,
   LOG_DIR,
   PID_DIR,
   PREFIX,
+  RELAY_FORWARD_PORT,
+  RELAY_PORT,
+  RELAY_SOCKET,
   SOCKET_DIR,
   WIREGUARD_PORT,
   WIREGUARD_SOCKET_DIR,
   agentDir,
   agentSocket,
   etcdForwardSocket,
+  hubbleSocket,
   lxcInterface,
   nodeNamespace,
   podNamespace,
@@ -27,12 +36,15 @@ import { createTopology } from './topology.js';
 import { isAlive, run, startDaemon, type Daemon } from './shell.js';
 import { listenLoopback, startNamespaceForward } from './forward.js';
 import { readState, writeState, type LabState } from './state.js';
+import { createLabPki, labPkiPaths } from './tls.js';
 
 export type Progress = (message: string) => void;
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const WORKLOADS = join(REPO_ROOT, 'lab', 'workloads');
 const AGENT_MAIN = fileURLToPath(new URL('./main.js', import.meta.resolve('@wirescope/agent')));
+const RELAY_MAIN = join(REPO_ROOT, 'apps', 'relay', 'dist', 'bin.js');
+const LOOPBACK_MAIN = fileURLToPath(new URL('./loopback-main.js', import.meta.url));
 
 export type UpResult =
   { status: 'started'; state: LabState } | { status: 'already-running'; state: LabState };
@@ -83,7 +95,7 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   );
 }
 
-const REQUIRED_PROGRAMS = ['ip', 'etcd', 'etcdctl', 'wg', 'wireguard-go', 'sysctl'];
+const REQUIRED_PROGRAMS = ['ip', 'etcd', 'etcdctl', 'wg', 'wireguard-go', 'sysctl', 'openssl'];
 
 /** What keeps the lab from starting on this machine (not root, missing programs); empty when fine. */
 export async function preflightProblems(): Promise<string[]> {
@@ -100,6 +112,7 @@ export async function preflightProblems(): Promise<string[]> {
   if (missing.length > 0)
     problems.push(`missing programs: ${missing.join(', ')}; install them with: bash scripts/setup.sh`);
   if (!existsSync(AGENT_MAIN)) problems.push(`agent not built (${AGENT_MAIN}); run: npx turbo run build`);
+  if (!existsSync(RELAY_MAIN)) problems.push(`relay not built (${RELAY_MAIN}); run: npx turbo run build`);
   return problems;
 }
 
@@ -170,6 +183,8 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
   const save = (readyAfterMs: number) =>
     writeState({ startedAt: new Date(started).toISOString(), readyAfterMs, spec, daemons });
   try {
+    await createLabPki(spec);
+    step('lab CA and certificates (agents, relay, CLI) created');
     await createTopology(spec, step);
 
     daemons.push(
@@ -224,6 +239,15 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
     await waitForMesh(spec, 20_000);
     step('WireGuard full mesh: every node pair has completed a handshake');
 
+    daemons.push(startRelay(spec), startDaemon('relay-forward', '', [process.execPath, LOOPBACK_MAIN, String(RELAY_FORWARD_PORT), RELAY_SOCKET]));
+    save(0);
+    await waitForRelay(spec, daemons, 20_000);
+    step(
+      `relay in ${CONTROL_PLANE_NS} (mTLS ${CONTROL_PLANE_ADDRESS}:${RELAY_PORT}) sees ${spec.nodes.length}/${spec.nodes.length} agents; ` +
+        `forwarded to 127.0.0.1:${RELAY_FORWARD_PORT}`,
+    );
+    const beforeWorkloads = daemons.length;
+
     const zone: Record<string, string> = {};
     for (const pod of spec.pods) zone[`${pod.name}.${pod.namespace}`] = pod.ip;
     const zoneFile = join(LAB_DIR, 'dns-zone.json');
@@ -246,7 +270,7 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
         ),
       );
     }
-    step(`started ${daemons.length - 2 - spec.nodes.length} workloads`);
+    step(`started ${daemons.length - beforeWorkloads} workloads`);
     const readyAfterMs = Date.now() - started;
     save(readyAfterMs);
     step(`lab ready in ${(readyAfterMs / 1000).toFixed(1)}s`);
@@ -271,6 +295,8 @@ function etcdHealthy(): Promise<true | undefined> {
 }
 
 export function startAgent(node: LabSpec['nodes'][number]): Daemon {
+  const pki = labPkiPaths({ nodes: [node] });
+  const serverPair = pki.agents[node.name];
   return startDaemon(`agent-${node.name}`, nodeNamespace(node.name), [
     process.execPath,
     AGENT_MAIN,
@@ -296,7 +322,75 @@ export function startAgent(node: LabSpec['nodes'][number]): Daemon {
     '2',
     '--datapath',
     'bpf',
+    '--hubble-listen',
+    `${node.address}:${HUBBLE_PORT},unix://${hubbleSocket(node.name)}`,
+    '--hubble-tls-cert',
+    serverPair?.cert ?? '',
+    '--hubble-tls-key',
+    serverPair?.key ?? '',
+    '--hubble-tls-client-ca',
+    pki.ca,
   ]);
+}
+
+/**
+ * The relay in the control-plane namespace: it learns the agents from one agent's Peer.Notify (fed
+ * from the cluster store), dials each with mutual TLS, and serves mTLS on 4245 plus a plain unix
+ * socket that the root namespace's loopback forward pipes into.
+ */
+function startRelay(spec: LabSpec): Daemon {
+  const pki = labPkiPaths(spec);
+  const discovery = spec.nodes[0];
+  if (!discovery) throw new LabError('the lab spec has no nodes');
+  return startDaemon('relay', CONTROL_PLANE_NS, [
+    process.execPath,
+    RELAY_MAIN,
+    '--listen-address',
+    `${CONTROL_PLANE_ADDRESS}:${RELAY_PORT}`,
+    '--unix-socket',
+    RELAY_SOCKET,
+    '--peer-service',
+    `${discovery.address}:${HUBBLE_PORT}`,
+    '--tls-cert',
+    pki.relayServer.cert,
+    '--tls-key',
+    pki.relayServer.key,
+    '--tls-client-ca',
+    pki.ca,
+    '--peer-tls-ca',
+    pki.ca,
+    '--peer-tls-cert',
+    pki.relayClient.cert,
+    '--peer-tls-key',
+    pki.relayClient.key,
+  ]);
+}
+
+/** The relay's ServerStatus over a plain address (its unix socket, or the loopback forward). */
+export async function relayStatus(address: string, timeoutMs = 2000): Promise<ServerStatusResponse> {
+  const client = makeClient(address, grpc.credentials.createInsecure());
+  try {
+    return await unary<unknown, ServerStatusResponse>(client, observerService, 'ServerStatus', create(ServerStatusRequestSchema), {
+      deadlineMs: timeoutMs,
+    });
+  } finally {
+    client.close();
+  }
+}
+
+/** Until the relay, asked through the root namespace's forward, has every agent connected. */
+async function waitForRelay(spec: LabSpec, daemons: Daemon[], timeoutMs: number): Promise<void> {
+  await waitFor(`the relay to connect to all ${spec.nodes.length} agents`, timeoutMs, async () => {
+    for (const d of daemons) {
+      if ((d.name === 'relay' || d.name === 'relay-forward') && !isAlive(d.pid)) {
+        const tail = readFileSync(d.log, 'utf8').trim().split('\n').pop() ?? '';
+        throw new LabError(`${d.name} exited: ${tail} (log ${d.log})`);
+      }
+    }
+    const status = await relayStatus(`127.0.0.1:${RELAY_FORWARD_PORT}`, 1000);
+    if (status.numConnectedNodes !== spec.nodes.length) throw new Error(`${status.numConnectedNodes ?? 0} connected`);
+    return true;
+  });
 }
 
 export async function encryptStatusOf(node: string): Promise<EncryptStatus & { node: string }> {

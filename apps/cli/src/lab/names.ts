@@ -29,3 +29,13 @@ export const lxcInterface = (pod: Pick<PodSpec, 'namespace' | 'name'>): string =
 export const agentDir = (node: string): string => `${LAB_DIR}/${node}`;
 export const agentSocket = (node: string): string => `${agentDir(node)}/agent.sock`;
 export const etcdForwardSocket = `${SOCKET_DIR}/etcd.sock`;
+/** The lab's CA and certificates (agents, relay, CLI); see tls.ts. */
+export const TLS_DIR = `${LAB_DIR}/tls`;
+/** Agents serve the Hubble Observer API on their underlay address (TLS) and a plain unix socket. */
+export const HUBBLE_PORT = 4244;
+export const hubbleSocket = (node: string): string => `${agentDir(node)}/hubble.sock`;
+/** The relay runs in the control-plane namespace: TLS on 4245 there, plain on this unix socket. */
+export const RELAY_PORT = 4245;
+export const RELAY_SOCKET = `${LAB_DIR}/relay.sock`;
+/** Where the root namespace reaches the relay (plain gRPC on loopback, like a kubectl port-forward). */
+export const RELAY_FORWARD_PORT = 4245;

@@ -41,7 +41,7 @@ export interface Daemon {
 }
 
 /**
- * Starts a long-running process inside a namespace, detached (its own process group), with its
+ * Starts a long-running process inside a namespace ('' for the root one), detached (its own process group), with its
  * output in LOG_DIR and its pid in PID_DIR. `ip netns exec` execs the program, so the pid is its own.
  */
 export function startDaemon(
@@ -52,7 +52,9 @@ export function startDaemon(
 ): Daemon {
   const log = join(LOG_DIR, `${name}.log`);
   const fd = openSync(log, 'a');
-  const child = spawn('ip', ['netns', 'exec', namespace, ...argv], {
+  // An empty namespace is the root one (the loopback half of a forward).
+  const [file, ...args] = namespace === '' ? argv : ['ip', 'netns', 'exec', namespace, ...argv];
+  const child = spawn(file as string, args, {
     detached: true,
     stdio: ['ignore', fd, fd],
     env: { ...process.env, ...env },

@@ -1,6 +1,17 @@
 import { agentRequest, type EncryptStatus } from '@wirescope/agent';
-import { agentSocket, nodeNamespace, podNamespace, wireguardInterface } from './names.js';
-import { labNamespaces, runningDaemons, withLabStore } from './lab.js';
+import {
+  CONTROL_PLANE_NS,
+  RELAY_FORWARD_PORT,
+  RELAY_PORT,
+  RELAY_SOCKET,
+  TLS_DIR,
+  agentSocket,
+  nodeNamespace,
+  podNamespace,
+  wireguardInterface,
+} from './names.js';
+import { labNamespaces, relayStatus, runningDaemons, withLabStore } from './lab.js';
+import { CONTROL_PLANE_ADDRESS } from './spec.js';
 import { readState } from './state.js';
 import { isAlive } from './shell.js';
 
@@ -23,11 +34,17 @@ export function formatAge(seconds: number | undefined): string {
 
 type NodeEncryptStatus = EncryptStatus & { node: string };
 
-function interfaceLine(status: NodeEncryptStatus): string {
-  return `${status.node}: ${status.mechanism} interface ${status.interface} port ${status.listenPort} mtu ${status.mtu}`;
+/** What `encrypt status` prints: an agent's /v1/encrypt, or the relay's view (no MTU, no keepalive). */
+export type NodeEncryptView = Omit<NodeEncryptStatus, 'mtu' | 'peers'> & {
+  mtu?: number;
+  peers: (Omit<NodeEncryptStatus['peers'][number], 'persistentKeepalive'> & { persistentKeepalive?: number })[];
+};
+
+function interfaceLine(status: NodeEncryptView): string {
+  return `${status.node}: ${status.mechanism} interface ${status.interface} port ${status.listenPort}${status.mtu === undefined ? '' : ` mtu ${status.mtu}`}`;
 }
 
-function peerLine(p: NodeEncryptStatus['peers'][number]): string {
+function peerLine(p: NodeEncryptView['peers'][number]): string {
   return (
     `${(p.node ?? '(unknown node)').padEnd(8)} endpoint ${p.endpoint ?? '(none)'}  allowed-ips ${p.allowedIPs.join(',')}  ` +
     `handshake ${formatAge(p.handshakeAgeSeconds)}  rx ${formatBytes(p.rxBytes)}  tx ${formatBytes(p.txBytes)}`
@@ -35,7 +52,7 @@ function peerLine(p: NodeEncryptStatus['peers'][number]): string {
 }
 
 /** `wg show`-like lines for one node's encryption status. */
-export function formatEncryptStatus(status: NodeEncryptStatus): string[] {
+export function formatEncryptStatus(status: NodeEncryptView): string[] {
   const lines = [
     interfaceLine(status),
     `  public key: ${status.publicKey}`,
@@ -111,6 +128,30 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
           : d !== undefined && isAlive(d.pid),
     };
   });
+  const relayDaemon = daemon('relay');
+  const forwardDaemon = daemon('relay-forward');
+  let relayView: { connectedNodes: number; unavailableNodes: string[]; numFlows: number } | { error: string };
+  try {
+    const r = await relayStatus(RELAY_SOCKET, 1500);
+    relayView = { connectedNodes: r.numConnectedNodes ?? 0, unavailableNodes: r.unavailableNodes, numFlows: Number(r.numFlows) };
+  } catch (err) {
+    relayView = { error: (err as Error).message.split('\n')[0] ?? '' };
+  }
+  const relay = {
+    pid: relayDaemon?.pid,
+    running: relayDaemon ? isAlive(relayDaemon.pid) : false,
+    namespace: CONTROL_PLANE_NS,
+    address: `${CONTROL_PLANE_ADDRESS}:${RELAY_PORT}`,
+    socket: RELAY_SOCKET,
+    tls: TLS_DIR,
+    ...relayView,
+  };
+  const forward = {
+    pid: forwardDaemon?.pid,
+    running: forwardDaemon ? isAlive(forwardDaemon.pid) : false,
+    listen: `127.0.0.1:${RELAY_FORWARD_PORT}`,
+    to: RELAY_SOCKET,
+  };
   const etcd = daemon('etcd');
   const healthy = state.readyAfterMs > 0 && dead.length === 0 && Array.isArray(storeNodes);
   if (output === 'json') {
@@ -123,6 +164,8 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
           readyAfterMs: state.readyAfterMs,
           spec: spec.file,
           etcd: { pid: etcd?.pid, nodes: storeNodes },
+          relay,
+          forward,
           nodes,
           pods,
         },
@@ -137,6 +180,14 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
       ? `lab ${healthy ? 'running' : 'DEGRADED'} since ${state.startedAt} (ready in ${(state.readyAfterMs / 1000).toFixed(1)}s), spec ${spec.file}`
       : `lab STARTING (or a crashed start) since ${state.startedAt}, spec ${spec.file}`,
     `etcd: pid ${etcd?.pid ?? '-'} ${etcd && isAlive(etcd.pid) ? 'running' : 'NOT RUNNING'}; nodes in store: ${Array.isArray(storeNodes) ? storeNodes.join(', ') : storeNodes}`,
+    `relay: pid ${relay.pid ?? '-'} ${relay.running ? 'running' : 'NOT RUNNING'} in ${relay.namespace}, mTLS ${relay.address}, plain ${relay.socket}; ` +
+      ('error' in relay
+        ? `unreachable: ${relay.error}`
+        : `agents connected ${relay.connectedNodes}/${spec.nodes.length}` +
+          (relay.unavailableNodes.length > 0 ? ` (unavailable: ${relay.unavailableNodes.join(', ')})` : '')),
+    `forward: ${forward.listen} -> ${forward.to}, pid ${forward.pid ?? '-'} ${forward.running ? 'running' : 'NOT RUNNING'} ` +
+      `(npx wirescope observe -f; npx wirescope status)`,
+    `certificates: ${TLS_DIR} (CA ca.crt; CLI cli-client.crt/.key)`,
     '',
     'NODES',
   ];
