@@ -44,13 +44,21 @@ class Follower {
   stderr = '';
 
   constructor(args: string[]) {
-    this.child = spawn(process.execPath, [`${ROOT}apps/cli/dist/bin.js`, 'observe', '-f', '-o', 'json', ...args]);
+    this.child = spawn(process.execPath, [
+      `${ROOT}apps/cli/dist/bin.js`,
+      'observe',
+      '-f',
+      '-o',
+      'json',
+      ...args,
+    ]);
     this.child.stdout.on('data', (d: Buffer) => {
       const at = Date.now();
       const text = this.partial + d.toString();
       const parts = text.split('\n');
       this.partial = parts.pop() ?? '';
-      for (const line of parts) if (line.startsWith('{')) this.lines.push({ at, value: JSON.parse(line) as JsonFlow });
+      for (const line of parts)
+        if (line.startsWith('{')) this.lines.push({ at, value: JSON.parse(line) as JsonFlow });
     });
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
   }
@@ -75,29 +83,62 @@ after(() => {
 });
 
 test('lab up made a CA and certificates with 0600 keys; lab status shows the relay and the forward', () => {
-  for (const name of ['ca', 'agent-node1', 'agent-node2', 'agent-node3', 'relay-server', 'relay-client', 'cli-client']) {
+  for (const name of [
+    'ca',
+    'agent-node1',
+    'agent-node2',
+    'agent-node3',
+    'relay-server',
+    'relay-client',
+    'cli-client',
+  ]) {
     assert.equal(statSync(`${TLS}/${name}.key`).mode & 0o777, 0o600, `${name}.key is 0600`);
     assert.ok(statSync(`${TLS}/${name === 'ca' ? 'ca' : name}.crt`).size > 0);
   }
   const status = cli('lab', 'status');
   assert.equal(status.code, 0, status.stdout);
-  assert.match(status.stdout, /relay: pid \d+ running in wsl-cp, mTLS 10\.77\.0\.254:4245, plain \/run\/wirescope-lab\/relay\.sock; agents connected 3\/3/);
-  assert.match(status.stdout, /forward: 127\.0\.0\.1:4245 -> \/run\/wirescope-lab\/relay\.sock, pid \d+ running/);
+  assert.match(
+    status.stdout,
+    /relay: pid \d+ running in wsl-cp, mTLS 10\.77\.0\.254:4245, plain \/run\/wirescope-lab\/relay\.sock; agents connected 3\/3/,
+  );
+  assert.match(
+    status.stdout,
+    /forward: 127\.0\.0\.1:4245 -> \/run\/wirescope-lab\/relay\.sock, pid \d+ running/,
+  );
 });
 
 test('observe --from-pod shop/frontend --to-pod shop/api --last 20 -o json: the cross-node flow from both nodes, encrypted', async () => {
   const seen = await eventually('encrypted frontend->api flows from node1 and node2', 15_000, () => {
-    const res = cli('observe', '--from-pod', 'shop/frontend', '--to-pod', 'shop/api', '--last', '20', '-o', 'json');
+    const res = cli(
+      'observe',
+      '--from-pod',
+      'shop/frontend',
+      '--to-pod',
+      'shop/api',
+      '--last',
+      '20',
+      '-o',
+      'json',
+    );
     assert.equal(res.code, 0, res.stderr);
     const flows = jsonLines(res.stdout).filter(
-      (f) => f.source?.pod_name === 'frontend' && f.destination?.pod_name === 'api' && f.IP?.destination === API_IP,
+      (f) =>
+        f.source?.pod_name === 'frontend' &&
+        f.destination?.pod_name === 'api' &&
+        f.IP?.destination === API_IP,
     );
     const encryptedOn = new Set(flows.filter((f) => f.IP?.encrypted === true).map((f) => f.node_name));
     return encryptedOn.has('node1') && encryptedOn.has('node2') ? flows : undefined;
   });
   // The sending node sees it enter the tunnel, the receiving node sees it leave the tunnel.
-  assert.ok(seen.some((f) => f.node_name === 'node1' && f.trace_observation_point === 'TO_CRYPTO' && f.IP?.encrypted));
-  assert.ok(seen.some((f) => f.node_name === 'node2' && f.trace_observation_point === 'FROM_CRYPTO' && f.IP?.encrypted));
+  assert.ok(
+    seen.some((f) => f.node_name === 'node1' && f.trace_observation_point === 'TO_CRYPTO' && f.IP?.encrypted),
+  );
+  assert.ok(
+    seen.some(
+      (f) => f.node_name === 'node2' && f.trace_observation_point === 'FROM_CRYPTO' && f.IP?.encrypted,
+    ),
+  );
 });
 
 test('status counts every node; list nodes shows each connected over TLS; handshakes shows every pair with a round trip', () => {
@@ -121,8 +162,11 @@ test('status counts every node; list nodes shows each connected over TLS; handsh
       const pair = handshakes.stdout
         .split('\n')
         .filter((l) => / rtt \d+(\.\d+)? ms/.test(l))
-        .filter((l) => (l.includes(ipA) && l.includes(ipB)));
-      assert.ok(pair.length > 0, `a handshake with a round trip between ${a} and ${b}:\n${handshakes.stdout}`);
+        .filter((l) => l.includes(ipA) && l.includes(ipB));
+      assert.ok(
+        pair.length > 0,
+        `a handshake with a round trip between ${a} and ${b}:\n${handshakes.stdout}`,
+      );
     }
   }
 });
@@ -132,10 +176,19 @@ test('encrypt status answers for the whole cluster through the relay', () => {
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /^\(whole cluster via the relay at localhost:4245\)/);
   const json = cli('encrypt', 'status', '-o', 'json');
-  const nodes = JSON.parse(json.stdout) as { node: string; peers: { node: string; latestHandshake?: string }[] }[];
-  assert.deepEqual(nodes.map((n) => n.node), NODES);
+  const nodes = JSON.parse(json.stdout) as {
+    node: string;
+    peers: { node: string; latestHandshake?: string }[];
+  }[];
+  assert.deepEqual(
+    nodes.map((n) => n.node),
+    NODES,
+  );
   for (const n of nodes) {
-    assert.deepEqual(n.peers.map((p) => p.node).sort(), NODES.filter((x) => x !== n.node));
+    assert.deepEqual(
+      n.peers.map((p) => p.node).sort(),
+      NODES.filter((x) => x !== n.node),
+    );
     for (const p of n.peers) assert.ok(p.latestHandshake, `${n.node} -> ${p.node} has handshaken`);
   }
 });
@@ -143,13 +196,31 @@ test('encrypt status answers for the whole cluster through the relay', () => {
 test('an invalid filter (bad CIDR) answers INVALID_ARGUMENT with the reason', () => {
   const res = cli('observe', '--from-ip', '10.0.0.0/33', '--last', '1');
   assert.notEqual(res.code, 0);
-  assert.match(res.stderr, /INVALID_ARGUMENT: whitelist\[0\]\.source_ip: "10\.0\.0\.0\/33" has an invalid prefix length \(accepted: 0-32\)/);
+  assert.match(
+    res.stderr,
+    /INVALID_ARGUMENT: whitelist\[0\]\.source_ip: "10\.0\.0\.0\/33" has an invalid prefix length \(accepted: 0-32\)/,
+  );
   assert.equal(res.stderr.trim().split('\n').length, 1, 'one line');
 });
 
 test("mTLS: inside the lab the relay's TLS port refuses a client without a certificate and serves one with the lab's", () => {
-  const base = ['wsl-cp', process.execPath, `${ROOT}apps/cli/dist/bin.js`, 'status', '--server', RELAY_IN_LAB, '--timeout', '3s'];
-  const tls = ['--tls', '--tls-ca-cert-files', `${TLS}/ca.crt`, '--tls-server-name', 'hubble-relay.wirescope-lab'];
+  const base = [
+    'wsl-cp',
+    process.execPath,
+    `${ROOT}apps/cli/dist/bin.js`,
+    'status',
+    '--server',
+    RELAY_IN_LAB,
+    '--timeout',
+    '3s',
+  ];
+  const tls = [
+    '--tls',
+    '--tls-ca-cert-files',
+    `${TLS}/ca.crt`,
+    '--tls-server-name',
+    'hubble-relay.wirescope-lab',
+  ];
   const noCert = inNs(...base, ...tls);
   assert.notEqual(noCert.code, 0, `no client certificate must be refused:\n${noCert.stdout}`);
   assert.match(noCert.stderr, /cannot reach 10\.77\.0\.254:4245/);
@@ -171,22 +242,38 @@ test('observe --follow shows a new cross-node flow within 1 s of the packet', as
   const follower = new Follower(['--from-pod', 'shop/loadgen']);
   try {
     // Streaming: loadgen's regular requests arrive first.
-    await eventually('the follower to stream', 10_000, () => (follower.lines.some((l) => l.value.IP) ? true : undefined));
+    await eventually('the follower to stream', 10_000, () =>
+      follower.lines.some((l) => l.value.IP) ? true : undefined,
+    );
     const port = randomInt(41_000, 59_000);
     const sent = Date.now();
-    const curl = inNs(LOADGEN, 'curl', '-s', '-m', '3', '-o', '/dev/null', '--local-port', String(port), `http://${API_IP}:8080/`);
+    const curl = inNs(
+      LOADGEN,
+      'curl',
+      '-s',
+      '-m',
+      '3',
+      '-o',
+      '/dev/null',
+      '--local-port',
+      String(port),
+      `http://${API_IP}:8080/`,
+    );
     assert.equal(curl.code, 0, curl.stderr);
     const first = await eventually(`a flow from local port ${port}`, 5_000, () =>
       follower.lines.find((l) => l.value.l4?.TCP?.source_port === port && l.value.IP?.destination === API_IP),
     );
     const latency = first.at - sent;
-    console.log(`follow latency: ${latency} ms from before the packet to the flow line (node ${first.value.node_name})`);
+    console.log(
+      `follow latency: ${latency} ms from before the packet to the flow line (node ${first.value.node_name})`,
+    );
     assert.ok(latency < 1000, `flow shown ${latency} ms after the packet`);
     const nodesSeen = new Set(
       follower.lines.filter((l) => l.value.l4?.TCP?.source_port === port).map((l) => l.value.node_name),
     );
     await eventually('the same connection from node2 too', 3_000, () => {
-      for (const l of follower.lines) if (l.value.l4?.TCP?.source_port === port) nodesSeen.add(l.value.node_name);
+      for (const l of follower.lines)
+        if (l.value.l4?.TCP?.source_port === port) nodesSeen.add(l.value.node_name);
       return nodesSeen.has('node1') && nodesSeen.has('node2') ? true : undefined;
     });
   } finally {
@@ -197,14 +284,18 @@ test('observe --follow shows a new cross-node flow within 1 s of the packet', as
 test('stopping an agent: the relay reports it unavailable within 5 s (status and NODE_UNAVAILABLE to a follower), and picks it up after restart', async () => {
   const follower = new Follower(['--from-pod', 'shop/loadgen']);
   try {
-    await eventually('the follower to stream', 10_000, () => (follower.lines.some((l) => l.value.IP) ? true : undefined));
+    await eventually('the follower to stream', 10_000, () =>
+      follower.lines.some((l) => l.value.IP) ? true : undefined,
+    );
     // Timed from before the stop command: it returns only once the agent has exited.
     const stoppedAt = Date.now();
     const stopped = cli('lab', 'stop', 'agent-node3');
     assert.equal(stopped.code, 0, stopped.stderr);
     const event = await eventually('NODE_UNAVAILABLE for node3', 5_000, () =>
       follower.lines.find(
-        (l) => l.value.node_status?.state_change === 'NODE_UNAVAILABLE' && l.value.node_status.node_names?.includes('node3'),
+        (l) =>
+          l.value.node_status?.state_change === 'NODE_UNAVAILABLE' &&
+          l.value.node_status.node_names?.includes('node3'),
       ),
     );
     console.log(`NODE_UNAVAILABLE after ${event.at - stoppedAt} ms`);

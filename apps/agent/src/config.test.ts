@@ -69,8 +69,19 @@ test('--hubble-tls-* flags: cert and key together, a client CA only with them', 
   ]);
   assert.notEqual(config, 'help');
   if (config === 'help') return;
-  assert.deepEqual(config.datapath.hubbleTls, { cert: '/tls/a.crt', key: '/tls/a.key', clientCa: '/tls/ca.crt' });
-  assert.equal(parseAgentFlags(base) !== 'help' && (parseAgentFlags(base) as { datapath: { hubbleTls?: unknown } }).datapath.hubbleTls, undefined);
-  assert.throws(() => parseAgentFlags([...base, '--hubble-tls-cert', '/tls/a.crt']), /--hubble-tls-cert and --hubble-tls-key go together/);
-  assert.throws(() => parseAgentFlags([...base, '--hubble-tls-client-ca', '/tls/ca.crt']), /--hubble-tls-client-ca needs --hubble-tls-cert/);
+  assert.deepEqual(config.datapath.hubbleTls, {
+    cert: '/tls/a.crt',
+    key: '/tls/a.key',
+    clientCa: '/tls/ca.crt',
+  });
+  const plain = parseAgentFlags(base);
+  assert.ok(plain !== 'help' && plain.datapath.hubbleTls === undefined, 'no TLS without the flags');
+  assert.throws(
+    () => parseAgentFlags([...base, '--hubble-tls-cert', '/tls/a.crt']),
+    /--hubble-tls-cert and --hubble-tls-key go together/,
+  );
+  assert.throws(
+    () => parseAgentFlags([...base, '--hubble-tls-client-ca', '/tls/ca.crt']),
+    /--hubble-tls-client-ca needs --hubble-tls-cert/,
+  );
 });

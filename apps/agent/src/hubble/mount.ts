@@ -3,8 +3,19 @@
  * it from the datapath's flow observer: every enriched flow goes into its ring, every handshake
  * into its handshake log, and the cluster's nodes become Peer.Notify entries for the relay.
  */
-import { HandshakeLog, Observer, ObserverServer, PeerRegistry, type ServerTlsFiles } from '@wirescope/observer';
-import { Mechanism, NodeEncryptionStatusSchema, PeerEncryptionStatusSchema, type NodeEncryptionStatus } from '@wirescope/flow';
+import {
+  HandshakeLog,
+  Observer,
+  ObserverServer,
+  PeerRegistry,
+  type ServerTlsFiles,
+} from '@wirescope/observer';
+import {
+  Mechanism,
+  NodeEncryptionStatusSchema,
+  PeerEncryptionStatusSchema,
+  type NodeEncryptionStatus,
+} from '@wirescope/flow';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { EncryptStatus } from '../wireguard/manager.js';
@@ -36,7 +47,9 @@ export class HubbleMount {
     this.handshakes = new HandshakeLog(options.nodeName);
     const unix = options.listen.filter((a) => a.startsWith('unix://'));
     const tcp = options.listen.filter((a) => !a.startsWith('unix://'));
-    const groups = options.tls ? [{ listen: tcp, tls: options.tls }, { listen: unix }] : [{ listen: options.listen }];
+    const groups = options.tls
+      ? [{ listen: tcp, tls: options.tls }, { listen: unix }]
+      : [{ listen: options.listen }];
     for (const group of groups) {
       if (group.listen.length === 0) continue;
       this.servers.push(

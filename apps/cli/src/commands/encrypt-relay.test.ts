@@ -39,6 +39,9 @@ test("the relay's NodeEncryptionStatus prints like an agent's /v1/encrypt (no MT
   assert.equal(view.peers[1]?.latestHandshake, undefined);
   const lines = formatEncryptStatus(view);
   assert.equal(lines[0], 'node1: wireguard-go interface wsl-wg-node1 port 51871');
-  assert.match(lines[3] ?? '', /node2 +endpoint 10\.77\.0\.12:51871 +allowed-ips 10\.244\.2\.0\/24 +handshake 60s ago +rx 2\.0 KiB +tx 10 B/);
+  assert.match(
+    lines[3] ?? '',
+    /node2 +endpoint 10\.77\.0\.12:51871 +allowed-ips 10\.244\.2\.0\/24 +handshake 60s ago +rx 2\.0 KiB +tx 10 B/,
+  );
   assert.match(lines[5] ?? '', /node3 +endpoint \(none\) .*handshake never/);
 });

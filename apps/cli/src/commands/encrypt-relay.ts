@@ -30,7 +30,9 @@ export function fromRelayNode(n: NodeEncryptionStatus, now = Date.now()): NodeEn
         endpoint: p.endpoint || undefined,
         allowedIPs: p.allowedIps,
         latestHandshake: handshake?.toISOString(),
-        handshakeAgeSeconds: handshake ? Math.max(0, Math.round((now - handshake.getTime()) / 1000)) : undefined,
+        handshakeAgeSeconds: handshake
+          ? Math.max(0, Math.round((now - handshake.getTime()) / 1000))
+          : undefined,
         rxBytes: Number(p.rxBytes),
         txBytes: Number(p.txBytes),
       };
@@ -42,14 +44,31 @@ export function fromRelayNode(n: NodeEncryptionStatus, now = Date.now()): NodeEn
  * Every node the relay knows: connected ones with their status, unavailable ones as errors.
  * Undefined when the relay cannot be reached within timeoutMs (the caller falls back to sockets).
  */
-export async function encryptStatusViaRelay(server: string, timeoutMs: number): Promise<EncryptResult[] | undefined> {
+export async function encryptStatusViaRelay(
+  server: string,
+  timeoutMs: number,
+): Promise<EncryptResult[] | undefined> {
   const client = makeClient(server, clientCredentials());
   try {
-    const ready = await new Promise<boolean>((resolve) => client.waitForReady(Date.now() + timeoutMs, (err) => resolve(!err)));
+    const ready = await new Promise<boolean>((resolve) =>
+      client.waitForReady(Date.now() + timeoutMs, (err) => resolve(!err)),
+    );
     if (!ready) return undefined;
     const [encryption, status] = await Promise.all([
-      unary<unknown, EncryptionStatusResponse>(client, wirescopeService, 'EncryptionStatus', create(EncryptionStatusRequestSchema), { deadlineMs: 5000 }),
-      unary<unknown, ServerStatusResponse>(client, observerService, 'ServerStatus', create(ServerStatusRequestSchema), { deadlineMs: 5000 }),
+      unary<unknown, EncryptionStatusResponse>(
+        client,
+        wirescopeService,
+        'EncryptionStatus',
+        create(EncryptionStatusRequestSchema),
+        { deadlineMs: 5000 },
+      ),
+      unary<unknown, ServerStatusResponse>(
+        client,
+        observerService,
+        'ServerStatus',
+        create(ServerStatusRequestSchema),
+        { deadlineMs: 5000 },
+      ),
     ]);
     const results: EncryptResult[] = encryption.nodes.map((n) => fromRelayNode(n));
     for (const node of status.unavailableNodes) {

@@ -63,17 +63,24 @@ export const command: Command = {
       let failed = false;
       // The relay answers for the whole cluster; without it (or with --socket) ask the agents' sockets.
       const server = values.server ?? process.env.WIRESCOPE_SERVER ?? defaultServer;
-      const viaRelay = values.socket === undefined ? await encryptStatusViaRelay(server, RELAY_TIMEOUT_MS).catch((err: unknown) => {
-        if (values.server !== undefined) throw err;
-        return undefined;
-      }) : undefined;
+      const viaRelay =
+        values.socket === undefined
+          ? await encryptStatusViaRelay(server, RELAY_TIMEOUT_MS).catch((err: unknown) => {
+              if (values.server !== undefined) throw err;
+              return undefined;
+            })
+          : undefined;
       if (viaRelay) {
         results = values.node === undefined ? viaRelay : viaRelay.filter((r) => r.node === values.node);
         if (values.node !== undefined && results.length === 0)
-          throw new UsageError(`--node "${values.node}" is not a node the relay knows; accepted: ${viaRelay.map((r) => r.node).join(', ')}`);
+          throw new UsageError(
+            `--node "${values.node}" is not a node the relay knows; accepted: ${viaRelay.map((r) => r.node).join(', ')}`,
+          );
         failed = results.some((r) => 'error' in r);
       } else if (values.server !== undefined) {
-        throw new UsageError(`cannot reach the relay at ${values.server}; without --server the lab's agent sockets are asked`);
+        throw new UsageError(
+          `cannot reach the relay at ${values.server}; without --server the lab's agent sockets are asked`,
+        );
       }
       for (const t of viaRelay ? [] : targets(values.node, values.socket)) {
         try {

@@ -239,7 +239,15 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
     await waitForMesh(spec, 20_000);
     step('WireGuard full mesh: every node pair has completed a handshake');
 
-    daemons.push(startRelay(spec), startDaemon('relay-forward', '', [process.execPath, LOOPBACK_MAIN, String(RELAY_FORWARD_PORT), RELAY_SOCKET]));
+    daemons.push(
+      startRelay(spec),
+      startDaemon('relay-forward', '', [
+        process.execPath,
+        LOOPBACK_MAIN,
+        String(RELAY_FORWARD_PORT),
+        RELAY_SOCKET,
+      ]),
+    );
     save(0);
     await waitForRelay(spec, daemons, 20_000);
     step(
@@ -370,9 +378,15 @@ function startRelay(spec: LabSpec): Daemon {
 export async function relayStatus(address: string, timeoutMs = 2000): Promise<ServerStatusResponse> {
   const client = makeClient(address, grpc.credentials.createInsecure());
   try {
-    return await unary<unknown, ServerStatusResponse>(client, observerService, 'ServerStatus', create(ServerStatusRequestSchema), {
-      deadlineMs: timeoutMs,
-    });
+    return await unary<unknown, ServerStatusResponse>(
+      client,
+      observerService,
+      'ServerStatus',
+      create(ServerStatusRequestSchema),
+      {
+        deadlineMs: timeoutMs,
+      },
+    );
   } finally {
     client.close();
   }
@@ -388,7 +402,8 @@ async function waitForRelay(spec: LabSpec, daemons: Daemon[], timeoutMs: number)
       }
     }
     const status = await relayStatus(`127.0.0.1:${RELAY_FORWARD_PORT}`, 1000);
-    if (status.numConnectedNodes !== spec.nodes.length) throw new Error(`${status.numConnectedNodes ?? 0} connected`);
+    if (status.numConnectedNodes !== spec.nodes.length)
+      throw new Error(`${status.numConnectedNodes ?? 0} connected`);
     return true;
   });
 }
@@ -492,6 +507,9 @@ async function labDownLocked(): Promise<DownResult> {
     if (isAlive(daemon.pid) && (command.includes(REPO_ROOT) || command.includes('etcd')))
       pids.add(daemon.pid);
   }
+  // The root-namespace forward is in no lab namespace: found by its exact command line even when
+  // the state file is gone (a crashed run), or it would keep 127.0.0.1:4245 from the next lab.
+  for (const pid of rootForwardPids()) pids.add(pid);
   for (const pid of pids) signal(pid, 'SIGTERM');
   const deadline = Date.now() + 3000;
   while ([...pids].some(isAlive) && Date.now() < deadline) await sleep(50);
@@ -505,6 +523,16 @@ async function labDownLocked(): Promise<DownResult> {
   }
   rmSync(LAB_DIR, { recursive: true, force: true });
   return { namespaces, processes: pids.size };
+}
+
+function rootForwardPids(): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = commandOf(Number(entry)).split('\0');
+    if (argv[1] === LOOPBACK_MAIN && argv[3] === RELAY_SOCKET) found.push(Number(entry));
+  }
+  return found;
 }
 
 function commandOf(pid: number): string {

@@ -37,7 +37,9 @@ type NodeEncryptStatus = EncryptStatus & { node: string };
 /** What `encrypt status` prints: an agent's /v1/encrypt, or the relay's view (no MTU, no keepalive). */
 export type NodeEncryptView = Omit<NodeEncryptStatus, 'mtu' | 'peers'> & {
   mtu?: number;
-  peers: (Omit<NodeEncryptStatus['peers'][number], 'persistentKeepalive'> & { persistentKeepalive?: number })[];
+  peers: (Omit<NodeEncryptStatus['peers'][number], 'persistentKeepalive'> & {
+    persistentKeepalive?: number;
+  })[];
 };
 
 function interfaceLine(status: NodeEncryptView): string {
@@ -133,7 +135,11 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
   let relayView: { connectedNodes: number; unavailableNodes: string[]; numFlows: number } | { error: string };
   try {
     const r = await relayStatus(RELAY_SOCKET, 1500);
-    relayView = { connectedNodes: r.numConnectedNodes ?? 0, unavailableNodes: r.unavailableNodes, numFlows: Number(r.numFlows) };
+    relayView = {
+      connectedNodes: r.numConnectedNodes ?? 0,
+      unavailableNodes: r.unavailableNodes,
+      numFlows: Number(r.numFlows),
+    };
   } catch (err) {
     relayView = { error: (err as Error).message.split('\n')[0] ?? '' };
   }

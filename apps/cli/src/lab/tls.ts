@@ -23,7 +23,10 @@ export interface LabPki {
 export const RELAY_SERVER_NAME = 'hubble-relay.wirescope-lab';
 export const agentServerName = (node: string): string => `${node}.hubble-grpc.wirescope-lab`;
 
-const pairIn = (dir: string, name: string): CertPair => ({ cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) });
+const pairIn = (dir: string, name: string): CertPair => ({
+  cert: join(dir, `${name}.crt`),
+  key: join(dir, `${name}.key`),
+});
 
 /** Where every file lives, whether or not it was created yet. */
 export function labPkiPaths(spec: Pick<LabSpec, 'nodes'>, dir = TLS_DIR): LabPki {
@@ -44,8 +47,21 @@ async function issue(dir: string, pair: CertPair, subject: string, extensions: s
   await run('openssl', ['req', ...ecKey, '-subj', `/CN=${subject}`, '-keyout', pair.key, '-out', csr]);
   writeFileSync(ext, `${extensions.join('\n')}\n`);
   await run('openssl', [
-    'x509', '-req', '-in', csr, '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'),
-    '-CAcreateserial', '-days', '30', '-out', pair.cert, '-extfile', ext,
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    join(dir, 'ca.crt'),
+    '-CAkey',
+    join(dir, 'ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '30',
+    '-out',
+    pair.cert,
+    '-extfile',
+    ext,
   ]);
   chmodSync(pair.key, 0o600);
   rmSync(csr, { force: true });
@@ -57,8 +73,17 @@ export async function createLabPki(spec: Pick<LabSpec, 'nodes'>, dir = TLS_DIR):
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pki = labPkiPaths(spec, dir);
   await run('openssl', [
-    'req', '-x509', ...ecKey, '-days', '30', '-subj', '/CN=wirescope-lab-ca',
-    '-keyout', join(dir, 'ca.key'), '-out', pki.ca,
+    'req',
+    '-x509',
+    ...ecKey,
+    '-days',
+    '30',
+    '-subj',
+    '/CN=wirescope-lab-ca',
+    '-keyout',
+    join(dir, 'ca.key'),
+    '-out',
+    pki.ca,
   ]);
   chmodSync(join(dir, 'ca.key'), 0o600);
   const server = 'extendedKeyUsage=serverAuth';
