@@ -86,6 +86,8 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
       const value = await probe();
       if (value !== undefined) return value;
     } catch (err) {
+      // A LabError says waiting cannot help (a daemon exited): fail now, not at the timeout.
+      if (err instanceof LabError) throw err;
       lastError = err instanceof Error ? err.message : String(err);
     }
     await sleep(100);
