@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { cli, eventually, inNs, ROOT } from './lab-helpers.js';
 
@@ -325,4 +326,22 @@ test('stopping an agent: the relay reports it unavailable within 5 s (status and
   } finally {
     await follower.stop();
   }
+});
+
+test('lab down removes the relay, the loopback forward and the certificates', async () => {
+  const relayPid = (JSON.parse(cli('lab', 'status', '-o', 'json').stdout) as { relay: { pid: number } }).relay
+    .pid;
+  const down = cli('lab', 'down');
+  assert.equal(down.code, 0, down.stderr);
+  assert.equal(existsSync(TLS), false, 'certificates removed');
+  assert.throws(() => process.kill(relayPid, 0), 'relay process gone');
+  const refused = await new Promise<boolean>((resolve) => {
+    const socket = connect(4245, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+  assert.ok(refused, 'nothing listens on 127.0.0.1:4245 any more');
 });
