@@ -3,23 +3,23 @@
 // can, each flow re-stamped with the time it is pushed; the relay runs as its own process, as it
 // does in a cluster; one client follows through the relay and reads each response's time field.
 // Prints end-to-end flows/s and the latency from push to client (which bounds what the relay adds),
-// next to a baseline of the same client reading one agent directly.
+// next to a baseline of the same client reading one agent directly. The client runs in a worker
+// thread; on this 2-core machine agents, relay and client share two cores.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import { create } from '@bufbuild/protobuf';
-import { GetFlowsRequestSchema, encodeFlowWithoutTime, loadRecordedFlows, responseKind, responseTimeMicros, stampFlowBytes } from '@wirescope/flow';
-import { Observer, ObserverServer, makeClient, observerService, serverStream } from '@wirescope/observer';
+import { Worker } from 'node:worker_threads';
+import { encodeFlowWithoutTime, loadRecordedFlows } from '@wirescope/flow';
+import { Observer, ObserverServer } from '@wirescope/observer';
 
 // Bigger pools for Buffer.allocUnsafe: grpc-js allocates one small buffer per message.
 Buffer.poolSize = 256 * 1024;
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 6000);
 const warmupMs = 1000;
-const batch = 64;
+const backlogLimit = Number(process.env.BENCH_BACKLOG ?? 256);
+const batch = Number(process.env.BENCH_BATCH ?? 128);
 const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
-
 const recorded = loadRecordedFlows().map(encodeFlowWithoutTime);
 
 interface Agent {
@@ -51,10 +51,10 @@ function replay(agents: Agent[]): { stop(): number } {
   const tick = () => {
     if (!running) return;
     for (const a of agents) {
-      if (a.observer.backlog > 512) continue;
+      if (a.observer.backlog > backlogLimit) continue;
       const t = nowMicros();
       for (let j = 0; j < batch; j++) {
-        a.observer.pushEncoded(stampFlowBytes(recorded[i++ % recorded.length]!, t), t);
+        a.observer.pushReplayed(recorded[i++ % recorded.length]!, t);
       }
       pushed += batch;
     }
@@ -74,34 +74,6 @@ interface Measurement {
   lost: number;
   seconds: number;
   latenciesMs: number[];
-}
-
-async function consume(address: string, label: string): Promise<Measurement> {
-  const client = makeClient(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc-node.flow_control_window': 1024 * 1024 });
-  const call = serverStream<unknown, Uint8Array>(client, observerService, 'GetFlows', create(GetFlowsRequestSchema, { follow: true }), { raw: true });
-  call.on('error', () => {});
-  let counting = false;
-  let flows = 0;
-  let lost = 0;
-  const latenciesMs: number[] = [];
-  call.on('data', (bytes: Uint8Array) => {
-    if (!counting) return;
-    const kind = responseKind(bytes);
-    if (kind === 1) {
-      flows++;
-      if ((flows & 15) === 0) latenciesMs.push((nowMicros() - responseTimeMicros(bytes)) / 1000);
-    } else if (kind === 3) lost++;
-  });
-  await new Promise((r) => setTimeout(r, warmupMs));
-  counting = true;
-  const start = performance.now();
-  await new Promise((r) => setTimeout(r, durationMs));
-  counting = false;
-  const seconds = (performance.now() - start) / 1000;
-  call.cancel();
-  client.close();
-  process.stderr.write(`${label}: ${flows} flows in ${seconds.toFixed(1)} s\n`);
-  return { flows, lost, seconds, latenciesMs };
 }
 
 function pct(values: number[], p: number): number {
@@ -136,18 +108,68 @@ async function startRelay(agents: Agent[]): Promise<{ address: string; stop(): P
   };
 }
 
+/**
+ * The client reads in its own thread, as a separate process would, so it does not share the
+ * agents' event loop. Plain JavaScript over the built packages: tsx does not load into workers.
+ */
+const workerSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  const grpc = await import('@grpc/grpc-js');
+  const { create } = await import('@bufbuild/protobuf');
+  const { GetFlowsRequestSchema, responseKind, responseTimeMicros } = await import('@wirescope/flow');
+  const { makeClient, RawServerStream } = await import('@wirescope/observer');
+  const { toBinary } = await import('@bufbuild/protobuf');
+  const { address, warmupMs, durationMs } = workerData;
+  const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+  const client = makeClient(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc-node.flow_control_window': Number(process.env.BENCH_WINDOW ?? 512 * 1024) });
+  let counting = false, flows = 0, lost = 0;
+  const latenciesMs = [];
+  const onMessage = (bytes) => {
+    if (!counting) return;
+    const kind = responseKind(bytes);
+    if (kind === 1) {
+      flows++;
+      if ((flows & 15) === 0) latenciesMs.push((nowMicros() - responseTimeMicros(bytes)) / 1000);
+    } else if (kind === 3) lost++;
+  };
+  const request = toBinary(GetFlowsRequestSchema, create(GetFlowsRequestSchema, { follow: true }));
+  const call = new RawServerStream(client, '/observer.Observer/GetFlows', request, { onMessage, onStatus: () => {} });
+  await new Promise((r) => setTimeout(r, warmupMs));
+  counting = true;
+  const start = performance.now();
+  await new Promise((r) => setTimeout(r, durationMs));
+  counting = false;
+  const seconds = (performance.now() - start) / 1000;
+  call.cancel();
+  client.close();
+  parentPort.postMessage({ flows, lost, seconds, latenciesMs });
+})();
+`;
+
+function consumeInWorker(address: string, label: string): Promise<Measurement> {
+  const worker = new Worker(workerSource, { eval: true, workerData: { address, warmupMs, durationMs } });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (m: Measurement) => {
+      process.stderr.write(`${label}: ${m.flows} flows in ${m.seconds.toFixed(1)} s\n`);
+      resolve(m);
+    });
+    worker.once('error', reject);
+  });
+}
+
 async function main(): Promise<void> {
   const agents = await startAgents();
 
   // Baseline: the same client reading one agent directly, while all three replay.
   let producer = replay(agents);
-  const direct = await consume(agents[0]!.address, 'direct (one agent)');
+  const direct = await consumeInWorker(agents[0]!.address, 'direct (one agent)');
   producer.stop();
   await new Promise((r) => setTimeout(r, 200));
 
   const relay = await startRelay(agents);
   producer = replay(agents);
-  const relayed = await consume(relay.address, 'through relay (three agents)');
+  const relayed = await consumeInWorker(relay.address, 'through relay (three agents)');
   const pushed = producer.stop();
   const agentLost = agents.reduce((s, a) => s + a.observer.lostEvents, 0);
 

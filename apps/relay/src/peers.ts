@@ -20,6 +20,8 @@ export interface PeerConnectionOptions {
   backoff?: BackoffOptions;
   /** How long one connection attempt may take. */
   connectTimeoutMs?: number;
+  /** HTTP/2 receive window per agent stream (default 256 KiB). */
+  windowBytes?: number;
 }
 
 const defaultAgentPort = 4244;
@@ -88,7 +90,7 @@ export class PeerConnection extends EventEmitter<{ state: [PeerState, string] }>
         'grpc.max_receive_message_length': 16 * 1024 * 1024,
         // a 64 KiB HTTP/2 window holds ~100 flows (a round trip per 100 flows caps throughput);
         // much more than 1 MiB only queues flows and adds latency
-        'grpc-node.flow_control_window': 1024 * 1024,
+        'grpc-node.flow_control_window': this.opts.windowBytes ?? 256 * 1024,
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 5_000,
       });

@@ -22,7 +22,7 @@ import {
   type Node,
   type ServerStatusResponse,
 } from '@wirescope/flow';
-import { Observer, observerService, serverStream, unary, wirescopeService, type FlowSink } from '@wirescope/observer';
+import { Observer, RawServerStream, observerService, serverStream, unary, wirescopeService, type FlowSink } from '@wirescope/observer';
 import { Merger } from './merge.js';
 import type { PeerConnection, PeerManager } from './peers.js';
 
@@ -66,8 +66,8 @@ export class Relay {
   async getFlows(req: GetFlowsRequest, sink: FlowSink): Promise<void> {
     Observer.validate(req);
     const follow = req.follow;
-    const perNode = this.opts.perNodeBuffer ?? 1024;
-    const upstream = new Map<string, grpc.ClientReadableStream<Uint8Array>>();
+    const perNode = this.opts.perNodeBuffer ?? 512;
+    const upstream = new Map<string, RawServerStream>();
     let finished = false;
     const merger: Merger = new Merger({
       windowMs: follow ? (this.opts.windowMs ?? 20) : Infinity,
@@ -99,10 +99,8 @@ export class Relay {
       if (!client) return;
       const name = peer.name;
       merger.addSource(name);
-      const call = serverStream<GetFlowsRequest, Uint8Array>(client, observerService, 'GetFlows', request, { raw: true });
-      upstream.set(name, call);
       let paused = false;
-      call.on('data', (bytes: Uint8Array) => {
+      const onMessage = (bytes: Buffer) => {
         merger.push(name, responseTimeMicros(bytes), bytes);
         if (!paused && merger.sourceLength(name) >= perNode) {
           paused = true;
@@ -115,29 +113,29 @@ export class Relay {
             }
           }, 2);
         }
-      });
-      call.on('error', (err: grpc.ServiceError) => {
+      };
+      const onStatus = (code: grpc.status, details: string) => {
         if (upstream.get(name) !== call) return;
         upstream.delete(name);
         merger.endSource(name);
-        if (err.code === grpc.status.INVALID_ARGUMENT) {
-          // every node would say the same: hand the reason to the client as is
-          sink.end();
-          finished = true;
+        if (code === grpc.status.OK) {
+          maybeFinish();
+          return;
+        }
+        if (code === grpc.status.INVALID_ARGUMENT) {
+          // every node would say the same; the relay validated the request, so this is rare
+          if (!finished) sink.write(nodeStatus(NodeState.NODE_ERROR, [name], details));
+          maybeFinish();
           return;
         }
         if (!finished) {
-          const unavailable = err.code === grpc.status.UNAVAILABLE || peer.state !== 'connected';
-          sink.write(nodeStatus(unavailable ? NodeState.NODE_UNAVAILABLE : NodeState.NODE_ERROR, [name], err.details || err.message));
+          const unavailable = code === grpc.status.UNAVAILABLE || peer.state !== 'connected';
+          sink.write(nodeStatus(unavailable ? NodeState.NODE_UNAVAILABLE : NodeState.NODE_ERROR, [name], details));
         }
         maybeFinish();
-      });
-      call.on('end', () => {
-        if (upstream.get(name) !== call) return;
-        upstream.delete(name);
-        merger.endSource(name);
-        maybeFinish();
-      });
+      };
+      const call: RawServerStream = new RawServerStream(client, '/observer.Observer/GetFlows', toBinary(GetFlowsRequestSchema, request), { onMessage, onStatus });
+      upstream.set(name, call);
     };
 
     const onPeerState = (peer: PeerConnection, state: string, message: string) => {

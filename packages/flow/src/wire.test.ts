@@ -45,3 +45,12 @@ test('responseKind and responseTimeMicros on status and lost-event responses', (
   assert.equal(responseKind(lost), 3);
   assert.equal(responseTimeMicros(lost), 0);
 });
+
+test('encodeStampedFlowResponse equals stamping then wrapping, in one pass', async () => {
+  const { encodeStampedFlowResponse } = await import('./wire.js');
+  const stripped = encodeFlowWithoutTime(flows[11]!);
+  const t = 1_800_000_000_654_321;
+  const oneStep = Buffer.from(encodeStampedFlowResponse(stripped, 'wst-node-2', t));
+  const twoSteps = Buffer.from(encodeFlowResponse(stampFlowBytes(stripped, t), 'wst-node-2', t));
+  assert.ok(oneStep.equals(twoSteps));
+});

@@ -224,6 +224,37 @@ export function stampFlowBytes(flowBytesWithoutTime: Uint8Array, timeMicros: Tim
   return buf;
 }
 
+/**
+ * encodeFlowResponse(stampFlowBytes(flow, t), nodeName, t) in one pass and one copy: the
+ * replay path of recorded flows.
+ */
+export function encodeStampedFlowResponse(flowBytesWithoutTime: Uint8Array, nodeName: string, timeMicros: TimeMicros): Uint8Array {
+  const name = encodedName(nodeName);
+  const timeTag = (1001 << 3) | 2;
+  const nameTag = (1000 << 3) | 2;
+  const flowTime = timestampFieldSize(0x0a, timeMicros);
+  const flowLength = flowTime + flowBytesWithoutTime.length;
+  const size =
+    1 + varintSize(flowLength) + flowLength +
+    (name.length > 0 ? varintSize(nameTag) + varintSize(name.length) + name.length : 0) +
+    timestampFieldSize(timeTag, timeMicros);
+  const buf = allocate(size);
+  let pos = 0;
+  buf[pos++] = 0x0a;
+  pos = writeVarint(buf, pos, flowLength);
+  pos = writeTimestampField(buf, pos, 0x0a, timeMicros);
+  buf.set(flowBytesWithoutTime, pos);
+  pos += flowBytesWithoutTime.length;
+  if (name.length > 0) {
+    pos = writeVarint(buf, pos, nameTag);
+    pos = writeVarint(buf, pos, name.length);
+    buf.set(name, pos);
+    pos += name.length;
+  }
+  writeTimestampField(buf, pos, timeTag, timeMicros);
+  return buf;
+}
+
 /** Encodes a flow with its time removed, ready for stampFlowBytes. */
 export function encodeFlowWithoutTime(flow: Flow): Uint8Array {
   const copy = create(FlowSchema, { ...flow, time: undefined });

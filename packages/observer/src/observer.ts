@@ -279,6 +279,15 @@ export class Observer {
     this.countRate(1);
   }
 
+  /**
+   * Adds a recorded flow (encoded without its time, see encodeFlowWithoutTime) as if it were seen
+   * at `timeMicros`: replaying recordings for demos and benchmarks, never live data.
+   */
+  pushReplayed(flowBytesWithoutTime: Uint8Array, timeMicros: TimeMicros): void {
+    this.deliver(this.ring.push(timeMicros, this.nodeName, undefined, undefined, flowBytesWithoutTime));
+    this.countRate(1);
+  }
+
   uptimeNs(): bigint {
     return process.hrtime.bigint() - this.startedAt;
   }

@@ -1,6 +1,6 @@
 // The flow ring: fixed capacity 2^n - 1 like Hubble's, newest entries overwrite the oldest.
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { FlowSchema, encodeFlowResponse, flowTimeMicros, type Flow, type TimeMicros } from '@wirescope/flow';
+import { FlowSchema, encodeFlowResponse, encodeStampedFlowResponse, findField, flowTimeMicros, type Flow, type TimeMicros } from '@wirescope/flow';
 
 export class RingEntry {
   private flowValue: Flow | undefined;
@@ -13,6 +13,8 @@ export class RingEntry {
     readonly nodeName: string,
     flow: Flow | undefined,
     bytes: Uint8Array | undefined,
+    /** Recorded flow bytes without a time, replayed at `time` (see Observer.pushReplayed). */
+    private readonly unstamped?: Uint8Array,
   ) {
     this.flowValue = flow;
     this.bytesValue = bytes;
@@ -20,7 +22,7 @@ export class RingEntry {
 
   /** The decoded flow; decoded on first use when the entry was pushed as bytes. */
   get flow(): Flow {
-    this.flowValue ??= fromBinary(FlowSchema, this.bytesValue!);
+    this.flowValue ??= fromBinary(FlowSchema, this.bytes);
     return this.flowValue;
   }
 
@@ -29,13 +31,22 @@ export class RingEntry {
   }
 
   get bytes(): Uint8Array {
-    this.bytesValue ??= toBinary(FlowSchema, this.flowValue!);
+    if (this.bytesValue === undefined) {
+      if (this.unstamped) {
+        const flow = findField(this.response, 1)!;
+        this.bytesValue = this.response.subarray(flow[0], flow[1]);
+      } else this.bytesValue = toBinary(FlowSchema, this.flowValue!);
+    }
     return this.bytesValue;
   }
 
   /** The encoded GetFlowsResponse: built once, shared by every client. */
   get response(): Uint8Array {
-    this.responseValue ??= encodeFlowResponse(this.bytes, this.nodeName, this.time);
+    if (this.responseValue === undefined) {
+      this.responseValue = this.unstamped
+        ? encodeStampedFlowResponse(this.unstamped, this.nodeName, this.time)
+        : encodeFlowResponse(this.bytes, this.nodeName, this.time);
+    }
     return this.responseValue;
   }
 }
@@ -69,8 +80,8 @@ export class FlowRing {
     return this.next - this.size;
   }
 
-  push(time: TimeMicros, nodeName: string, flow: Flow | undefined, bytes: Uint8Array | undefined): RingEntry {
-    const entry = new RingEntry(this.next, time || (flow ? 0 : flowTimeMicros(bytes!)), nodeName, flow, bytes);
+  push(time: TimeMicros, nodeName: string, flow: Flow | undefined, bytes: Uint8Array | undefined, unstamped?: Uint8Array): RingEntry {
+    const entry = new RingEntry(this.next, time || (flow || unstamped ? 0 : flowTimeMicros(bytes!)), nodeName, flow, bytes, unstamped);
     this.slots[this.next & this.capacity] = entry;
     this.next++;
     return entry;

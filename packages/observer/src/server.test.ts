@@ -312,3 +312,20 @@ test('pushEncoded flows are served byte-for-byte and filtered after a lazy decod
   c.close();
   await s.stop(100);
 });
+
+test('pushReplayed serves recorded flows at their replay time, decoded only for filters', async () => {
+  const { encodeFlowWithoutTime } = await import('@wirescope/flow');
+  const o = new Observer({ nodeName: 'wst-node-7', capacity: 63 });
+  const s = new ObserverServer({ observer: o, listen: ['127.0.0.1:0'] });
+  const [addr] = await s.start();
+  const base = 1_800_000_000_000_000;
+  flows.slice(0, 10).forEach((f, i) => o.pushReplayed(encodeFlowWithoutTime(f), base + i));
+  const c = testClient(addr!);
+  const got = flowsOf(await collectFlows(c, {}));
+  assert.deepEqual(got.map((f) => f.uuid), flows.slice(0, 10).map((f) => f.uuid));
+  assert.deepEqual(got.map((f) => f.time!.nanos), [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000]);
+  const udp = flowsOf(await collectFlows(c, { whitelist: [{ protocol: ['udp'] }] }));
+  assert.deepEqual(udp.map((f) => f.uuid), flows.slice(0, 10).filter((f) => f.l4?.protocol.case === 'UDP').map((f) => f.uuid));
+  c.close();
+  await s.stop(100);
+});

@@ -45,11 +45,11 @@ interface MessageSender {
 }
 
 /** Messages handed to HTTP/2 but not yet written out, per stream, before a client counts as slow. */
-const inflightHigh = 1024;
-const inflightLow = 256;
+const inflightHigh = 512;
+const inflightLow = 128;
 /** Bytes HTTP/2 holds for a stream (its flow-control window is shut) before it counts as slow. */
-const bufferedHigh = 2 * 1024 * 1024;
-const bufferedLow = 512 * 1024;
+const bufferedHigh = 512 * 1024;
+const bufferedLow = 128 * 1024;
 const drainPollMs = 5;
 
 function http2StreamOf(call: MessageSender | undefined): { bufferSize?: number } | undefined {

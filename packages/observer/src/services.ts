@@ -104,3 +104,61 @@ export function serverStream<Req, Res>(
     opts.callOptions ?? {},
   );
 }
+
+export interface RawStreamHandlers {
+  onMessage(message: Buffer): void;
+  /** Called once at the end; code 0 (OK) for a normal end. */
+  onStatus(code: grpc.status, details: string): void;
+}
+
+/**
+ * A server-streaming call that hands over each response's bytes without grpc-js's Readable stream
+ * (a per-message cost the relay pays for every flow of every node). Reads one message at a time,
+ * so pause() is real backpressure: HTTP/2 flow control stops the sender.
+ */
+export class RawServerStream {
+  private readonly call: ReturnType<grpc.Channel['createCall']>;
+  private paused = false;
+  private reading = false;
+  private done = false;
+
+  constructor(client: grpc.Client, path: string, request: Uint8Array, handlers: RawStreamHandlers) {
+    const channel = client.getChannel();
+    this.call = channel.createCall(path, Infinity, null, null, undefined);
+    this.call.start(new grpc.Metadata(), {
+      onReceiveMetadata: () => {},
+      onReceiveMessage: (message: Buffer) => {
+        this.reading = false;
+        handlers.onMessage(message);
+        if (!this.paused) this.read();
+      },
+      onReceiveStatus: (s: grpc.StatusObject) => {
+        this.done = true;
+        handlers.onStatus(s.code, s.details);
+      },
+    });
+    this.call.sendMessageWithContext({}, Buffer.from(request.buffer, request.byteOffset, request.byteLength));
+    this.call.halfClose();
+    this.read();
+  }
+
+  private read(): void {
+    if (this.reading || this.done) return;
+    this.reading = true;
+    this.call.startRead();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.read();
+  }
+
+  cancel(): void {
+    if (this.done) return;
+    this.call.cancelWithStatus(grpc.status.CANCELLED, 'Cancelled on client');
+  }
+}
