@@ -3,8 +3,9 @@
 // can, each flow re-stamped with the time it is pushed; the relay runs as its own process, as it
 // does in a cluster; one client follows through the relay and reads each response's time field.
 // Prints end-to-end flows/s and the latency from push to client (which bounds what the relay adds),
-// next to a baseline of the same client reading one agent directly. The client runs in a worker
-// thread; on this 2-core machine agents, relay and client share two cores.
+// next to a baseline of the same client reading one agent directly. The client is its own process
+// (BENCH_CLIENT=worker: a worker thread); on this 2-core machine agents, relay and client share
+// two cores.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -113,7 +114,9 @@ async function startRelay(agents: Agent[]): Promise<{ address: string; stop(): P
  * agents' event loop. Plain JavaScript over the built packages: tsx does not load into workers.
  */
 const workerSource = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, workerData } = process.env.BENCH_CLIENT_DATA
+  ? { parentPort: { postMessage: (m) => process.stdout.write(JSON.stringify(m)) }, workerData: JSON.parse(process.env.BENCH_CLIENT_DATA) }
+  : require('node:worker_threads');
 (async () => {
   const grpc = await import('@grpc/grpc-js');
   const { create } = await import('@bufbuild/protobuf');
@@ -144,8 +147,30 @@ const { parentPort, workerData } = require('node:worker_threads');
   call.cancel();
   client.close();
   parentPort.postMessage({ flows, lost, seconds, latenciesMs });
+  if (process.env.BENCH_CLIENT_DATA) process.exit(0);
 })();
 `;
+
+/** The same client as its own process: what a user's CLI is. */
+function consumeInProcess(address: string, label: string): Promise<Measurement> {
+  const child = spawn(process.execPath, ['-e', workerSource], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: { ...process.env, BENCH_CLIENT_DATA: JSON.stringify({ address, warmupMs, durationMs }) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`bench client exited with ${code}`));
+      const m = JSON.parse(out) as Measurement;
+      process.stderr.write(`${label}: ${m.flows} flows in ${m.seconds.toFixed(1)} s\n`);
+      resolve(m);
+    });
+  });
+}
+
+const consume = process.env.BENCH_CLIENT === 'worker' ? consumeInWorker : consumeInProcess;
 
 function consumeInWorker(address: string, label: string): Promise<Measurement> {
   const worker = new Worker(workerSource, { eval: true, workerData: { address, warmupMs, durationMs } });
@@ -163,13 +188,13 @@ async function main(): Promise<void> {
 
   // Baseline: the same client reading one agent directly, while all three replay.
   let producer = replay(agents);
-  const direct = await consumeInWorker(agents[0]!.address, 'direct (one agent)');
+  const direct = await consume(agents[0]!.address, 'direct (one agent)');
   producer.stop();
   await new Promise((r) => setTimeout(r, 200));
 
   const relay = await startRelay(agents);
   producer = replay(agents);
-  const relayed = await consumeInWorker(relay.address, 'through relay (three agents)');
+  const relayed = await consume(relay.address, 'through relay (three agents)');
   const pushed = producer.stop();
   const agentLost = agents.reduce((s, a) => s + a.observer.lostEvents, 0);
 
