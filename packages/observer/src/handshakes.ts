@@ -7,9 +7,14 @@ export class HandshakeLog {
   private readonly events: HandshakeEvent[] = [];
   private readonly emitter = new EventEmitter<{ event: [HandshakeEvent] }>();
 
+  /**
+   * @param resolvePeer names the node behind a peer's underlay address: the first handshakes of
+   *   a starting agent can be seen before it has the node list, so empty peers are filled on read.
+   */
   constructor(
     readonly nodeName: string,
     private readonly capacity = 1024,
+    private readonly resolvePeer?: (peerAddress: string) => string | undefined,
   ) {}
 
   push(event: Partial<Omit<HandshakeEvent, '$typeName'>> | HandshakeEvent): void {
@@ -20,6 +25,9 @@ export class HandshakeLog {
   }
 
   recent(n?: number, peerNode?: string): HandshakeEvent[] {
+    if (this.resolvePeer) {
+      for (const ev of this.events) if (!ev.peerNode) ev.peerNode = this.resolvePeer(ev.peerAddress) ?? '';
+    }
     const matching = peerNode ? this.events.filter((e) => e.peerNode === peerNode) : this.events;
     return n ? matching.slice(-n) : [...matching];
   }

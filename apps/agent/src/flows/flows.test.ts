@@ -132,6 +132,19 @@ test('handshake initiation then response gives the round trip and the peer', () 
   assert.equal(observer.tracker.receiverIndexFor('10.77.0.12'), 222);
 });
 
+test('records of one wake-up enter the ring in time order, whatever order the CPUs committed them', () => {
+  const observer = new FlowObserver(ctx);
+  const at = (ktime: bigint) => {
+    const b = record(2, 13, (buf, pkt) => packet(buf, pkt, 0x04 | 0x02), LAYOUT.ws_trace_event.size);
+    b.writeBigUInt64LE(ktime, LAYOUT.ws_event_header.fields.ktime_ns.offset);
+    return b;
+  };
+  observer.onBatch(batchOf(at(3_000_000n), at(1_000_000n), at(2_000_000n)));
+  const times = observer.flows.last(3).map((f) => Number(f.time?.nanos ?? 0));
+  assert.deepEqual(times, [...times].sort((a, b) => a - b));
+  assert.equal(new Set(times).size, 3);
+});
+
 test('ring keeps the last N, counts seen; capacity must be 2^n - 1', () => {
   const ring = new Ring<number>(7);
   for (let i = 0; i < 20; i++) ring.push(i);

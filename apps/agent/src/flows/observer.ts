@@ -48,7 +48,12 @@ export class FlowObserver {
   }
 
   onBatch(batch: RecordBatchLike): void {
-    for (const event of this.decoder.decodeBatch(batch)) {
+    // One ring buffer is shared by every CPU: records are committed in reservation order, which
+    // can trail their timestamps by a few µs. Sorting each wake-up's batch keeps the flow ring
+    // (and so the relay's merge, which assumes each node's stream is in time order) sorted.
+    const events = this.decoder.decodeBatch(batch);
+    events.sort((a, b) => (a.header.ktimeNs < b.header.ktimeNs ? -1 : a.header.ktimeNs > b.header.ktimeNs ? 1 : 0));
+    for (const event of events) {
       let item: ObservedItem;
       try {
         if (event.kind === 'handshake') {
@@ -80,9 +85,14 @@ export class FlowObserver {
   lastHandshakes(n: number): HandshakeRecord[] {
     const list = this.handshakes.last(n);
     for (const h of list) {
-      if (!h.peerNode) h.peerNode = this.ctx.nodeByUnderlayIP(h.peerAddress)?.name ?? '';
+      if (!h.peerNode) h.peerNode = this.peerNodeName(h.peerAddress) ?? '';
     }
     return list;
+  }
+
+  /** The node behind an underlay address, for handshakes recorded before the node list arrived. */
+  peerNodeName(underlayAddress: string): string | undefined {
+    return this.ctx.nodeByUnderlayIP(underlayAddress)?.name;
   }
 
   subscribe(fn: (item: ObservedItem) => void): () => void {

@@ -44,7 +44,7 @@ export class HubbleMount {
     private readonly flows: FlowObserver,
   ) {
     this.observer = new Observer({ nodeName: options.nodeName, capacity: options.capacity });
-    this.handshakes = new HandshakeLog(options.nodeName);
+    this.handshakes = new HandshakeLog(options.nodeName, undefined, (address) => flows.peerNodeName(address));
     const unix = options.listen.filter((a) => a.startsWith('unix://'));
     const tcp = options.listen.filter((a) => !a.startsWith('unix://'));
     const groups = options.tls
