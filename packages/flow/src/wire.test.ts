@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { FlowSchema } from './gen/flow/flow_pb.js';
 import { GetFlowsResponseSchema } from './gen/observer/observer_pb.js';
-import { encodeFlowResponse, encodeFlowWithoutTime, flowTimeMicros, responseKind, responseTimeMicros, stampFlowBytes } from './wire.js';
+import { FlowBatchSchema } from './gen/wirescope/v1/wirescope_pb.js';
+import { encodeFlowBatch, encodeFlowResponse, encodeFlowWithoutTime, forEachBatchedResponse, flowTimeMicros, responseKind, responseTimeMicros, stampFlowBytes } from './wire.js';
 import { loadRecordedFlows } from './fixtures.js';
 
 const flows = loadRecordedFlows();
@@ -53,4 +54,25 @@ test('encodeStampedFlowResponse equals stamping then wrapping, in one pass', asy
   const oneStep = Buffer.from(encodeStampedFlowResponse(stripped, 'wst-node-2', t));
   const twoSteps = Buffer.from(encodeFlowResponse(stampFlowBytes(stripped, t), 'wst-node-2', t));
   assert.ok(oneStep.equals(twoSteps));
+});
+
+test('encodeFlowBatch is a FlowBatch protobuf decoders read, and forEachBatchedResponse gives the same bytes back', () => {
+  const responses = flows.slice(0, 50).map((f, i) => encodeFlowResponse(toBinary(FlowSchema, f), `node-${i}`, 1_700_000_000_000_000 + i));
+  // one big response: a length that needs a multi-byte varint
+  responses.push(encodeFlowResponse(new Uint8Array(70_000).fill(0), 'big', 1));
+  const batch = encodeFlowBatch(responses);
+  const decoded = fromBinary(FlowBatchSchema, batch);
+  assert.equal(decoded.responses.length, responses.length);
+  decoded.responses.forEach((r, i) => assert.ok(Buffer.from(r).equals(Buffer.from(responses[i]!))));
+  const seen: Buffer[] = [];
+  forEachBatchedResponse(batch, (r) => seen.push(r));
+  assert.equal(seen.length, responses.length);
+  seen.forEach((r, i) => assert.ok(r.equals(Buffer.from(responses[i]!))));
+  assert.equal(responseTimeMicros(seen[3]!), 1_700_000_000_000_003);
+  // the protobuf runtime's own encoding reads the same
+  const viaRuntime: Buffer[] = [];
+  forEachBatchedResponse(Buffer.from(toBinary(FlowBatchSchema, create(FlowBatchSchema, { responses }))), (r) => viaRuntime.push(r));
+  assert.equal(viaRuntime.length, responses.length);
+  assert.equal(encodeFlowBatch([]).length, 0);
+  assert.throws(() => forEachBatchedResponse(batch.subarray(0, batch.length - 1), () => {}), /truncated/);
 });

@@ -260,3 +260,40 @@ export function encodeFlowWithoutTime(flow: Flow): Uint8Array {
   const copy = create(FlowSchema, { ...flow, time: undefined });
   return toBinary(FlowSchema, copy);
 }
+
+/**
+ * Encodes wirescope.v1.FlowBatch{responses} from already-encoded GetFlowsResponses: one copy of
+ * each, no protobuf runtime on the hot path.
+ */
+export function encodeFlowBatch(responses: readonly Uint8Array[]): Buffer {
+  let size = 0;
+  for (const r of responses) size += 1 + varintSize(r.length) + r.length;
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (const r of responses) {
+    buf[pos++] = 0x0a;
+    pos = writeVarint(buf, pos, r.length);
+    buf.set(r, pos);
+    pos += r.length;
+  }
+  return buf;
+}
+
+/**
+ * Calls `each` with every response of an encoded FlowBatch, as views into `batch` (no copy).
+ * Fields other than responses are skipped, as protobuf readers do with unknown fields.
+ */
+export function forEachBatchedResponse(batch: Buffer, each: (response: Buffer) => void): void {
+  let p = 0;
+  while (p < batch.length) {
+    const [tag, q] = readVarint(batch, p);
+    if (tag === 0x0a) {
+      const [len, r] = readVarint(batch, q);
+      if (r + len > batch.length) throw new RangeError('truncated FlowBatch');
+      each(batch.subarray(r, r + len));
+      p = r + len;
+    } else {
+      p = skipField(batch, tag & 7, q);
+    }
+  }
+}

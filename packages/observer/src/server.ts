@@ -9,6 +9,7 @@ import {
   GetHandshakesResponseSchema,
   GetNamespacesResponseSchema,
   GetNodesResponseSchema,
+  encodeFlowBatch,
   type EncryptionStatusRequest,
   type GetFlowsRequest,
   type GetHandshakesRequest,
@@ -31,6 +32,8 @@ export interface ObserverServerOptions {
   /** e.g. ["127.0.0.1:4244", "unix:///run/wirescope/hubble.sock"]; port 0 picks a free port. */
   listen: string[];
   tls?: ServerTlsFiles;
+  /** Framing of GetFlowBatches (tests use small batches). */
+  flowBatchLimits?: FlowBatchLimits;
 }
 
 export function toStatusError(err: unknown): Partial<grpc.StatusObject> {
@@ -63,7 +66,13 @@ function http2StreamOf(call: MessageSender | undefined): { bufferSize?: number }
  * call directly lets HTTP/2 batch them. Backpressure comes from what HTTP/2 still holds for the
  * stream (bytes it cannot send because the client is not reading) and messages in flight.
  */
-export function grpcSink(call: grpc.ServerWritableStream<unknown, Uint8Array>): FlowSink {
+export interface GrpcSinkLimits {
+  /** Messages in flight at which the sink reports backpressure, and below which it drains. */
+  inflightHigh: number;
+  inflightLow: number;
+}
+
+export function grpcSink(call: grpc.ServerWritableStream<unknown, Uint8Array>, limits: GrpcSinkLimits = { inflightHigh, inflightLow }): FlowSink {
   let cancelled = false;
   let ended = false;
   let inflight = 0;
@@ -94,7 +103,7 @@ export function grpcSink(call: grpc.ServerWritableStream<unknown, Uint8Array>): 
   };
   const waitForDrain = () => {
     drainTimer ??= setInterval(() => {
-      if (inflight <= inflightLow && buffered() <= bufferedLow) {
+      if (inflight <= limits.inflightLow && buffered() <= bufferedLow) {
         clearInterval(drainTimer);
         drainTimer = undefined;
         fireDrain();
@@ -107,7 +116,7 @@ export function grpcSink(call: grpc.ServerWritableStream<unknown, Uint8Array>): 
       if (!direct) return call.write(bytes);
       inflight++;
       direct.sendMessage(bytes, sent);
-      if (inflight >= inflightHigh || buffered() >= bufferedHigh) {
+      if (inflight >= limits.inflightHigh || buffered() >= bufferedHigh) {
         waitForDrain();
         return false;
       }
@@ -128,6 +137,73 @@ export function grpcSink(call: grpc.ServerWritableStream<unknown, Uint8Array>): 
     },
     get cancelled() {
       return cancelled;
+    },
+  };
+}
+
+export interface FlowBatchLimits {
+  /** Responses per batch at most. */
+  maxResponses: number;
+  /** A batch is sent once it holds this many bytes. */
+  maxBytes: number;
+}
+
+export const defaultFlowBatchLimits: FlowBatchLimits = { maxResponses: 256, maxBytes: 128 * 1024 };
+
+/** Batches are few and large: backpressure counts them, not the flows inside. */
+const batchSinkLimits: GrpcSinkLimits = { inflightHigh: 16, inflightLow: 4 };
+
+/**
+ * A FlowSink that packs the responses written to it into FlowBatch messages for `inner`. A batch
+ * goes out when full or, so that following clients see flows at once, as soon as the producer
+ * yields the event loop (setImmediate after the first pending response).
+ */
+export function batchingSink(inner: FlowSink, limits: FlowBatchLimits = defaultFlowBatchLimits): FlowSink {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let scheduled = false;
+  let blocked = false;
+  let ended = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    pendingBytes = 0;
+    if (inner.cancelled) return;
+    if (!inner.write(encodeFlowBatch(batch)) && !blocked) {
+      blocked = true;
+      inner.onDrain(() => {
+        blocked = false;
+      });
+    }
+  };
+  return {
+    write: (bytes) => {
+      if (ended || inner.cancelled) return false;
+      pending.push(bytes);
+      pendingBytes += bytes.length;
+      if (pending.length >= limits.maxResponses || pendingBytes >= limits.maxBytes) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+      return !blocked;
+    },
+    onDrain: (listener) => {
+      // registered after our own unblocking listener, so it sees the sink writable again
+      if (blocked) inner.onDrain(listener);
+      else setImmediate(listener);
+    },
+    onCancel: (listener) => inner.onCancel(listener),
+    end: () => {
+      if (ended) return;
+      ended = true;
+      flush();
+      inner.end();
+    },
+    get cancelled() {
+      return inner.cancelled;
     },
   };
 }
@@ -170,7 +246,12 @@ export class ObserverServer {
     this.server.addService(serviceDefinition(peerService), {
       Notify: (call: grpc.ServerWritableStream<unknown, unknown>) => this.notify(call),
     });
-    this.server.addService(serviceDefinition(wirescopeService), {
+    this.server.addService(serviceDefinition(wirescopeService, { rawResponses: ['GetFlowBatches'] }), {
+      GetFlowBatches: (call: grpc.ServerWritableStream<GetFlowsRequest, Uint8Array>) => {
+        observer.getFlows(call.request, batchingSink(grpcSink(call, batchSinkLimits), this.opts.flowBatchLimits)).catch((err: unknown) => {
+          call.emit('error', toStatusError(err));
+        });
+      },
       EncryptionStatus: (_call: grpc.ServerUnaryCall<EncryptionStatusRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         cb(null, create(EncryptionStatusResponseSchema, { nodes: this.opts.encryptionStatus?.() ?? [] }));
       },
