@@ -262,6 +262,7 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
                         InstanceMethod("setGlobal", &ObjectHandle::SetGlobal),
                         InstanceMethod("setMaxEntries", &ObjectHandle::SetMaxEntries),
                         InstanceMethod("setAutoload", &ObjectHandle::SetAutoload),
+                        InstanceMethod("reuseMapFd", &ObjectHandle::ReuseMapFd),
                         InstanceMethod("load", &ObjectHandle::Load),
                         InstanceMethod("mapFd", &ObjectHandle::MapFd),
                         InstanceMethod("programFd", &ObjectHandle::ProgramFd),
@@ -430,6 +431,19 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
     int64_t n = ArgInt(info, 1, "maxEntries", 1, UINT32_MAX);
     int err = bpf_map__set_max_entries(map, (uint32_t)n);
     if (err) ThrowErrno(env, "open", err, std::string("cannot resize map ") + bpf_map__name(map));
+    return env.Undefined();
+  }
+
+  // Shares an already created map (e.g. one ring buffer for every datapath object) instead of
+  // creating this object's own at load.
+  Napi::Value ReuseMapFd(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Obj(env);
+    RequireLoaded(env, false, "reusing a map");
+    bpf_map* map = Map(env, ArgString(info, 0, "map"), "open");
+    int64_t fd = ArgInt(info, 1, "fd", 0, INT32_MAX);
+    int err = bpf_map__reuse_fd(map, (int)fd);
+    if (err) ThrowErrno(env, "open", err, std::string("cannot reuse a map fd for ") + bpf_map__name(map));
     return env.Undefined();
   }
 

@@ -30,6 +30,7 @@ export interface NativeObjectHandle {
   globals(): NativeGlobalInfo[];
   setGlobal(map: string, offset: number, value: Buffer): void;
   setMaxEntries(map: string, maxEntries: number): void;
+  reuseMapFd(map: string, fd: number): void;
   setAutoload(program: string, autoload: boolean): void;
   load(): void;
   mapFd(map: string): number;

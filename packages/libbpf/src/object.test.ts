@@ -44,6 +44,26 @@ test('lists programs, maps and rodata globals of the probe object', () => {
   );
 });
 
+test('reuseMaps: two objects share one ring buffer, so one reader sees both in commit order', () => {
+  const first = load(PROBE);
+  const second = load(PROBE, { reuseMaps: { events: first.map('events') } });
+  const ports: number[] = [];
+  const decoder = new EventDecoder();
+  const reader = first.openRingBuffer('events', (batch) => {
+    for (const e of decoder.decodeBatch(batch)) if (e.kind === 'probe') ports.push(e.sport);
+  });
+  const frame = (sport: number) => buildFrame({ src: '192.0.2.1', dst: '198.51.100.7', protocol: 'udp', sport, dport: 53 });
+  first.program('probe_egress').testRun(frame(1001));
+  second.program('probe_egress').testRun(frame(2002));
+  first.program('probe_egress').testRun(frame(1003));
+  assert.equal(reader.drain(), 3);
+  assert.deepEqual(ports, [1001, 2002, 1003]);
+  assert.throws(
+    () => load(PROBE, { reuseMaps: { events: 'not a map' as never } }),
+    (err: Error & { code?: string }) => err.code === 'ERR_INVALID_ARG' && /reuseMaps\.events/.test(err.message),
+  );
+});
+
 test('testRun runs the probe on a crafted TCP/IPv4 frame and the record decodes exactly', () => {
   const probe = load(PROBE);
   const decoded: ProbeEvent[] = [];

@@ -21,6 +21,12 @@ export interface OpenOptions {
   maxEntries?: Record<string, number>;
   /** Programs to leave unloaded (false) or to load (true) regardless of the object's default. */
   autoload?: Record<string, boolean>;
+  /**
+   * Maps to share with objects loaded earlier, by this object's map name: the map is not
+   * created at load, the given one is used (types and sizes must match). One ring buffer for
+   * several objects keeps their records in one stream, in commit order.
+   */
+  reuseMaps?: Record<string, BpfMap>;
 }
 
 export type TcDirection = 'ingress' | 'egress';
@@ -386,6 +392,10 @@ export class BpfObject {
     for (const [name, entries] of Object.entries(options.maxEntries ?? {})) {
       checkInt(`maxEntries.${name}`, entries, 1, 0xffffffff);
       handle.setMaxEntries(name, entries);
+    }
+    for (const [name, map] of Object.entries(options.reuseMaps ?? {})) {
+      if (!(map instanceof BpfMap)) throw invalidArg(`reuseMaps.${name} must be a BpfMap, got ${describe(map)}`);
+      handle.reuseMapFd(name, map.fd);
     }
     const rodata = options.rodata ?? {};
     if (Object.keys(rodata).length === 0) return;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BpfObject, type RecordBatch, type TcLink, type TracingLink, type TcDirection } from '@wirescope/libbpf';
+import { BpfObject, type BpfMap, type RecordBatch, type TcLink, type TracingLink, type TcDirection } from '@wirescope/libbpf';
 import { run } from '../exec.js';
 import {
   decodeFlowCounter,
@@ -142,12 +142,19 @@ export class BpfDatapath {
       cfg_aggregation_ns: BigInt(Math.round(this.options.aggregationSeconds * 1e9)),
     };
     const dir = this.options.bpfDir ?? DEFAULT_BPF_DIR;
+    // One ring buffer for every object (created by the first, reused by the others): a single
+    // stream in commit order, so the observer never has to reorder records across readers.
+    let sharedEvents: BpfMap | undefined;
     for (const spec of OBJECTS) {
       const path = join(dir, spec.file);
       if (!existsSync(path)) throw new DatapathError(`datapath: ${path} missing: build bpf/ first (make -C bpf)`);
       let object: BpfObject;
       try {
-        object = BpfObject.open(path, { rodata, maxEntries: { events: RING_BYTES } });
+        object = BpfObject.open(path, {
+          rodata,
+          maxEntries: { events: RING_BYTES },
+          ...(sharedEvents ? { reuseMaps: { events: sharedEvents } } : {}),
+        });
       } catch (err) {
         throw new DatapathError(`datapath: open ${spec.file}: ${messageOf(err)}`);
       }
@@ -161,7 +168,10 @@ export class BpfDatapath {
         );
       }
       this.objects.set(spec.name, object);
-      object.openRingBuffer('events', (batch) => this.options.onBatch(batch));
+      if (!sharedEvents) {
+        sharedEvents = object.map('events');
+        object.openRingBuffer('events', (batch) => this.options.onBatch(batch));
+      }
     }
     this.setStrict(this.strictMode);
     this.attachTc('crypto', 'to_crypto', wg, 'egress');
