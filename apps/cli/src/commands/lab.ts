@@ -98,7 +98,7 @@ export const command: Command = {
               "Use 'wirescope lab status' to look at it or 'wirescope lab down' to remove it.",
           );
         } else {
-          console.log("next: 'wirescope lab status', 'wirescope encrypt status', 'wirescope lab down'");
+          console.log("next: 'npx wirescope observe -f', 'npx wirescope status', 'npx wirescope encrypt status', 'npx wirescope lab status', 'npx wirescope lab down'");
         }
         return 0;
       }
