@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { encodeFlowWithoutTime, loadRecordedFlows } from '@wirescope/flow';
-import { Observer, ObserverServer } from '@wirescope/observer';
+import { Observer, ObserverServer, defaultFlowBatchLimits } from '@wirescope/observer';
 
 // Bigger pools for Buffer.allocUnsafe: grpc-js allocates one small buffer per message.
 Buffer.poolSize = 256 * 1024;
@@ -20,6 +20,12 @@ const durationMs = Number(process.env.BENCH_DURATION_MS ?? 6000);
 const warmupMs = 1000;
 const backlogLimit = Number(process.env.BENCH_BACKLOG ?? 256);
 const batch = Number(process.env.BENCH_BATCH ?? 128);
+// BENCH_UPSTREAM=flows: agents refuse GetFlowBatches, so the relay reads one message per flow
+const upstreamBatches = process.env.BENCH_UPSTREAM !== 'flows';
+const flowBatchLimits = {
+  maxResponses: Number(process.env.BENCH_BATCH_RESPONSES ?? defaultFlowBatchLimits.maxResponses),
+  maxBytes: Number(process.env.BENCH_BATCH_BYTES ?? defaultFlowBatchLimits.maxBytes),
+};
 const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 const recorded = loadRecordedFlows().map(encodeFlowWithoutTime);
 
@@ -33,7 +39,7 @@ async function startAgents(): Promise<Agent[]> {
   return Promise.all(
     ['wst-node-1', 'wst-node-2', 'wst-node-3'].map(async (name) => {
       const observer = new Observer({ nodeName: name, capacity: 65535, clientQueue: 16384 });
-      const server = new ObserverServer({ observer, listen: ['127.0.0.1:0'] });
+      const server = new ObserverServer({ observer, listen: ['127.0.0.1:0'], flowBatches: upstreamBatches, flowBatchLimits });
       const [address] = await server.start();
       return { observer, server, address: address! };
     }),
@@ -153,7 +159,8 @@ const { parentPort, workerData } = process.env.BENCH_CLIENT_DATA
 
 /** The same client as its own process: what a user's CLI is. */
 function consumeInProcess(address: string, label: string): Promise<Measurement> {
-  const child = spawn(process.execPath, ['-e', workerSource], {
+  const clientArgs = process.env.BENCH_CLIENT_NODE_ARGS ? process.env.BENCH_CLIENT_NODE_ARGS.split(' ') : [];
+  const child = spawn(process.execPath, [...clientArgs, '-e', workerSource], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     env: { ...process.env, BENCH_CLIENT_DATA: JSON.stringify({ address, warmupMs, durationMs }) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -208,6 +215,7 @@ async function main(): Promise<void> {
   console.log(`relay three agents: ${flowsPerS} flows/s, latency p50 ${p50.toFixed(2)} ms p99 ${p99.toFixed(2)} ms`);
   console.log(`relay/direct throughput ratio ${(flowsPerS / Math.max(1, directPerS)).toFixed(2)}; p50 added over direct ${(p50 - dp50).toFixed(2)} ms`);
   console.log(`pushed ${pushed} flows in total; lost to slow readers: ${agentLost} at the agents, ${relayed.lost} lost_events messages seen by the client`);
+  console.log(`agent -> relay framing: ${upstreamBatches ? 'FlowBatch (GetFlowBatches)' : 'one message per flow (GetFlows)'}`);
   console.log(`relay flows_per_s=${flowsPerS} p50_ms=${p50.toFixed(2)} p99_ms=${p99.toFixed(2)}`);
 
   await relay.stop();

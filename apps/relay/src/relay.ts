@@ -11,6 +11,7 @@ import {
   NodeSchema,
   NodeState,
   ServerStatusResponseSchema,
+  forEachBatchedResponse,
   responseTimeMicros,
   type EncryptionStatusResponse,
   type GetFlowsRequest,
@@ -54,13 +55,26 @@ function nodeStatus(state: NodeState, names: string[], message = ''): Uint8Array
   );
 }
 
+const getFlowsPath = '/observer.Observer/GetFlows';
+const getFlowBatchesPath = '/wirescope.v1.Wirescope/GetFlowBatches';
+
 export class Relay {
   private readonly startedAt = process.hrtime.bigint();
+  /**
+   * Agents (by connection: a reconnect may reach an upgraded or different agent) that answered
+   * GetFlowBatches with UNIMPLEMENTED, e.g. stock Hubble: they are read through GetFlows.
+   */
+  private readonly withoutBatches = new WeakSet<grpc.Client>();
 
   constructor(
     readonly peers: PeerManager,
     private readonly opts: RelayOptions = {},
   ) {}
+
+  /** Whether this peer's flows are read as FlowBatch streams (false once it said UNIMPLEMENTED). */
+  readsBatches(peer: PeerConnection): boolean {
+    return !!peer.client && !this.withoutBatches.has(peer.client);
+  }
 
   /** Streams the merged flows of every node into sink; throws ObserverError for bad requests. */
   async getFlows(req: GetFlowsRequest, sink: FlowSink): Promise<void> {
@@ -99,9 +113,14 @@ export class Relay {
       if (!client) return;
       const name = peer.name;
       merger.addSource(name);
+      const batched = !this.withoutBatches.has(client);
+      let received = false;
       let paused = false;
+      const pushResponse = (bytes: Buffer) => merger.push(name, responseTimeMicros(bytes), bytes);
       const onMessage = (bytes: Buffer) => {
-        merger.push(name, responseTimeMicros(bytes), bytes);
+        received = true;
+        if (batched) forEachBatchedResponse(bytes, pushResponse);
+        else pushResponse(bytes);
         if (!paused && merger.sourceLength(name) >= perNode) {
           paused = true;
           call.pause();
@@ -117,6 +136,12 @@ export class Relay {
       const onStatus = (code: grpc.status, details: string) => {
         if (upstream.get(name) !== call) return;
         upstream.delete(name);
+        if (batched && code === grpc.status.UNIMPLEMENTED && !received && !finished) {
+          // an agent without the Wirescope batch stream: the same request over GetFlows
+          this.withoutBatches.add(client);
+          open(peer, request);
+          return;
+        }
         merger.endSource(name);
         if (code === grpc.status.OK) {
           maybeFinish();
@@ -134,7 +159,8 @@ export class Relay {
         }
         maybeFinish();
       };
-      const call: RawServerStream = new RawServerStream(client, '/observer.Observer/GetFlows', toBinary(GetFlowsRequestSchema, request), { onMessage, onStatus });
+      const path = batched ? getFlowBatchesPath : getFlowsPath;
+      const call: RawServerStream = new RawServerStream(client, path, toBinary(GetFlowsRequestSchema, request), { onMessage, onStatus });
       upstream.set(name, call);
     };
 

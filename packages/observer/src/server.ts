@@ -34,6 +34,8 @@ export interface ObserverServerOptions {
   tls?: ServerTlsFiles;
   /** Framing of GetFlowBatches (tests use small batches). */
   flowBatchLimits?: FlowBatchLimits;
+  /** false: GetFlowBatches answers UNIMPLEMENTED, as an agent without it does (benchmarks compare). */
+  flowBatches?: boolean;
 }
 
 export function toStatusError(err: unknown): Partial<grpc.StatusObject> {
@@ -248,6 +250,10 @@ export class ObserverServer {
     });
     this.server.addService(serviceDefinition(wirescopeService, { rawResponses: ['GetFlowBatches'] }), {
       GetFlowBatches: (call: grpc.ServerWritableStream<GetFlowsRequest, Uint8Array>) => {
+        if (this.opts.flowBatches === false) {
+          call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'GetFlowBatches is turned off on this agent' });
+          return;
+        }
         observer.getFlows(call.request, batchingSink(grpcSink(call, batchSinkLimits), this.opts.flowBatchLimits)).catch((err: unknown) => {
           call.emit('error', toStatusError(err));
         });
