@@ -5,6 +5,9 @@ import type { GetFlowsRequest, GetHandshakesRequest } from '@wirescope/flow';
 import { grpcSink, observerService, serverCredentials, serviceDefinition, toStatusError, wirescopeService, type ServerTlsFiles } from '@wirescope/observer';
 import type { Relay } from './relay.js';
 
+/** One flow per gRPC message, as Hubble's clients expect, but many messages per HTTP/2 write. */
+const relaySinkLimits = { inflightHigh: 512, inflightLow: 128, coalesce: true };
+
 export interface RelayServerOptions {
   relay: Relay;
   listen: string[];
@@ -28,7 +31,7 @@ export class RelayServer {
     const relay = opts.relay;
     this.server.addService(serviceDefinition(observerService, { rawResponses: ['GetFlows'] }), {
       GetFlows: (call: grpc.ServerWritableStream<GetFlowsRequest, Uint8Array>) => {
-        relay.getFlows(call.request, grpcSink(call)).catch((err: unknown) => call.emit('error', toStatusError(err)));
+        relay.getFlows(call.request, grpcSink(call, relaySinkLimits)).catch((err: unknown) => call.emit('error', toStatusError(err)));
       },
       ServerStatus: unaryHandler(() => relay.status()),
       GetNodes: unaryHandler(() => relay.nodes()),

@@ -72,6 +72,25 @@ export interface GrpcSinkLimits {
   /** Messages in flight at which the sink reports backpressure, and below which it drains. */
   inflightHigh: number;
   inflightLow: number;
+  /**
+   * Frame the messages of one event-loop turn into one HTTP/2 write (once grpc-js has sent the
+   * headers) instead of a write per message: same gRPC messages on the wire, far less work each.
+   */
+  coalesce?: boolean;
+}
+
+/** Coalesced writes go out once they hold this many bytes, or when the producer yields. */
+const coalesceBytes = 64 * 1024;
+
+interface Http2Writable {
+  bufferSize?: number;
+  write?: (chunk: Buffer, callback: (err?: unknown) => void) => boolean;
+}
+
+/** The grpc-js call object that owns the HTTP/2 stream and knows whether headers went out. */
+function baseCallOf(call: MessageSender | undefined): { stream?: Http2Writable; metadataSent?: boolean } | undefined {
+  for (let c = call; c; c = c.nextCall) if (c.stream) return c as { stream?: Http2Writable; metadataSent?: boolean };
+  return undefined;
 }
 
 export function grpcSink(call: grpc.ServerWritableStream<unknown, Uint8Array>, limits: GrpcSinkLimits = { inflightHigh, inflightLow }): FlowSink {
@@ -98,10 +117,34 @@ export function grpcSink(call: grpc.ServerWritableStream<unknown, Uint8Array>, l
   const inner = (call as unknown as { call?: MessageSender }).call;
   const direct = typeof inner?.sendMessage === 'function' ? inner : undefined;
   const h2 = http2StreamOf(direct);
-  const buffered = () => h2?.bufferSize ?? 0;
+  const base = baseCallOf(direct);
+  const canCoalesce = !!limits.coalesce && typeof base?.stream?.write === 'function';
+  let frames: Uint8Array[] = [];
+  let frameBytes = 0;
+  let flushScheduled = false;
+  const buffered = () => (h2?.bufferSize ?? 0) + frameBytes;
   if (!direct) call.on('drain', fireDrain);
   const sent = () => {
     inflight--;
+  };
+  const flushFrames = () => {
+    flushScheduled = false;
+    if (frames.length === 0) return;
+    const list = frames;
+    const out = Buffer.allocUnsafe(frameBytes);
+    frames = [];
+    frameBytes = 0;
+    if (cancelled) return;
+    let pos = 0;
+    for (const m of list) {
+      // gRPC length-prefixed message: uncompressed flag, 32-bit big-endian length, bytes
+      out[pos] = 0;
+      out.writeUInt32BE(m.length, pos + 1);
+      out.set(m, pos + 5);
+      pos += 5 + m.length;
+    }
+    inflight++;
+    base!.stream!.write!(out, sent);
   };
   const waitForDrain = () => {
     drainTimer ??= setInterval(() => {
@@ -116,8 +159,18 @@ export function grpcSink(call: grpc.ServerWritableStream<unknown, Uint8Array>, l
     write: (bytes) => {
       if (cancelled || ended) return false;
       if (!direct) return call.write(bytes);
-      inflight++;
-      direct.sendMessage(bytes, sent);
+      if (canCoalesce && base!.metadataSent === true) {
+        frames.push(bytes);
+        frameBytes += 5 + bytes.length;
+        if (frameBytes >= coalesceBytes) flushFrames();
+        else if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flushFrames);
+        }
+      } else {
+        inflight++;
+        direct.sendMessage(bytes, sent);
+      }
       if (inflight >= limits.inflightHigh || buffered() >= bufferedHigh) {
         waitForDrain();
         return false;
@@ -135,6 +188,7 @@ export function grpcSink(call: grpc.ServerWritableStream<unknown, Uint8Array>, l
       if (ended) return;
       ended = true;
       if (drainTimer) clearInterval(drainTimer);
+      flushFrames();
       if (!cancelled) call.end();
     },
     get cancelled() {
