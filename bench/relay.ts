@@ -121,7 +121,7 @@ async function startRelay(agents: Agent[]): Promise<{ address: string; stop(): P
  */
 const workerSource = `
 const { parentPort, workerData } = process.env.BENCH_CLIENT_DATA
-  ? { parentPort: { postMessage: (m) => process.stdout.write(JSON.stringify(m)) }, workerData: JSON.parse(process.env.BENCH_CLIENT_DATA) }
+  ? { parentPort: { postMessage: (m) => process.stdout.write(JSON.stringify(m), () => process.exit(0)) }, workerData: JSON.parse(process.env.BENCH_CLIENT_DATA) }
   : require('node:worker_threads');
 (async () => {
   const grpc = await import('@grpc/grpc-js');
@@ -152,8 +152,8 @@ const { parentPort, workerData } = process.env.BENCH_CLIENT_DATA
   const seconds = (performance.now() - start) / 1000;
   call.cancel();
   client.close();
+  // as its own process the client exits once stdout has taken the whole result (a pipe is async)
   parentPort.postMessage({ flows, lost, seconds, latenciesMs });
-  if (process.env.BENCH_CLIENT_DATA) process.exit(0);
 })();
 `;
 
