@@ -13,6 +13,9 @@ test('relay flags: defaults, static peers, TLS pairs', () => {
   const t = parseRelayArgs(['--peer-service', 'unix:///run/x.sock', '--tls-cert', 'c', '--tls-key', 'k', '--peer-tls-ca', 'ca']);
   assert.deepEqual(t.tls, { cert: 'c', key: 'k', clientCa: undefined });
   assert.equal(t.peerTls?.ca, 'ca');
+  assert.deepEqual(t.peerService, ['unix:///run/x.sock']);
+  const several = parseRelayArgs(['--peer-service', '10.77.0.11:4244, 10.77.0.12:4244,']);
+  assert.deepEqual(several.peerService, ['10.77.0.11:4244', '10.77.0.12:4244']);
 });
 
 test('bad relay flags fail with one line naming the flag', () => {

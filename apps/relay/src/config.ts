@@ -5,7 +5,8 @@ import type { PeerConfig } from './peers.js';
 
 export interface RelayConfig {
   listen: string[];
-  peerService?: string | undefined;
+  /** Agents whose Peer.Notify lists the agents; tried in turn when one fails. */
+  peerService?: string[] | undefined;
   staticPeers: PeerConfig[];
   tls?: ServerTlsFiles | undefined;
   peerTls?: ClientTlsFiles | undefined;
@@ -19,7 +20,7 @@ export class ConfigError extends Error {
 export const relayUsage = `usage: wirescope-relay [flags]
   --listen-address ADDR      TCP address to serve on (default 127.0.0.1:4245)
   --unix-socket PATH         also serve on this unix socket
-  --peer-service ADDR        an agent's Observer address whose Peer.Notify lists the agents
+  --peer-service ADDR[,ADDR] agents whose Peer.Notify lists the agents (tried in turn)
   --static-peers LIST        name=host:port,... instead of (or besides) discovery
   --tls-cert FILE --tls-key FILE [--tls-client-ca FILE]   TLS (mutual with a client CA) toward clients
   --peer-tls-ca FILE [--peer-tls-cert FILE --peer-tls-key FILE] [--peer-tls-server-name NAME]
@@ -76,7 +77,7 @@ export function parseRelayArgs(argv: string[]): RelayConfig {
   if (values['unix-socket']) listen.push(`unix://${values['unix-socket']}`);
   return {
     listen,
-    peerService: values['peer-service'],
+    peerService: values['peer-service']?.split(',').map((a) => a.trim()).filter(Boolean),
     staticPeers,
     tls: values['tls-cert'] ? { cert: values['tls-cert'], key: values['tls-key']!, clientCa: values['tls-client-ca'] } : undefined,
     peerTls: values['peer-tls-ca']

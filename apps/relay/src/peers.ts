@@ -165,6 +165,8 @@ export interface PeerManagerEvents {
 /** Keeps one PeerConnection per known agent. */
 export class PeerManager extends EventEmitter<PeerManagerEvents> {
   readonly peers = new Map<string, PeerConnection>();
+  /** The agent whose Peer.Notify stream discovery follows (or last tried). */
+  discoveryAddress = '';
   private notifyClient: grpc.Client | undefined;
   private notifyCall: grpc.ClientReadableStream<ChangeNotification> | undefined;
   private notifyTimer: NodeJS.Timeout | undefined;
@@ -205,8 +207,17 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
   }
 
   /** Follows Peer.Notify on `address` (an agent's Observer port), reconnecting with backoff. */
-  discover(address: string, tls?: ClientTlsFiles): void {
+  /**
+   * Follows Peer.Notify of one agent. With several addresses (any agent serves the whole peer
+   * list, as Hubble's peer service does behind a Service), a failing stream moves on to the
+   * next one, so discovery does not hinge on one node.
+   */
+  discover(addresses: string | readonly string[], tls?: ClientTlsFiles, attempt = 0): void {
     if (this.closed) return;
+    const list = typeof addresses === 'string' ? [addresses] : addresses;
+    if (list.length === 0) throw new Error('discover: no Peer.Notify address given');
+    const address = list[attempt % list.length]!;
+    this.discoveryAddress = address;
     this.notifyClient?.close();
     const client = makeClient(withDefaultPort(address), clientCredentials(tls), {
       ...clientChannelOptions(tls),
@@ -218,7 +229,10 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     const retry = () => {
       if (this.closed || this.notifyCall !== call) return;
       this.notifyCall = undefined;
-      this.notifyTimer = setTimeout(() => this.discover(address, tls), this.notifyBackoff.next());
+      // the next address at once; back off only once every address has failed in a row
+      const next = attempt + 1;
+      const delay = next % list.length === 0 ? this.notifyBackoff.next() : 0;
+      this.notifyTimer = setTimeout(() => this.discover(list, tls, next), delay);
     };
     call.on('data', (change: ChangeNotification) => {
       this.notifyBackoff.reset();

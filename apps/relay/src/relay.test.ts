@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import {
@@ -146,6 +147,28 @@ test('stopping an agent makes the relay report it unavailable within 5 s; restar
   await waitFor(() => flowsOf(received).some((f) => f.uuid === 'after-restart'), 5000, 'a flow from the restarted agent');
   call.cancel();
   await waitFor(() => peers.connected().length === 3, 5000, 'all connected');
+});
+
+test('discovery moves on to the next Peer.Notify address when one agent is unreachable', async () => {
+  const o = new Observer({ nodeName: 'node-b' });
+  const server = new ObserverServer({ observer: o, listen: ['127.0.0.1:0'] });
+  const [alive] = await server.start();
+  server.peers.set({ name: 'node-b', address: alive! });
+  // a port nothing listens on: bound then closed, so the first address refuses at once
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const deadPort = (probe.address() as AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  const peers = new PeerManager({ backoff: { initialMs: 50, maxMs: 200 } });
+  try {
+    peers.discover([`127.0.0.1:${deadPort}`, alive!]);
+    await waitFor(() => peers.connected().length === 1, 10000, 'peer discovered through the second address');
+    assert.equal(peers.discoveryAddress, alive);
+    assert.deepEqual(peers.connected().map((p) => p.name), ['node-b']);
+  } finally {
+    peers.close();
+    await server.stop();
+  }
 });
 
 test('discovery through Peer.Notify and mutual TLS toward agents and clients', async () => {

@@ -350,8 +350,9 @@ export function startAgent(node: LabSpec['nodes'][number]): Daemon {
  */
 function startRelay(spec: LabSpec): Daemon {
   const pki = labPkiPaths(spec);
-  const discovery = spec.nodes[0];
-  if (!discovery) throw new LabError('the lab spec has no nodes');
+  // Every agent serves the whole peer list: the relay follows one and moves on if it fails.
+  const discovery = spec.nodes.map((n) => `${n.address}:${HUBBLE_PORT}`);
+  if (discovery.length === 0) throw new LabError('the lab spec has no nodes');
   return startDaemon('relay', CONTROL_PLANE_NS, [
     process.execPath,
     RELAY_MAIN,
@@ -360,7 +361,7 @@ function startRelay(spec: LabSpec): Daemon {
     '--unix-socket',
     RELAY_SOCKET,
     '--peer-service',
-    `${discovery.address}:${HUBBLE_PORT}`,
+    discovery.join(','),
     '--tls-cert',
     pki.relayServer.cert,
     '--tls-key',
