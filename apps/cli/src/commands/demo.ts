@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { loadSpec, SpecError } from '../lab/spec.js';
-import { labDown, labUp, preflightProblems } from '../lab/lab.js';
+import { specForLabUp } from '../lab/prepare.js';
+import { parseCommandArgs } from '../args.js';
+import { labDown, labUp } from '../lab/lab.js';
 import { labStatus } from '../lab/status.js';
 import { listenLoopback } from '../lab/forward.js';
 import { etcdForwardSocket } from '../lab/names.js';
@@ -14,36 +14,20 @@ const USAGE = 'usage: wirescope demo [--spec FILE] [--etcd-port PORT]';
 export const command: Command = {
   summary: 'bring the lab up, show how to look at it, keep it running until Ctrl-C, then remove it',
   async run(args) {
-    let values;
-    try {
-      values = parseArgs({
-        args,
-        options: { spec: { type: 'string' }, 'etcd-port': { type: 'string' } },
-        strict: true,
-      }).values;
-    } catch (err) {
-      throw new UsageError(`${(err as Error).message.split('\n')[0]}; ${USAGE}`);
-    }
+    const { values, positionals } = parseCommandArgs(
+      args,
+      { spec: { type: 'string' }, 'etcd-port': { type: 'string' } },
+      USAGE,
+    );
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"; ${USAGE}`);
     const etcdPort = Number(values['etcd-port'] ?? '23790');
     if (!Number.isInteger(etcdPort) || etcdPort < 0 || etcdPort > 65535) {
       throw new UsageError(
         `--etcd-port "${values['etcd-port']}" is not valid; accepted: 0-65535 (0 = any free port)`,
       );
     }
-    let spec;
-    try {
-      spec = loadSpec(values.spec ?? DEFAULT_SPEC);
-    } catch (err) {
-      if (err instanceof SpecError) {
-        console.error(
-          `wirescope: invalid lab spec, nothing was created:\n${err.problems.map((p) => `  ${p}`).join('\n')}`,
-        );
-        return 2;
-      }
-      throw err;
-    }
-    const problems = await preflightProblems();
-    if (problems.length > 0) throw new UsageError(`cannot start the lab: ${problems.join('; ')}`);
+    const spec = await specForLabUp(values.spec ?? DEFAULT_SPEC);
+    if (typeof spec === 'number') return spec;
     let result;
     try {
       result = await labUp(spec, (m) => console.log(m));

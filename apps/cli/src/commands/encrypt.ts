@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs, textOrJson } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { agentRequest, type EncryptStatus } from '@wirescope/agent';
@@ -29,31 +29,22 @@ function targets(node: string | undefined, socket: string | undefined): { node: 
 export const command: Command = {
   summary: 'WireGuard encryption status per node (like cilium encrypt status / wg show); rotate a key',
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          node: { type: 'string' },
-          socket: { type: 'string' },
-          server: { type: 'string' },
-          output: { type: 'string', short: 'o' },
-          help: { type: 'boolean', short: 'h' },
-        },
-        allowPositionals: true,
-        strict: true,
-      });
-    } catch (err) {
-      throw new UsageError(`${(err as Error).message.split('\n')[0]}; ${USAGE}`);
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(
+      args,
+      {
+        node: { type: 'string' },
+        socket: { type: 'string' },
+        server: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      USAGE,
+    );
     if (values.help) {
       console.log(USAGE);
       return 0;
     }
-    const output = values.output ?? 'text';
-    if (output !== 'text' && output !== 'json')
-      throw new UsageError(`-o "${output}" is not valid; accepted: text, json`);
+    const output = textOrJson(values.output);
     const [action, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; ${USAGE}`);
     if (action === 'status') {

@@ -1,14 +1,13 @@
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { loadSpec, SpecError } from '../lab/spec.js';
+import { specForLabUp } from '../lab/prepare.js';
+import { parseCommandArgs, textOrJson } from '../args.js';
 import {
   LabError,
   labDown,
   labNamespaces,
   labUp,
-  preflightProblems,
   startComponent,
   stopComponent,
 } from '../lab/lab.js';
@@ -26,23 +25,16 @@ const USAGE =
 export const command: Command = {
   summary: 'bring the network-namespace lab cluster up or down, or show it',
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          spec: { type: 'string' },
-          'local-port': { type: 'string' },
-          output: { type: 'string', short: 'o' },
-          help: { type: 'boolean', short: 'h' },
-        },
-        allowPositionals: true,
-        strict: true,
-      });
-    } catch (err) {
-      throw new UsageError(`${(err as Error).message.split('\n')[0]}; ${USAGE}`);
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(
+      args,
+      {
+        spec: { type: 'string' },
+        'local-port': { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      USAGE,
+    );
     if (values.help) {
       console.log(USAGE);
       return 0;
@@ -63,26 +55,12 @@ export const command: Command = {
       }
     }
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; ${USAGE}`);
-    const output = values.output ?? 'text';
-    if (output !== 'text' && output !== 'json')
-      throw new UsageError(`-o "${output}" is not valid; accepted: text, json`);
+    const output = textOrJson(values.output);
     switch (action) {
       case 'up': {
         const file = values.spec ?? DEFAULT_SPEC;
-        let spec;
-        try {
-          spec = loadSpec(file);
-        } catch (err) {
-          if (err instanceof SpecError) {
-            console.error(
-              `wirescope: invalid lab spec, nothing was created:\n${err.problems.map((p) => `  ${p}`).join('\n')}`,
-            );
-            return 2;
-          }
-          throw err;
-        }
-        const problems = await preflightProblems();
-        if (problems.length > 0) throw new UsageError(`cannot start the lab: ${problems.join('; ')}`);
+        const spec = await specForLabUp(file);
+        if (typeof spec === 'number') return spec;
         let result;
         try {
           result = await labUp(spec, (message) => console.log(message));
