@@ -1,8 +1,7 @@
 // The relay's gRPC server (Observer + Wirescope services) on TCP 4245 and optionally a unix socket.
-import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { GetFlowsRequest, GetHandshakesRequest } from '@wirescope/flow';
-import { grpcSink, observerService, serverCredentials, serviceDefinition, toStatusError, wirescopeService, type ServerTlsFiles } from '@wirescope/observer';
+import { bindAll, grpcSink, observerService, serverCredentials, shutdown, serviceDefinition, toStatusError, wirescopeService, type ServerTlsFiles } from '@wirescope/observer';
 import type { Relay } from './relay.js';
 
 /** One flow per gRPC message, as Hubble's clients expect, but many messages per HTTP/2 write. */
@@ -57,33 +56,11 @@ export class RelayServer {
   }
 
   async start(): Promise<string[]> {
-    const creds = serverCredentials(this.opts.tls);
-    for (const addr of this.opts.listen) {
-      const target = addr.startsWith('unix://') ? `unix:${addr.slice(7)}` : addr;
-      if (target.startsWith('unix:')) rmSync(target.slice(5), { force: true });
-      const port = await new Promise<number>((resolve, reject) =>
-        this.server.bindAsync(target, creds, (err, p) => (err ? reject(new Error(`cannot listen on ${addr}: ${err.message}`)) : resolve(p))),
-      );
-      this.bound.push(target.startsWith('unix:') ? `unix://${target.slice(5)}` : target.replace(/:0$/, `:${port}`));
-    }
-    const servers = (this.server as unknown as { http2Servers?: Map<import('node:net').Server, unknown> }).http2Servers;
-    for (const srv of servers?.keys() ?? []) {
-      srv.on('connection', (s: import('node:net').Socket) => s.setNoDelay?.(true));
-      srv.on('secureConnection', (s: import('node:net').Socket) => s.setNoDelay?.(true));
-    }
+    this.bound.push(...(await bindAll(this.server, this.opts.listen, serverCredentials(this.opts.tls))));
     return [...this.bound];
   }
 
   async stop(graceMs = 500): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await shutdown(this.server, graceMs);
   }
 }

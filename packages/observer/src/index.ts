@@ -3,6 +3,7 @@ export * from './fieldmask.js';
 export * from './handshakes.js';
 export * from './observer.js';
 export * from './peers.js';
+export * from './listen.js';
 export * from './ring.js';
 export * from './server.js';
 export * from './services.js';

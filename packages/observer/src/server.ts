@@ -1,5 +1,4 @@
 // The per-node gRPC server: Observer + Peer (+ Wirescope) on TCP and/or a unix socket.
-import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import {
@@ -21,6 +20,7 @@ import { PeerRegistry, type PeerChange } from './peers.js';
 import { HandshakeLog } from './handshakes.js';
 import { observerService, peerService, serviceDefinition, wirescopeService } from './services.js';
 import { serverCredentials, type ServerTlsFiles } from './tls.js';
+import { bindAll, shutdown } from './listen.js';
 
 export interface ObserverServerOptions {
   observer: Observer;
@@ -355,31 +355,8 @@ export class ObserverServer {
 
   /** Binds every listen address; resolves to the bound addresses (ports resolved). */
   async start(): Promise<string[]> {
-    const creds = serverCredentials(this.opts.tls);
-    for (const addr of this.opts.listen) {
-      const target = addr.startsWith('unix://') ? `unix:${addr.slice(7)}` : addr;
-      if (target.startsWith('unix:')) rmSync(target.slice(5), { force: true });
-      const port = await new Promise<number>((resolve, reject) =>
-        this.server.bindAsync(target, creds, (err, p) => (err ? reject(new Error(`cannot listen on ${addr}: ${err.message}`)) : resolve(p))),
-      );
-      this.disableNagle();
-      this.bound.push(target.startsWith('unix:') ? `unix://${target.slice(5)}` : target.replace(/:0$/, `:${port}`));
-    }
+    this.bound.push(...(await bindAll(this.server, this.opts.listen, serverCredentials(this.opts.tls))));
     return [...this.bound];
-  }
-
-  /**
-   * grpc-js leaves Nagle's algorithm on for accepted sockets: small flow messages then wait for
-   * delayed ACKs (40 ms stalls, a few hundred messages a second). Its clients already disable it.
-   */
-  private disableNagle(): void {
-    const servers = (this.server as unknown as { http2Servers?: Map<import('node:net').Server, unknown> }).http2Servers;
-    for (const srv of servers?.keys() ?? []) {
-      if ((srv as { wst3NoDelay?: boolean }).wst3NoDelay) continue;
-      (srv as { wst3NoDelay?: boolean }).wst3NoDelay = true;
-      srv.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay?.(true));
-      srv.on('secureConnection', (socket: import('node:net').Socket) => socket.setNoDelay?.(true));
-    }
   }
 
   get addresses(): string[] {
@@ -388,15 +365,6 @@ export class ObserverServer {
 
   /** Stops accepting calls; open streams are cancelled after graceMs. */
   async stop(graceMs = 500): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await shutdown(this.server, graceMs);
   }
 }
