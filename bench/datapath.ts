@@ -32,7 +32,9 @@ function must(what: string, res: { code: number; out: string }): void {
 
 function labState(): { daemons: { name: string; pid: number }[] } | undefined {
   try {
-    return JSON.parse(readFileSync('/run/wirescope-lab/state.json', 'utf8')) as { daemons: { name: string; pid: number }[] };
+    return JSON.parse(readFileSync('/run/wirescope-lab/state.json', 'utf8')) as {
+      daemons: { name: string; pid: number }[];
+    };
   } catch {
     return undefined;
   }
@@ -49,10 +51,18 @@ function agentSocket(node: string): string {
 }
 
 async function datapathAttached(): Promise<boolean> {
-  const res = spawnSync('curl', ['-s', '--unix-socket', agentSocket('node1'), 'http://agent/v1/datapath'], { encoding: 'utf8' });
+  const res = spawnSync('curl', ['-s', '--unix-socket', agentSocket('node1'), 'http://agent/v1/datapath'], {
+    encoding: 'utf8',
+  });
   try {
-    const status = JSON.parse(res.stdout) as { loaded?: boolean; attachments?: { program: string; attached: boolean }[] };
-    return status.loaded === true && (status.attachments ?? []).some((a) => a.program === 'from_endpoint' && a.attached);
+    const status = JSON.parse(res.stdout) as {
+      loaded?: boolean;
+      attachments?: { program: string; attached: boolean }[];
+    };
+    return (
+      status.loaded === true &&
+      (status.attachments ?? []).some((a) => a.program === 'from_endpoint' && a.attached)
+    );
   } catch {
     return false;
   }
@@ -64,7 +74,10 @@ function iperf(): number {
     ['netns', 'exec', CLIENT_NS, 'iperf3', '-c', SERVER_IP, '-p', String(PORT), '-t', String(SECONDS), '-J'],
     { encoding: 'utf8', timeout: (SECONDS + 20) * 1000 },
   );
-  const parsed = JSON.parse(res.stdout || '{}') as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
+  const parsed = JSON.parse(res.stdout || '{}') as {
+    end?: { sum_received?: { bits_per_second?: number } };
+    error?: string;
+  };
   const bps = parsed.end?.sum_received?.bits_per_second;
   if (!bps) throw new Error(`iperf3 failed: ${parsed.error ?? res.stderr}`);
   return bps / 1e6;
@@ -74,7 +87,17 @@ async function setAttached(attached: boolean): Promise<void> {
   for (const node of ['node1', 'node2', 'node3']) {
     const res = spawnSync(
       'curl',
-      ['-s', '-f', '--unix-socket', agentSocket(node), '-X', 'POST', '-d', JSON.stringify({ attached }), 'http://agent/v1/datapath/attach'],
+      [
+        '-s',
+        '-f',
+        '--unix-socket',
+        agentSocket(node),
+        '-X',
+        'POST',
+        '-d',
+        JSON.stringify({ attached }),
+        'http://agent/v1/datapath/attach',
+      ],
       { encoding: 'utf8' },
     );
     if (res.status !== 0) throw new Error(`${node}: attach=${attached} failed: ${res.stdout}${res.stderr}`);
@@ -96,7 +119,9 @@ function measure(): { mbps: number; busiest: number } {
   const started = process.hrtime.bigint();
   const mbps = iperf();
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-  const busiest = Math.max(...pids.map((pid, i) => ((cpuTicks(pid) - (before[i] ?? 0)) / CLK_TCK / elapsed) * 100));
+  const busiest = Math.max(
+    ...pids.map((pid, i) => ((cpuTicks(pid) - (before[i] ?? 0)) / CLK_TCK / elapsed) * 100),
+  );
   return { mbps, busiest };
 }
 
@@ -106,12 +131,15 @@ async function main(): Promise<void> {
     must('lab up', cli('lab', 'up'));
     ownLab = true;
   }
-  const server = spawn('ip', ['netns', 'exec', SERVER_NS, 'iperf3', '-s', '-p', String(PORT)], { stdio: 'ignore' });
+  const server = spawn('ip', ['netns', 'exec', SERVER_NS, 'iperf3', '-s', '-p', String(PORT)], {
+    stdio: 'ignore',
+  });
   try {
     await sleep(500);
     const deadline = Date.now() + 20_000;
     while (!(await datapathAttached())) {
-      if (Date.now() > deadline) throw new Error('the lab agents do not run the eBPF datapath (--datapath bpf)');
+      if (Date.now() > deadline)
+        throw new Error('the lab agents do not run the eBPF datapath (--datapath bpf)');
       await sleep(200);
     }
     // warm-up: the first transfer after lab up competes with the lab still settling (JIT, caches)
@@ -128,13 +156,17 @@ async function main(): Promise<void> {
           await setAttached(false);
           const { mbps, busiest } = measure();
           bare.push(mbps);
-          console.log(`round ${round + 1} bare   ${mbps.toFixed(0)} Mbit/s, busiest agent ${busiest.toFixed(1)}% CPU (datapath detached)`);
+          console.log(
+            `round ${round + 1} bare   ${mbps.toFixed(0)} Mbit/s, busiest agent ${busiest.toFixed(1)}% CPU (datapath detached)`,
+          );
           await setAttached(true);
         } else {
           const { mbps, busiest } = measure();
           probes.push(mbps);
           cpu.push(busiest);
-          console.log(`round ${round + 1} probes ${mbps.toFixed(0)} Mbit/s, busiest agent ${busiest.toFixed(1)}% CPU`);
+          console.log(
+            `round ${round + 1} probes ${mbps.toFixed(0)} Mbit/s, busiest agent ${busiest.toFixed(1)}% CPU`,
+          );
         }
       }
     }
@@ -149,7 +181,9 @@ async function main(): Promise<void> {
     // (robust to one disturbed round); the throughputs printed are each side's median.
     const pairedRatios = probes.map((p, i) => p / (bare[i] ?? p));
     console.log(`paired ratios: ${pairedRatios.map((r) => r.toFixed(3)).join(' ')}`);
-    console.log(`best rounds: probes ${Math.max(...probes).toFixed(0)} Mbit/s, bare ${Math.max(...bare).toFixed(0)} Mbit/s`);
+    console.log(
+      `best rounds: probes ${Math.max(...probes).toFixed(0)} Mbit/s, bare ${Math.max(...bare).toFixed(0)} Mbit/s`,
+    );
     console.log(
       `datapath probes_mbps=${median(probes).toFixed(0)} bare_mbps=${median(bare).toFixed(0)} ratio=${median(pairedRatios).toFixed(3)} agent_cpu_pct=${mean(cpu).toFixed(1)}`,
     );

@@ -39,7 +39,12 @@ async function startAgents(): Promise<Agent[]> {
   return Promise.all(
     ['wst-node-1', 'wst-node-2', 'wst-node-3'].map(async (name) => {
       const observer = new Observer({ nodeName: name, capacity: 65535, clientQueue: 16384 });
-      const server = new ObserverServer({ observer, listen: ['127.0.0.1:0'], flowBatches: upstreamBatches, flowBatchLimits });
+      const server = new ObserverServer({
+        observer,
+        listen: ['127.0.0.1:0'],
+        flowBatches: upstreamBatches,
+        flowBatchLimits,
+      });
       const [address] = await server.start();
       return { observer, server, address: address! };
     }),
@@ -93,7 +98,11 @@ async function startRelay(agents: Agent[]): Promise<{ address: string; stop(): P
   const bin = fileURLToPath(new URL('../apps/relay/dist/bin.js', import.meta.url));
   const peers = agents.map((a, i) => `wst-node-${i + 1}=${a.address}`).join(',');
   const nodeArgs = process.env.BENCH_RELAY_NODE_ARGS ? process.env.BENCH_RELAY_NODE_ARGS.split(' ') : [];
-  const child = spawn(process.execPath, [...nodeArgs, bin, '--listen-address', '127.0.0.1:0', '--static-peers', peers], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, bin, '--listen-address', '127.0.0.1:0', '--static-peers', peers],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
   const address = await new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
@@ -105,7 +114,8 @@ async function startRelay(agents: Agent[]): Promise<{ address: string; stop(): P
   });
   // wait until the relay is connected to all three agents
   const deadline = Date.now() + 10_000;
-  while ((log.match(/ connected/g) ?? []).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while ((log.match(/ connected/g) ?? []).length < 3 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   return {
     address,
     stop: async () => {
@@ -211,11 +221,21 @@ async function main(): Promise<void> {
   const p99 = pct(relayed.latenciesMs, 99);
   const dp50 = pct(direct.latenciesMs, 50);
   const dp99 = pct(direct.latenciesMs, 99);
-  console.log(`direct one agent:   ${directPerS} flows/s, latency p50 ${dp50.toFixed(2)} ms p99 ${dp99.toFixed(2)} ms`);
-  console.log(`relay three agents: ${flowsPerS} flows/s, latency p50 ${p50.toFixed(2)} ms p99 ${p99.toFixed(2)} ms`);
-  console.log(`relay/direct throughput ratio ${(flowsPerS / Math.max(1, directPerS)).toFixed(2)}; p50 added over direct ${(p50 - dp50).toFixed(2)} ms`);
-  console.log(`pushed ${pushed} flows in total; lost to slow readers: ${agentLost} at the agents, ${relayed.lost} lost_events messages seen by the client`);
-  console.log(`agent -> relay framing: ${upstreamBatches ? 'FlowBatch (GetFlowBatches)' : 'one message per flow (GetFlows)'}`);
+  console.log(
+    `direct one agent:   ${directPerS} flows/s, latency p50 ${dp50.toFixed(2)} ms p99 ${dp99.toFixed(2)} ms`,
+  );
+  console.log(
+    `relay three agents: ${flowsPerS} flows/s, latency p50 ${p50.toFixed(2)} ms p99 ${p99.toFixed(2)} ms`,
+  );
+  console.log(
+    `relay/direct throughput ratio ${(flowsPerS / Math.max(1, directPerS)).toFixed(2)}; p50 added over direct ${(p50 - dp50).toFixed(2)} ms`,
+  );
+  console.log(
+    `pushed ${pushed} flows in total; lost to slow readers: ${agentLost} at the agents, ${relayed.lost} lost_events messages seen by the client`,
+  );
+  console.log(
+    `agent -> relay framing: ${upstreamBatches ? 'FlowBatch (GetFlowBatches)' : 'one message per flow (GetFlows)'}`,
+  );
   console.log(`relay flows_per_s=${flowsPerS} p50_ms=${p50.toFixed(2)} p99_ms=${p99.toFixed(2)}`);
 
   await relay.stop();

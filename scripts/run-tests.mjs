@@ -17,7 +17,11 @@ const walk = (dir) => {
   }
 };
 for (const d of dirs) {
-  try { walk(resolve(d)); } catch (err) { if (err.code !== 'ENOENT') throw err; }
+  try {
+    walk(resolve(d));
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
 }
 if (files.length === 0) {
   console.log(`run-tests: no test files under ${dirs.join(', ')}`);

@@ -25,7 +25,10 @@ interface JsonFlow {
   is_reply?: boolean;
   Summary?: string;
   IP?: { source: string; destination: string; encrypted?: boolean };
-  l4?: { TCP?: { source_port: number; destination_port: number; flags?: Record<string, boolean> }; UDP?: { source_port: number; destination_port: number } };
+  l4?: {
+    TCP?: { source_port: number; destination_port: number; flags?: Record<string, boolean> };
+    UDP?: { source_port: number; destination_port: number };
+  };
   source?: { identity?: number; namespace?: string; pod_name?: string; labels?: string[] };
   destination?: { identity?: number; namespace?: string; pod_name?: string; labels?: string[] };
   node_name?: string;
@@ -48,12 +51,20 @@ interface JsonHandshake {
 const socketOf = (node: string) => `/run/wirescope-lab/${node}/agent.sock`;
 
 async function flows(node: string, last = 60000): Promise<JsonFlow[]> {
-  const res = await agentRequest<{ flows: { flow: JsonFlow }[] }>(socketOf(node), 'GET', `/v1/flows?last=${last}`);
+  const res = await agentRequest<{ flows: { flow: JsonFlow }[] }>(
+    socketOf(node),
+    'GET',
+    `/v1/flows?last=${last}`,
+  );
   return res.flows.map((f) => f.flow);
 }
 
 async function handshakes(node: string): Promise<JsonHandshake[]> {
-  const res = await agentRequest<{ handshakes: { handshake: JsonHandshake }[] }>(socketOf(node), 'GET', '/v1/handshakes?last=4000');
+  const res = await agentRequest<{ handshakes: { handshake: JsonHandshake }[] }>(
+    socketOf(node),
+    'GET',
+    '/v1/handshakes?last=4000',
+  );
   return res.handshakes.map((h) => h.handshake);
 }
 
@@ -72,7 +83,9 @@ function post(node: string, path: string, body: unknown): Promise<unknown> {
     const req = request({ socketPath: socketOf(node), method: 'POST', path, timeout: 5000 }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => ((res.statusCode ?? 500) < 400 ? resolve(JSON.parse(text)) : reject(new Error(text))));
+      res.on('end', () =>
+        (res.statusCode ?? 500) < 400 ? resolve(JSON.parse(text)) : reject(new Error(text)),
+      );
     });
     req.on('error', reject);
     req.end(JSON.stringify(body));
@@ -81,7 +94,10 @@ function post(node: string, path: string, body: unknown): Promise<unknown> {
 
 const tcpOf = (f: JsonFlow) => f.l4?.TCP;
 const isTuple = (f: JsonFlow, src: string, sport: number, dst: string, dport: number) =>
-  f.IP?.source === src && f.IP?.destination === dst && tcpOf(f)?.source_port === sport && tcpOf(f)?.destination_port === dport;
+  f.IP?.source === src &&
+  f.IP?.destination === dst &&
+  tcpOf(f)?.source_port === sport &&
+  tcpOf(f)?.destination_port === dport;
 const point = (f: JsonFlow) => f.trace_observation_point;
 
 /**
@@ -91,7 +107,20 @@ const point = (f: JsonFlow) => f.trace_observation_point;
 function curlFrom(podNs: string, url: string, exactPort?: number): { status: number; port: number } {
   const base = 30000 + Math.floor(Math.random() * 300) * 100;
   const ports = exactPort === undefined ? `${base}-${base + 99}` : String(exactPort);
-  const res = inNs(podNs, 'curl', '-s', '-m', '3', '--local-port', ports, '-o', '/dev/null', '-w', '%{http_code} %{local_port}', url);
+  const res = inNs(
+    podNs,
+    'curl',
+    '-s',
+    '-m',
+    '3',
+    '--local-port',
+    ports,
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code} %{local_port}',
+    url,
+  );
   const [status, port] = res.stdout.trim().split(' ').map(Number);
   // a connection that never opened reports local port 0: the caller's exact port is the truth
   return { status: status ?? 0, port: exactPort ?? port ?? 0 };
@@ -101,17 +130,17 @@ function curlFrom(podNs: string, url: string, exactPort?: number): { status: num
 const freshPort = (): number => 20000 + Math.floor(Math.random() * 10000);
 
 function podAddressesInClear(frames: Frame[]): string[] {
-  return frames.filter((f) => f.src?.startsWith(POD_PREFIX) || f.dst?.startsWith(POD_PREFIX)).map((f) => `${f.src} -> ${f.dst}`);
+  return frames
+    .filter((f) => f.src?.startsWith(POD_PREFIX) || f.dst?.startsWith(POD_PREFIX))
+    .map((f) => `${f.src} -> ${f.dst}`);
 }
 
 async function identitiesByPod(): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const node of NODES) {
-    const { endpoints } = await agentRequest<{ endpoints: { namespace: string; pod: string; identity?: number }[] }>(
-      socketOf(node),
-      'GET',
-      '/v1/endpoints',
-    );
+    const { endpoints } = await agentRequest<{
+      endpoints: { namespace: string; pod: string; identity?: number }[];
+    }>(socketOf(node), 'GET', '/v1/endpoints');
     for (const e of endpoints) if (e.identity !== undefined) out.set(`${e.namespace}/${e.pod}`, e.identity);
   }
   return out;
@@ -129,7 +158,8 @@ before(async () => {
   await eventually('every agent to load the datapath and attach to its pods', 20_000, async () => {
     for (const node of NODES) {
       const s = await datapath(node);
-      if (!s.loaded || s.attachments.filter((a) => a.program === 'from_endpoint' && a.attached).length < 2) return undefined;
+      if (!s.loaded || s.attachments.filter((a) => a.program === 'from_endpoint' && a.attached).length < 2)
+        return undefined;
     }
     return true;
   });
@@ -142,9 +172,14 @@ after(() => {
 test('(a)(b) cross-node TCP: from-endpoint + to-crypto on the source, from-crypto + to-endpoint on the destination, identities both sides, replies marked; nothing in clear on the fabric', async () => {
   for (const node of NODES) {
     const s = await datapath(node);
-    assert.ok(s.attachments.every((a) => a.attached), `${node}: ${JSON.stringify(s.attachments.filter((a) => !a.attached))}`);
+    assert.ok(
+      s.attachments.every((a) => a.attached),
+      `${node}: ${JSON.stringify(s.attachments.filter((a) => !a.attached))}`,
+    );
   }
-  const { frames, result } = await captureFabric('dp-cross', () => curlFrom(LOADGEN, `http://${API_IP}:8080/dp-a`));
+  const { frames, result } = await captureFabric('dp-cross', () =>
+    curlFrom(LOADGEN, `http://${API_IP}:8080/dp-a`),
+  );
   assert.equal(result.status, 200);
   const port = result.port;
   const ids = await identitiesByPod();
@@ -157,7 +192,11 @@ test('(a)(b) cross-node TCP: from-endpoint + to-crypto on the source, from-crypt
     const fwd = all.filter((f) => isTuple(f, LOADGEN_IP, port, API_IP, 8080));
     const rev = all.filter((f) => isTuple(f, API_IP, 8080, LOADGEN_IP, port));
     const points = new Set(fwd.map(point));
-    return points.has('FROM_ENDPOINT') && points.has('TO_CRYPTO') && rev.some((f) => point(f) === 'TO_ENDPOINT') ? { fwd, rev } : undefined;
+    return points.has('FROM_ENDPOINT') &&
+      points.has('TO_CRYPTO') &&
+      rev.some((f) => point(f) === 'TO_ENDPOINT')
+      ? { fwd, rev }
+      : undefined;
   });
   for (const f of src.fwd) {
     assert.equal(f.verdict, 'FORWARDED');
@@ -186,7 +225,11 @@ test('(a)(b) cross-node TCP: from-endpoint + to-crypto on the source, from-crypt
     const fwd = all.filter((f) => isTuple(f, LOADGEN_IP, port, API_IP, 8080));
     const rev = all.filter((f) => isTuple(f, API_IP, 8080, LOADGEN_IP, port));
     const points = new Set(fwd.map(point));
-    return points.has('FROM_CRYPTO') && points.has('TO_ENDPOINT') && rev.some((f) => point(f) === 'FROM_ENDPOINT') ? { fwd, rev } : undefined;
+    return points.has('FROM_CRYPTO') &&
+      points.has('TO_ENDPOINT') &&
+      rev.some((f) => point(f) === 'FROM_ENDPOINT')
+      ? { fwd, rev }
+      : undefined;
   });
   for (const f of dst.fwd) {
     assert.equal(f.source?.identity, loadgenId, `node2 sees the same source identity at ${point(f)}`);
@@ -198,17 +241,23 @@ test('(a)(b) cross-node TCP: from-endpoint + to-crypto on the source, from-crypt
   assert.equal(fromCrypto?.IP?.encrypted, true);
   assert.equal(fromCrypto?.extensions?.peer_node, 'node1');
   assert.ok(dst.rev.every((f) => f.is_reply === true));
-  assert.ok(dst.rev.some((f) => point(f) === 'TO_CRYPTO'), 'the reply goes back through to-crypto on node2');
+  assert.ok(
+    dst.rev.some((f) => point(f) === 'TO_CRYPTO'),
+    'the reply goes back through to-crypto on node2',
+  );
 
   // (b) ground truth: the fabric never carried a pod address in an outer header; agents agree.
   assert.ok(frames.length > 0);
   assert.deepEqual(podAddressesInClear(frames), []);
-  for (const node of NODES) assert.equal((await datapath(node)).stats.leakPackets, 0, `${node} reports no leak`);
+  for (const node of NODES)
+    assert.equal((await datapath(node)).stats.leakPackets, 0, `${node} reports no leak`);
   assert.ok((await datapath('node1')).stats.redirects > 0, 'node1 redirected into WireGuard by eBPF');
 });
 
 test('(c) same-node traffic is forwarded unencrypted and never seen at to-crypto', async () => {
-  const { frames, result } = await captureFabric('dp-same', () => curlFrom(LOADGEN, `http://${FRONTEND_IP}:8080/dp-c`));
+  const { frames, result } = await captureFabric('dp-same', () =>
+    curlFrom(LOADGEN, `http://${FRONTEND_IP}:8080/dp-c`),
+  );
   assert.equal(result.status, 200);
   const port = result.port;
   const mine = await eventually('node1 to show the same-node flow at both ends', 5000, async () => {
@@ -231,7 +280,8 @@ function pairsWithRoundTrip(records: JsonHandshake[], since: number): Set<string
   for (const h of records) {
     if (Date.parse(h.time) < since - 1000 || !h.peer_node) continue;
     const rtt = Number(h.round_trip_ns ?? 0);
-    if (h.message_type === 'HANDSHAKE_RESPONSE' && rtt > 0 && rtt < 2e9) pairs.add([h.node_name, h.peer_node].sort().join('-'));
+    if (h.message_type === 'HANDSHAKE_RESPONSE' && rtt > 0 && rtt < 2e9)
+      pairs.add([h.node_name, h.peer_node].sort().join('-'));
   }
   return pairs;
 }
@@ -242,7 +292,9 @@ test('(d) handshake records for every peer pair after start and after a key rota
   for (const node of NODES) {
     for (const other of NODES.filter((n) => n !== node)) {
       assert.ok(
-        start.some((h) => h.node_name === node && h.peer_node === other && h.message_type === 'HANDSHAKE_INITIATION'),
+        start.some(
+          (h) => h.node_name === node && h.peer_node === other && h.message_type === 'HANDSHAKE_INITIATION',
+        ),
         `${node} saw an initiation with ${other}`,
       );
     }
@@ -271,30 +323,52 @@ test('(f) UDP to a closed port is a kernel drop (NO_SOCKET) attributed to the re
 });
 
 test('(g) a long-lived TCP connection: a handful of trace records, in-kernel counters within 1% of the segments sent (new + retransmitted)', async () => {
-  const server = spawn('ip', ['netns', 'exec', API_NS, 'iperf3', '-s', '-1', '-p', '5301'], { stdio: 'ignore' });
+  const server = spawn('ip', ['netns', 'exec', API_NS, 'iperf3', '-s', '-1', '-p', '5301'], {
+    stdio: 'ignore',
+  });
   try {
     await sleep(500);
     const port = 30000 + Math.floor(Math.random() * 30000);
     const before = nstat(LOADGEN);
-    const client = inNs(LOADGEN, 'iperf3', '-c', API_IP, '-p', '5301', '-t', '8', '--cport', String(port), '-J');
+    const client = inNs(
+      LOADGEN,
+      'iperf3',
+      '-c',
+      API_IP,
+      '-p',
+      '5301',
+      '-t',
+      '8',
+      '--cport',
+      String(port),
+      '-J',
+    );
     assert.equal(client.code, 0, client.stderr);
     const sentSegments = nstat(LOADGEN) - before;
     await sleep(500);
-    const { flows: counters } = await agentRequest<{ flows: { saddr: string; daddr: string; sport: number; dport: number; point: number; packets: number }[] }>(
-      socketOf('node1'),
-      'GET',
-      '/v1/datapath/flow-counters',
+    const { flows: counters } = await agentRequest<{
+      flows: { saddr: string; daddr: string; sport: number; dport: number; point: number; packets: number }[];
+    }>(socketOf('node1'), 'GET', '/v1/datapath/flow-counters');
+    const counter = counters.find(
+      (c) =>
+        c.saddr === LOADGEN_IP && c.sport === port && c.daddr === API_IP && c.dport === 5301 && c.point === 5,
     );
-    const counter = counters.find((c) => c.saddr === LOADGEN_IP && c.sport === port && c.daddr === API_IP && c.dport === 5301 && c.point === 5);
     assert.ok(counter, 'from-endpoint counter for the iperf3 data connection');
     // the pod's own other traffic (loadgen's 1/s HTTP) is in the TcpOutSegs delta too: tiny next to iperf3
     assert.ok(sentSegments > 1000, `iperf3 sent ${sentSegments} segments`);
     const ratio = counter.packets / sentSegments;
-    console.log(`# iperf3 segments ${sentSegments}, from-endpoint counter ${counter.packets} (ratio ${ratio.toFixed(4)})`);
+    console.log(
+      `# iperf3 segments ${sentSegments}, from-endpoint counter ${counter.packets} (ratio ${ratio.toFixed(4)})`,
+    );
     assert.ok(Math.abs(1 - ratio) <= 0.01, `counter ${counter.packets} vs ${sentSegments} segments sent`);
-    const traces = (await flows('node1')).filter((f) => isTuple(f, LOADGEN_IP, port, API_IP, 5301) && point(f) === 'FROM_ENDPOINT');
+    const traces = (await flows('node1')).filter(
+      (f) => isTuple(f, LOADGEN_IP, port, API_IP, 5301) && point(f) === 'FROM_ENDPOINT',
+    );
     console.log(`# trace records for that flow at from-endpoint: ${traces.length}`);
-    assert.ok(traces.length >= 2 && traces.length <= 12, `${traces.length} trace records for ${counter.packets} packets`);
+    assert.ok(
+      traces.length >= 2 && traces.length <= 12,
+      `${traces.length} trace records for ${counter.packets} packets`,
+    );
   } finally {
     server.kill();
   }
@@ -311,18 +385,33 @@ test('(e) strict mode: a node without a peer gets DROPPED 195 on the source and 
   await post('node1', '/v1/datapath/strict', { enabled: true });
   assert.equal((await datapath('node1')).strict, true);
   assert.equal(cli('lab', 'stop', 'agent-node3').code, 0);
-  const del = inNs('wsl-cp', 'etcdctl', '--endpoints', 'http://127.0.0.1:2379', 'del', '/wirescope/nodes/node3');
+  const del = inNs(
+    'wsl-cp',
+    'etcdctl',
+    '--endpoints',
+    'http://127.0.0.1:2379',
+    'del',
+    '/wirescope/nodes/node3',
+  );
   assert.equal(del.stdout.trim(), '1', del.stderr);
   try {
     await eventually('node1 to remove its node3 peer', 10_000, async () => {
-      const status = await agentRequest<{ peers: { node?: string }[] }>(socketOf('node1'), 'GET', '/v1/encrypt');
+      const status = await agentRequest<{ peers: { node?: string }[] }>(
+        socketOf('node1'),
+        'GET',
+        '/v1/encrypt',
+      );
       return status.peers.some((p) => p.node === 'node3') ? undefined : true;
     });
-    const { frames, result } = await captureFabric('dp-strict', () => curlFrom(LOADGEN, `http://${DB_IP}:8080/dp-e`, freshPort()));
+    const { frames, result } = await captureFabric('dp-strict', () =>
+      curlFrom(LOADGEN, `http://${DB_IP}:8080/dp-e`, freshPort()),
+    );
     assert.notEqual(result.status, 200);
     const port = result.port;
     const drop = await eventually('node1 to report DROPPED 195', 5000, async () =>
-      (await flows('node1')).find((f) => f.verdict === 'DROPPED' && isTuple(f, LOADGEN_IP, port, DB_IP, 8080)),
+      (await flows('node1')).find(
+        (f) => f.verdict === 'DROPPED' && isTuple(f, LOADGEN_IP, port, DB_IP, 8080),
+      ),
     );
     assert.equal(drop.drop_reason_desc, 'UNENCRYPTED_TRAFFIC');
     assert.equal(drop.destination?.pod_name, 'db');
@@ -331,13 +420,26 @@ test('(e) strict mode: a node without a peer gets DROPPED 195 on the source and 
 
     // Strict off and a route that sends pod traffic over the underlay: the leak is caught.
     await post('node1', '/v1/datapath/strict', { enabled: false });
-    assert.equal(inNs('wsl-node1', 'ip', 'route', 'replace', '10.244.3.0/24', 'via', '10.77.0.13', 'dev', 'eth0').code, 0);
+    assert.equal(
+      inNs('wsl-node1', 'ip', 'route', 'replace', '10.244.3.0/24', 'via', '10.77.0.13', 'dev', 'eth0').code,
+      0,
+    );
     try {
-      const { frames: leaked, result: leakTry } = await captureFabric('dp-leak', () => curlFrom(LOADGEN, `http://${DB_IP}:8080/dp-leak`, freshPort()));
+      const { frames: leaked, result: leakTry } = await captureFabric('dp-leak', () =>
+        curlFrom(LOADGEN, `http://${DB_IP}:8080/dp-leak`, freshPort()),
+      );
       const leakPort = leakTry.port;
-      assert.ok(podAddressesInClear(leaked).length > 0, 'the fabric saw the pod address in clear (ground truth)');
+      assert.ok(
+        podAddressesInClear(leaked).length > 0,
+        'the fabric saw the pod address in clear (ground truth)',
+      );
       const leak = await eventually('node1 to flag the leak', 5000, async () =>
-        (await flows('node1')).find((f) => f.trace_observation_point === 'TO_NETWORK' && f.extensions?.leak === true && isTuple(f, LOADGEN_IP, leakPort, DB_IP, 8080)),
+        (await flows('node1')).find(
+          (f) =>
+            f.trace_observation_point === 'TO_NETWORK' &&
+            f.extensions?.leak === true &&
+            isTuple(f, LOADGEN_IP, leakPort, DB_IP, 8080),
+        ),
       );
       assert.equal(leak.IP?.encrypted ?? false, false);
       assert.ok((await datapath('node1')).stats.leakPackets > 0);
@@ -358,15 +460,27 @@ test('(h) agent restart: one tc filter per hook, and flows continue', async () =
     assert.equal(cli('lab', 'stop', 'agent-node1').code, 0);
     assert.equal(cli('lab', 'start', 'agent-node1').code, 0);
   }
-  await eventually('node1 datapath back', 20_000, async () => ((await datapath('node1').catch(() => undefined))?.loaded ? true : undefined));
+  await eventually('node1 datapath back', 20_000, async () =>
+    (await datapath('node1').catch(() => undefined))?.loaded ? true : undefined,
+  );
   await eventually('node1 to reattach its pods', 10_000, async () =>
-    (await datapath('node1')).attachments.filter((a) => a.program === 'from_endpoint' && a.attached).length >= 3 ? true : undefined,
+    (await datapath('node1')).attachments.filter((a) => a.program === 'from_endpoint' && a.attached).length >=
+    3
+      ? true
+      : undefined,
   );
   const links = JSON.parse(inNs('wsl-node1', 'ip', '-j', 'link', 'show').stdout) as { ifname: string }[];
-  for (const ifname of links.map((l) => l.ifname).filter((n) => n.startsWith('lxc') || n.startsWith('wsl-wg') || n === 'eth0')) {
+  for (const ifname of links
+    .map((l) => l.ifname)
+    .filter((n) => n.startsWith('lxc') || n.startsWith('wsl-wg') || n === 'eth0')) {
     for (const dir of ['ingress', 'egress']) {
-      const filters = inNs('wsl-node1', 'tc', 'filter', 'show', 'dev', ifname, dir).stdout.split('\n').filter((l) => l.includes(' bpf ') && l.includes(' handle '));
-      assert.ok(filters.length <= 1, `${ifname} ${dir}: ${filters.length} filters after two restarts\n${filters.join('\n')}`);
+      const filters = inNs('wsl-node1', 'tc', 'filter', 'show', 'dev', ifname, dir)
+        .stdout.split('\n')
+        .filter((l) => l.includes(' bpf ') && l.includes(' handle '));
+      assert.ok(
+        filters.length <= 1,
+        `${ifname} ${dir}: ${filters.length} filters after two restarts\n${filters.join('\n')}`,
+      );
     }
   }
   const again = curlFrom(LOADGEN, `http://${API_IP}:8080/dp-h`);
@@ -374,6 +488,8 @@ test('(h) agent restart: one tc filter per hook, and flows continue', async () =
   const port = again.port;
   await eventually('new flows after the restart', 5000, async () => {
     const all = await flows('node1');
-    return all.some((f) => isTuple(f, LOADGEN_IP, port, API_IP, 8080) && point(f) === 'TO_CRYPTO') ? true : undefined;
+    return all.some((f) => isTuple(f, LOADGEN_IP, port, API_IP, 8080) && point(f) === 'TO_CRYPTO')
+      ? true
+      : undefined;
   });
 });

@@ -96,7 +96,12 @@ export class Agent {
     const socket = this.config.apiSocket;
     mkdirSync(dirname(socket), { recursive: true });
     rmSync(socket, { force: true });
-    this.server = buildApp([...healthRoutes(this), ...encryptRoutes(this), ...endpointRoutes(this), ...flowRoutes(this)]);
+    this.server = buildApp([
+      ...healthRoutes(this),
+      ...encryptRoutes(this),
+      ...endpointRoutes(this),
+      ...flowRoutes(this),
+    ]);
     await new Promise<void>((resolve, reject) => {
       this.server?.once('error', reject);
       this.server?.listen(socket, () => resolve());
@@ -211,19 +216,33 @@ export class Agent {
   }
 
   datapathStatus(): unknown {
-    if (!this.datapath) return { node: this.config.nodeName, loaded: false, mode: this.config.datapath.mode, error: this.datapathError };
+    if (!this.datapath)
+      return {
+        node: this.config.nodeName,
+        loaded: false,
+        mode: this.config.datapath.mode,
+        error: this.datapathError,
+      };
     return { mode: this.config.datapath.mode, ...(this.datapath.status() as object) };
   }
 
   setStrictEncryption(enabled: boolean): unknown {
-    if (!this.datapath) throw new AgentError(AgentErrorCode.NOT_FOUND, 'the eBPF datapath is off on this agent (--datapath off)');
+    if (!this.datapath)
+      throw new AgentError(
+        AgentErrorCode.NOT_FOUND,
+        'the eBPF datapath is off on this agent (--datapath off)',
+      );
     this.datapath.datapath.setStrict(enabled);
     this.log(`datapath: strict encryption ${enabled ? 'on' : 'off'}`);
     return { node: this.config.nodeName, strict: enabled };
   }
 
   async setDatapathAttached(attached: boolean): Promise<unknown> {
-    if (!this.datapath) throw new AgentError(AgentErrorCode.NOT_FOUND, 'the eBPF datapath is off on this agent (--datapath off)');
+    if (!this.datapath)
+      throw new AgentError(
+        AgentErrorCode.NOT_FOUND,
+        'the eBPF datapath is off on this agent (--datapath off)',
+      );
     await this.datapath.setAttached(attached);
     this.log(`datapath: programs ${attached ? 'attached' : 'detached (route steering only)'}`);
     return { node: this.config.nodeName, attached };

@@ -162,7 +162,13 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
   if (datapathMode !== 'bpf' && datapathMode !== 'off') {
     throw invalid(`--datapath "${datapathMode}" is not valid; accepted: bpf, off`);
   }
-  const flowRingCapacity = integerFlag('flow-ring-capacity', str('flow-ring-capacity'), 4095, 1, (1 << 20) - 1);
+  const flowRingCapacity = integerFlag(
+    'flow-ring-capacity',
+    str('flow-ring-capacity'),
+    4095,
+    1,
+    (1 << 20) - 1,
+  );
   if (((flowRingCapacity + 1) & flowRingCapacity) !== 0) {
     throw invalid(
       `--flow-ring-capacity "${flowRingCapacity}" is not valid; accepted: 2^n - 1 from 1 to ${(1 << 20) - 1} (e.g. 4095, 65535)`,
@@ -176,7 +182,9 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
     const tcp = /^[A-Za-z0-9.:[\]-]+:(\d{1,5})$/.exec(address);
     const unix = /^unix:\/\/\/\S+$/.test(address);
     if (!unix && (!tcp || Number(tcp[1]) > 65535)) {
-      throw invalid(`--hubble-listen entry "${address}" is not valid; accepted: host:port or unix:///absolute/path`);
+      throw invalid(
+        `--hubble-listen entry "${address}" is not valid; accepted: host:port or unix:///absolute/path`,
+      );
     }
   }
   const tlsCert = str('hubble-tls-cert');

@@ -22,6 +22,7 @@ export function parseCommandArgs<O extends Options>(
 /** `-o text|json`, the two outputs of the lab and encrypt commands. */
 export function textOrJson(output: unknown): 'text' | 'json' {
   const value = output ?? 'text';
-  if (value !== 'text' && value !== 'json') throw new UsageError(`-o "${String(value)}" is not valid; accepted: text, json`);
+  if (value !== 'text' && value !== 'json')
+    throw new UsageError(`-o "${String(value)}" is not valid; accepted: text, json`);
   return value;
 }

@@ -36,6 +36,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`wirescope-relay: ${err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err)}`);
+  console.error(
+    `wirescope-relay: ${err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(2);
 });

@@ -3,7 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { GetFlowsRequestSchema, GetFlowsResponseSchema, loadRecordedFlows, responseKind } from '@wirescope/flow';
+import {
+  GetFlowsRequestSchema,
+  GetFlowsResponseSchema,
+  loadRecordedFlows,
+  responseKind,
+} from '@wirescope/flow';
 import { Observer, ObserverServer, RawServerStream, testClient, waitFor } from '@wirescope/observer';
 import { PeerManager } from './peers.js';
 import { Relay } from './relay.js';
@@ -51,10 +56,18 @@ test('a burst of live flows through the relay arrives as one GetFlowsResponse pe
       });
       await new Promise((r) => setImmediate(r));
     }
-    await waitFor(() => names.every((n) => received.get(n)!.length === perNode), 20_000, 'every flow of the burst');
-    for (const n of names) assert.deepEqual(received.get(n), sent.get(n), `flows of ${n} complete and in order`);
+    await waitFor(
+      () => names.every((n) => received.get(n)!.length === perNode),
+      20_000,
+      'every flow of the burst',
+    );
+    for (const n of names)
+      assert.deepEqual(received.get(n), sent.get(n), `flows of ${n} complete and in order`);
     assert.ok(statuses >= 1, 'the node status that opens the stream');
-    assert.equal(observers.reduce((s, o) => s + o.lostEvents, 0), 0);
+    assert.equal(
+      observers.reduce((s, o) => s + o.lostEvents, 0),
+      0,
+    );
     call.cancel();
   } finally {
     client.close();

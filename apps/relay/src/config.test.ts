@@ -3,14 +3,28 @@ import assert from 'node:assert/strict';
 import { parseRelayArgs } from './config.js';
 
 test('relay flags: defaults, static peers, TLS pairs', () => {
-  const c = parseRelayArgs(['--static-peers', 'n1=10.0.0.1:4244,n2=10.0.0.2', '--unix-socket', '/tmp/wst3-r.sock']);
+  const c = parseRelayArgs([
+    '--static-peers',
+    'n1=10.0.0.1:4244,n2=10.0.0.2',
+    '--unix-socket',
+    '/tmp/wst3-r.sock',
+  ]);
   assert.deepEqual(c.listen, ['127.0.0.1:4245', 'unix:///tmp/wst3-r.sock']);
   assert.deepEqual(c.staticPeers, [
     { name: 'n1', address: '10.0.0.1:4244' },
     { name: 'n2', address: '10.0.0.2' },
   ]);
   assert.equal(c.windowMs, 20);
-  const t = parseRelayArgs(['--peer-service', 'unix:///run/x.sock', '--tls-cert', 'c', '--tls-key', 'k', '--peer-tls-ca', 'ca']);
+  const t = parseRelayArgs([
+    '--peer-service',
+    'unix:///run/x.sock',
+    '--tls-cert',
+    'c',
+    '--tls-key',
+    'k',
+    '--peer-tls-ca',
+    'ca',
+  ]);
   assert.deepEqual(t.tls, { cert: 'c', key: 'k', clientCa: undefined });
   assert.equal(t.peerTls?.ca, 'ca');
   assert.deepEqual(t.peerService, ['unix:///run/x.sock']);
@@ -27,6 +41,9 @@ test('bad relay flags fail with one line naming the flag', () => {
     [['--peer-service', 'x', '--bogus'], /Unknown option '--bogus'/],
   ];
   for (const [args, re] of bad) {
-    assert.throws(() => parseRelayArgs(args), (err: Error) => re.test(err.message) && !err.message.includes('\n'));
+    assert.throws(
+      () => parseRelayArgs(args),
+      (err: Error) => re.test(err.message) && !err.message.includes('\n'),
+    );
   }
 });

@@ -57,19 +57,27 @@ export function parseRelayArgs(argv: string[]): RelayConfig {
   const staticPeers: PeerConfig[] = [];
   for (const item of (values['static-peers'] ?? '').split(',').filter(Boolean)) {
     const eq = item.indexOf('=');
-    if (eq <= 0 || eq === item.length - 1) throw new ConfigError(`--static-peers: "${item}" is not name=host:port`);
+    if (eq <= 0 || eq === item.length - 1)
+      throw new ConfigError(`--static-peers: "${item}" is not name=host:port`);
     staticPeers.push({ name: item.slice(0, eq), address: item.slice(eq + 1) });
   }
   if (!values['peer-service'] && staticPeers.length === 0) {
-    throw new ConfigError('no agents to relay: give --peer-service ADDR (discovery through Peer.Notify) or --static-peers name=host:port,...');
+    throw new ConfigError(
+      'no agents to relay: give --peer-service ADDR (discovery through Peer.Notify) or --static-peers name=host:port,...',
+    );
   }
   const windowMs = Number(values['merge-window-ms']);
   if (!Number.isFinite(windowMs) || windowMs < 0 || windowMs > 10_000) {
-    throw new ConfigError(`--merge-window-ms: "${values['merge-window-ms']}" is not a number of milliseconds in 0-10000`);
+    throw new ConfigError(
+      `--merge-window-ms: "${values['merge-window-ms']}" is not a number of milliseconds in 0-10000`,
+    );
   }
-  if (!!values['tls-cert'] !== !!values['tls-key']) throw new ConfigError('--tls-cert and --tls-key go together');
-  if (values['tls-client-ca'] && !values['tls-cert']) throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key');
-  if (!!values['peer-tls-cert'] !== !!values['peer-tls-key']) throw new ConfigError('--peer-tls-cert and --peer-tls-key go together');
+  if (!!values['tls-cert'] !== !!values['tls-key'])
+    throw new ConfigError('--tls-cert and --tls-key go together');
+  if (values['tls-client-ca'] && !values['tls-cert'])
+    throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key');
+  if (!!values['peer-tls-cert'] !== !!values['peer-tls-key'])
+    throw new ConfigError('--peer-tls-cert and --peer-tls-key go together');
   if ((values['peer-tls-cert'] || values['peer-tls-server-name']) && !values['peer-tls-ca']) {
     throw new ConfigError('--peer-tls-cert/--peer-tls-server-name need --peer-tls-ca');
   }
@@ -77,11 +85,21 @@ export function parseRelayArgs(argv: string[]): RelayConfig {
   if (values['unix-socket']) listen.push(`unix://${values['unix-socket']}`);
   return {
     listen,
-    peerService: values['peer-service']?.split(',').map((a) => a.trim()).filter(Boolean),
+    peerService: values['peer-service']
+      ?.split(',')
+      .map((a) => a.trim())
+      .filter(Boolean),
     staticPeers,
-    tls: values['tls-cert'] ? { cert: values['tls-cert'], key: values['tls-key']!, clientCa: values['tls-client-ca'] } : undefined,
+    tls: values['tls-cert']
+      ? { cert: values['tls-cert'], key: values['tls-key']!, clientCa: values['tls-client-ca'] }
+      : undefined,
     peerTls: values['peer-tls-ca']
-      ? { ca: values['peer-tls-ca'], cert: values['peer-tls-cert'], key: values['peer-tls-key'], serverName: values['peer-tls-server-name'] }
+      ? {
+          ca: values['peer-tls-ca'],
+          cert: values['peer-tls-cert'],
+          key: values['peer-tls-key'],
+          serverName: values['peer-tls-server-name'],
+        }
       : undefined,
     windowMs,
   };

@@ -27,7 +27,12 @@ test('exact merge: interleaves time-ordered node streams, waiting for every live
 test('follow merge: a silent node holds the others back at most the window', async () => {
   let now = 0;
   const out: string[] = [];
-  const m = new Merger({ windowMs: 20, capacity: 1000, emit: (b) => (out.push(text(b)), true), now: () => now });
+  const m = new Merger({
+    windowMs: 20,
+    capacity: 1000,
+    emit: (b) => (out.push(text(b)), true),
+    now: () => now,
+  });
   m.addSource('a');
   m.addSource('b');
   m.push('a', 10, tag('a10'));

@@ -135,9 +135,12 @@ export class Merger {
 
   private schedule(ms: number): void {
     if (this.timer || !Number.isFinite(ms)) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.drain();
-    }, Math.max(1, Math.ceil(ms)));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.drain();
+      },
+      Math.max(1, Math.ceil(ms)),
+    );
   }
 }

@@ -4,7 +4,14 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { ChangeNotificationType, NotifyRequestSchema, type ChangeNotification } from '@wirescope/flow';
-import { clientChannelOptions, clientCredentials, makeClient, peerService, serverStream, type ClientTlsFiles } from '@wirescope/observer';
+import {
+  clientChannelOptions,
+  clientCredentials,
+  makeClient,
+  peerService,
+  serverStream,
+  type ClientTlsFiles,
+} from '@wirescope/observer';
 import { Backoff, type BackoffOptions } from './backoff.js';
 
 export type PeerState = 'connecting' | 'connected' | 'unavailable';
@@ -78,7 +85,9 @@ export class PeerConnection extends EventEmitter<{ state: [PeerState, string] }>
     if (this.closed) return;
     const gen = ++this.generation;
     this.client?.close();
-    const tls = this.opts.tls ? { ...this.opts.tls, serverName: this.config.tlsServerName ?? this.opts.tls.serverName } : undefined;
+    const tls = this.opts.tls
+      ? { ...this.opts.tls, serverName: this.config.tlsServerName ?? this.opts.tls.serverName }
+      : undefined;
     let client: grpc.Client;
     try {
       client = makeClient(withDefaultPort(this.config.address), clientCredentials(tls), {
@@ -224,7 +233,12 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
       'grpc.use_local_subchannel_pool': 1,
     });
     this.notifyClient = client;
-    const call = serverStream<unknown, ChangeNotification>(client, peerService, 'Notify', create(NotifyRequestSchema));
+    const call = serverStream<unknown, ChangeNotification>(
+      client,
+      peerService,
+      'Notify',
+      create(NotifyRequestSchema),
+    );
     this.notifyCall = call;
     const retry = () => {
       if (this.closed || this.notifyCall !== call) return;
@@ -238,7 +252,11 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
       this.notifyBackoff.reset();
       if (change.type === ChangeNotificationType.PEER_DELETED) this.remove(change.name);
       else if (change.name && change.address) {
-        this.upsert({ name: change.name, address: change.address, tlsServerName: change.tls?.serverName || undefined });
+        this.upsert({
+          name: change.name,
+          address: change.address,
+          tlsServerName: change.tls?.serverName || undefined,
+        });
       }
     });
     call.on('error', retry);

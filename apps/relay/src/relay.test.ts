@@ -71,7 +71,8 @@ after(async () => {
   rmSync(socket, { force: true });
 });
 
-const flowsOf = (rs: GetFlowsResponse[]) => rs.flatMap((r) => (r.responseTypes.case === 'flow' ? [r.responseTypes.value] : []));
+const flowsOf = (rs: GetFlowsResponse[]) =>
+  rs.flatMap((r) => (r.responseTypes.case === 'flow' ? [r.responseTypes.value] : []));
 const micros = (f: Flow) => Number(f.time!.seconds) * 1e6 + f.time!.nanos / 1000;
 
 test('GetFlows through the relay merges every node in time order', async () => {
@@ -82,7 +83,8 @@ test('GetFlows through the relay merges every node in time order', async () => {
   assert.deepEqual(status.case === 'nodeStatus' && [...status.value.nodeNames].sort(), nodeNames);
   const merged = flowsOf(got);
   assert.equal(merged.length, flows.length);
-  for (let i = 1; i < merged.length; i++) assert.ok(micros(merged[i - 1]!) <= micros(merged[i]!), `order at ${i}`);
+  for (let i = 1; i < merged.length; i++)
+    assert.ok(micros(merged[i - 1]!) <= micros(merged[i]!), `order at ${i}`);
   assert.deepEqual(new Set(merged.map((f) => f.uuid)), new Set(flows.map((f) => f.uuid)));
 });
 
@@ -90,23 +92,34 @@ test('--last N is N per node, merged; filters are applied by the agents', async 
   const last = flowsOf(await collectFlows(client, { number: 2n }));
   assert.equal(last.length, 6);
   for (const n of nodeNames) {
-    const expected = flows.filter((f) => f.nodeName === n).slice(-2).map((f) => f.uuid);
-    assert.deepEqual(last.filter((f) => f.nodeName === n).map((f) => f.uuid), expected);
+    const expected = flows
+      .filter((f) => f.nodeName === n)
+      .slice(-2)
+      .map((f) => f.uuid);
+    assert.deepEqual(
+      last.filter((f) => f.nodeName === n).map((f) => f.uuid),
+      expected,
+    );
   }
   for (let i = 1; i < last.length; i++) assert.ok(micros(last[i - 1]!) <= micros(last[i]!));
   const crossNode = flowsOf(
-    await collectFlows(client, { whitelist: [{ sourcePod: ['default/client-'], destinationPod: ['default/server-'], encrypted: [true] }] }),
+    await collectFlows(client, {
+      whitelist: [{ sourcePod: ['default/client-'], destinationPod: ['default/server-'], encrypted: [true] }],
+    }),
   );
   assert.ok(crossNode.length > 0);
   assert.deepEqual(new Set(crossNode.map((f) => f.nodeName)), new Set(['wst-node-1', 'wst-node-2']));
 });
 
 test('the relay answers INVALID_ARGUMENT for bad requests', async () => {
-  await assert.rejects(collectFlows(client, { whitelist: [{ sourceIp: ['nope'] }] }), (err: grpc.ServiceError) => {
-    assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
-    assert.match(err.details, /whitelist\[0\]\.source_ip: "nope" is not an IP/);
-    return true;
-  });
+  await assert.rejects(
+    collectFlows(client, { whitelist: [{ sourceIp: ['nope'] }] }),
+    (err: grpc.ServiceError) => {
+      assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(err.details, /whitelist\[0\]\.source_ip: "nope" is not an IP/);
+      return true;
+    },
+  );
 });
 
 test('ServerStatus and GetNodes aggregate every node (also over the unix socket)', async () => {
@@ -117,13 +130,21 @@ test('ServerStatus and GetNodes aggregate every node (also over the unix socket)
   assert.equal(st.numFlows, BigInt(flows.length));
   assert.equal(st.maxFlows, 3n * 4095n);
   const nodes = await unary<unknown, GetNodesResponse>(unixClient, observerService, 'GetNodes', {});
-  assert.deepEqual(nodes.nodes.map((n) => [n.name, n.state]), nodeNames.map((n) => [n, NodeState.NODE_CONNECTED]));
+  assert.deepEqual(
+    nodes.nodes.map((n) => [n.name, n.state]),
+    nodeNames.map((n) => [n, NodeState.NODE_CONNECTED]),
+  );
   unixClient.close();
 });
 
 test('stopping an agent makes the relay report it unavailable within 5 s; restarting reconnects', async () => {
   const received: GetFlowsResponse[] = [];
-  const call = serverStream<unknown, GetFlowsResponse>(client, observerService, 'GetFlows', create(GetFlowsRequestSchema, { follow: true }));
+  const call = serverStream<unknown, GetFlowsResponse>(
+    client,
+    observerService,
+    'GetFlows',
+    create(GetFlowsRequestSchema, { follow: true }),
+  );
   call.on('data', (r: GetFlowsResponse) => received.push(r));
   call.on('error', () => {});
   await waitFor(() => received.length > 0, 5000, 'first status');
@@ -131,7 +152,9 @@ test('stopping an agent makes the relay report it unavailable within 5 s; restar
   const stoppedAt = Date.now();
   await victim.server.stop(50);
   const isState = (r: GetFlowsResponse, s: NodeState) =>
-    r.responseTypes.case === 'nodeStatus' && r.responseTypes.value.stateChange === s && r.responseTypes.value.nodeNames.includes(victim.name);
+    r.responseTypes.case === 'nodeStatus' &&
+    r.responseTypes.value.stateChange === s &&
+    r.responseTypes.value.nodeNames.includes(victim.name);
   await waitFor(() => received.some((r) => isState(r, NodeState.NODE_UNAVAILABLE)), 5000, 'NODE_UNAVAILABLE');
   assert.ok(Date.now() - stoppedAt < 5000);
   const st = await unary<unknown, ServerStatusResponse>(client, observerService, 'ServerStatus', {});
@@ -140,11 +163,19 @@ test('stopping an agent makes the relay report it unavailable within 5 s; restar
 
   // Same node, same address, same ring: as an agent restarting would.
   agents[2] = await startAgent(victim.name, victim.address, victim.observer);
-  await waitFor(() => received.some((r) => isState(r, NodeState.NODE_CONNECTED) && received.indexOf(r) > 0), 10000, 'NODE_CONNECTED again');
+  await waitFor(
+    () => received.some((r) => isState(r, NodeState.NODE_CONNECTED) && received.indexOf(r) > 0),
+    10000,
+    'NODE_CONNECTED again',
+  );
   const fresh = { ...flows.find((f) => f.nodeName === victim.name)!, uuid: 'after-restart' };
   fresh.time = { ...fresh.time!, seconds: BigInt(Math.floor(Date.now() / 1000)) };
   agents[2]!.observer.push(fresh);
-  await waitFor(() => flowsOf(received).some((f) => f.uuid === 'after-restart'), 5000, 'a flow from the restarted agent');
+  await waitFor(
+    () => flowsOf(received).some((f) => f.uuid === 'after-restart'),
+    5000,
+    'a flow from the restarted agent',
+  );
   call.cancel();
   await waitFor(() => peers.connected().length === 3, 5000, 'all connected');
 });
@@ -164,7 +195,10 @@ test('discovery moves on to the next Peer.Notify address when one agent is unrea
     peers.discover([`127.0.0.1:${deadPort}`, alive!]);
     await waitFor(() => peers.connected().length === 1, 10000, 'peer discovered through the second address');
     assert.equal(peers.discoveryAddress, alive);
-    assert.deepEqual(peers.connected().map((p) => p.name), ['node-b']);
+    assert.deepEqual(
+      peers.connected().map((p) => p.name),
+      ['node-b'],
+    );
   } finally {
     peers.close();
     await server.stop();
@@ -198,7 +232,10 @@ test('discovery through Peer.Notify and mutual TLS toward agents and clients', a
   const got = flowsOf(await collectFlows(tlsClient, {}));
   assert.equal(got.length, 9);
   const plain = testClient(`127.0.0.1:${port}`);
-  await assert.rejects(collectFlows(plain, {}), (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE);
+  await assert.rejects(
+    collectFlows(plain, {}),
+    (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE,
+  );
   tlsClient.close();
   plain.close();
   tlsPeers.close();

@@ -23,7 +23,15 @@ import {
   type Node,
   type ServerStatusResponse,
 } from '@wirescope/flow';
-import { Observer, RawServerStream, observerService, serverStream, unary, wirescopeService, type FlowSink } from '@wirescope/observer';
+import {
+  Observer,
+  RawServerStream,
+  observerService,
+  serverStream,
+  unary,
+  wirescopeService,
+  type FlowSink,
+} from '@wirescope/observer';
 import { Merger } from './merge.js';
 import type { PeerConnection, PeerManager } from './peers.js';
 
@@ -155,12 +163,19 @@ export class Relay {
         }
         if (!finished) {
           const unavailable = code === grpc.status.UNAVAILABLE || peer.state !== 'connected';
-          sink.write(nodeStatus(unavailable ? NodeState.NODE_UNAVAILABLE : NodeState.NODE_ERROR, [name], details));
+          sink.write(
+            nodeStatus(unavailable ? NodeState.NODE_UNAVAILABLE : NodeState.NODE_ERROR, [name], details),
+          );
         }
         maybeFinish();
       };
       const path = batched ? getFlowBatchesPath : getFlowsPath;
-      const call: RawServerStream = new RawServerStream(client, path, toBinary(GetFlowsRequestSchema, request), { onMessage, onStatus });
+      const call: RawServerStream = new RawServerStream(
+        client,
+        path,
+        toBinary(GetFlowsRequestSchema, request),
+        { onMessage, onStatus },
+      );
       upstream.set(name, call);
     };
 
@@ -183,9 +198,24 @@ export class Relay {
     sink.onCancel(finish);
     const connected = this.peers.connected();
     const unavailable = this.peers.unavailable();
-    if (connected.length) sink.write(nodeStatus(NodeState.NODE_CONNECTED, connected.map((p) => p.name)));
+    if (connected.length)
+      sink.write(
+        nodeStatus(
+          NodeState.NODE_CONNECTED,
+          connected.map((p) => p.name),
+        ),
+      );
     if (unavailable.length) {
-      sink.write(nodeStatus(NodeState.NODE_UNAVAILABLE, unavailable.map((p) => p.name), unavailable.map((p) => p.lastError).filter(Boolean).join('; ')));
+      sink.write(
+        nodeStatus(
+          NodeState.NODE_UNAVAILABLE,
+          unavailable.map((p) => p.name),
+          unavailable
+            .map((p) => p.lastError)
+            .filter(Boolean)
+            .join('; '),
+        ),
+      );
     }
     if (follow) this.peers.on('state', onPeerState);
     for (const peer of connected) open(peer, forwarded);
@@ -208,7 +238,15 @@ export class Relay {
   }
 
   async status(): Promise<ServerStatusResponse> {
-    const results = await this.fanOut((c) => unary<unknown, ServerStatusResponse>(c, observerService, 'ServerStatus', create(ServerStatusResponseSchema), { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 }));
+    const results = await this.fanOut((c) =>
+      unary<unknown, ServerStatusResponse>(
+        c,
+        observerService,
+        'ServerStatus',
+        create(ServerStatusResponseSchema),
+        { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 },
+      ),
+    );
     const out = create(ServerStatusResponseSchema, { version: relayVersion });
     let connected = 0;
     const unavailable = new Set(this.peers.unavailable().map((p) => p.name));
@@ -232,7 +270,11 @@ export class Relay {
   }
 
   async nodes(): Promise<GetNodesResponse> {
-    const results = await this.fanOut((c) => unary<unknown, GetNodesResponse>(c, observerService, 'GetNodes', create(GetNodesResponseSchema), { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 }));
+    const results = await this.fanOut((c) =>
+      unary<unknown, GetNodesResponse>(c, observerService, 'GetNodes', create(GetNodesResponseSchema), {
+        deadlineMs: this.opts.unaryTimeoutMs ?? 3000,
+      }),
+    );
     const nodes: Node[] = [];
     for (const r of results) {
       const reported = r.value?.nodes[0];
@@ -265,30 +307,67 @@ export class Relay {
   }
 
   async namespaces(): Promise<GetNamespacesResponse> {
-    const results = await this.fanOut((c) => unary<unknown, GetNamespacesResponse>(c, observerService, 'GetNamespaces', create(GetNamespacesResponseSchema), { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 }));
+    const results = await this.fanOut((c) =>
+      unary<unknown, GetNamespacesResponse>(
+        c,
+        observerService,
+        'GetNamespaces',
+        create(GetNamespacesResponseSchema),
+        { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 },
+      ),
+    );
     const seen = new Map<string, Namespace>();
-    for (const r of results) for (const ns of r.value?.namespaces ?? []) seen.set(`${ns.cluster}/${ns.namespace}`, ns);
-    const namespaces = [...seen.values()].sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace));
+    for (const r of results)
+      for (const ns of r.value?.namespaces ?? []) seen.set(`${ns.cluster}/${ns.namespace}`, ns);
+    const namespaces = [...seen.values()].sort(
+      (a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace),
+    );
     return create(GetNamespacesResponseSchema, { namespaces });
   }
 
   async encryptionStatus(): Promise<EncryptionStatusResponse> {
     const results = await this.fanOut((c) =>
-      unary<unknown, EncryptionStatusResponse>(c, wirescopeService, 'EncryptionStatus', create(EncryptionStatusResponseSchema), { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 }),
+      unary<unknown, EncryptionStatusResponse>(
+        c,
+        wirescopeService,
+        'EncryptionStatus',
+        create(EncryptionStatusResponseSchema),
+        { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 },
+      ),
     );
-    const nodes = results.flatMap((r) => r.value?.nodes ?? []).sort((a, b) => a.nodeName.localeCompare(b.nodeName));
+    const nodes = results
+      .flatMap((r) => r.value?.nodes ?? [])
+      .sort((a, b) => a.nodeName.localeCompare(b.nodeName));
     return create(EncryptionStatusResponseSchema, { nodes });
   }
 
   /** Recent handshakes of every node, oldest first (follow: passed through as they come). */
-  handshakes(req: GetHandshakesRequest, write: (r: GetHandshakesResponse) => void, end: () => void, onCancel: (l: () => void) => void): void {
-    const calls = this.peers.connected().map((p) => serverStream<GetHandshakesRequest, GetHandshakesResponse>(p.client!, wirescopeService, 'GetHandshakes', req));
+  handshakes(
+    req: GetHandshakesRequest,
+    write: (r: GetHandshakesResponse) => void,
+    end: () => void,
+    onCancel: (l: () => void) => void,
+  ): void {
+    const calls = this.peers
+      .connected()
+      .map((p) =>
+        serverStream<GetHandshakesRequest, GetHandshakesResponse>(
+          p.client!,
+          wirescopeService,
+          'GetHandshakes',
+          req,
+        ),
+      );
     const collected: GetHandshakesResponse[] = [];
     let open = calls.length;
     const done = () => {
       if (--open > 0) return;
       if (!req.follow) {
-        collected.sort((a, b) => Number(a.time?.seconds ?? 0n) - Number(b.time?.seconds ?? 0n) || (a.time?.nanos ?? 0) - (b.time?.nanos ?? 0));
+        collected.sort(
+          (a, b) =>
+            Number(a.time?.seconds ?? 0n) - Number(b.time?.seconds ?? 0n) ||
+            (a.time?.nanos ?? 0) - (b.time?.nanos ?? 0),
+        );
         const n = Number(req.number);
         for (const r of n ? collected.slice(-n) : collected) write(r);
       }
@@ -305,5 +384,7 @@ export class Relay {
 }
 
 function rejectAfter<T>(ms: number): Promise<T> {
-  return new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref());
+  return new Promise((_, reject) =>
+    setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref(),
+  );
 }

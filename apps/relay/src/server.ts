@@ -1,7 +1,17 @@
 // The relay's gRPC server (Observer + Wirescope services) on TCP 4245 and optionally a unix socket.
 import * as grpc from '@grpc/grpc-js';
 import type { GetFlowsRequest, GetHandshakesRequest } from '@wirescope/flow';
-import { bindAll, grpcSink, observerService, serverCredentials, shutdown, serviceDefinition, toStatusError, wirescopeService, type ServerTlsFiles } from '@wirescope/observer';
+import {
+  bindAll,
+  grpcSink,
+  observerService,
+  serverCredentials,
+  shutdown,
+  serviceDefinition,
+  toStatusError,
+  wirescopeService,
+  type ServerTlsFiles,
+} from '@wirescope/observer';
 import type { Relay } from './relay.js';
 
 /** One flow per gRPC message, as Hubble's clients expect, but many messages per HTTP/2 write. */
@@ -30,16 +40,24 @@ export class RelayServer {
     const relay = opts.relay;
     this.server.addService(serviceDefinition(observerService, { rawResponses: ['GetFlows'] }), {
       GetFlows: (call: grpc.ServerWritableStream<GetFlowsRequest, Uint8Array>) => {
-        relay.getFlows(call.request, grpcSink(call, relaySinkLimits)).catch((err: unknown) => call.emit('error', toStatusError(err)));
+        relay
+          .getFlows(call.request, grpcSink(call, relaySinkLimits))
+          .catch((err: unknown) => call.emit('error', toStatusError(err)));
       },
       ServerStatus: unaryHandler(() => relay.status()),
       GetNodes: unaryHandler(() => relay.nodes()),
       GetNamespaces: unaryHandler(() => relay.namespaces()),
       GetAgentEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'GetAgentEvents is not served by the Wirescope relay' });
+        call.emit('error', {
+          code: grpc.status.UNIMPLEMENTED,
+          details: 'GetAgentEvents is not served by the Wirescope relay',
+        });
       },
       GetDebugEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'GetDebugEvents is not served by the Wirescope relay' });
+        call.emit('error', {
+          code: grpc.status.UNIMPLEMENTED,
+          details: 'GetDebugEvents is not served by the Wirescope relay',
+        });
       },
     });
     this.server.addService(serviceDefinition(wirescopeService), {

@@ -4,7 +4,14 @@ import assert from 'node:assert/strict';
 import { EventDecoder, type DropEvent, type HandshakeEvent, type TraceEvent } from './decode.js';
 
 const header = (type: number, len: number, subtype: number): string =>
-  '5357' + '01' + type.toString(16).padStart(2, '0') + le(len, 2) + le(subtype, 2) + '01000000' + '00000000' + le(1_000_000_000, 8);
+  '5357' +
+  '01' +
+  type.toString(16).padStart(2, '0') +
+  le(len, 2) +
+  le(subtype, 2) +
+  '01000000' +
+  '00000000' +
+  le(1_000_000_000, 8);
 
 function le(value: number | bigint, bytes: number): string {
   const b = Buffer.alloc(8);
@@ -14,13 +21,23 @@ function le(value: number | bigint, bytes: number): string {
 
 // 10.244.1.11:40000 -> 10.244.2.10:8080 TCP SYN, leaving the pod on ifindex 9
 const PACKET =
-  '0af4010b' + '00'.repeat(12) +
-  '0af4020a' + '00'.repeat(12) +
-  le(40000, 2) + le(8080, 2) +
-  le(9, 4) + le(74, 4) + // ifindex, pkt_len
-  le(1001, 4) + le(1002, 4) + le(2, 4) + // src/dst identity, peer node id
-  '04' + '06' + '02' + '02' + // family 4, TCP, SYN, egress
-  '0000' + le(0x04 | 0x20 | 0x02, 2); // icmp, flags ENCRYPTED|REDIRECTED|REPLY_KNOWN
+  '0af4010b' +
+  '00'.repeat(12) +
+  '0af4020a' +
+  '00'.repeat(12) +
+  le(40000, 2) +
+  le(8080, 2) +
+  le(9, 4) +
+  le(74, 4) + // ifindex, pkt_len
+  le(1001, 4) +
+  le(1002, 4) +
+  le(2, 4) + // src/dst identity, peer node id
+  '04' +
+  '06' +
+  '02' +
+  '02' + // family 4, TCP, SYN, egress
+  '0000' +
+  le(0x04 | 0x20 | 0x02, 2); // icmp, flags ENCRYPTED|REDIRECTED|REPLY_KNOWN
 
 const TRACE = Buffer.from(
   header(2, 120, 5) + PACKET + le(3, 8) + le(222, 8) + le(999, 8) + '01' + '12' + '00'.repeat(6),
@@ -29,8 +46,17 @@ const TRACE = Buffer.from(
 const DROP = Buffer.from(header(3, 104, 195) + PACKET + le(0, 8) + '05' + '00'.repeat(7), 'hex');
 const HANDSHAKE = Buffer.from(
   header(4, 80, 2) +
-    '0a4d000c' + '00'.repeat(12) + '0a4d000b' + '00'.repeat(12) +
-    le(51871, 2) + le(51871, 2) + le(3, 4) + le(0xdeadbeef, 4) + le(0x01020304, 4) + '01' + '00'.repeat(7),
+    '0a4d000c' +
+    '00'.repeat(12) +
+    '0a4d000b' +
+    '00'.repeat(12) +
+    le(51871, 2) +
+    le(51871, 2) +
+    le(3, 4) +
+    le(0xdeadbeef, 4) +
+    le(0x01020304, 4) +
+    '01' +
+    '00'.repeat(7),
   'hex',
 );
 

@@ -20,13 +20,72 @@ interface Pod {
   ifindex: number;
 }
 const pods: Record<string, Pod> = {
-  client: { ns: 'default', name: 'client-6d8f9c7b5-x2k4m', ip: '10.244.1.10', ip6: 'fd00:10:244:1::10', node: 'wst-node-1', identity: 48312, id: 1201, app: 'client', iface: 'lxc8a1f0c2e', ifindex: 14 },
-  denied: { ns: 'default', name: 'denied-client-5b7d8-q9w8e', ip: '10.244.1.11', ip6: 'fd00:10:244:1::11', node: 'wst-node-1', identity: 51977, id: 1202, app: 'denied-client', iface: 'lxc3b2d9e10', ifindex: 15 },
-  server: { ns: 'default', name: 'server-7c9b5d4f8-h7j2p', ip: '10.244.2.20', ip6: 'fd00:10:244:2::20', node: 'wst-node-2', identity: 23401, id: 2301, app: 'server', iface: 'lxc77c0a4b1', ifindex: 21 },
-  coredns: { ns: 'kube-system', name: 'coredns-5d78c9869d-tmx7q', ip: '10.244.3.53', ip6: 'fd00:10:244:3::53', node: 'wst-node-3', identity: 10550, id: 3101, app: 'coredns', iface: 'lxc51e9f7a3', ifindex: 31 },
-  udpsender: { ns: 'monitoring', name: 'udp-sender-84f6c-m2n3b', ip: '10.244.3.40', ip6: 'fd00:10:244:3::40', node: 'wst-node-3', identity: 60211, id: 3102, app: 'udp-sender', iface: 'lxc0d4e6f82', ifindex: 32 },
+  client: {
+    ns: 'default',
+    name: 'client-6d8f9c7b5-x2k4m',
+    ip: '10.244.1.10',
+    ip6: 'fd00:10:244:1::10',
+    node: 'wst-node-1',
+    identity: 48312,
+    id: 1201,
+    app: 'client',
+    iface: 'lxc8a1f0c2e',
+    ifindex: 14,
+  },
+  denied: {
+    ns: 'default',
+    name: 'denied-client-5b7d8-q9w8e',
+    ip: '10.244.1.11',
+    ip6: 'fd00:10:244:1::11',
+    node: 'wst-node-1',
+    identity: 51977,
+    id: 1202,
+    app: 'denied-client',
+    iface: 'lxc3b2d9e10',
+    ifindex: 15,
+  },
+  server: {
+    ns: 'default',
+    name: 'server-7c9b5d4f8-h7j2p',
+    ip: '10.244.2.20',
+    ip6: 'fd00:10:244:2::20',
+    node: 'wst-node-2',
+    identity: 23401,
+    id: 2301,
+    app: 'server',
+    iface: 'lxc77c0a4b1',
+    ifindex: 21,
+  },
+  coredns: {
+    ns: 'kube-system',
+    name: 'coredns-5d78c9869d-tmx7q',
+    ip: '10.244.3.53',
+    ip6: 'fd00:10:244:3::53',
+    node: 'wst-node-3',
+    identity: 10550,
+    id: 3101,
+    app: 'coredns',
+    iface: 'lxc51e9f7a3',
+    ifindex: 31,
+  },
+  udpsender: {
+    ns: 'monitoring',
+    name: 'udp-sender-84f6c-m2n3b',
+    ip: '10.244.3.40',
+    ip6: 'fd00:10:244:3::40',
+    node: 'wst-node-3',
+    identity: 60211,
+    id: 3102,
+    app: 'udp-sender',
+    iface: 'lxc0d4e6f82',
+    ifindex: 32,
+  },
 };
-const nodeIp: Record<string, string> = { 'wst-node-1': '192.168.77.11', 'wst-node-2': '192.168.77.12', 'wst-node-3': '192.168.77.13' };
+const nodeIp: Record<string, string> = {
+  'wst-node-1': '192.168.77.11',
+  'wst-node-2': '192.168.77.12',
+  'wst-node-3': '192.168.77.13',
+};
 const nodeIndex: Record<string, number> = { 'wst-node-1': 1, 'wst-node-2': 2, 'wst-node-3': 3 };
 
 function endpoint(p: Pod) {
@@ -36,7 +95,11 @@ function endpoint(p: Pod) {
     clusterName: 'wirescope-lab',
     namespace: p.ns,
     podName: p.name,
-    labels: [`k8s:app=${p.app}`, `k8s:io.kubernetes.pod.namespace=${p.ns}`, 'k8s:io.cilium.k8s.policy.cluster=wirescope-lab'],
+    labels: [
+      `k8s:app=${p.app}`,
+      `k8s:io.kubernetes.pod.namespace=${p.ns}`,
+      'k8s:io.cilium.k8s.policy.cluster=wirescope-lab',
+    ],
     workloads: [{ name: p.name.split('-').slice(0, -2).join('-'), kind: 'Deployment' }],
   };
 }
@@ -46,7 +109,7 @@ let seq = 0;
 const flows: Flow[] = [];
 
 function uuid(n: number): string {
-  const h = (n * 2654435761 >>> 0).toString(16).padStart(8, '0');
+  const h = ((n * 2654435761) >>> 0).toString(16).padStart(8, '0');
   return `${h}-5c1e-4a0b-9d3f-${String(n).padStart(12, '0')}`;
 }
 
@@ -100,7 +163,11 @@ function flow(o: Opts): void {
     Type: o.l7 ? 2 : 1,
     nodeName: o.node,
     nodeLabels: [`kubernetes.io/hostname=${o.node}`, 'topology.kubernetes.io/zone=lab'],
-    eventType: dropped ? { type: 1, subType: o.dropReason ?? 0 } : o.l7 ? { type: 129, subType: 0 } : { type: 4, subType: pointNum[o.point]![1] },
+    eventType: dropped
+      ? { type: 1, subType: o.dropReason ?? 0 }
+      : o.l7
+        ? { type: 129, subType: 0 }
+        : { type: 4, subType: pointNum[o.point]![1] },
     traceObservationPoint: dropped || o.l7 ? 0 : pointNum[o.point]![0],
     traceReason: dropped ? 0 : o.reply ? 3 : 1,
     trafficDirection: o.node === sender.node ? 2 : 1,
@@ -125,19 +192,53 @@ function flow(o: Opts): void {
 }
 
 const tcp = (sp: number, dp: number, flags: Record<string, boolean>): Flow['l4'] =>
-  create(FlowSchema, { l4: { protocol: { case: 'TCP', value: { sourcePort: sp, destinationPort: dp, flags } } } }).l4;
+  create(FlowSchema, {
+    l4: { protocol: { case: 'TCP', value: { sourcePort: sp, destinationPort: dp, flags } } },
+  }).l4;
 const udp = (sp: number, dp: number): Flow['l4'] =>
-  create(FlowSchema, { l4: { protocol: { case: 'UDP', value: { sourcePort: sp, destinationPort: dp } } } }).l4;
+  create(FlowSchema, { l4: { protocol: { case: 'UDP', value: { sourcePort: sp, destinationPort: dp } } } })
+    .l4;
 
 const { client, denied, server, coredns, udpsender } = pods as Record<string, Pod> & typeof pods;
 
 for (let round = 0; round < 4; round++) {
   const port = 44350 + round;
   // DNS lookup of the server, client (node 1) -> coredns (node 3), encrypted across nodes.
-  flow({ src: client, dst: coredns, node: 'wst-node-1', point: 'from-endpoint', l4: udp(53000 + round, 53), reply: false });
-  flow({ src: client, dst: coredns, node: 'wst-node-1', point: 'to-crypto', l4: udp(53000 + round, 53), reply: false, encrypted: true });
-  flow({ src: client, dst: coredns, node: 'wst-node-3', point: 'to-endpoint', l4: udp(53000 + round, 53), reply: false, encrypted: true });
-  flow({ src: coredns, dst: client, node: 'wst-node-3', point: 'to-crypto', l4: udp(53, 53000 + round), reply: true, encrypted: true });
+  flow({
+    src: client,
+    dst: coredns,
+    node: 'wst-node-1',
+    point: 'from-endpoint',
+    l4: udp(53000 + round, 53),
+    reply: false,
+  });
+  flow({
+    src: client,
+    dst: coredns,
+    node: 'wst-node-1',
+    point: 'to-crypto',
+    l4: udp(53000 + round, 53),
+    reply: false,
+    encrypted: true,
+  });
+  flow({
+    src: client,
+    dst: coredns,
+    node: 'wst-node-3',
+    point: 'to-endpoint',
+    l4: udp(53000 + round, 53),
+    reply: false,
+    encrypted: true,
+  });
+  flow({
+    src: coredns,
+    dst: client,
+    node: 'wst-node-3',
+    point: 'to-crypto',
+    l4: udp(53, 53000 + round),
+    reply: true,
+    encrypted: true,
+  });
   // HTTP: client (node 1) -> server (node 2), the handshake at every observation point.
   for (const [flags, reply] of [
     [{ SYN: true }, false],
@@ -164,16 +265,61 @@ for (let round = 0; round < 4; round++) {
     l4: tcp(port, 80, {}),
     reply: false,
     encrypted: true,
-    l7: create(FlowSchema, { l7: { type: 1, record: { case: 'http', value: { method: 'GET', url: `http://server.default/api/items/${round}`, protocol: 'HTTP/1.1', code: 0 } } } }).l7,
+    l7: create(FlowSchema, {
+      l7: {
+        type: 1,
+        record: {
+          case: 'http',
+          value: {
+            method: 'GET',
+            url: `http://server.default/api/items/${round}`,
+            protocol: 'HTTP/1.1',
+            code: 0,
+          },
+        },
+      },
+    }).l7,
   });
   // The denied client is dropped by policy at the server's node.
-  flow({ src: denied, dst: server, node: 'wst-node-2', point: 'drop', l4: tcp(38000 + round, 80, { SYN: true }), reply: false, dropReason: 133, encrypted: true });
+  flow({
+    src: denied,
+    dst: server,
+    node: 'wst-node-2',
+    point: 'drop',
+    l4: tcp(38000 + round, 80, { SYN: true }),
+    reply: false,
+    dropReason: 133,
+    encrypted: true,
+  });
   // Strict mode drops pod traffic that would have left in clear.
-  flow({ src: udpsender, dst: client, node: 'wst-node-3', point: 'drop', l4: udp(40000 + round, 9999), reply: false, dropReason: 195 });
+  flow({
+    src: udpsender,
+    dst: client,
+    node: 'wst-node-3',
+    point: 'drop',
+    l4: udp(40000 + round, 9999),
+    reply: false,
+    dropReason: 195,
+  });
   // A plaintext leak: pod-CIDR traffic seen on the underlay in clear.
-  flow({ src: udpsender, dst: server, node: 'wst-node-3', point: 'to-network', l4: udp(41000 + round, 5353), reply: false, leak: true });
+  flow({
+    src: udpsender,
+    dst: server,
+    node: 'wst-node-3',
+    point: 'to-network',
+    l4: udp(41000 + round, 5353),
+    reply: false,
+    leak: true,
+  });
   // UDP to a closed port on the same node: ICMP port unreachable back.
-  flow({ src: udpsender, dst: coredns, node: 'wst-node-3', point: 'to-endpoint', l4: udp(42000 + round, 9), reply: false });
+  flow({
+    src: udpsender,
+    dst: coredns,
+    node: 'wst-node-3',
+    point: 'to-endpoint',
+    l4: udp(42000 + round, 9),
+    reply: false,
+  });
   flow({
     src: coredns,
     dst: udpsender,
@@ -183,13 +329,54 @@ for (let round = 0; round < 4; round++) {
     reply: true,
   });
   // IPv6 between the client and the server.
-  flow({ src: client, dst: server, node: 'wst-node-1', point: 'to-crypto', l4: tcp(46000 + round, 8080, { SYN: true }), reply: false, ipv6: true, encrypted: true });
+  flow({
+    src: client,
+    dst: server,
+    node: 'wst-node-1',
+    point: 'to-crypto',
+    l4: tcp(46000 + round, 8080, { SYN: true }),
+    reply: false,
+    ipv6: true,
+    encrypted: true,
+  });
   // Node health check from the host (reserved identity) with unknown direction.
-  const host: Pod = { ...server, ns: '', name: '', identity: 1, id: 0, app: 'host', ip: '192.168.77.12', ip6: 'fd00:77::12' };
-  flow({ src: host, dst: server, node: 'wst-node-2', point: 'to-endpoint', l4: tcp(50000 + round, 4240, { SYN: true }), reply: undefined });
+  const host: Pod = {
+    ...server,
+    ns: '',
+    name: '',
+    identity: 1,
+    id: 0,
+    app: 'host',
+    ip: '192.168.77.12',
+    ip6: 'fd00:77::12',
+  };
+  flow({
+    src: host,
+    dst: server,
+    node: 'wst-node-2',
+    point: 'to-endpoint',
+    l4: tcp(50000 + round, 4240, { SYN: true }),
+    reply: undefined,
+  });
   // Traffic from outside the cluster (reserved world identity).
-  const world: Pod = { ...server, ns: '', name: '', identity: 2, id: 0, app: 'world', ip: '203.0.113.9', ip6: '2001:db8::9' };
-  flow({ src: world, dst: coredns, node: 'wst-node-3', point: 'to-endpoint', l4: udp(61000 + round, 53), reply: false });
+  const world: Pod = {
+    ...server,
+    ns: '',
+    name: '',
+    identity: 2,
+    id: 0,
+    app: 'world',
+    ip: '203.0.113.9',
+    ip6: '2001:db8::9',
+  };
+  flow({
+    src: world,
+    dst: coredns,
+    node: 'wst-node-3',
+    point: 'to-endpoint',
+    l4: udp(61000 + round, 53),
+    reply: false,
+  });
 }
 
 const lines = flows.map((f) => JSON.stringify(toJson(FlowSchema, f, { useProtoFieldName: true, registry })));

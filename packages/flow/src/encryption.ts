@@ -36,7 +36,10 @@ export function encryptionOf(flow: Flow): Encryption | undefined {
 /** Packs `enc` into flow.extensions (mutates and returns the flow). */
 export function setEncryption(flow: Flow, enc: Partial<Omit<Encryption, '$typeName'>>): Flow {
   const message = create(EncryptionSchema, enc);
-  flow.extensions = create(AnySchema, { typeUrl: encryptionTypeUrl, value: toBinary(EncryptionSchema, message) });
+  flow.extensions = create(AnySchema, {
+    typeUrl: encryptionTypeUrl,
+    value: toBinary(EncryptionSchema, message),
+  });
   return flow;
 }
 

@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
-import { FlowFilterSchema, Verdict, TrafficDirection, IPVersion, DropReason, type Flow, type FlowFilter } from './gen/flow/flow_pb.js';
+import {
+  FlowFilterSchema,
+  Verdict,
+  TrafficDirection,
+  IPVersion,
+  DropReason,
+  type Flow,
+  type FlowFilter,
+} from './gen/flow/flow_pb.js';
 import { compileFilters, FilterError } from './filter.js';
 import { loadRecordedFlows } from './fixtures.js';
 
@@ -42,7 +50,9 @@ test('source_ip exact and CIDR, destination_ip CIDR', () => {
 test('pod filters match namespace and name prefix; namespace alone with a trailing slash', () => {
   const byPrefix = run([{ sourcePod: ['default/client-'] }]);
   assert.ok(byPrefix.length > 0);
-  assert.ok(byPrefix.every((f) => f.source?.namespace === 'default' && f.source.podName.startsWith('client-')));
+  assert.ok(
+    byPrefix.every((f) => f.source?.namespace === 'default' && f.source.podName.startsWith('client-')),
+  );
   const ns = run([{ destinationPod: ['kube-system/'] }]);
   assert.ok(ns.every((f) => f.destination?.namespace === 'kube-system'));
   assert.equal(ns.length, flows.filter((f) => f.destination?.namespace === 'kube-system').length);
@@ -51,9 +61,13 @@ test('pod filters match namespace and name prefix; namespace alone with a traili
 
 test('fields inside one filter AND, filters in a list OR', () => {
   const and = run([{ sourcePod: ['default/client-'], destinationPod: ['default/server-'] }]);
-  assert.ok(and.every((f) => f.source?.podName.startsWith('client-') && f.destination?.podName.startsWith('server-')));
+  assert.ok(
+    and.every((f) => f.source?.podName.startsWith('client-') && f.destination?.podName.startsWith('server-')),
+  );
   const or = run([{ sourcePod: ['default/client-'] }, { verdict: [Verdict.DROPPED] }]);
-  const expected = flows.filter((f) => f.source?.podName.startsWith('client-') || f.verdict === Verdict.DROPPED);
+  const expected = flows.filter(
+    (f) => f.source?.podName.startsWith('client-') || f.verdict === Verdict.DROPPED,
+  );
   assert.deepEqual(uuids(or), uuids(expected));
   // values inside one field OR too
   assert.equal(run([{ verdict: [Verdict.DROPPED, Verdict.FORWARDED] }]).length, flows.length);
@@ -75,17 +89,30 @@ test('blacklist is subtracted from the whitelist (negation)', () => {
 test('label selectors: equality, set, existence, source prefix', () => {
   const app = run([{ sourceLabel: ['k8s:app=client'] }]);
   assert.ok(app.length > 0 && app.every((f) => f.source?.labels.includes('k8s:app=client')));
-  assert.equal(run([{ sourceLabel: ['app=client'] }]).length, app.length, 'no source prefix matches any source');
+  assert.equal(
+    run([{ sourceLabel: ['app=client'] }]).length,
+    app.length,
+    'no source prefix matches any source',
+  );
   const set = run([{ destinationLabel: ['app in (server, coredns)'] }]);
   assert.equal(
     set.length,
-    flows.filter((f) => f.destination?.labels.some((l) => l === 'k8s:app=server' || l === 'k8s:app=coredns')).length,
+    flows.filter((f) => f.destination?.labels.some((l) => l === 'k8s:app=server' || l === 'k8s:app=coredns'))
+      .length,
   );
   const notin = run([{ destinationLabel: ['app notin (server,coredns),app'] }]);
-  assert.ok(notin.length > 0 && notin.every((f) => !/app=(server|coredns)$/.test(f.destination?.labels[0] ?? '')));
+  assert.ok(
+    notin.length > 0 && notin.every((f) => !/app=(server|coredns)$/.test(f.destination?.labels[0] ?? '')),
+  );
   assert.equal(run([{ sourceLabel: ['!app'] }]).length, 0);
-  assert.equal(run([{ sourceLabel: ['reserved:app=client'] }]).length, 0, 'a different source prefix does not match');
-  assert.ok(run([{ nodeLabels: ['kubernetes.io/hostname=wst-node-2'] }]).every((f) => f.nodeName === 'wst-node-2'));
+  assert.equal(
+    run([{ sourceLabel: ['reserved:app=client'] }]).length,
+    0,
+    'a different source prefix does not match',
+  );
+  assert.ok(
+    run([{ nodeLabels: ['kubernetes.io/hostname=wst-node-2'] }]).every((f) => f.nodeName === 'wst-node-2'),
+  );
 });
 
 test('verdict, drop reason, event type, traffic direction, ip version', () => {
@@ -93,7 +120,9 @@ test('verdict, drop reason, event type, traffic direction, ip version', () => {
   assert.equal(run([{ dropReasonDesc: [DropReason.POLICY_DENIED] }]).length, 4);
   assert.equal(run([{ eventType: [{ type: 1 }] }]).length, 8);
   const toEndpoint = run([{ eventType: [{ type: 4, matchSubType: true, subType: 0 }] }]);
-  assert.ok(toEndpoint.length > 0 && toEndpoint.every((f) => f.eventType?.subType === 0 && f.eventType.type === 4));
+  assert.ok(
+    toEndpoint.length > 0 && toEndpoint.every((f) => f.eventType?.subType === 0 && f.eventType.type === 4),
+  );
   const ingress = run([{ trafficDirection: [TrafficDirection.INGRESS] }]);
   assert.ok(ingress.length > 0 && ingress.every((f) => f.trafficDirection === TrafficDirection.INGRESS));
   assert.equal(run([{ ipVersion: [IPVersion.IPv6] }]).length, 4);
@@ -105,7 +134,10 @@ test('protocol, ports, tcp flags, reply', () => {
   assert.equal(run([{ protocol: ['icmpv4'] }]).length, 4);
   assert.equal(run([{ protocol: ['http'] }]).length, 4);
   const dport = run([{ destinationPort: ['53'] }]);
-  assert.ok(dport.length > 0 && dport.every((f) => f.l4?.protocol.case === 'UDP' && f.l4.protocol.value.destinationPort === 53));
+  assert.ok(
+    dport.length > 0 &&
+      dport.every((f) => f.l4?.protocol.case === 'UDP' && f.l4.protocol.value.destinationPort === 53),
+  );
   const syn = run([{ tcpFlags: [{ SYN: true }] }]);
   assert.ok(syn.every((f) => f.l4?.protocol.case === 'TCP' && f.l4.protocol.value.flags?.SYN));
   const synAck = run([{ tcpFlags: [{ SYN: true, ACK: true }] }]);
@@ -153,7 +185,13 @@ test('invalid filters name the field and the reason', () => {
     [{ httpStatusCode: ['6xx'] }, /http_status_code/],
   ];
   for (const [init, re] of bad) {
-    assert.throws(() => compileFilters([ff(init)], []), (err: unknown) => err instanceof FilterError && re.test(err.message));
+    assert.throws(
+      () => compileFilters([ff(init)], []),
+      (err: unknown) => err instanceof FilterError && re.test(err.message),
+    );
   }
-  assert.throws(() => compileFilters([], [ff({ sourceIp: ['x'] })]), /^FilterError: blacklist\[0\]\.source_ip/);
+  assert.throws(
+    () => compileFilters([], [ff({ sourceIp: ['x'] })]),
+    /^FilterError: blacklist\[0\]\.source_ip/,
+  );
 });

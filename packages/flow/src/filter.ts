@@ -34,7 +34,10 @@ const protocols = new Set(['tcp', 'udp', 'icmpv4', 'icmpv6', 'sctp', 'icmp', 'ht
 function checkEnum(field: string, desc: DescEnum, values: number[]): void {
   for (const v of values) {
     if (!desc.values.some((d) => d.number === v)) {
-      throw new FilterError(field, `unknown value ${v}; accepted: ${desc.values.map((d) => d.name).join(', ')}`);
+      throw new FilterError(
+        field,
+        `unknown value ${v}; accepted: ${desc.values.map((d) => d.name).join(', ')}`,
+      );
     }
   }
 }
@@ -47,7 +50,11 @@ function compileIps(field: string, values: string[]): ((ip: string) => boolean) 
     const slash = v.indexOf('/');
     const addr = slash === -1 ? v : v.slice(0, slash);
     const family = isIP(addr);
-    if (family === 0) throw new FilterError(field, `"${raw}" is not an IP address or CIDR (e.g. 10.0.0.1, 10.0.0.0/8, fd00::/64)`);
+    if (family === 0)
+      throw new FilterError(
+        field,
+        `"${raw}" is not an IP address or CIDR (e.g. 10.0.0.1, 10.0.0.0/8, fd00::/64)`,
+      );
     const type = family === 4 ? 'ipv4' : 'ipv6';
     if (slash === -1) list.addAddress(addr, type);
     else {
@@ -82,7 +89,7 @@ function compileNamespaced(
   const parsed = values.map((v) => splitNamespaced(field, v));
   return (flow) => {
     const ep = pick(flow);
-    if (!ep || ep.name === '' && ep.namespace === '') return false;
+    if (!ep || (ep.name === '' && ep.namespace === '')) return false;
     return parsed.some((p) => p.namespace === ep.namespace && ep.name.startsWith(p.prefix));
   };
 }
@@ -90,9 +97,15 @@ function compileNamespaced(
 function globToRegExp(field: string, pattern: string, caseInsensitive: boolean): RegExp {
   if (pattern === '') throw new FilterError(field, 'empty pattern');
   if (!/^[A-Za-z0-9_.*?:/\-]+$/.test(pattern)) {
-    throw new FilterError(field, `"${pattern}" may contain only letters, digits, ".", "-", "_", "/", ":" and the wildcards * ?`);
+    throw new FilterError(
+      field,
+      `"${pattern}" may contain only letters, digits, ".", "-", "_", "/", ":" and the wildcards * ?`,
+    );
   }
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, caseInsensitive ? 'i' : '');
 }
 
@@ -123,14 +136,16 @@ function endpointLabels(ep: Endpoint | undefined) {
 function ports(flow: Flow): [number, number] | undefined {
   const p = flow.l4?.protocol;
   if (!p) return undefined;
-  if (p.case === 'TCP' || p.case === 'UDP' || p.case === 'SCTP') return [p.value.sourcePort, p.value.destinationPort];
+  if (p.case === 'TCP' || p.case === 'UDP' || p.case === 'SCTP')
+    return [p.value.sourcePort, p.value.destinationPort];
   return undefined;
 }
 
 function compilePorts(field: string, values: string[], which: 0 | 1): FlowPredicate | undefined {
   if (values.length === 0) return undefined;
   const wanted = values.map((v) => {
-    if (!/^\d+$/.test(v) || Number(v) > 65535) throw new FilterError(field, `"${v}" is not a port number (accepted: 0-65535)`);
+    if (!/^\d+$/.test(v) || Number(v) > 65535)
+      throw new FilterError(field, `"${v}" is not a port number (accepted: 0-65535)`);
     return Number(v);
   });
   return (flow) => {
@@ -174,10 +189,13 @@ function compileStatusCodes(field: string, values: string[]): FlowPredicate | un
   if (values.length === 0) return undefined;
   const checks = values.map((v) => {
     const m = /^(?:([1-5]\d\d)|([1-5]\d?)\+)$/.exec(v);
-    if (!m) throw new FilterError(field, `"${v}" is not a status code or prefix (accepted e.g. 404, 4+, 40+)`);
+    if (!m)
+      throw new FilterError(field, `"${v}" is not a status code or prefix (accepted e.g. 404, 4+, 40+)`);
     const exact = m[1];
     const prefix = m[2] ?? '';
-    return exact !== undefined ? (code: number) => String(code) === exact : (code: number) => String(code).startsWith(prefix);
+    return exact !== undefined
+      ? (code: number) => String(code) === exact
+      : (code: number) => String(code).startsWith(prefix);
   });
   return (flow) => {
     const r = flow.l7?.record;
@@ -203,17 +221,22 @@ export function compileFilter(filter: FlowFilter, path = 'filter'): FlowPredicat
   const dstIp = compileIps(`${f}destination_ip`, filter.destinationIp);
   if (dstIp) add((flow) => dstIp(flow.IP?.destination ?? ''));
 
-  const podOf = (ep: Endpoint | undefined) => (ep ? { namespace: ep.namespace, name: ep.podName } : undefined);
+  const podOf = (ep: Endpoint | undefined) =>
+    ep ? { namespace: ep.namespace, name: ep.podName } : undefined;
   add(compileNamespaced(`${f}source_pod`, filter.sourcePod, (flow) => podOf(flow.source)));
   add(compileNamespaced(`${f}destination_pod`, filter.destinationPod, (flow) => podOf(flow.destination)));
   add(
     compileNamespaced(`${f}source_service`, filter.sourceService, (flow) =>
-      flow.sourceService ? { namespace: flow.sourceService.namespace, name: flow.sourceService.name } : undefined,
+      flow.sourceService
+        ? { namespace: flow.sourceService.namespace, name: flow.sourceService.name }
+        : undefined,
     ),
   );
   add(
     compileNamespaced(`${f}destination_service`, filter.destinationService, (flow) =>
-      flow.destinationService ? { namespace: flow.destinationService.namespace, name: flow.destinationService.name } : undefined,
+      flow.destinationService
+        ? { namespace: flow.destinationService.namespace, name: flow.destinationService.name }
+        : undefined,
     ),
   );
 
@@ -248,9 +271,14 @@ export function compileFilter(filter: FlowFilter, path = 'filter'): FlowPredicat
     });
   }
 
-  const workloadMatch = (field: string, wanted: FlowFilter['sourceWorkload'], pick: (flow: Flow) => Endpoint | undefined) => {
+  const workloadMatch = (
+    field: string,
+    wanted: FlowFilter['sourceWorkload'],
+    pick: (flow: Flow) => Endpoint | undefined,
+  ) => {
     if (wanted.length === 0) return undefined;
-    for (const w of wanted) if (!w.name && !w.kind) throw new FilterError(field, 'a workload needs a name or a kind');
+    for (const w of wanted)
+      if (!w.name && !w.kind) throw new FilterError(field, 'a workload needs a name or a kind');
     return (flow: Flow) =>
       (pick(flow)?.workloads ?? []).some((have) =>
         wanted.some((w) => (!w.name || w.name === have.name) && (!w.kind || w.kind === have.kind)),
@@ -281,7 +309,9 @@ export function compileFilter(filter: FlowFilter, path = 'filter'): FlowPredicat
   }
   if (filter.interface.length) {
     const wanted = filter.interface;
-    for (const w of wanted) if (!w.name && !w.index) throw new FilterError(`${f}interface`, 'an interface needs a name or an index');
+    for (const w of wanted)
+      if (!w.name && !w.index)
+        throw new FilterError(`${f}interface`, 'an interface needs a name or an index');
     add((flow) => {
       const i = flow.interface;
       return !!i && wanted.some((w) => (!w.name || w.name === i.name) && (!w.index || w.index === i.index));
@@ -298,7 +328,11 @@ export function compileFilter(filter: FlowFilter, path = 'filter'): FlowPredicat
   if (filter.protocol.length) {
     const wanted = filter.protocol.map((p) => {
       const lower = p.toLowerCase();
-      if (!protocols.has(lower)) throw new FilterError(`${f}protocol`, `unknown protocol "${p}"; accepted: ${[...protocols].join(', ')}`);
+      if (!protocols.has(lower))
+        throw new FilterError(
+          `${f}protocol`,
+          `unknown protocol "${p}"; accepted: ${[...protocols].join(', ')}`,
+        );
       return lower;
     });
     add((flow) => wanted.some((p) => matchesProtocol(flow, p)));
@@ -348,7 +382,11 @@ export function compileFilter(filter: FlowFilter, path = 'filter'): FlowPredicat
   if (filter.tcpFlags.length) {
     const wanted = filter.tcpFlags;
     for (const w of wanted) {
-      if (!tcpFlagNames.some((n) => w[n])) throw new FilterError(`${f}tcp_flags`, `set at least one flag (accepted: ${tcpFlagNames.join(', ')})`);
+      if (!tcpFlagNames.some((n) => w[n]))
+        throw new FilterError(
+          `${f}tcp_flags`,
+          `set at least one flag (accepted: ${tcpFlagNames.join(', ')})`,
+        );
     }
     add((flow) => wanted.some((w) => flowHasFlags(flow, w)));
   }

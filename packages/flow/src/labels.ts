@@ -1,7 +1,6 @@
 // Kubernetes label selector syntax over Cilium's "source:key=value" label strings.
 export type Requirement =
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | '!exists' };
+  { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | '!exists' };
 
 /** Parses "k8s:app=web,tier in (a,b),!canary" into ANDed requirements; throws on bad syntax. */
 export function parseSelector(selector: string): Requirement[] {
@@ -67,7 +66,8 @@ export function parseLabel(label: string): ParsedLabel {
 
 function lookup(labels: ParsedLabel[], key: string): string[] {
   const colon = key.indexOf(':');
-  const wanted = colon === -1 ? { source: 'any', key } : { source: key.slice(0, colon), key: key.slice(colon + 1) };
+  const wanted =
+    colon === -1 ? { source: 'any', key } : { source: key.slice(0, colon), key: key.slice(colon + 1) };
   const out: string[] = [];
   for (const l of labels) {
     if (l.key !== wanted.key) continue;

@@ -21,7 +21,7 @@ export const eventTypeNames: Record<string, number> = {
   capture: 3,
   trace: 4,
   'policy-verdict': 5,
-  'recorder': 6,
+  recorder: 6,
   'trace-sock': 7,
   l7: 129,
   agent: 130,

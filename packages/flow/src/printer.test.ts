@@ -16,16 +16,28 @@ function responses(): GetFlowsResponse[] {
   // Every kind of flow in the recording appears within its first round (37 flows).
   const out: GetFlowsResponse[] = [
     create(GetFlowsResponseSchema, {
-      responseTypes: { case: 'nodeStatus', value: { stateChange: NodeState.NODE_CONNECTED, nodeNames: ['wst-node-1', 'wst-node-2'] } },
+      responseTypes: {
+        case: 'nodeStatus',
+        value: { stateChange: NodeState.NODE_CONNECTED, nodeNames: ['wst-node-1', 'wst-node-2'] },
+      },
       time: flows[0]!.time,
     }),
   ];
   for (const f of flows.slice(0, 37)) {
-    out.push(create(GetFlowsResponseSchema, { responseTypes: { case: 'flow', value: f }, nodeName: f.nodeName, time: f.time }));
+    out.push(
+      create(GetFlowsResponseSchema, {
+        responseTypes: { case: 'flow', value: f },
+        nodeName: f.nodeName,
+        time: f.time,
+      }),
+    );
   }
   out.push(
     create(GetFlowsResponseSchema, {
-      responseTypes: { case: 'lostEvents', value: { source: LostEventSource.OBSERVER_EVENTS_QUEUE, numEventsLost: 12n } },
+      responseTypes: {
+        case: 'lostEvents',
+        value: { source: LostEventSource.OBSERVER_EVENTS_QUEUE, numEventsLost: 12n },
+      },
       nodeName: 'wst-node-3',
       time: flows[36]!.time,
     }),
@@ -35,7 +47,13 @@ function responses(): GetFlowsResponse[] {
 
 function render(format: OutputFormat, nodeName: boolean, color = false): string {
   const lines: string[] = [];
-  const printer = new FlowPrinter({ format, nodeName, color, out: (l) => lines.push(l), err: (l) => lines.push(`stderr: ${l}`) });
+  const printer = new FlowPrinter({
+    format,
+    nodeName,
+    color,
+    out: (l) => lines.push(l),
+    err: (l) => lines.push(`stderr: ${l}`),
+  });
   for (const r of responses()) printer.write(r);
   printer.flush();
   return lines.join('\n') + '\n';
@@ -50,7 +68,8 @@ for (const format of outputFormats) {
       if (process.env.UPDATE_GOLDEN || !existsSync(file)) {
         mkdirSync(goldenDir, { recursive: true });
         writeFileSync(file, got);
-        if (!process.env.UPDATE_GOLDEN) assert.fail(`golden file ${name} was missing and has been written; rerun`);
+        if (!process.env.UPDATE_GOLDEN)
+          assert.fail(`golden file ${name} was missing and has been written; rerun`);
       }
       assert.equal(got, readFileSync(file, 'utf8'));
     });
@@ -98,12 +117,16 @@ test('compact colors on request and marks encrypted flows with a lock', () => {
 });
 
 test('json and jsonpb are protojson with proto field names that parse back', () => {
-  const [jsonLine] = render('json', false).split('\n').filter((l) => l.startsWith('{"time"'));
+  const [jsonLine] = render('json', false)
+    .split('\n')
+    .filter((l) => l.startsWith('{"time"'));
   const parsed = JSON.parse(jsonLine!);
   assert.equal(parsed.IP.ipVersion, 'IPv4');
   assert.ok('source_port' in parsed.l4.UDP);
   assert.deepEqual(fromJson(FlowSchema, parsed, { registry }), flows[0]);
-  const pb = render('jsonpb', false).split('\n').filter((l) => l.includes('"flow"'));
+  const pb = render('jsonpb', false)
+    .split('\n')
+    .filter((l) => l.includes('"flow"'));
   const resp = fromJson(GetFlowsResponseSchema, JSON.parse(pb[1]!), { registry });
   assert.equal(resp.nodeName, flows[1]!.nodeName);
   const ext = JSON.parse(pb[1]!).flow.extensions;

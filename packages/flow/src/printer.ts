@@ -1,12 +1,23 @@
 // Output formats of `hubble observe`: compact (its exact line format), json, jsonpb, dict, table.
 import { toJson } from '@bufbuild/protobuf';
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
-import { FlowSchema, LostEventSourceSchema, VerdictSchema, type Endpoint, type Flow } from './gen/flow/flow_pb.js';
+import {
+  FlowSchema,
+  LostEventSourceSchema,
+  VerdictSchema,
+  type Endpoint,
+  type Flow,
+} from './gen/flow/flow_pb.js';
 import { GetFlowsResponseSchema, type GetFlowsResponse } from './gen/observer/observer_pb.js';
 import { NodeStateSchema } from './gen/relay/relay_pb.js';
 import { Mechanism } from './gen/wirescope/v1/wirescope_pb.js';
 import { encryptionOf, mechanismName, registry } from './encryption.js';
-import { dropReasonDescriptions, enumName, reservedIdentityNames, traceObservationPointNames } from './names.js';
+import {
+  dropReasonDescriptions,
+  enumName,
+  reservedIdentityNames,
+  traceObservationPointNames,
+} from './names.js';
 
 export const outputFormats = ['compact', 'json', 'jsonpb', 'dict', 'table'] as const;
 export type OutputFormat = (typeof outputFormats)[number];
@@ -60,7 +71,13 @@ export function hostNames(flow: Flow): [string, string] {
   const svc = (s: Flow['sourceService']) => (s?.name ? `${s.namespace}/${s.name}` : '');
   return [
     hostname(flow.IP?.source ?? '', sp, flow.source, svc(flow.sourceService), flow.sourceNames),
-    hostname(flow.IP?.destination ?? '', dp, flow.destination, svc(flow.destinationService), flow.destinationNames),
+    hostname(
+      flow.IP?.destination ?? '',
+      dp,
+      flow.destination,
+      svc(flow.destinationService),
+      flow.destinationNames,
+    ),
   ];
 }
 
@@ -69,7 +86,14 @@ export function formatIdentity(identity: number): string {
   return reserved ? `(${reserved})` : `(ID:${identity})`;
 }
 
-const policyMatchNames: Record<number, string> = { 0: 'none', 1: 'L3-Only', 2: 'L3-L4', 3: 'L4-Only', 4: 'all', 5: 'L7' };
+const policyMatchNames: Record<number, string> = {
+  0: 'none',
+  1: 'L3-Only',
+  2: 'L3-L4',
+  3: 'L4-Only',
+  4: 'all',
+  5: 'L7',
+};
 
 /** Hubble's TYPE column: observation point for traces, drop reason for drops. */
 export function flowType(flow: Flow): string {
@@ -102,7 +126,13 @@ const icmpv4Types: Record<number, string> = {
   11: 'TimeExceeded',
   12: 'ParameterProblem',
 };
-const icmpv4Unreachable: Record<number, string> = { 0: 'Net', 1: 'Host', 2: 'Protocol', 3: 'Port', 4: 'FragmentationNeeded' };
+const icmpv4Unreachable: Record<number, string> = {
+  0: 'Net',
+  1: 'Host',
+  2: 'Protocol',
+  3: 'Port',
+  4: 'FragmentationNeeded',
+};
 const icmpv6Types: Record<number, string> = {
   1: 'DestinationUnreachable',
   2: 'PacketTooBig',
@@ -118,8 +148,10 @@ const icmpv6Types: Record<number, string> = {
 /** The SUMMARY column: TCP flags, protocol, ICMP type, or the L7 record. */
 export function flowSummary(flow: Flow): string {
   const r = flow.l7?.record;
-  if (r?.case === 'http') return `HTTP/1.1 ${r.value.method} ${r.value.url}${r.value.code ? ` ${r.value.code}` : ''}`;
-  if (r?.case === 'dns') return `DNS ${flow.l7?.type === 2 ? 'Answer' : 'Query'} ${r.value.query} ${r.value.qtypes.join(',')}`.trim();
+  if (r?.case === 'http')
+    return `HTTP/1.1 ${r.value.method} ${r.value.url}${r.value.code ? ` ${r.value.code}` : ''}`;
+  if (r?.case === 'dns')
+    return `DNS ${flow.l7?.type === 2 ? 'Answer' : 'Query'} ${r.value.query} ${r.value.qtypes.join(',')}`.trim();
   const p = flow.l4?.protocol;
   switch (p?.case) {
     case 'TCP': {
@@ -194,13 +226,17 @@ export class FlowPrinter {
   write(resp: GetFlowsResponse): void {
     const { format } = this.opts;
     if (format === 'jsonpb') {
-      this.opts.out(JSON.stringify(toJson(GetFlowsResponseSchema, resp, { useProtoFieldName: true, registry })));
+      this.opts.out(
+        JSON.stringify(toJson(GetFlowsResponseSchema, resp, { useProtoFieldName: true, registry })),
+      );
       return;
     }
     const r = resp.responseTypes;
     if (r.case !== 'flow') {
       if (format === 'json') {
-        this.opts.out(JSON.stringify(toJson(GetFlowsResponseSchema, resp, { useProtoFieldName: true, registry })));
+        this.opts.out(
+          JSON.stringify(toJson(GetFlowsResponseSchema, resp, { useProtoFieldName: true, registry })),
+        );
       } else {
         this.notice(resp);
       }
@@ -286,7 +322,14 @@ export class FlowPrinter {
     const [src, dst] = hostNames(flow);
     const row = [formatTimestamp(flow.time)];
     if (this.opts.nodeName) row.push(flow.nodeName);
-    row.push(src, dst, flowType(flow), enumName(VerdictSchema, flow.verdict), flowSummary(flow), encryptionText(flow));
+    row.push(
+      src,
+      dst,
+      flowType(flow),
+      enumName(VerdictSchema, flow.verdict),
+      flowSummary(flow),
+      encryptionText(flow),
+    );
     this.rows.push(row);
   }
 

@@ -189,12 +189,18 @@ function encodedName(name: string): Uint8Array {
  * Encodes GetFlowsResponse{flow, node_name, time} around already-encoded flow bytes, so a flow is
  * serialized once however many clients read it.
  */
-export function encodeFlowResponse(flowBytes: Uint8Array, nodeName: string, timeMicros: TimeMicros): Uint8Array {
+export function encodeFlowResponse(
+  flowBytes: Uint8Array,
+  nodeName: string,
+  timeMicros: TimeMicros,
+): Uint8Array {
   const name = encodedName(nodeName);
   const timeTag = (1001 << 3) | 2;
   const nameTag = (1000 << 3) | 2;
   const size =
-    1 + varintSize(flowBytes.length) + flowBytes.length +
+    1 +
+    varintSize(flowBytes.length) +
+    flowBytes.length +
     (name.length > 0 ? varintSize(nameTag) + varintSize(name.length) + name.length : 0) +
     timestampFieldSize(timeTag, timeMicros);
   const buf = allocate(size);
@@ -228,14 +234,20 @@ export function stampFlowBytes(flowBytesWithoutTime: Uint8Array, timeMicros: Tim
  * encodeFlowResponse(stampFlowBytes(flow, t), nodeName, t) in one pass and one copy: the
  * replay path of recorded flows.
  */
-export function encodeStampedFlowResponse(flowBytesWithoutTime: Uint8Array, nodeName: string, timeMicros: TimeMicros): Uint8Array {
+export function encodeStampedFlowResponse(
+  flowBytesWithoutTime: Uint8Array,
+  nodeName: string,
+  timeMicros: TimeMicros,
+): Uint8Array {
   const name = encodedName(nodeName);
   const timeTag = (1001 << 3) | 2;
   const nameTag = (1000 << 3) | 2;
   const flowTime = timestampFieldSize(0x0a, timeMicros);
   const flowLength = flowTime + flowBytesWithoutTime.length;
   const size =
-    1 + varintSize(flowLength) + flowLength +
+    1 +
+    varintSize(flowLength) +
+    flowLength +
     (name.length > 0 ? varintSize(nameTag) + varintSize(name.length) + name.length : 0) +
     timestampFieldSize(timeTag, timeMicros);
   const buf = allocate(size);

@@ -52,7 +52,8 @@ test('reuseMaps: two objects share one ring buffer, so one reader sees both in c
   const reader = first.openRingBuffer('events', (batch) => {
     for (const e of decoder.decodeBatch(batch)) if (e.kind === 'probe') ports.push(e.sport);
   });
-  const frame = (sport: number) => buildFrame({ src: '192.0.2.1', dst: '198.51.100.7', protocol: 'udp', sport, dport: 53 });
+  const frame = (sport: number) =>
+    buildFrame({ src: '192.0.2.1', dst: '198.51.100.7', protocol: 'udp', sport, dport: 53 });
   first.program('probe_egress').testRun(frame(1001));
   second.program('probe_egress').testRun(frame(2002));
   first.program('probe_egress').testRun(frame(1003));
@@ -60,7 +61,8 @@ test('reuseMaps: two objects share one ring buffer, so one reader sees both in c
   assert.deepEqual(ports, [1001, 2002, 1003]);
   assert.throws(
     () => load(PROBE, { reuseMaps: { events: 'not a map' as never } }),
-    (err: Error & { code?: string }) => err.code === 'ERR_INVALID_ARG' && /reuseMaps\.events/.test(err.message),
+    (err: Error & { code?: string }) =>
+      err.code === 'ERR_INVALID_ARG' && /reuseMaps\.events/.test(err.message),
   );
 });
 

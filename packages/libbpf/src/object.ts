@@ -394,7 +394,8 @@ export class BpfObject {
       handle.setMaxEntries(name, entries);
     }
     for (const [name, map] of Object.entries(options.reuseMaps ?? {})) {
-      if (!(map instanceof BpfMap)) throw invalidArg(`reuseMaps.${name} must be a BpfMap, got ${describe(map)}`);
+      if (!(map instanceof BpfMap))
+        throw invalidArg(`reuseMaps.${name} must be a BpfMap, got ${describe(map)}`);
       handle.reuseMapFd(name, map.fd);
     }
     const rodata = options.rodata ?? {};

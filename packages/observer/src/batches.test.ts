@@ -3,7 +3,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { FlowBatchSchema, GetFlowsRequestSchema, GetFlowsResponseSchema, Verdict, forEachBatchedResponse, loadRecordedFlows } from '@wirescope/flow';
+import {
+  FlowBatchSchema,
+  GetFlowsRequestSchema,
+  GetFlowsResponseSchema,
+  Verdict,
+  forEachBatchedResponse,
+  loadRecordedFlows,
+} from '@wirescope/flow';
 import type { FlowSink } from './observer.js';
 import { Observer } from './observer.js';
 import { ObserverServer, batchingSink } from './server.js';
@@ -18,7 +25,11 @@ let client: grpc.Client;
 before(async () => {
   observer = new Observer({ nodeName: 'wst-node-1', capacity: 4095 });
   // small batches, so every request spans several of them
-  server = new ObserverServer({ observer, listen: ['127.0.0.1:0'], flowBatchLimits: { maxResponses: 7, maxBytes: 64 * 1024 } });
+  server = new ObserverServer({
+    observer,
+    listen: ['127.0.0.1:0'],
+    flowBatchLimits: { maxResponses: 7, maxBytes: 64 * 1024 },
+  });
   const [address] = await server.start();
   client = testClient(address!);
   observer.pushBatch(flows.map((f) => f));
@@ -36,19 +47,29 @@ interface Outcome {
   details: string;
 }
 
-function run(path: string, req: GetFlowsInit, onMessage?: (o: Outcome) => void): { done: Promise<Outcome>; call: RawServerStream } {
+function run(
+  path: string,
+  req: GetFlowsInit,
+  onMessage?: (o: Outcome) => void,
+): { done: Promise<Outcome>; call: RawServerStream } {
   const outcome: Outcome = { responses: [], messages: 0, code: grpc.status.OK, details: '' };
   let call!: RawServerStream;
   const done = new Promise<Outcome>((resolve) => {
-    call = new RawServerStream(client, path, toBinary(GetFlowsRequestSchema, create(GetFlowsRequestSchema, req)), {
-      onMessage: (bytes) => {
-        outcome.messages++;
-        if (path.endsWith('GetFlowBatches')) forEachBatchedResponse(bytes, (r) => outcome.responses.push(Buffer.from(r)));
-        else outcome.responses.push(Buffer.from(bytes));
-        onMessage?.(outcome);
+    call = new RawServerStream(
+      client,
+      path,
+      toBinary(GetFlowsRequestSchema, create(GetFlowsRequestSchema, req)),
+      {
+        onMessage: (bytes) => {
+          outcome.messages++;
+          if (path.endsWith('GetFlowBatches'))
+            forEachBatchedResponse(bytes, (r) => outcome.responses.push(Buffer.from(r)));
+          else outcome.responses.push(Buffer.from(bytes));
+          onMessage?.(outcome);
+        },
+        onStatus: (code, details) => resolve({ ...outcome, code, details }),
       },
-      onStatus: (code, details) => resolve({ ...outcome, code, details }),
-    });
+    );
   });
   return { done, call };
 }
@@ -70,18 +91,28 @@ test('GetFlowBatches answers every request with exactly the responses GetFlows g
     const batched = await getFlowBatches(req);
     assert.equal(batched.code, grpc.status.OK, batched.details);
     assert.ok(plain.responses.length > 0);
-    assert.deepEqual(batched.responses, plain.responses, JSON.stringify(req, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+    assert.deepEqual(
+      batched.responses,
+      plain.responses,
+      JSON.stringify(req, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+    );
     // framing differs: at most 7 per batch here
     assert.equal(batched.messages, Math.ceil(plain.responses.length / 7));
   }
   // each element decodes as a GetFlowsResponse through the generated schema, too
   const all = await getFlowBatches({ number: 2n });
   const decoded = all.responses.map((r) => fromBinary(GetFlowsResponseSchema, r));
-  assert.deepEqual(decoded.map((r) => (r.responseTypes.case === 'flow' ? r.responseTypes.value.uuid : '')), flows.slice(-2).map((f) => f.uuid));
+  assert.deepEqual(
+    decoded.map((r) => (r.responseTypes.case === 'flow' ? r.responseTypes.value.uuid : '')),
+    flows.slice(-2).map((f) => f.uuid),
+  );
 });
 
 test('GetFlowBatches rejects bad requests with the same INVALID_ARGUMENT as GetFlows', async () => {
-  for (const req of [{ first: true, follow: true }, { whitelist: [{ sourceIp: ['10.1.2.0/40'] }] }] as GetFlowsInit[]) {
+  for (const req of [
+    { first: true, follow: true },
+    { whitelist: [{ sourceIp: ['10.1.2.0/40'] }] },
+  ] as GetFlowsInit[]) {
     const plain = await getFlows(req);
     const batched = await getFlowBatches(req);
     assert.equal(plain.code, grpc.status.INVALID_ARGUMENT);
@@ -93,11 +124,18 @@ test('GetFlowBatches rejects bad requests with the same INVALID_ARGUMENT as GetF
 
 test('GetFlowBatches follow sends history then each live flow without waiting for a full batch', async () => {
   let received: Buffer[] = [];
-  const { done, call } = run('/wirescope.v1.Wirescope/GetFlowBatches', { number: 2n, follow: true, whitelist: [{ sourcePod: ['default/client-'] }] }, (o) => {
-    received = o.responses.slice(2);
-  });
+  const { done, call } = run(
+    '/wirescope.v1.Wirescope/GetFlowBatches',
+    { number: 2n, follow: true, whitelist: [{ sourcePod: ['default/client-'] }] },
+    (o) => {
+      received = o.responses.slice(2);
+    },
+  );
   await waitFor(() => observer.activeStreams === 1, 5000, 'stream subscribed');
-  const fresh = flows.filter((f) => f.source?.podName.startsWith('client-')).slice(0, 3).map((f) => ({ ...f, uuid: `${f.uuid}-live` }));
+  const fresh = flows
+    .filter((f) => f.source?.podName.startsWith('client-'))
+    .slice(0, 3)
+    .map((f) => ({ ...f, uuid: `${f.uuid}-live` }));
   const other = flows.find((f) => !f.source?.podName.startsWith('client-'))!;
   observer.push({ ...other, uuid: 'not-for-this-client' });
   // one flow alone must arrive: the batch is flushed when the producer goes idle
@@ -110,7 +148,10 @@ test('GetFlowBatches follow sends history then each live flow without waiting fo
     const t = fromBinary(GetFlowsResponseSchema, r).responseTypes;
     return t.case === 'flow' ? t.value.uuid : '';
   });
-  assert.deepEqual(uuids, fresh.map((f) => f.uuid));
+  assert.deepEqual(
+    uuids,
+    fresh.map((f) => f.uuid),
+  );
   call.cancel();
   const ended = await done;
   assert.equal(ended.code, grpc.status.CANCELLED);
@@ -146,15 +187,20 @@ function fakeSink() {
   return { sink, writes, state, drain };
 }
 
-const response = (i: number) => Buffer.from(toBinary(GetFlowsResponseSchema, create(GetFlowsResponseSchema, { nodeName: `n${i}` })));
-const namesIn = (batch: Uint8Array) => fromBinary(FlowBatchSchema, batch).responses.map((r) => fromBinary(GetFlowsResponseSchema, r).nodeName);
+const response = (i: number) =>
+  Buffer.from(toBinary(GetFlowsResponseSchema, create(GetFlowsResponseSchema, { nodeName: `n${i}` })));
+const namesIn = (batch: Uint8Array) =>
+  fromBinary(FlowBatchSchema, batch).responses.map((r) => fromBinary(GetFlowsResponseSchema, r).nodeName);
 const turn = () => new Promise((r) => setImmediate(r));
 
 test('batchingSink: full batches at once, the rest when the producer yields, end flushes first', async () => {
   const inner = fakeSink();
   const sink = batchingSink(inner.sink, { maxResponses: 3, maxBytes: 1 << 20 });
   for (let i = 0; i < 7; i++) assert.equal(sink.write(response(i)), true);
-  assert.deepEqual(inner.writes.map(namesIn), [['n0', 'n1', 'n2'], ['n3', 'n4', 'n5']]);
+  assert.deepEqual(inner.writes.map(namesIn), [
+    ['n0', 'n1', 'n2'],
+    ['n3', 'n4', 'n5'],
+  ]);
   await turn();
   assert.deepEqual(inner.writes.map(namesIn).at(-1), ['n6']);
   sink.write(response(7));

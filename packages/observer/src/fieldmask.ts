@@ -6,7 +6,8 @@ import { ObserverError } from './errors.js';
 function checkPath(path: string): void {
   let desc: DescMessage | undefined = FlowSchema;
   for (const part of path.split('.')) {
-    if (!desc) throw new ObserverError('INVALID_FIELD_MASK', `field_mask: "${path}" goes below a non-message field`);
+    if (!desc)
+      throw new ObserverError('INVALID_FIELD_MASK', `field_mask: "${path}" goes below a non-message field`);
     const field: DescField | undefined = desc.fields.find((f) => f.name === part);
     if (!field) {
       throw new ObserverError(

@@ -7,13 +7,19 @@ import type * as grpc from '@grpc/grpc-js';
  * Binds every listen address ("host:port", "unix:///path"; a stale socket file is replaced)
  * and resolves to the bound addresses with port 0 resolved.
  */
-export async function bindAll(server: grpc.Server, listen: readonly string[], creds: grpc.ServerCredentials): Promise<string[]> {
+export async function bindAll(
+  server: grpc.Server,
+  listen: readonly string[],
+  creds: grpc.ServerCredentials,
+): Promise<string[]> {
   const bound: string[] = [];
   for (const addr of listen) {
     const target = addr.startsWith('unix://') ? `unix:${addr.slice(7)}` : addr;
     if (target.startsWith('unix:')) rmSync(target.slice(5), { force: true });
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(target, creds, (err, p) => (err ? reject(new Error(`cannot listen on ${addr}: ${err.message}`)) : resolve(p))),
+      server.bindAsync(target, creds, (err, p) =>
+        err ? reject(new Error(`cannot listen on ${addr}: ${err.message}`)) : resolve(p),
+      ),
     );
     disableNagle(server);
     bound.push(target.startsWith('unix:') ? `unix://${target.slice(5)}` : target.replace(/:0$/, `:${port}`));

@@ -59,7 +59,11 @@ function toMicros(ts: Timestamp | undefined): TimeMicros | undefined {
 
 function microsToTimestamp(micros: TimeMicros): Timestamp {
   const seconds = Math.floor(micros / 1e6);
-  return { $typeName: 'google.protobuf.Timestamp', seconds: BigInt(seconds), nanos: (micros - seconds * 1e6) * 1000 };
+  return {
+    $typeName: 'google.protobuf.Timestamp',
+    seconds: BigInt(seconds),
+    nanos: (micros - seconds * 1e6) * 1000,
+  };
 }
 
 const sendFlowsPerTick = 256;
@@ -82,8 +86,7 @@ class FlowStream {
     private readonly limit: number,
     private readonly nodeName: string,
     private readonly onFinish: () => void,
-  ) {
-  }
+  ) {}
 
   private block(): void {
     this.blocked = true;
@@ -144,7 +147,10 @@ class FlowStream {
     return toBinary(
       GetFlowsResponseSchema,
       create(GetFlowsResponseSchema, {
-        responseTypes: { case: 'lostEvents', value: { source: LostEventSource.OBSERVER_EVENTS_QUEUE, numEventsLost: BigInt(count) } },
+        responseTypes: {
+          case: 'lostEvents',
+          value: { source: LostEventSource.OBSERVER_EVENTS_QUEUE, numEventsLost: BigInt(count) },
+        },
         nodeName: this.nodeName,
         time: microsToTimestamp(Date.now() * 1000),
       }),
@@ -339,22 +345,36 @@ export class Observer {
         if (!seen.has(key)) seen.set(key, create(NamespaceSchema, { cluster, namespace: ep.namespace }));
       }
     }
-    return [...seen.values()].sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace));
+    return [...seen.values()].sort(
+      (a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace),
+    );
   }
 
   /** Validates a request; throws ObserverError (INVALID_ARGUMENT) naming what is wrong. */
-  static validate(req: GetFlowsRequest): { match: FlowPredicate | undefined; mask: ((f: Flow) => Flow) | undefined } {
+  static validate(req: GetFlowsRequest): {
+    match: FlowPredicate | undefined;
+    mask: ((f: Flow) => Flow) | undefined;
+  } {
     if (req.first && req.follow) {
-      throw new ObserverError('INVALID_REQUEST', 'first cannot be combined with follow (first reads the oldest flows, follow waits for new ones)');
+      throw new ObserverError(
+        'INVALID_REQUEST',
+        'first cannot be combined with follow (first reads the oldest flows, follow waits for new ones)',
+      );
     }
     const since = toMicros(req.since);
     const until = toMicros(req.until);
     if (since !== undefined && until !== undefined && since > until) {
-      throw new ObserverError('INVALID_REQUEST', `since (${new Date(timestampMs(req.since!)).toISOString()}) is after until (${new Date(timestampMs(req.until!)).toISOString()})`);
+      throw new ObserverError(
+        'INVALID_REQUEST',
+        `since (${new Date(timestampMs(req.since!)).toISOString()}) is after until (${new Date(timestampMs(req.until!)).toISOString()})`,
+      );
     }
     let match: FlowPredicate | undefined;
     try {
-      match = req.whitelist.length || req.blacklist.length ? compileFilters(req.whitelist, req.blacklist) : undefined;
+      match =
+        req.whitelist.length || req.blacklist.length
+          ? compileFilters(req.whitelist, req.blacklist)
+          : undefined;
     } catch (err) {
       if (err instanceof FilterError) throw new ObserverError('INVALID_FILTER', err.message);
       throw err;
@@ -367,11 +387,19 @@ export class Observer {
     const { match, mask } = Observer.validate(req);
     const since = toMicros(req.since);
     const until = toMicros(req.until);
-    const stream = new FlowStream(sink, match, mask, until, this.opts.clientQueue ?? defaultClientQueue, this.nodeName, () => {
-      this.lostToSlowClients += stream.lostTotal;
-      stream.lostTotal = 0;
-      this.streams.delete(stream);
-    });
+    const stream = new FlowStream(
+      sink,
+      match,
+      mask,
+      until,
+      this.opts.clientQueue ?? defaultClientQueue,
+      this.nodeName,
+      () => {
+        this.lostToSlowClients += stream.lostTotal;
+        stream.lostTotal = 0;
+        this.streams.delete(stream);
+      },
+    );
     // Subscribe before taking the snapshot so no flow falls between history and live.
     if (req.follow) this.streams.add(stream);
     sink.onCancel(() => stream.finish());
@@ -385,12 +413,18 @@ export class Observer {
     stream.goLive();
   }
 
-  private selectHistory(stream: FlowStream, req: GetFlowsRequest, since?: TimeMicros, until?: TimeMicros): RingEntry[] {
+  private selectHistory(
+    stream: FlowStream,
+    req: GetFlowsRequest,
+    since?: TimeMicros,
+    until?: TimeMicros,
+  ): RingEntry[] {
     const number = Number(req.number);
     if (number === 0 && req.follow && since === undefined) return [];
     const limit = number === 0 ? Infinity : number;
     const all = this.ring.snapshot();
-    const inWindow = (e: RingEntry) => (since === undefined || e.time >= since) && (until === undefined || e.time <= until);
+    const inWindow = (e: RingEntry) =>
+      (since === undefined || e.time >= since) && (until === undefined || e.time <= until);
     const out: RingEntry[] = [];
     if (req.first) {
       for (const e of all) {

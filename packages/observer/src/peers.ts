@@ -27,7 +27,10 @@ export class PeerRegistry extends EventEmitter<{ change: [PeerChange] }> {
     const old = this.known.get(peer.name);
     if (old && old.address === peer.address && old.tlsServerName === peer.tlsServerName) return;
     this.known.set(peer.name, { ...peer });
-    this.emit('change', { type: old ? ChangeNotificationType.PEER_UPDATED : ChangeNotificationType.PEER_ADDED, peer: { ...peer } });
+    this.emit('change', {
+      type: old ? ChangeNotificationType.PEER_UPDATED : ChangeNotificationType.PEER_ADDED,
+      peer: { ...peer },
+    });
   }
 
   delete(name: string): void {

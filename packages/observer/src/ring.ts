@@ -1,6 +1,14 @@
 // The flow ring: fixed capacity 2^n - 1 like Hubble's, newest entries overwrite the oldest.
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { FlowSchema, encodeFlowResponse, encodeStampedFlowResponse, findField, flowTimeMicros, type Flow, type TimeMicros } from '@wirescope/flow';
+import {
+  FlowSchema,
+  encodeFlowResponse,
+  encodeStampedFlowResponse,
+  findField,
+  flowTimeMicros,
+  type Flow,
+  type TimeMicros,
+} from '@wirescope/flow';
 
 export class RingEntry {
   private flowValue: Flow | undefined;
@@ -80,8 +88,21 @@ export class FlowRing {
     return this.next - this.size;
   }
 
-  push(time: TimeMicros, nodeName: string, flow: Flow | undefined, bytes: Uint8Array | undefined, unstamped?: Uint8Array): RingEntry {
-    const entry = new RingEntry(this.next, time || (flow || unstamped ? 0 : flowTimeMicros(bytes!)), nodeName, flow, bytes, unstamped);
+  push(
+    time: TimeMicros,
+    nodeName: string,
+    flow: Flow | undefined,
+    bytes: Uint8Array | undefined,
+    unstamped?: Uint8Array,
+  ): RingEntry {
+    const entry = new RingEntry(
+      this.next,
+      time || (flow || unstamped ? 0 : flowTimeMicros(bytes!)),
+      nodeName,
+      flow,
+      bytes,
+      unstamped,
+    );
     this.slots[this.next & this.capacity] = entry;
     this.next++;
     return entry;

@@ -47,13 +47,20 @@ after(async () => {
   rmSync(socketPath, { force: true });
 });
 
-const flowsOf = (rs: GetFlowsResponse[]) => rs.flatMap((r) => (r.responseTypes.case === 'flow' ? [r.responseTypes.value] : []));
+const flowsOf = (rs: GetFlowsResponse[]) =>
+  rs.flatMap((r) => (r.responseTypes.case === 'flow' ? [r.responseTypes.value] : []));
 
 test('GetFlows number returns the last N in order, first=true the first N', async () => {
   const last = flowsOf(await collectFlows(client, { number: 5n }));
-  assert.deepEqual(last.map((f) => f.uuid), flows.slice(-5).map((f) => f.uuid));
+  assert.deepEqual(
+    last.map((f) => f.uuid),
+    flows.slice(-5).map((f) => f.uuid),
+  );
   const first = flowsOf(await collectFlows(client, { number: 3n, first: true }));
-  assert.deepEqual(first.map((f) => f.uuid), flows.slice(0, 3).map((f) => f.uuid));
+  assert.deepEqual(
+    first.map((f) => f.uuid),
+    flows.slice(0, 3).map((f) => f.uuid),
+  );
   const all = await collectFlows(client, {});
   assert.equal(all.length, flows.length);
   assert.equal(all[0]!.nodeName, flows[0]!.nodeName);
@@ -73,9 +80,17 @@ test('GetFlows applies whitelist minus blacklist, since/until and field_mask', a
   const since = flows[10]!.time!;
   const until = flows[19]!.time!;
   const window = flowsOf(await collectFlows(client, { since, until }));
-  assert.deepEqual(window.map((f) => f.uuid), flows.slice(10, 20).map((f) => f.uuid));
+  assert.deepEqual(
+    window.map((f) => f.uuid),
+    flows.slice(10, 20).map((f) => f.uuid),
+  );
 
-  const masked = flowsOf(await collectFlows(client, { number: 2n, fieldMask: { paths: ['time', 'source.pod_name', 'IP.encrypted'] } }));
+  const masked = flowsOf(
+    await collectFlows(client, {
+      number: 2n,
+      fieldMask: { paths: ['time', 'source.pod_name', 'IP.encrypted'] },
+    }),
+  );
   assert.equal(masked.length, 2);
   assert.equal(masked[1]!.source?.podName, flows.at(-1)!.source?.podName);
   assert.equal(masked[1]!.source?.namespace, '');
@@ -103,23 +118,43 @@ test('invalid requests answer INVALID_ARGUMENT with the reason', async () => {
 
 test('follow streams history then new flows as they are pushed', async () => {
   const received: GetFlowsResponse[] = [];
-  const call = serverStream<unknown, GetFlowsResponse>(client, observerService, 'GetFlows', create(GetFlowsRequestSchema, { number: 2n, follow: true, whitelist: [{ sourcePod: ['default/client-'] }] }));
+  const call = serverStream<unknown, GetFlowsResponse>(
+    client,
+    observerService,
+    'GetFlows',
+    create(GetFlowsRequestSchema, {
+      number: 2n,
+      follow: true,
+      whitelist: [{ sourcePod: ['default/client-'] }],
+    }),
+  );
   call.on('data', (r: GetFlowsResponse) => received.push(r));
   call.on('error', () => {});
   await waitFor(() => received.length === 2, 5000, 'history');
-  const fresh = flows.filter((f) => f.source?.podName.startsWith('client-')).slice(0, 3).map((f) => ({ ...f, uuid: `${f.uuid}-live` }));
+  const fresh = flows
+    .filter((f) => f.source?.podName.startsWith('client-'))
+    .slice(0, 3)
+    .map((f) => ({ ...f, uuid: `${f.uuid}-live` }));
   const other = flows.find((f) => !f.source?.podName.startsWith('client-'))!;
   observer.push({ ...other, uuid: 'not-for-this-client' });
   for (const f of fresh) observer.push(f);
   await waitFor(() => received.length === 5, 5000, 'live flows');
-  assert.deepEqual(flowsOf(received.slice(2)).map((f) => f.uuid), fresh.map((f) => f.uuid));
+  assert.deepEqual(
+    flowsOf(received.slice(2)).map((f) => f.uuid),
+    fresh.map((f) => f.uuid),
+  );
   call.cancel();
   await waitFor(() => observer.activeStreams === 0, 5000, 'stream cleanup');
 });
 
 /** A TCP hop that can stop reading from the server, as a client that stopped reading would. */
-async function stallableProxy(target: string): Promise<{ address: string; stall(): void; resume(): void; close(): void }> {
-  const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+async function stallableProxy(
+  target: string,
+): Promise<{ address: string; stall(): void; resume(): void; close(): void }> {
+  const [host, port] = [
+    target.slice(0, target.lastIndexOf(':')),
+    Number(target.slice(target.lastIndexOf(':') + 1)),
+  ];
   const upstreams = new Set<net.Socket>();
   let stalled = false;
   const srv = net.createServer((down) => {
@@ -203,11 +238,19 @@ test('a slow client gets lost_events and does not slow the producer or other cli
     await new Promise((r) => setTimeout(r, 2));
   }
   const pushMs = performance.now() - started;
-  await waitFor(() => fastGot.flows + fastGot.lost === total, 20000, `fast client to get every flow (${JSON.stringify(fastGot)})`);
+  await waitFor(
+    () => fastGot.flows + fastGot.lost === total,
+    20000,
+    `fast client to get every flow (${JSON.stringify(fastGot)})`,
+  );
   assert.equal(fastGot.lost, 0, 'the fast client lost nothing');
   assert.ok(slowObserver.lostEvents > 0, 'the stalled client overflowed its queue');
   proxy.resume();
-  await waitFor(() => slowGot.flows + slowGot.lost === total, 20000, `slow client to account for every flow (${JSON.stringify(slowGot)})`);
+  await waitFor(
+    () => slowGot.flows + slowGot.lost === total,
+    20000,
+    `slow client to account for every flow (${JSON.stringify(slowGot)})`,
+  );
   assert.ok(slowGot.lostMessages >= 1 && slowGot.lost > 0, 'lost_events reported to the slow client');
   assert.ok(slowGot.flows > 0);
   assert.ok(pushMs < 30000, `push took ${pushMs} ms`);
@@ -233,40 +276,58 @@ test('ServerStatus, GetNodes and GetNamespaces over a unix socket', async () => 
   assert.equal(nodes.nodes[0]!.name, 'wst-node-1');
   assert.equal(nodes.nodes[0]!.state, NodeState.NODE_CONNECTED);
   const ns = await unary<unknown, GetNamespacesResponse>(unixClient, observerService, 'GetNamespaces', {});
-  assert.deepEqual(ns.namespaces.map((n) => n.namespace), ['default', 'kube-system', 'monitoring']);
+  assert.deepEqual(
+    ns.namespaces.map((n) => n.namespace),
+    ['default', 'kube-system', 'monitoring'],
+  );
   assert.equal(ns.namespaces[0]!.cluster, 'wirescope-lab');
   unixClient.close();
 });
 
 test('GetAgentEvents answers UNIMPLEMENTED', async () => {
   const { GetAgentEventsRequestSchema } = await import('@wirescope/flow');
-  const call = serverStream<unknown, unknown>(client, observerService, 'GetAgentEvents', create(GetAgentEventsRequestSchema));
+  const call = serverStream<unknown, unknown>(
+    client,
+    observerService,
+    'GetAgentEvents',
+    create(GetAgentEventsRequestSchema),
+  );
   const err = await new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
   assert.equal(err.code, grpc.status.UNIMPLEMENTED);
 });
 
 test('Peer.Notify sends every known peer as PEER_ADDED first, then changes', async () => {
   server.peers.set({ name: 'wst-node-1', address: '10.0.0.1:4244' });
-  server.peers.set({ name: 'wst-node-2', address: '10.0.0.2:4244', tlsServerName: 'wst-node-2.agent.wirescope.local' });
+  server.peers.set({
+    name: 'wst-node-2',
+    address: '10.0.0.2:4244',
+    tlsServerName: 'wst-node-2.agent.wirescope.local',
+  });
   const got: ChangeNotification[] = [];
   const call = serverStream<unknown, ChangeNotification>(client, peerService, 'Notify', {});
   call.on('data', (c: ChangeNotification) => got.push(c));
   call.on('error', () => {});
   await waitFor(() => got.length === 2, 5000, 'initial peers');
-  assert.deepEqual(got.map((c) => [c.name, c.type]), [
-    ['wst-node-1', ChangeNotificationType.PEER_ADDED],
-    ['wst-node-2', ChangeNotificationType.PEER_ADDED],
-  ]);
+  assert.deepEqual(
+    got.map((c) => [c.name, c.type]),
+    [
+      ['wst-node-1', ChangeNotificationType.PEER_ADDED],
+      ['wst-node-2', ChangeNotificationType.PEER_ADDED],
+    ],
+  );
   assert.equal(got[1]!.tls?.serverName, 'wst-node-2.agent.wirescope.local');
   server.peers.set({ name: 'wst-node-3', address: '10.0.0.3:4244' });
   server.peers.set({ name: 'wst-node-2', address: '10.0.0.22:4244' });
   server.peers.delete('wst-node-1');
   await waitFor(() => got.length === 5, 5000, 'changes');
-  assert.deepEqual(got.slice(2).map((c) => [c.name, c.type, c.address]), [
-    ['wst-node-3', ChangeNotificationType.PEER_ADDED, '10.0.0.3:4244'],
-    ['wst-node-2', ChangeNotificationType.PEER_UPDATED, '10.0.0.22:4244'],
-    ['wst-node-1', ChangeNotificationType.PEER_DELETED, '10.0.0.1:4244'],
-  ]);
+  assert.deepEqual(
+    got.slice(2).map((c) => [c.name, c.type, c.address]),
+    [
+      ['wst-node-3', ChangeNotificationType.PEER_ADDED, '10.0.0.3:4244'],
+      ['wst-node-2', ChangeNotificationType.PEER_UPDATED, '10.0.0.22:4244'],
+      ['wst-node-1', ChangeNotificationType.PEER_DELETED, '10.0.0.1:4244'],
+    ],
+  );
   call.cancel();
 });
 
@@ -281,17 +342,28 @@ test('mutual TLS: a client with a certificate from the CA is served, one without
   });
   const [addr] = await tlsServer.start();
   const port = addr!.split(':').at(-1);
-  const good = testClient(`localhost:${port}`, clientCredentials({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey }));
+  const good = testClient(
+    `localhost:${port}`,
+    clientCredentials({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey }),
+  );
   const got = await collectFlows(good, {});
   assert.equal(got.length, 3);
   const named = testClient(
     `127.0.0.1:${port}`,
-    clientCredentials({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, serverName: 'relay.wirescope.local' }),
+    clientCredentials({
+      ca: pki.ca,
+      cert: pki.clientCert,
+      key: pki.clientKey,
+      serverName: 'relay.wirescope.local',
+    }),
     clientChannelOptions({ ca: pki.ca, serverName: 'relay.wirescope.local' }),
   );
   assert.equal((await collectFlows(named, { number: 1n })).length, 1);
   const noCert = testClient(`localhost:${port}`, clientCredentials({ ca: pki.ca }));
-  await assert.rejects(collectFlows(noCert, {}), (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE);
+  await assert.rejects(
+    collectFlows(noCert, {}),
+    (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE,
+  );
   for (const c of [good, named, noCert]) c.close();
   await tlsServer.stop(100);
   rmSync(pki.dir, { recursive: true, force: true });
@@ -304,9 +376,18 @@ test('pushEncoded flows are served byte-for-byte and filtered after a lazy decod
   for (const f of flows.slice(0, 20)) o.pushEncoded(toBinary(FlowSchema, f));
   const c = testClient(addr!);
   const all = flowsOf(await collectFlows(c, {}));
-  assert.deepEqual(all.map((f) => f.uuid), flows.slice(5, 20).map((f) => f.uuid));
+  assert.deepEqual(
+    all.map((f) => f.uuid),
+    flows.slice(5, 20).map((f) => f.uuid),
+  );
   const encrypted = flowsOf(await collectFlows(c, { whitelist: [{ encrypted: [true] }] }));
-  assert.deepEqual(encrypted.map((f) => f.uuid), flows.slice(5, 20).filter((f) => f.IP?.encrypted).map((f) => f.uuid));
+  assert.deepEqual(
+    encrypted.map((f) => f.uuid),
+    flows
+      .slice(5, 20)
+      .filter((f) => f.IP?.encrypted)
+      .map((f) => f.uuid),
+  );
   void fromBinary;
   void GetFlowsResponseSchema;
   c.close();
@@ -322,10 +403,22 @@ test('pushReplayed serves recorded flows at their replay time, decoded only for 
   flows.slice(0, 10).forEach((f, i) => o.pushReplayed(encodeFlowWithoutTime(f), base + i));
   const c = testClient(addr!);
   const got = flowsOf(await collectFlows(c, {}));
-  assert.deepEqual(got.map((f) => f.uuid), flows.slice(0, 10).map((f) => f.uuid));
-  assert.deepEqual(got.map((f) => f.time!.nanos), [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000]);
+  assert.deepEqual(
+    got.map((f) => f.uuid),
+    flows.slice(0, 10).map((f) => f.uuid),
+  );
+  assert.deepEqual(
+    got.map((f) => f.time!.nanos),
+    [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000],
+  );
   const udp = flowsOf(await collectFlows(c, { whitelist: [{ protocol: ['udp'] }] }));
-  assert.deepEqual(udp.map((f) => f.uuid), flows.slice(0, 10).filter((f) => f.l4?.protocol.case === 'UDP').map((f) => f.uuid));
+  assert.deepEqual(
+    udp.map((f) => f.uuid),
+    flows
+      .slice(0, 10)
+      .filter((f) => f.l4?.protocol.case === 'UDP')
+      .map((f) => f.uuid),
+  );
   c.close();
   await s.stop(100);
 });

@@ -88,12 +88,18 @@ interface Http2Writable {
 }
 
 /** The grpc-js call object that owns the HTTP/2 stream and knows whether headers went out. */
-function baseCallOf(call: MessageSender | undefined): { stream?: Http2Writable; metadataSent?: boolean } | undefined {
-  for (let c = call; c; c = c.nextCall) if (c.stream) return c as { stream?: Http2Writable; metadataSent?: boolean };
+function baseCallOf(
+  call: MessageSender | undefined,
+): { stream?: Http2Writable; metadataSent?: boolean } | undefined {
+  for (let c = call; c; c = c.nextCall)
+    if (c.stream) return c as { stream?: Http2Writable; metadataSent?: boolean };
   return undefined;
 }
 
-export function grpcSink(call: grpc.ServerWritableStream<unknown, Uint8Array>, limits: GrpcSinkLimits = { inflightHigh, inflightLow }): FlowSink {
+export function grpcSink(
+  call: grpc.ServerWritableStream<unknown, Uint8Array>,
+  limits: GrpcSinkLimits = { inflightHigh, inflightLow },
+): FlowSink {
   let cancelled = false;
   let ended = false;
   let inflight = 0;
@@ -295,10 +301,16 @@ export class ObserverServer {
         cb(null, observer.status());
       },
       GetAgentEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'GetAgentEvents is not served by Wirescope' });
+        call.emit('error', {
+          code: grpc.status.UNIMPLEMENTED,
+          details: 'GetAgentEvents is not served by Wirescope',
+        });
       },
       GetDebugEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'GetDebugEvents is not served by Wirescope' });
+        call.emit('error', {
+          code: grpc.status.UNIMPLEMENTED,
+          details: 'GetDebugEvents is not served by Wirescope',
+        });
       },
     });
     this.server.addService(serviceDefinition(peerService), {
@@ -307,21 +319,31 @@ export class ObserverServer {
     this.server.addService(serviceDefinition(wirescopeService, { rawResponses: ['GetFlowBatches'] }), {
       GetFlowBatches: (call: grpc.ServerWritableStream<GetFlowsRequest, Uint8Array>) => {
         if (this.opts.flowBatches === false) {
-          call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'GetFlowBatches is turned off on this agent' });
+          call.emit('error', {
+            code: grpc.status.UNIMPLEMENTED,
+            details: 'GetFlowBatches is turned off on this agent',
+          });
           return;
         }
-        observer.getFlows(call.request, batchingSink(grpcSink(call, batchSinkLimits), this.opts.flowBatchLimits)).catch((err: unknown) => {
-          call.emit('error', toStatusError(err));
-        });
+        observer
+          .getFlows(call.request, batchingSink(grpcSink(call, batchSinkLimits), this.opts.flowBatchLimits))
+          .catch((err: unknown) => {
+            call.emit('error', toStatusError(err));
+          });
       },
-      EncryptionStatus: (_call: grpc.ServerUnaryCall<EncryptionStatusRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      EncryptionStatus: (
+        _call: grpc.ServerUnaryCall<EncryptionStatusRequest, unknown>,
+        cb: grpc.sendUnaryData<unknown>,
+      ) => {
         cb(null, create(EncryptionStatusResponseSchema, { nodes: this.opts.encryptionStatus?.() ?? [] }));
       },
       GetHandshakes: (call: grpc.ServerWritableStream<GetHandshakesRequest, unknown>) => {
         const req = call.request;
         const send = (ev: Parameters<HandshakeLog['push']>[0]) => {
           if (req.peerNode && ev.peerNode !== req.peerNode) return;
-          call.write(create(GetHandshakesResponseSchema, { handshake: ev, nodeName: ev.nodeName, time: ev.time }));
+          call.write(
+            create(GetHandshakesResponseSchema, { handshake: ev, nodeName: ev.nodeName, time: ev.time }),
+          );
         };
         const recent = this.handshakes.recent(Number(req.number) || undefined, req.peerNode || undefined);
         for (const ev of recent) send(ev);
@@ -344,7 +366,8 @@ export class ObserverServer {
         type: c.type,
         tls: c.peer.tlsServerName ? { serverName: c.peer.tlsServerName } : undefined,
       });
-    for (const peer of this.peers.list()) call.write(toMessage({ type: ChangeNotificationType.PEER_ADDED, peer }));
+    for (const peer of this.peers.list())
+      call.write(toMessage({ type: ChangeNotificationType.PEER_ADDED, peer }));
     const onChange = (c: PeerChange) => call.write(toMessage(c));
     this.peers.on('change', onChange);
     const off = () => this.peers.off('change', onChange);

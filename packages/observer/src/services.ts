@@ -1,7 +1,13 @@
 // gRPC service definitions for grpc-js built from the generated protobuf-es schemas. Streams that
 // carry flows can use raw codecs so the relay passes bytes through untouched.
 import * as grpc from '@grpc/grpc-js';
-import { fromBinary, toBinary, type DescMessage, type DescService, type MessageShape } from '@bufbuild/protobuf';
+import {
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type DescService,
+  type MessageShape,
+} from '@bufbuild/protobuf';
 import { Observer, Peer, Wirescope } from '@wirescope/flow';
 
 type Codec<T> = { serialize: (value: T) => Buffer; deserialize: (bytes: Buffer) => T };
@@ -18,7 +24,8 @@ export function messageCodec<D extends DescMessage>(schema: D): Codec<MessageSha
 
 /** Bytes in, bytes out: the message is already encoded (or will be read lazily). */
 export const rawCodec: Codec<Uint8Array> = {
-  serialize: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)),
+  serialize: (value) =>
+    Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength),
   deserialize: (bytes) => bytes,
 };
 
@@ -54,7 +61,11 @@ export const peerService = Peer;
 export const wirescopeService = Wirescope;
 
 /** A generic client whose methods are called with makeUnaryRequest / makeServerStreamRequest. */
-export function makeClient(address: string, credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions = {}): grpc.Client {
+export function makeClient(
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options: grpc.ChannelOptions = {},
+): grpc.Client {
   return new grpc.Client(toGrpcTarget(address), credentials, options);
 }
 

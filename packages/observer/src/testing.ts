@@ -10,7 +10,11 @@ import { makeClient, serverStream, observerService } from './services.js';
 
 export type GetFlowsInit = Parameters<typeof create<typeof GetFlowsRequestSchema>>[1];
 
-export function testClient(address: string, creds = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}): grpc.Client {
+export function testClient(
+  address: string,
+  creds = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): grpc.Client {
   return makeClient(address, creds, options);
 }
 
@@ -18,7 +22,12 @@ export function testClient(address: string, creds = grpc.credentials.createInsec
 export function collectFlows(c: grpc.Client, req: GetFlowsInit): Promise<GetFlowsResponse[]> {
   return new Promise((resolve, reject) => {
     const out: GetFlowsResponse[] = [];
-    const call = serverStream<unknown, GetFlowsResponse>(c, observerService, 'GetFlows', create(GetFlowsRequestSchema, req));
+    const call = serverStream<unknown, GetFlowsResponse>(
+      c,
+      observerService,
+      'GetFlows',
+      create(GetFlowsRequestSchema, req),
+    );
     call.on('data', (r: GetFlowsResponse) => out.push(r));
     call.on('error', reject);
     call.on('end', () => resolve(out));
@@ -47,14 +56,69 @@ export function makeTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'wst3-pki-'));
   const p = (n: string) => join(dir, n);
   const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=wirescope-test-ca', '-keyout', p('ca.key'), '-out', p('ca.crt'));
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=wirescope-test-ca',
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.crt'),
+  );
   for (const [name, san] of [
-    ['server', 'subjectAltName=DNS:localhost,DNS:relay.wirescope.local,DNS:*.agent.wirescope.local,IP:127.0.0.1'],
+    [
+      'server',
+      'subjectAltName=DNS:localhost,DNS:relay.wirescope.local,DNS:*.agent.wirescope.local,IP:127.0.0.1',
+    ],
     ['client', 'extendedKeyUsage=clientAuth'],
   ] as const) {
-    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}`, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`));
+    ssl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      p(`${name}.key`),
+      '-out',
+      p(`${name}.csr`),
+    );
     writeFileSync(p(`${name}.ext`), `${san}\n`);
-    ssl('x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-days', '2', '-out', p(`${name}.crt`), '-extfile', p(`${name}.ext`));
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      p(`${name}.csr`),
+      '-CA',
+      p('ca.crt'),
+      '-CAkey',
+      p('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      p(`${name}.crt`),
+      '-extfile',
+      p(`${name}.ext`),
+    );
   }
-  return { dir, ca: p('ca.crt'), serverCert: p('server.crt'), serverKey: p('server.key'), clientCert: p('client.crt'), clientKey: p('client.key') };
+  return {
+    dir,
+    ca: p('ca.crt'),
+    serverCert: p('server.crt'),
+    serverKey: p('server.key'),
+    clientCert: p('client.crt'),
+    clientKey: p('client.key'),
+  };
 }

@@ -16,13 +16,17 @@ function lastParam(query: URLSearchParams, fallback: number): number {
   const raw = query.get('last');
   if (raw === null) return fallback;
   if (!/^\d{1,7}$/.test(raw))
-    throw new AgentError(AgentErrorCode.BAD_REQUEST, `last "${raw}" is not valid; accepted: an integer from 0 to 9999999`);
+    throw new AgentError(
+      AgentErrorCode.BAD_REQUEST,
+      `last "${raw}" is not valid; accepted: an integer from 0 to 9999999`,
+    );
   return Number(raw);
 }
 
 function requireObserver(source: FlowSource): FlowObserver {
   const observer = source.observer();
-  if (!observer) throw new AgentError(AgentErrorCode.NOT_FOUND, 'the eBPF datapath is off on this agent (--datapath off)');
+  if (!observer)
+    throw new AgentError(AgentErrorCode.NOT_FOUND, 'the eBPF datapath is off on this agent (--datapath off)');
   return observer;
 }
 
@@ -41,7 +45,10 @@ export function flowRoutes(source: FlowSource): Route[] {
       handle: async (_body, query) => {
         const observer = requireObserver(source);
         const flows = observer.flows.last(lastParam(query, 20));
-        return { flows: flows.map((flow) => itemJson({ kind: 'flow', flow })), counters: observer.counters() };
+        return {
+          flows: flows.map((flow) => itemJson({ kind: 'flow', flow })),
+          counters: observer.counters(),
+        };
       },
     },
     {
@@ -65,12 +72,15 @@ export function flowRoutes(source: FlowSource): Route[] {
           last = lastParam(query, 0);
         } catch (err) {
           const code = err instanceof AgentError ? err.code : AgentErrorCode.BAD_REQUEST;
-          res.writeHead(code === AgentErrorCode.NOT_FOUND ? 404 : 400, { 'content-type': 'application/json' });
+          res.writeHead(code === AgentErrorCode.NOT_FOUND ? 404 : 400, {
+            'content-type': 'application/json',
+          });
           res.end(`${JSON.stringify({ error: { code, message: (err as Error).message } })}\n`);
           return;
         }
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-        for (const flow of observer.flows.last(last)) res.write(`${JSON.stringify(itemJson({ kind: 'flow', flow }))}\n`);
+        for (const flow of observer.flows.last(last))
+          res.write(`${JSON.stringify(itemJson({ kind: 'flow', flow }))}\n`);
         const unsubscribe = observer.subscribe((item) => res.write(`${JSON.stringify(itemJson(item))}\n`));
         req.on('close', unsubscribe);
         res.on('close', unsubscribe);

@@ -16,7 +16,8 @@ export function kernelDropReasons(text: string): Map<number, string> {
   const start = text.indexOf('enum skb_drop_reason {');
   if (start < 0) return out;
   text = text.slice(start, text.indexOf('};', start));
-  for (const m of text.matchAll(/\bSKB_DROP_REASON_([A-Z0-9_]+) = (\d+),/g)) out.set(Number(m[2]), m[1] ?? '');
+  for (const m of text.matchAll(/\bSKB_DROP_REASON_([A-Z0-9_]+) = (\d+),/g))
+    out.set(Number(m[2]), m[1] ?? '');
   return out;
 }
 
@@ -95,15 +96,32 @@ export class DatapathController implements EnrichContext {
     const nodes = [...this.knownNodes.values()];
     const nodeByName = new Map(nodes.map((n) => [n.name, n]));
     this.nodesById = new Map(
-      nodes.map((n) => [nodeIdOf(n.underlayIP), { name: n.name, underlayIP: n.underlayIP, publicKey: n.wireguardPublicKey }]),
+      nodes.map((n) => [
+        nodeIdOf(n.underlayIP),
+        { name: n.name, underlayIP: n.underlayIP, publicKey: n.wireguardPublicKey },
+      ]),
     );
     this.nodesByIP = new Map([...this.nodesById.values()].map((n) => [n.underlayIP, n]));
     const ipcache: IpcacheEntry[] = [];
     for (const node of nodes) {
       const self = node.name === this.config.nodeName;
       const nodeId = nodeIdOf(node.underlayIP);
-      ipcache.push({ prefix: node.podCIDR, identity: 2, nodeId, tunnelIP: node.underlayIP, ifindex: 0, flags: IpcacheFlag.POD | (self ? IpcacheFlag.LOCAL : 0) });
-      ipcache.push({ prefix: `${node.underlayIP}/32`, identity: self ? 1 : 6, nodeId, tunnelIP: node.underlayIP, ifindex: 0, flags: IpcacheFlag.NODE });
+      ipcache.push({
+        prefix: node.podCIDR,
+        identity: 2,
+        nodeId,
+        tunnelIP: node.underlayIP,
+        ifindex: 0,
+        flags: IpcacheFlag.POD | (self ? IpcacheFlag.LOCAL : 0),
+      });
+      ipcache.push({
+        prefix: `${node.underlayIP}/32`,
+        identity: self ? 1 : 6,
+        nodeId,
+        tunnelIP: node.underlayIP,
+        ifindex: 0,
+        flags: IpcacheFlag.NODE,
+      });
     }
     const byIP = new Map<string, EndpointInfo>();
     for (const ep of input.endpoints) {
@@ -139,7 +157,9 @@ export class DatapathController implements EnrichContext {
   private async refreshInterfaces(): Promise<void> {
     try {
       const { stdout } = await run('ip', ['-j', 'link', 'show']);
-      this.interfaces = new Map((JSON.parse(stdout) as { ifindex: number; ifname: string }[]).map((l) => [l.ifindex, l.ifname]));
+      this.interfaces = new Map(
+        (JSON.parse(stdout) as { ifindex: number; ifname: string }[]).map((l) => [l.ifindex, l.ifname]),
+      );
     } catch {
       // keep the previous names
     }

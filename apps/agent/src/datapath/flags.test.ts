@@ -2,11 +2,26 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAgentFlags, type AgentConfig } from '../config.js';
 
-const base = ['--node-name', 'node1', '--underlay-ip', '10.77.0.11', '--pod-cidr', '10.244.1.0/24', '--etcd-endpoints', 'http://10.77.0.254:2379'];
+const base = [
+  '--node-name',
+  'node1',
+  '--underlay-ip',
+  '10.77.0.11',
+  '--pod-cidr',
+  '10.244.1.0/24',
+  '--etcd-endpoints',
+  'http://10.77.0.254:2379',
+];
 
 test('datapath flags: defaults, bpf with strict mode, interval and ring capacity', () => {
   const defaults = parseAgentFlags(base) as AgentConfig;
-  assert.deepEqual(defaults.datapath, { mode: 'off', strict: false, aggregationSeconds: 5, flowRingCapacity: 4095, hubbleListen: [] });
+  assert.deepEqual(defaults.datapath, {
+    mode: 'off',
+    strict: false,
+    aggregationSeconds: 5,
+    flowRingCapacity: 4095,
+    hubbleListen: [],
+  });
   const on = parseAgentFlags([
     ...base,
     '--datapath',
@@ -29,8 +44,17 @@ test('datapath flags: defaults, bpf with strict mode, interval and ring capacity
 });
 
 test('bad datapath flags are one-line errors naming what is accepted', () => {
-  assert.throws(() => parseAgentFlags([...base, '--datapath', 'ebpf']), /--datapath "ebpf" is not valid; accepted: bpf, off/);
+  assert.throws(
+    () => parseAgentFlags([...base, '--datapath', 'ebpf']),
+    /--datapath "ebpf" is not valid; accepted: bpf, off/,
+  );
   assert.throws(() => parseAgentFlags([...base, '--flow-ring-capacity', '4096']), /2\^n - 1/);
-  assert.throws(() => parseAgentFlags([...base, '--aggregation-interval', '0']), /--aggregation-interval "0" is not valid/);
-  assert.throws(() => parseAgentFlags([...base, '--hubble-listen', 'nope']), /--hubble-listen entry "nope" is not valid; accepted: host:port/);
+  assert.throws(
+    () => parseAgentFlags([...base, '--aggregation-interval', '0']),
+    /--aggregation-interval "0" is not valid/,
+  );
+  assert.throws(
+    () => parseAgentFlags([...base, '--hubble-listen', 'nope']),
+    /--hubble-listen entry "nope" is not valid; accepted: host:port/,
+  );
 });

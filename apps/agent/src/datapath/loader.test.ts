@@ -31,9 +31,30 @@ const options = (overrides: Partial<DatapathOptions> = {}): DatapathOptions => (
 
 const state = (ifaces: string[]) => ({
   ipcache: [
-    { prefix: '10.98.1.0/24', identity: 2, nodeId: nodeIdOf('10.99.0.1'), tunnelIP: '10.99.0.1', ifindex: 0, flags: IpcacheFlag.POD | IpcacheFlag.LOCAL },
-    { prefix: '10.98.2.0/24', identity: 2, nodeId: nodeIdOf('10.99.0.2'), tunnelIP: '10.99.0.2', ifindex: 0, flags: IpcacheFlag.POD },
-    ...ifaces.map((_, i) => ({ prefix: `10.98.1.${10 + i}/32`, identity: 300 + i, nodeId: nodeIdOf('10.99.0.1'), tunnelIP: '10.99.0.1', ifindex: 0, flags: IpcacheFlag.POD | IpcacheFlag.LOCAL })),
+    {
+      prefix: '10.98.1.0/24',
+      identity: 2,
+      nodeId: nodeIdOf('10.99.0.1'),
+      tunnelIP: '10.99.0.1',
+      ifindex: 0,
+      flags: IpcacheFlag.POD | IpcacheFlag.LOCAL,
+    },
+    {
+      prefix: '10.98.2.0/24',
+      identity: 2,
+      nodeId: nodeIdOf('10.99.0.2'),
+      tunnelIP: '10.99.0.2',
+      ifindex: 0,
+      flags: IpcacheFlag.POD,
+    },
+    ...ifaces.map((_, i) => ({
+      prefix: `10.98.1.${10 + i}/32`,
+      identity: 300 + i,
+      nodeId: nodeIdOf('10.99.0.1'),
+      tunnelIP: '10.99.0.1',
+      ifindex: 0,
+      flags: IpcacheFlag.POD | IpcacheFlag.LOCAL,
+    })),
   ],
   endpoints: ifaces.map((name, i) => ({ interface: name, ip: `10.98.1.${10 + i}`, identity: 300 + i })),
   peerNodeIds: [nodeIdOf('10.99.0.2')],
@@ -63,7 +84,10 @@ test('loads every object, attaches to the TUN, the underlay and each pod veth, f
     await dp.sync(state(['lxca', 'lxcb']));
     const status = dp.status();
     assert.equal(status.loaded, true);
-    const attached = status.attachments.filter((a) => a.attached).map((a) => `${a.interface}/${a.program}`).sort();
+    const attached = status.attachments
+      .filter((a) => a.attached)
+      .map((a) => `${a.interface}/${a.program}`)
+      .sort();
     assert.deepEqual(attached, [
       '-/kfree_skb',
       'eth0/from_network',
@@ -114,7 +138,12 @@ test('a second loader (an agent restarted after being killed) replaces the filte
     await first.sync(state(['lxca']));
     await second.start();
     await second.sync(state(['lxca']));
-    for (const [dev, dir] of [['lxca', 'ingress'], ['lxca', 'egress'], ['wst4wg', 'egress'], ['eth0', 'ingress']] as const) {
+    for (const [dev, dir] of [
+      ['lxca', 'ingress'],
+      ['lxca', 'egress'],
+      ['wst4wg', 'egress'],
+      ['eth0', 'ingress'],
+    ] as const) {
       assert.equal(tcFilters(dev, dir).length, 1, `${dev} ${dir}`);
     }
     assert.ok(second.status().attachments.every((a) => a.attached));
@@ -127,7 +156,8 @@ test('a second loader (an agent restarted after being killed) replaces the filte
 test('a program the verifier rejects is reported with its name and the verifier message', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wst4-bad-bpf-'));
   try {
-    for (const f of readdirSync(DEFAULT_BPF_DIR)) if (f.endsWith('.bpf.o')) copyFileSync(join(DEFAULT_BPF_DIR, f), join(dir, f));
+    for (const f of readdirSync(DEFAULT_BPF_DIR))
+      if (f.endsWith('.bpf.o')) copyFileSync(join(DEFAULT_BPF_DIR, f), join(dir, f));
     const src = join(dir, 'bad.bpf.c');
     execFileSync('sh', [
       '-c',
@@ -138,7 +168,18 @@ SEC("tc") int from_endpoint(struct __sk_buff *skb) { return *(int *)(long)skb->d
 char LICENSE[] SEC("license") = "GPL";
 EOF`,
     ]);
-    execFileSync('clang', ['-O2', '-g', '-target', 'bpf', `-I${join(DEFAULT_BPF_DIR, '..', 'include')}`, `-I${join(DEFAULT_BPF_DIR, '..')}`, '-c', src, '-o', join(dir, 'lxc.bpf.o')]);
+    execFileSync('clang', [
+      '-O2',
+      '-g',
+      '-target',
+      'bpf',
+      `-I${join(DEFAULT_BPF_DIR, '..', 'include')}`,
+      `-I${join(DEFAULT_BPF_DIR, '..')}`,
+      '-c',
+      src,
+      '-o',
+      join(dir, 'lxc.bpf.o'),
+    ]);
     const dp = new BpfDatapath(options({ bpfDir: dir }));
     await assert.rejects(dp.start(), (err: unknown) => {
       assert.ok(err instanceof DatapathError);

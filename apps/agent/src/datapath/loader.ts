@@ -2,7 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BpfObject, type BpfMap, type RecordBatch, type TcLink, type TracingLink, type TcDirection } from '@wirescope/libbpf';
+import {
+  BpfObject,
+  type BpfMap,
+  type RecordBatch,
+  type TcLink,
+  type TracingLink,
+  type TcDirection,
+} from '@wirescope/libbpf';
 import { run } from '../exec.js';
 import {
   decodeFlowCounter,
@@ -147,7 +154,8 @@ export class BpfDatapath {
     let sharedEvents: BpfMap | undefined;
     for (const spec of OBJECTS) {
       const path = join(dir, spec.file);
-      if (!existsSync(path)) throw new DatapathError(`datapath: ${path} missing: build bpf/ first (make -C bpf)`);
+      if (!existsSync(path))
+        throw new DatapathError(`datapath: ${path} missing: build bpf/ first (make -C bpf)`);
       let object: BpfObject;
       try {
         object = BpfObject.open(path, {
@@ -185,7 +193,12 @@ export class BpfDatapath {
     const kfree = this.objects.get('kfree_skb');
     try {
       if (kfree) this.fixedLinks.push(kfree.attach('kfree_skb'));
-      this.attachments.set('kfree_skb', { interface: '-', program: 'kfree_skb', direction: 'tracing', attached: true });
+      this.attachments.set('kfree_skb', {
+        interface: '-',
+        program: 'kfree_skb',
+        direction: 'tracing',
+        attached: true,
+      });
     } catch (err) {
       this.attachments.set('kfree_skb', {
         interface: '-',
@@ -201,7 +214,12 @@ export class BpfDatapath {
   }
 
   /** tc attach with a fixed priority/handle; a filter left by a killed agent is replaced. */
-  private attachTc(objectName: ObjectSpec['name'], program: string, link: LinkInfo, direction: TcDirection): TcLink | undefined {
+  private attachTc(
+    objectName: ObjectSpec['name'],
+    program: string,
+    link: LinkInfo,
+    direction: TcDirection,
+  ): TcLink | undefined {
     const key = `${link.ifname}/${direction}`;
     const object = this.objects.get(objectName);
     if (!object) return undefined;
@@ -227,7 +245,13 @@ export class BpfDatapath {
       return tc;
     } catch (err) {
       const message = `attach ${program} to ${link.ifname} ${direction}: ${messageOf(err)}`;
-      this.attachments.set(key, { interface: link.ifname, program, direction, attached: false, error: message });
+      this.attachments.set(key, {
+        interface: link.ifname,
+        program,
+        direction,
+        attached: false,
+        error: message,
+      });
       this.options.log(`datapath: ${message}`);
       return undefined;
     }
@@ -244,7 +268,8 @@ export class BpfDatapath {
       const link = byName.get(ep.interface);
       if (!link) continue;
       wanted.add(ep.interface);
-      if (link.address) endpoints.push({ ifindex: link.ifindex, mac: link.address, identity: ep.identity, ip: ep.ip });
+      if (link.address)
+        endpoints.push({ ifindex: link.ifindex, mac: link.address, identity: ep.identity, ip: ep.ip });
       const current = this.endpointLinks.get(ep.interface);
       if (current && current.ifindex === link.ifindex && current.links.every((l) => l.attached)) continue;
       if (current) this.detachEndpoint(ep.interface);
@@ -379,11 +404,16 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-const ipArgs = (netns: string | undefined, args: string[]): string[] => (netns ? ['-n', netns, ...args] : args);
+const ipArgs = (netns: string | undefined, args: string[]): string[] =>
+  netns ? ['-n', netns, ...args] : args;
 
 async function listLinks(netns?: string): Promise<LinkInfo[]> {
   const { stdout } = await run('ip', ipArgs(netns, ['-j', 'link', 'show']));
-  return (JSON.parse(stdout || '[]') as LinkInfo[]).map((l) => ({ ifindex: l.ifindex, ifname: l.ifname, address: l.address }));
+  return (JSON.parse(stdout || '[]') as LinkInfo[]).map((l) => ({
+    ifindex: l.ifindex,
+    ifname: l.ifname,
+    address: l.address,
+  }));
 }
 
 async function underlayInterface(address: string, netns?: string): Promise<LinkInfo | undefined> {
@@ -395,9 +425,20 @@ async function underlayInterface(address: string, netns?: string): Promise<LinkI
 function removeStaleFilterSync(ifname: string, direction: TcDirection, netns?: string): void {
   // Synchronous on purpose: attach happens inside one sync step. Errors mean nothing to remove.
   try {
-    execFileSync('tc', [...(netns ? ['-n', netns] : []), 'filter', 'del', 'dev', ifname, direction, 'pref', String(TC_PRIORITY), 'handle', `0x${TC_HANDLE.toString(16)}`, 'bpf']);
+    execFileSync('tc', [
+      ...(netns ? ['-n', netns] : []),
+      'filter',
+      'del',
+      'dev',
+      ifname,
+      direction,
+      'pref',
+      String(TC_PRIORITY),
+      'handle',
+      `0x${TC_HANDLE.toString(16)}`,
+      'bpf',
+    ]);
   } catch {
     // nothing there
   }
 }
-

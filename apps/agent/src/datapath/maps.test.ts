@@ -10,7 +10,14 @@ test('ipcache key is {prefixlen u32 LE, address in network order}', () => {
 });
 
 test('ipcache and endpoint values follow bpf/lib/maps.h', () => {
-  const v = ipcacheValue({ prefix: '10.244.2.10/32', identity: 1002, nodeId: nodeIdOf('10.77.0.12'), tunnelIP: '10.77.0.12', ifindex: 7, flags: 3 });
+  const v = ipcacheValue({
+    prefix: '10.244.2.10/32',
+    identity: 1002,
+    nodeId: nodeIdOf('10.77.0.12'),
+    tunnelIP: '10.77.0.12',
+    ifindex: 7,
+    flags: 3,
+  });
   assert.equal(v.length, 24);
   assert.equal(v.readUInt32LE(0), 1002);
   assert.equal(v.readUInt32LE(4), 0x0a4d000c);
@@ -25,7 +32,9 @@ test('ipcache and endpoint values follow bpf/lib/maps.h', () => {
 });
 
 test('kernel drop reason names are read from vmlinux.h enum text', () => {
-  const names = kernelDropReasons('enum skb_drop_reason {\n\tSKB_DROP_REASON_NOT_SPECIFIED = 2,\n\tSKB_DROP_REASON_NO_SOCKET = 3,\n};');
+  const names = kernelDropReasons(
+    'enum skb_drop_reason {\n\tSKB_DROP_REASON_NOT_SPECIFIED = 2,\n\tSKB_DROP_REASON_NO_SOCKET = 3,\n};',
+  );
   assert.equal(names.get(3), 'NO_SOCKET');
   assert.equal(names.get(2), 'NOT_SPECIFIED');
 });

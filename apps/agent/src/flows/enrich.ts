@@ -22,7 +22,14 @@ import {
   type Flow,
   type HandshakeEvent as HandshakeRecord,
 } from '@wirescope/flow';
-import { ENUMS, tcpFlagNames, type DropEvent, type HandshakeEvent, type PacketInfo, type TraceEvent } from '@wirescope/events';
+import {
+  ENUMS,
+  tcpFlagNames,
+  type DropEvent,
+  type HandshakeEvent,
+  type PacketInfo,
+  type TraceEvent,
+} from '@wirescope/events';
 
 export interface EndpointInfo {
   namespace: string;
@@ -108,7 +115,12 @@ function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo): Flow {
           : TrafficDirection.TRAFFIC_DIRECTION_UNKNOWN,
   });
   // kernel drops happen in any namespace: their ifindex is not one of this node's interfaces
-  if (p.ifindex && !(p.flags & F.WS_F_KERNEL)) flow.interface = { $typeName: 'flow.NetworkInterface', index: p.ifindex, name: ctx.interfaceName(p.ifindex) ?? '' };
+  if (p.ifindex && !(p.flags & F.WS_F_KERNEL))
+    flow.interface = {
+      $typeName: 'flow.NetworkInterface',
+      index: p.ifindex,
+      name: ctx.interfaceName(p.ifindex) ?? '',
+    };
   if (p.flags & F.WS_F_REPLY_KNOWN) flow.isReply = (p.flags & F.WS_F_IS_REPLY) !== 0;
   flow.l4 = layer4(p);
   const peer = p.peerNodeId ? ctx.nodeById(p.peerNodeId) : undefined;
@@ -129,10 +141,30 @@ function layer4(p: PacketInfo): Flow['l4'] {
     const flags = Object.fromEntries(tcpFlagNames(p.tcpFlags).map((n) => [n, true]));
     l4.protocol = {
       case: 'TCP',
-      value: { $typeName: 'flow.TCP', sourcePort: p.sport, destinationPort: p.dport, flags: { $typeName: 'flow.TCPFlags', FIN: false, SYN: false, RST: false, PSH: false, ACK: false, URG: false, ECE: false, CWR: false, NS: false, ...flags } },
+      value: {
+        $typeName: 'flow.TCP',
+        sourcePort: p.sport,
+        destinationPort: p.dport,
+        flags: {
+          $typeName: 'flow.TCPFlags',
+          FIN: false,
+          SYN: false,
+          RST: false,
+          PSH: false,
+          ACK: false,
+          URG: false,
+          ECE: false,
+          CWR: false,
+          NS: false,
+          ...flags,
+        },
+      },
     };
   } else if (p.protocol === 17) {
-    l4.protocol = { case: 'UDP', value: { $typeName: 'flow.UDP', sourcePort: p.sport, destinationPort: p.dport } };
+    l4.protocol = {
+      case: 'UDP',
+      value: { $typeName: 'flow.UDP', sourcePort: p.sport, destinationPort: p.dport },
+    };
   } else if (p.protocol === 1) {
     l4.protocol = { case: 'ICMPv4', value: { $typeName: 'flow.ICMPv4', type: p.icmpType, code: p.icmpCode } };
   } else if (p.protocol === 58) {

@@ -13,10 +13,17 @@ const ctx: EnrichContext = {
   nodeName: 'node1',
   endpointByIP: (ip) =>
     ({
-      '10.244.1.11': { namespace: 'shop', pod: 'frontend', labels: { app: 'frontend' }, identity: 1001, node: 'node1' },
+      '10.244.1.11': {
+        namespace: 'shop',
+        pod: 'frontend',
+        labels: { app: 'frontend' },
+        identity: 1001,
+        node: 'node1',
+      },
       '10.244.2.10': { namespace: 'shop', pod: 'api', labels: { app: 'api' }, identity: 1002, node: 'node2' },
     })[ip],
-  nodeById: (id) => (id === NODE2_ID ? { name: 'node2', underlayIP: '10.77.0.12', publicKey: 'k2' } : undefined),
+  nodeById: (id) =>
+    id === NODE2_ID ? { name: 'node2', underlayIP: '10.77.0.12', publicKey: 'k2' } : undefined,
   nodeByUnderlayIP: (ip) => (ip === '10.77.0.12' ? { name: 'node2', underlayIP: ip } : undefined),
   interfaceName: (i) => (i === 9 ? 'lxc1234' : undefined),
   receiverIndexFor: (address) => (address === '10.77.0.12' ? 77 : undefined),
@@ -115,7 +122,16 @@ test('handshake initiation then response gives the round trip and the peer', () 
   const hs = (type: number, dir: number, sender: number, receiver: number, ktime: bigint) => {
     const F = LAYOUT.ws_handshake_event.fields;
     const b = record(4, type, () => {}, LAYOUT.ws_handshake_event.size);
-    const [src, dst] = dir === 2 ? [[10, 77, 0, 11], [10, 77, 0, 12]] : [[10, 77, 0, 12], [10, 77, 0, 11]];
+    const [src, dst] =
+      dir === 2
+        ? [
+            [10, 77, 0, 11],
+            [10, 77, 0, 12],
+          ]
+        : [
+            [10, 77, 0, 12],
+            [10, 77, 0, 11],
+          ];
     Buffer.from(src as number[]).copy(b, F.saddr.offset);
     Buffer.from(dst as number[]).copy(b, F.daddr.offset);
     b.writeUInt32LE(sender, F.sender_index.offset);
@@ -141,7 +157,10 @@ test('records of one wake-up enter the ring in time order, whatever order the CP
   };
   observer.onBatch(batchOf(at(3_000_000n), at(1_000_000n), at(2_000_000n)));
   const times = observer.flows.last(3).map((f) => Number(f.time?.nanos ?? 0));
-  assert.deepEqual(times, [...times].sort((a, b) => a - b));
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+  );
   assert.equal(new Set(times).size, 3);
 });
 

@@ -52,7 +52,9 @@ export class FlowObserver {
     // can trail their timestamps by a few µs. Sorting each wake-up's batch keeps the flow ring
     // (and so the relay's merge, which assumes each node's stream is in time order) sorted.
     const events = this.decoder.decodeBatch(batch);
-    events.sort((a, b) => (a.header.ktimeNs < b.header.ktimeNs ? -1 : a.header.ktimeNs > b.header.ktimeNs ? 1 : 0));
+    events.sort((a, b) =>
+      a.header.ktimeNs < b.header.ktimeNs ? -1 : a.header.ktimeNs > b.header.ktimeNs ? 1 : 0,
+    );
     for (const event of events) {
       let item: ObservedItem;
       try {
@@ -60,7 +62,11 @@ export class FlowObserver {
           const handshake = this.tracker.toRecord(this.ctx, event);
           this.handshakes.push(handshake);
           item = { kind: 'handshake', handshake };
-        } else if (event.kind === 'drop' && event.kernel && BENIGN_KERNEL_DROPS.has(this.ctx.kernelDropReasonName(event.reason) ?? '')) {
+        } else if (
+          event.kind === 'drop' &&
+          event.kernel &&
+          BENIGN_KERNEL_DROPS.has(this.ctx.kernelDropReasonName(event.reason) ?? '')
+        ) {
           this.benignKernelDrops++;
           continue;
         } else {

@@ -7,7 +7,12 @@ export const DEFAULT_RING_CAPACITY = 4095;
 export const MAX_RING_CAPACITY = (1 << 20) - 1;
 
 export function validateRingCapacity(capacity: number): string | undefined {
-  if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_RING_CAPACITY || ((capacity + 1) & capacity) !== 0)
+  if (
+    !Number.isInteger(capacity) ||
+    capacity < 1 ||
+    capacity > MAX_RING_CAPACITY ||
+    ((capacity + 1) & capacity) !== 0
+  )
     return `ring capacity ${capacity} is not valid; accepted: 2^n - 1 from 1 to ${MAX_RING_CAPACITY} (e.g. 4095, 65535)`;
   return undefined;
 }

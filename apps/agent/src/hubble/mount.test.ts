@@ -22,7 +22,10 @@ import { HubbleMount } from './mount.js';
 
 const ctx: EnrichContext = {
   nodeName: 'node1',
-  endpointByIP: (ip) => (ip === '10.244.1.11' ? { namespace: 'shop', pod: 'frontend', labels: { app: 'frontend' }, identity: 1001, node: 'node1' } : undefined),
+  endpointByIP: (ip) =>
+    ip === '10.244.1.11'
+      ? { namespace: 'shop', pod: 'frontend', labels: { app: 'frontend' }, identity: 1001, node: 'node1' }
+      : undefined,
   nodeById: () => undefined,
   nodeByUnderlayIP: () => undefined,
   interfaceName: () => undefined,
@@ -68,11 +71,26 @@ test('flows from the datapath observer are served by the Hubble Observer API; no
       client.close();
     }
     mount.setNodes([
-      { name: 'node1', underlayIP: '10.77.0.11', podCIDR: '10.244.1.0/24', wireguardPublicKey: 'a', wireguardPort: 51871 },
-      { name: 'node2', underlayIP: '10.77.0.12', podCIDR: '10.244.2.0/24', wireguardPublicKey: 'b', wireguardPort: 51871 },
+      {
+        name: 'node1',
+        underlayIP: '10.77.0.11',
+        podCIDR: '10.244.1.0/24',
+        wireguardPublicKey: 'a',
+        wireguardPort: 51871,
+      },
+      {
+        name: 'node2',
+        underlayIP: '10.77.0.12',
+        podCIDR: '10.244.2.0/24',
+        wireguardPublicKey: 'b',
+        wireguardPort: 51871,
+      },
     ]);
     assert.deepEqual(
-      mount.peers.list().map((p) => `${p.name}@${p.address}`).sort(),
+      mount.peers
+        .list()
+        .map((p) => `${p.name}@${p.address}`)
+        .sort(),
       ['node1@10.77.0.11:0', 'node2@10.77.0.12:0'],
     );
   } finally {
@@ -119,23 +137,45 @@ test('with TLS the TCP port requires a client certificate while the unix socket 
   try {
     const plain = testClient(unix ?? '');
     clients.push(plain);
-    const status = await unary<unknown, EncryptionStatusResponse>(plain, wirescopeService, 'EncryptionStatus', create(EncryptionStatusRequestSchema));
+    const status = await unary<unknown, EncryptionStatusResponse>(
+      plain,
+      wirescopeService,
+      'EncryptionStatus',
+      create(EncryptionStatusRequestSchema),
+    );
     assert.equal(status.nodes.length, 1);
     assert.equal(status.nodes[0]?.nodeName, 'node1');
     assert.equal(status.nodes[0]?.implementation, 'wireguard-go');
     assert.equal(status.nodes[0]?.peers[0]?.peerNode, 'node2');
     assert.equal(status.nodes[0]?.peers[0]?.txBytes, 20n);
 
-    const mutual = testClient(tcp ?? '', clientCredentials({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, serverName: 'localhost' }), clientChannelOptions({ ca: pki.ca, serverName: 'localhost' }));
+    const mutual = testClient(
+      tcp ?? '',
+      clientCredentials({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, serverName: 'localhost' }),
+      clientChannelOptions({ ca: pki.ca, serverName: 'localhost' }),
+    );
     clients.push(mutual);
-    const viaTls = await unary<unknown, EncryptionStatusResponse>(mutual, wirescopeService, 'EncryptionStatus', create(EncryptionStatusRequestSchema), { deadlineMs: 5000 });
+    const viaTls = await unary<unknown, EncryptionStatusResponse>(
+      mutual,
+      wirescopeService,
+      'EncryptionStatus',
+      create(EncryptionStatusRequestSchema),
+      { deadlineMs: 5000 },
+    );
     assert.equal(viaTls.nodes[0]?.nodeName, 'node1');
 
-    const noCert = testClient(tcp ?? '', clientCredentials({ ca: pki.ca, serverName: 'localhost' }), clientChannelOptions({ ca: pki.ca, serverName: 'localhost' }));
+    const noCert = testClient(
+      tcp ?? '',
+      clientCredentials({ ca: pki.ca, serverName: 'localhost' }),
+      clientChannelOptions({ ca: pki.ca, serverName: 'localhost' }),
+    );
     clients.push(noCert);
     await assert.rejects(
-      unary(noCert, wirescopeService, 'EncryptionStatus', create(EncryptionStatusRequestSchema), { deadlineMs: 3000 }),
-      (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED,
+      unary(noCert, wirescopeService, 'EncryptionStatus', create(EncryptionStatusRequestSchema), {
+        deadlineMs: 3000,
+      }),
+      (err: grpc.ServiceError) =>
+        err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED,
     );
   } finally {
     for (const c of clients) c.close();

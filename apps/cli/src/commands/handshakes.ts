@@ -11,7 +11,8 @@ export const command: Command = {
   async run(args) {
     const opts = parseSimpleArgs(args, usage, ['--last', '--peer'], ['--follow', '-f']);
     const last = opts.values.get('--last');
-    if (last !== undefined && !/^\d+$/.test(String(last))) throw new UsageError(`--last "${String(last)}" is not a number`);
+    if (last !== undefined && !/^\d+$/.test(String(last)))
+      throw new UsageError(`--last "${String(last)}" is not a number`);
     return runHandshakes(
       opts.connect,
       processIo(),

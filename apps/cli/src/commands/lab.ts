@@ -3,14 +3,7 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { specForLabUp } from '../lab/prepare.js';
 import { parseCommandArgs, textOrJson } from '../args.js';
-import {
-  LabError,
-  labDown,
-  labNamespaces,
-  labUp,
-  startComponent,
-  stopComponent,
-} from '../lab/lab.js';
+import { LabError, labDown, labNamespaces, labUp, startComponent, stopComponent } from '../lab/lab.js';
 import { LOG_DIR, PREFIX, SOCKET_DIR } from '../lab/names.js';
 import { listenLoopback, startNamespaceForward } from '../lab/forward.js';
 import { isAlive } from '../lab/shell.js';
@@ -76,7 +69,9 @@ export const command: Command = {
               "Use 'wirescope lab status' to look at it or 'wirescope lab down' to remove it.",
           );
         } else {
-          console.log("next: 'npx wirescope observe -f', 'npx wirescope status', 'npx wirescope encrypt status', 'npx wirescope lab status', 'npx wirescope lab down'");
+          console.log(
+            "next: 'npx wirescope observe -f', 'npx wirescope status', 'npx wirescope encrypt status', 'npx wirescope lab status', 'npx wirescope lab down'",
+          );
         }
         return 0;
       }

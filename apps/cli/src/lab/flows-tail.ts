@@ -52,7 +52,9 @@ export function followLabFlows(nodes: string[], out: (line: string) => void, col
     if (!parsed.flow) return;
     try {
       const flow = fromJson(FlowSchema, parsed.flow as never, { registry, ignoreUnknownFields: true });
-      printer.write(create(GetFlowsResponseSchema, { responseTypes: { case: 'flow', value: flow }, nodeName: node }));
+      printer.write(
+        create(GetFlowsResponseSchema, { responseTypes: { case: 'flow', value: flow }, nodeName: node }),
+      );
     } catch {
       // a flow this CLI cannot parse is skipped, not fatal
     }

@@ -12,7 +12,9 @@ export async function specForLabUp(file: string): Promise<LabSpec | number> {
     spec = loadSpec(file);
   } catch (err) {
     if (err instanceof SpecError) {
-      console.error(`wirescope: invalid lab spec, nothing was created:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
+      console.error(
+        `wirescope: invalid lab spec, nothing was created:\n${err.problems.map((p) => `  ${p}`).join('\n')}`,
+      );
       return 2;
     }
     throw err;

@@ -1,6 +1,11 @@
 // Connecting the CLI to a relay or agent: --server (host:port or unix:///path) and hubble's TLS flags.
 import * as grpc from '@grpc/grpc-js';
-import { clientChannelOptions, clientCredentials, makeClient, type ClientTlsFiles } from '@wirescope/observer';
+import {
+  clientChannelOptions,
+  clientCredentials,
+  makeClient,
+  type ClientTlsFiles,
+} from '@wirescope/observer';
 import { UsageError } from '../command.js';
 
 export const defaultServer = 'localhost:4245';
@@ -12,11 +17,19 @@ export interface ConnectOptions {
 }
 
 /** The connection flags every Observer-speaking command shares; value flags take the next arg. */
-export const connectFlags = ['--server', '--tls-ca-cert-files', '--tls-client-cert-file', '--tls-client-key-file', '--tls-server-name', '--timeout'];
+export const connectFlags = [
+  '--server',
+  '--tls-ca-cert-files',
+  '--tls-client-cert-file',
+  '--tls-client-key-file',
+  '--tls-server-name',
+  '--timeout',
+];
 export const connectBoolFlags = ['--tls'];
 
 export function connectOptions(values: Map<string, string | true>): ConnectOptions {
-  const server = (values.get('--server') as string | undefined) ?? process.env.WIRESCOPE_SERVER ?? defaultServer;
+  const server =
+    (values.get('--server') as string | undefined) ?? process.env.WIRESCOPE_SERVER ?? defaultServer;
   if (!/^(unix:\/\/\/.+|\/.+|\[[0-9a-fA-F:]+\]:\d+|[^:/\s]+:\d+)$/.test(server)) {
     throw new UsageError(`--server "${server}" is not host:port or unix:///path (default ${defaultServer})`);
   }
@@ -28,10 +41,12 @@ export function connectOptions(values: Map<string, string | true>): ConnectOptio
   const serverName = values.get('--tls-server-name') as string | undefined;
   const wantTls = values.has('--tls') || !!ca || !!cert;
   if (!wantTls) {
-    if (serverName || key) throw new UsageError('--tls-server-name/--tls-client-key-file need --tls and --tls-ca-cert-files');
+    if (serverName || key)
+      throw new UsageError('--tls-server-name/--tls-client-key-file need --tls and --tls-ca-cert-files');
     return { server, timeoutMs };
   }
-  if (!ca) throw new UsageError('--tls needs --tls-ca-cert-files FILE (the CA that signed the server certificate)');
+  if (!ca)
+    throw new UsageError('--tls needs --tls-ca-cert-files FILE (the CA that signed the server certificate)');
   if (!!cert !== !!key) throw new UsageError('--tls-client-cert-file and --tls-client-key-file go together');
   return { server, timeoutMs, tls: { ca, cert, key, serverName } };
 }
@@ -52,7 +67,13 @@ export function connect(opts: ConnectOptions): grpc.Client {
 export async function ready(client: grpc.Client, opts: ConnectOptions): Promise<void> {
   await new Promise<void>((resolve, reject) =>
     client.waitForReady(Date.now() + opts.timeoutMs, (err) =>
-      err ? reject(new Error(`cannot reach ${opts.server}: ${err.message}. Is the relay running (wirescope lab up), or give --server`)) : resolve(),
+      err
+        ? reject(
+            new Error(
+              `cannot reach ${opts.server}: ${err.message}. Is the relay running (wirescope lab up), or give --server`,
+            ),
+          )
+        : resolve(),
     ),
   );
 }

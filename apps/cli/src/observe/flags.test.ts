@@ -28,7 +28,10 @@ test('--follow alone asks for new flows only; --last with --follow keeps N', () 
 });
 
 test('filter flags AND into one filter; either-direction flags make two ORed filters', () => {
-  const one = parseObserveArgs(['--from-pod', 'default/client-', '--to-pod', 'server-', '--verdict', 'FORWARDED', '--encrypted'], now).request;
+  const one = parseObserveArgs(
+    ['--from-pod', 'default/client-', '--to-pod', 'server-', '--verdict', 'FORWARDED', '--encrypted'],
+    now,
+  ).request;
   assert.equal(one.whitelist.length, 1);
   assert.deepEqual(one.whitelist[0]!.sourcePod, ['default/client-']);
   assert.deepEqual(one.whitelist[0]!.destinationPod, ['default/server-'], 'namespace defaults to "default"');
@@ -38,13 +41,25 @@ test('filter flags AND into one filter; either-direction flags make two ORed fil
   assert.equal(two.whitelist.length, 2);
   assert.deepEqual(two.whitelist[0]!.sourcePod, ['kube-system/coredns']);
   assert.deepEqual(two.whitelist[1]!.destinationPod, ['kube-system/coredns']);
-  assert.deepEqual(two.whitelist.map((f) => f.protocol), [['udp'], ['udp']]);
+  assert.deepEqual(
+    two.whitelist.map((f) => f.protocol),
+    [['udp'], ['udp']],
+  );
   const ns = parseObserveArgs(['-n', 'monitoring'], now).request;
-  assert.deepEqual(ns.whitelist.map((f) => [f.sourcePod, f.destinationPod]), [[['monitoring/'], []], [[], ['monitoring/']]]);
+  assert.deepEqual(
+    ns.whitelist.map((f) => [f.sourcePod, f.destinationPod]),
+    [
+      [['monitoring/'], []],
+      [[], ['monitoring/']],
+    ],
+  );
 });
 
 test('--not sends only the next filter flag to the blacklist', () => {
-  const r = parseObserveArgs(['--from-namespace', 'default', '--not', '--drop-reason-desc', 'POLICY_DENIED', '--unencrypted'], now).request;
+  const r = parseObserveArgs(
+    ['--from-namespace', 'default', '--not', '--drop-reason-desc', 'POLICY_DENIED', '--unencrypted'],
+    now,
+  ).request;
   assert.deepEqual(r.blacklist.length, 1);
   assert.deepEqual(r.blacklist[0]!.dropReasonDesc, [DropReason.POLICY_DENIED]);
   assert.deepEqual(r.blacklist[0]!.encrypted, []);
@@ -62,9 +77,31 @@ test('times: relative and RFC3339 for --since/--until', () => {
 });
 
 test('type, tcp flags, ip version, identity, mechanism and peer', () => {
-  const o = parseObserveArgs(['--type', 'trace:to-crypto', '--tcp-flags', 'SYN,ACK', '--ip-version', 'v6', '--to-identity', '2', '--mechanism', 'wireguard', '--peer', 'wst-node-2', '-o', 'jsonpb', '--print-node-name'], now);
+  const o = parseObserveArgs(
+    [
+      '--type',
+      'trace:to-crypto',
+      '--tcp-flags',
+      'SYN,ACK',
+      '--ip-version',
+      'v6',
+      '--to-identity',
+      '2',
+      '--mechanism',
+      'wireguard',
+      '--peer',
+      'wst-node-2',
+      '-o',
+      'jsonpb',
+      '--print-node-name',
+    ],
+    now,
+  );
   const f = o.request.whitelist[0]!;
-  assert.deepEqual([f.eventType[0]!.type, f.eventType[0]!.matchSubType, f.eventType[0]!.subType], [4, true, 13]);
+  assert.deepEqual(
+    [f.eventType[0]!.type, f.eventType[0]!.matchSubType, f.eventType[0]!.subType],
+    [4, true, 13],
+  );
   assert.equal(f.tcpFlags[0]!.SYN && f.tcpFlags[0]!.ACK, true);
   assert.deepEqual(f.ipVersion, [2]);
   assert.deepEqual(f.destinationIdentity, [2]);

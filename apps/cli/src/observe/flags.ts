@@ -25,7 +25,13 @@ import {
   type OutputFormat,
 } from '@wirescope/flow';
 import { UsageError } from '../command.js';
-import { connectBoolFlags, connectFlags, connectOptions, parseDuration, type ConnectOptions } from './connect.js';
+import {
+  connectBoolFlags,
+  connectFlags,
+  connectOptions,
+  parseDuration,
+  type ConnectOptions,
+} from './connect.js';
 
 type FilterInit = Omit<FlowFilter, '$typeName' | '$unknown'>;
 type Side = 'source' | 'destination';
@@ -71,16 +77,70 @@ export interface ObserveOptions {
 
 const valueFlags = new Set([
   ...connectFlags,
-  '--last', '--first', '--since', '--until', '--output', '-o', '--color',
-  '--namespace', '-n', '--pod', '--from-pod', '--to-pod', '--from-namespace', '--to-namespace',
-  '--ip', '--from-ip', '--to-ip', '--label', '-l', '--from-label', '--to-label',
-  '--port', '--from-port', '--to-port', '--protocol', '--verdict', '--type', '-t', '--node-name',
-  '--drop-reason-desc', '--traffic-direction', '--identity', '--from-identity', '--to-identity',
-  '--http-status', '--http-method', '--http-path', '--fqdn', '--from-fqdn', '--to-fqdn',
-  '--tcp-flags', '--ip-version', '--interface', '--uuid', '--workload', '--from-workload', '--to-workload',
-  '--mechanism', '--peer', '--field-mask',
+  '--last',
+  '--first',
+  '--since',
+  '--until',
+  '--output',
+  '-o',
+  '--color',
+  '--namespace',
+  '-n',
+  '--pod',
+  '--from-pod',
+  '--to-pod',
+  '--from-namespace',
+  '--to-namespace',
+  '--ip',
+  '--from-ip',
+  '--to-ip',
+  '--label',
+  '-l',
+  '--from-label',
+  '--to-label',
+  '--port',
+  '--from-port',
+  '--to-port',
+  '--protocol',
+  '--verdict',
+  '--type',
+  '-t',
+  '--node-name',
+  '--drop-reason-desc',
+  '--traffic-direction',
+  '--identity',
+  '--from-identity',
+  '--to-identity',
+  '--http-status',
+  '--http-method',
+  '--http-path',
+  '--fqdn',
+  '--from-fqdn',
+  '--to-fqdn',
+  '--tcp-flags',
+  '--ip-version',
+  '--interface',
+  '--uuid',
+  '--workload',
+  '--from-workload',
+  '--to-workload',
+  '--mechanism',
+  '--peer',
+  '--field-mask',
 ]);
-const boolFlags = new Set([...connectBoolFlags, '--all', '--follow', '-f', '--not', '--print-node-name', '--encrypted', '--unencrypted', '--reply', '--help', '-h']);
+const boolFlags = new Set([
+  ...connectBoolFlags,
+  '--all',
+  '--follow',
+  '-f',
+  '--not',
+  '--print-node-name',
+  '--encrypted',
+  '--unencrypted',
+  '--reply',
+  '--help',
+  '-h',
+]);
 
 export const observeUsage = `usage: wirescope observe [flags]
   selection: --last N | --first N | --all, --follow/-f, --since T, --until T (T: 5m, 1h30m or RFC3339)
@@ -133,7 +193,11 @@ function count(flag: string, v: string): bigint {
 function enumValue(flag: string, desc: Parameters<typeof enumValueByName>[0], v: string): number {
   const n = enumValueByName(desc, v);
   if (n === undefined || (n === 0 && !/UNKNOWN/i.test(v))) {
-    throw new UsageError(`${flag} "${v}" is unknown; accepted: ${enumNames(desc).filter((x) => !/UNKNOWN/.test(x)).join(', ')}`);
+    throw new UsageError(
+      `${flag} "${v}" is unknown; accepted: ${enumNames(desc)
+        .filter((x) => !/UNKNOWN/.test(x))
+        .join(', ')}`,
+    );
   }
   return n;
 }
@@ -143,7 +207,9 @@ export function parseTime(flag: string, v: string, now = Date.now()): number {
   if (/^\d/.test(v) && !/^\d{4}-\d{2}-\d{2}/.test(v)) return now - parseDuration(v, flag);
   const ms = Date.parse(v);
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) || Number.isNaN(ms)) {
-    throw new UsageError(`${flag} "${v}" is not a relative time (5m, 1h30m) or RFC3339 (2026-11-21T10:00:00Z)`);
+    throw new UsageError(
+      `${flag} "${v}" is not a relative time (5m, 1h30m) or RFC3339 (2026-11-21T10:00:00Z)`,
+    );
   }
   return ms;
 }
@@ -159,7 +225,8 @@ function tcpFlags(v: string) {
   const flags: Record<string, boolean> = {};
   for (const raw of v.split(',')) {
     const f = raw.trim().toUpperCase();
-    if (!names.includes(f)) throw new UsageError(`--tcp-flags "${raw}" is unknown; accepted: ${names.join(', ')}`);
+    if (!names.includes(f))
+      throw new UsageError(`--tcp-flags "${raw}" is unknown; accepted: ${names.join(', ')}`);
     flags[f] = true;
   }
   return flags;
@@ -184,13 +251,30 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
   let mechanism: Mechanism | undefined;
   let peer: string | undefined;
   let fieldMask: string[] = [];
-  const namespace = flags.find((f) => f.name === '--namespace' || f.name === '-n')?.value as string | undefined;
+  const namespace = flags.find((f) => f.name === '--namespace' || f.name === '-n')?.value as
+    string | undefined;
   const podFlagsUsed = flags.some((f) => ['--pod', '--from-pod', '--to-pod'].includes(f.name));
 
   for (const { name, value } of flags) {
     const v = value as string;
     const tracker = negateNext ? deny : allow;
-    const isFilter = !['--last', '--first', '--all', '--follow', '-f', '--since', '--until', '--output', '-o', '--color', '--print-node-name', '--not', '--field-mask', ...connectFlags, ...connectBoolFlags].includes(name);
+    const isFilter = ![
+      '--last',
+      '--first',
+      '--all',
+      '--follow',
+      '-f',
+      '--since',
+      '--until',
+      '--output',
+      '-o',
+      '--color',
+      '--print-node-name',
+      '--not',
+      '--field-mask',
+      ...connectFlags,
+      ...connectBoolFlags,
+    ].includes(name);
     switch (name) {
       case '--server':
       case '--tls-ca-cert-files':
@@ -222,18 +306,23 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
         break;
       case '--output':
       case '-o':
-        if (!(outputFormats as readonly string[]).includes(v)) throw new UsageError(`-o "${v}" is unknown; accepted: ${outputFormats.join(', ')}`);
+        if (!(outputFormats as readonly string[]).includes(v))
+          throw new UsageError(`-o "${v}" is unknown; accepted: ${outputFormats.join(', ')}`);
         format = v as OutputFormat;
         break;
       case '--color':
-        if (!['auto', 'always', 'never'].includes(v)) throw new UsageError(`--color "${v}" is unknown; accepted: auto, always, never`);
+        if (!['auto', 'always', 'never'].includes(v))
+          throw new UsageError(`--color "${v}" is unknown; accepted: auto, always, never`);
         color = v as ObserveOptions['color'];
         break;
       case '--print-node-name':
         nodeName = true;
         break;
       case '--field-mask':
-        fieldMask = v.split(',').map((p) => p.trim()).filter(Boolean);
+        fieldMask = v
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean);
         break;
       case '--not':
         if (negateNext) throw new UsageError('--not --not: --not applies to the next filter flag');
@@ -242,10 +331,13 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
       case '--namespace':
       case '-n':
         // with pod flags the namespace qualifies them; alone it selects flows to or from it
-        if (!podFlagsUsed) tracker.either((f, side) => (side === 'source' ? f.sourcePod : f.destinationPod).push(`${v}/`));
+        if (!podFlagsUsed)
+          tracker.either((f, side) => (side === 'source' ? f.sourcePod : f.destinationPod).push(`${v}/`));
         break;
       case '--pod':
-        tracker.either((f, side) => (side === 'source' ? f.sourcePod : f.destinationPod).push(podValue(v, namespace)));
+        tracker.either((f, side) =>
+          (side === 'source' ? f.sourcePod : f.destinationPod).push(podValue(v, namespace)),
+        );
         break;
       case '--from-pod':
         tracker.both((f) => f.sourcePod.push(podValue(v, namespace)));
@@ -292,8 +384,14 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
       case '--to-identity': {
         if (!/^\d+$/.test(v)) throw new UsageError(`${name} "${v}" is not a numeric identity`);
         const id = Number(v);
-        if (name === '--identity') tracker.either((f, side) => (side === 'source' ? f.sourceIdentity : f.destinationIdentity).push(id));
-        else tracker.both((f) => (name === '--from-identity' ? f.sourceIdentity : f.destinationIdentity).push(id));
+        if (name === '--identity')
+          tracker.either((f, side) =>
+            (side === 'source' ? f.sourceIdentity : f.destinationIdentity).push(id),
+          );
+        else
+          tracker.both((f) =>
+            (name === '--from-identity' ? f.sourceIdentity : f.destinationIdentity).push(id),
+          );
         break;
       }
       case '--fqdn':
@@ -306,7 +404,11 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
         tracker.both((f) => f.destinationFqdn.push(v));
         break;
       case '--workload':
-        tracker.either((f, side) => (side === 'source' ? f.sourceWorkload : f.destinationWorkload).push(create(WorkloadSchema, { name: v })));
+        tracker.either((f, side) =>
+          (side === 'source' ? f.sourceWorkload : f.destinationWorkload).push(
+            create(WorkloadSchema, { name: v }),
+          ),
+        );
         break;
       case '--from-workload':
         tracker.both((f) => f.sourceWorkload.push(create(WorkloadSchema, { name: v })));
@@ -317,7 +419,8 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
       case '--protocol': {
         const p = v.toLowerCase();
         const accepted = ['tcp', 'udp', 'icmpv4', 'icmpv6', 'icmp', 'sctp', 'http', 'dns'];
-        if (!accepted.includes(p)) throw new UsageError(`--protocol "${v}" is unknown; accepted: ${accepted.join(', ')}`);
+        if (!accepted.includes(p))
+          throw new UsageError(`--protocol "${v}" is unknown; accepted: ${accepted.join(', ')}`);
         tracker.both((f) => f.protocol.push(p));
         break;
       }
@@ -340,13 +443,27 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
       case '-t': {
         const [typeName, sub] = v.split(':');
         const type = eventTypeNames[typeName!];
-        if (type === undefined) throw new UsageError(`--type "${v}" is unknown; accepted: ${Object.keys(eventTypeNames).join(', ')} (trace:POINT, drop:REASON-NUMBER)`);
+        if (type === undefined)
+          throw new UsageError(
+            `--type "${v}" is unknown; accepted: ${Object.keys(eventTypeNames).join(', ')} (trace:POINT, drop:REASON-NUMBER)`,
+          );
         let subType: number | undefined;
         if (sub !== undefined) {
           subType = type === 4 ? pointByName.get(sub) : /^\d+$/.test(sub) ? Number(sub) : undefined;
-          if (subType === undefined) throw new UsageError(`--type "${v}": unknown sub-type "${sub}"; accepted for trace: ${[...pointByName.keys()].join(', ')}`);
+          if (subType === undefined)
+            throw new UsageError(
+              `--type "${v}": unknown sub-type "${sub}"; accepted for trace: ${[...pointByName.keys()].join(', ')}`,
+            );
         }
-        tracker.both((f) => f.eventType.push(create(EventTypeFilterSchema, { type, matchSubType: subType !== undefined, subType: subType ?? 0 })));
+        tracker.both((f) =>
+          f.eventType.push(
+            create(EventTypeFilterSchema, {
+              type,
+              matchSubType: subType !== undefined,
+              subType: subType ?? 0,
+            }),
+          ),
+        );
         break;
       }
       case '--node-name':
@@ -387,7 +504,10 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
         break;
       case '--mechanism': {
         const m = mechanismNames[v.toLowerCase()];
-        if (m === undefined) throw new UsageError(`--mechanism "${v}" is unknown; accepted: ${Object.keys(mechanismNames).join(', ')}`);
+        if (m === undefined)
+          throw new UsageError(
+            `--mechanism "${v}" is unknown; accepted: ${Object.keys(mechanismNames).join(', ')}`,
+          );
         mechanism = m;
         break;
       }
@@ -399,10 +519,14 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
     }
     if (negateNext && isFilter) negateNext = false;
   }
-  if (negateNext) throw new UsageError('--not must be followed by a filter flag (e.g. --not --verdict DROPPED)');
-  if (follow && first !== undefined) throw new UsageError('--first cannot be combined with --follow; use --last N --follow');
-  if ([last !== undefined, first !== undefined, all].filter(Boolean).length > 1) throw new UsageError('give only one of --last, --first, --all');
-  if (since !== undefined && until !== undefined && since > until) throw new UsageError('--since is after --until');
+  if (negateNext)
+    throw new UsageError('--not must be followed by a filter flag (e.g. --not --verdict DROPPED)');
+  if (follow && first !== undefined)
+    throw new UsageError('--first cannot be combined with --follow; use --last N --follow');
+  if ([last !== undefined, first !== undefined, all].filter(Boolean).length > 1)
+    throw new UsageError('give only one of --last, --first, --all');
+  if (since !== undefined && until !== undefined && since > until)
+    throw new UsageError('--since is after --until');
   // hubble's default: the last 20 flows, unless following or bounded by time
   let number = 0n;
   if (first !== undefined) number = first;

@@ -19,8 +19,26 @@ before(async () => {
   server = new ObserverServer({ observer, listen: ['127.0.0.1:0'] });
   [address] = (await server.start()) as [string];
   const t = flows[0]!.time!;
-  server.handshakes.push({ time: t, peerNode: 'wst-node-2', localAddress: '192.168.77.11:51871', peerAddress: '192.168.77.12:51871', messageType: HandshakeMessageType.HANDSHAKE_INITIATION, senderIndex: 17, initiatedLocally: true });
-  server.handshakes.push({ time: t, peerNode: 'wst-node-2', localAddress: '192.168.77.11:51871', peerAddress: '192.168.77.12:51871', messageType: HandshakeMessageType.HANDSHAKE_RESPONSE, senderIndex: 99, receiverIndex: 17, roundTripNs: 412_000n, initiatedLocally: true });
+  server.handshakes.push({
+    time: t,
+    peerNode: 'wst-node-2',
+    localAddress: '192.168.77.11:51871',
+    peerAddress: '192.168.77.12:51871',
+    messageType: HandshakeMessageType.HANDSHAKE_INITIATION,
+    senderIndex: 17,
+    initiatedLocally: true,
+  });
+  server.handshakes.push({
+    time: t,
+    peerNode: 'wst-node-2',
+    localAddress: '192.168.77.11:51871',
+    peerAddress: '192.168.77.12:51871',
+    messageType: HandshakeMessageType.HANDSHAKE_RESPONSE,
+    senderIndex: 99,
+    receiverIndex: 17,
+    roundTripNs: 412_000n,
+    initiatedLocally: true,
+  });
 });
 
 after(async () => {
@@ -30,7 +48,14 @@ after(async () => {
 function capture(interrupt?: Promise<void>): Io & { lines: string[]; errors: string[] } {
   const lines: string[] = [];
   const errors: string[] = [];
-  return { lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l), isTty: false, interrupted: interrupt ?? new Promise(() => {}) };
+  return {
+    lines,
+    errors,
+    out: (l) => lines.push(l),
+    err: (l) => errors.push(l),
+    isTty: false,
+    interrupted: interrupt ?? new Promise(() => {}),
+  };
 }
 
 test('observe prints the last 20 flows in hubble compact form', async () => {
@@ -42,25 +67,56 @@ test('observe prints the last 20 flows in hubble compact form', async () => {
 
 test('observe --from-pod --to-pod --encrypted -o json returns the encrypted cross-node flows', async () => {
   const io = capture();
-  const args = ['--server', address, '--from-pod', 'default/client-', '--to-pod', 'default/server-', '--encrypted', '--last', '20', '-o', 'json'];
+  const args = [
+    '--server',
+    address,
+    '--from-pod',
+    'default/client-',
+    '--to-pod',
+    'default/server-',
+    '--encrypted',
+    '--last',
+    '20',
+    '-o',
+    'json',
+  ];
   assert.equal(await runObserve(parseObserveArgs(args), io), 0);
   assert.equal(io.lines.length, 20);
-  const parsed = io.lines.map((l) => JSON.parse(l) as { IP: { encrypted: boolean }; node_name: string; source: { pod_name: string } });
+  const parsed = io.lines.map(
+    (l) => JSON.parse(l) as { IP: { encrypted: boolean }; node_name: string; source: { pod_name: string } },
+  );
   assert.ok(parsed.every((f) => f.IP.encrypted === true && f.source.pod_name.startsWith('client-')));
   assert.deepEqual(new Set(parsed.map((f) => f.node_name)), new Set(['wst-node-1', 'wst-node-2']));
 });
 
 test('--not, --mechanism and --peer narrow the output', async () => {
   const io = capture();
-  await runObserve(parseObserveArgs(['--server', address, '--all', '--not', '--verdict', 'FORWARDED', '-o', 'dict']), io);
+  await runObserve(
+    parseObserveArgs(['--server', address, '--all', '--not', '--verdict', 'FORWARDED', '-o', 'dict']),
+    io,
+  );
   const verdicts = io.lines.filter((l) => l.includes('VERDICT:'));
   assert.equal(verdicts.length, 8);
   assert.ok(verdicts.every((l) => l.endsWith('DROPPED')));
   const peer = capture();
-  await runObserve(parseObserveArgs(['--server', address, '--all', '--mechanism', 'wireguard', '--peer', 'wst-node-3', '-o', 'jsonpb']), peer);
+  await runObserve(
+    parseObserveArgs([
+      '--server',
+      address,
+      '--all',
+      '--mechanism',
+      'wireguard',
+      '--peer',
+      'wst-node-3',
+      '-o',
+      'jsonpb',
+    ]),
+    peer,
+  );
   assert.ok(peer.lines.length > 0);
   for (const l of peer.lines) {
-    const ext = (JSON.parse(l) as { flow?: { extensions?: { peer_node: string; mechanism: string } } }).flow?.extensions;
+    const ext = (JSON.parse(l) as { flow?: { extensions?: { peer_node: string; mechanism: string } } }).flow
+      ?.extensions;
     assert.equal(ext?.peer_node, 'wst-node-3');
     assert.equal(ext?.mechanism, 'MECHANISM_WIREGUARD');
   }
@@ -89,7 +145,10 @@ test('status, list nodes and handshakes', async () => {
   const st = capture();
   assert.equal(await runStatus(conn, st, false), 0);
   assert.equal(st.lines[0], `Healthcheck (via ${address}): Ok`);
-  assert.equal(st.lines[1], `Current/Max Flows: ${flows.length + 1}/4,095 (${(((flows.length + 1) / 4095) * 100).toFixed(2)}%)`);
+  assert.equal(
+    st.lines[1],
+    `Current/Max Flows: ${flows.length + 1}/4,095 (${(((flows.length + 1) / 4095) * 100).toFixed(2)}%)`,
+  );
   assert.match(st.lines[2]!, /^Flows\/s: \d+\.\d\d$/);
   const nodes = capture();
   assert.equal(await runListNodes(conn, nodes, false), 0);
@@ -98,12 +157,23 @@ test('status, list nodes and handshakes', async () => {
   const hs = capture();
   assert.equal(await runHandshakes(conn, hs, { number: 10n, follow: false, peerNode: '' }, false), 0);
   assert.equal(hs.lines.length, 2);
-  assert.match(hs.lines[1]!, /wst-node-1 -> wst-node-2 \(192\.168\.77\.11:51871 -> 192\.168\.77\.12:51871\) response sender=99 receiver=17 rtt 0\.412 ms$/);
+  assert.match(
+    hs.lines[1]!,
+    /wst-node-1 -> wst-node-2 \(192\.168\.77\.11:51871 -> 192\.168\.77\.12:51871\) response sender=99 receiver=17 rtt 0\.412 ms$/,
+  );
 });
 
 test('relay-style status lists connected and unavailable nodes', () => {
   const lines = formatStatus('localhost:4245', {
-    numFlows: 10n, maxFlows: 20n, seenFlows: 30n, uptimeNs: 1n, numConnectedNodes: 2, numUnavailableNodes: 1, unavailableNodes: ['wst-node-3'], version: 'x', flowsRate: 1.5,
+    numFlows: 10n,
+    maxFlows: 20n,
+    seenFlows: 30n,
+    uptimeNs: 1n,
+    numConnectedNodes: 2,
+    numUnavailableNodes: 1,
+    unavailableNodes: ['wst-node-3'],
+    version: 'x',
+    flowsRate: 1.5,
   } as never);
   assert.deepEqual(lines, [
     'Healthcheck (via localhost:4245): Ok',

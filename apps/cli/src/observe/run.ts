@@ -63,9 +63,16 @@ export async function runObserve(opts: ObserveOptions, io: Io): Promise<number> 
     return 1;
   }
   const color = opts.color === 'always' || (opts.color === 'auto' && io.isTty && !process.env.NO_COLOR);
-  const printer = new FlowPrinter({ format: opts.format, color, nodeName: opts.nodeName, out: io.out, err: io.err });
+  const printer = new FlowPrinter({
+    format: opts.format,
+    color,
+    nodeName: opts.nodeName,
+    out: io.out,
+    err: io.err,
+  });
   const call = serverStream<unknown, GetFlowsResponse>(client, observerService, 'GetFlows', opts.request);
-  const flushTimer = opts.request.follow && opts.format === 'table' ? setInterval(() => printer.flush(), 1000) : undefined;
+  const flushTimer =
+    opts.request.follow && opts.format === 'table' ? setInterval(() => printer.flush(), 1000) : undefined;
   const keep = (r: GetFlowsResponse) => {
     if (r.responseTypes.case !== 'flow') return true;
     if (opts.mechanism === undefined && opts.peer === undefined) return true;
@@ -95,7 +102,9 @@ export async function runObserve(opts: ObserveOptions, io: Io): Promise<number> 
 }
 
 function thousands(n: bigint | number): string {
-  return BigInt(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return BigInt(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 export function formatStatus(server: string, st: ServerStatusResponse): string[] {
@@ -120,10 +129,23 @@ export async function runStatus(conn: ConnectOptions, io: Io, json: boolean): Pr
   const client = connect(conn);
   try {
     await ready(client, conn);
-    const st = await unary<unknown, ServerStatusResponse>(client, observerService, 'ServerStatus', create(ServerStatusRequestSchema), {
-      deadlineMs: conn.timeoutMs,
-    });
-    if (json) io.out(JSON.stringify(toJson((await import('@wirescope/flow')).ServerStatusResponseSchema, st, { useProtoFieldName: true })));
+    const st = await unary<unknown, ServerStatusResponse>(
+      client,
+      observerService,
+      'ServerStatus',
+      create(ServerStatusRequestSchema),
+      {
+        deadlineMs: conn.timeoutMs,
+      },
+    );
+    if (json)
+      io.out(
+        JSON.stringify(
+          toJson((await import('@wirescope/flow')).ServerStatusResponseSchema, st, {
+            useProtoFieldName: true,
+          }),
+        ),
+      );
     else for (const l of formatStatus(conn.server, st)) io.out(l);
     return 0;
   } catch (err) {
@@ -137,7 +159,11 @@ export async function runStatus(conn: ConnectOptions, io: Io, json: boolean): Pr
 function age(ns: bigint): string {
   let s = Number(ns / 1_000_000_000n);
   const parts: string[] = [];
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (s >= size) {
       parts.push(`${Math.floor(s / size)}${unit}`);
       s %= size;
@@ -156,7 +182,12 @@ export function formatNodes(resp: GetNodesResponse): string[] {
     const uptimeS = Number(n.uptimeNs) / 1e9;
     rows.push([
       n.name,
-      connected ? 'Connected' : enumName(NodeStateSchema, n.state).replace(/^NODE_/, '').toLowerCase().replace(/^./, (c) => c.toUpperCase()),
+      connected
+        ? 'Connected'
+        : enumName(NodeStateSchema, n.state)
+            .replace(/^NODE_/, '')
+            .toLowerCase()
+            .replace(/^./, (c) => c.toUpperCase()),
       connected ? age(n.uptimeNs) : 'N/A',
       connected && uptimeS > 0 ? (Number(n.seenFlows) / uptimeS).toFixed(2) : 'N/A',
       connected ? `${thousands(n.numFlows)}/${thousands(n.maxFlows)} (${pct}%)` : 'N/A',
@@ -165,15 +196,31 @@ export function formatNodes(resp: GetNodesResponse): string[] {
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+      .join('')
+      .trimEnd(),
+  );
 }
 
 export async function runListNodes(conn: ConnectOptions, io: Io, json: boolean): Promise<number> {
   const client = connect(conn);
   try {
     await ready(client, conn);
-    const resp = await unary<unknown, GetNodesResponse>(client, observerService, 'GetNodes', create(GetNodesRequestSchema), { deadlineMs: conn.timeoutMs });
-    if (json) io.out(JSON.stringify(toJson((await import('@wirescope/flow')).GetNodesResponseSchema, resp, { useProtoFieldName: true })));
+    const resp = await unary<unknown, GetNodesResponse>(
+      client,
+      observerService,
+      'GetNodes',
+      create(GetNodesRequestSchema),
+      { deadlineMs: conn.timeoutMs },
+    );
+    if (json)
+      io.out(
+        JSON.stringify(
+          toJson((await import('@wirescope/flow')).GetNodesResponseSchema, resp, { useProtoFieldName: true }),
+        ),
+      );
     else for (const l of formatNodes(resp)) io.out(l);
     return 0;
   } catch (err) {
@@ -215,10 +262,19 @@ export async function runHandshakes(
     client.close();
     return 1;
   }
-  const call = serverStream<unknown, GetHandshakesResponse>(client, wirescopeService, 'GetHandshakes', create(GetHandshakesRequestSchema, req));
+  const call = serverStream<unknown, GetHandshakesResponse>(
+    client,
+    wirescopeService,
+    'GetHandshakes',
+    create(GetHandshakesRequestSchema, req),
+  );
   const code = await new Promise<number>((resolve) => {
     call.on('data', (r: GetHandshakesResponse) =>
-      io.out(json ? JSON.stringify(toJson(GetHandshakesResponseSchema, r, { useProtoFieldName: true, registry })) : formatHandshake(r)),
+      io.out(
+        json
+          ? JSON.stringify(toJson(GetHandshakesResponseSchema, r, { useProtoFieldName: true, registry }))
+          : formatHandshake(r),
+      ),
     );
     call.on('end', () => resolve(0));
     call.on('error', (err: grpc.ServiceError) => {

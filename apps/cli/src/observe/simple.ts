@@ -10,14 +10,24 @@ export interface SimpleOptions {
 }
 
 /** Parses connection flags, -o table|json, and the command's own `extra` value/bool flags. */
-export function parseSimpleArgs(args: string[], usage: string, extraValues: string[] = [], extraBools: string[] = []): SimpleOptions {
-  const flags = tokenize(args, new Set([...connectFlags, '--output', '-o', ...extraValues]), new Set([...connectBoolFlags, '--help', '-h', ...extraBools]));
+export function parseSimpleArgs(
+  args: string[],
+  usage: string,
+  extraValues: string[] = [],
+  extraBools: string[] = [],
+): SimpleOptions {
+  const flags = tokenize(
+    args,
+    new Set([...connectFlags, '--output', '-o', ...extraValues]),
+    new Set([...connectBoolFlags, '--help', '-h', ...extraBools]),
+  );
   const values = new Map<string, string | true>();
   let json = false;
   for (const f of flags) {
     if (f.name === '--help' || f.name === '-h') throw new UsageError(usage);
     if (f.name === '--output' || f.name === '-o') {
-      if (f.value !== 'json' && f.value !== 'table' && f.value !== 'text') throw new UsageError(`-o "${String(f.value)}" is unknown; accepted: text, json`);
+      if (f.value !== 'json' && f.value !== 'table' && f.value !== 'text')
+        throw new UsageError(`-o "${String(f.value)}" is unknown; accepted: text, json`);
       json = f.value === 'json';
       continue;
     }
