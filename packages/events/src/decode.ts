@@ -300,46 +300,53 @@ export class EventDecoder {
   }
 }
 
-function decodeProbe(buf: Uint8Array, view: DataView, start: number, header: EventHeader): ProbeEvent {
-  const family = view.getUint8(start + P.family.offset) === 6 ? 6 : 4;
+/** The fields ws_probe_event and ws_packet_info share (same names, each at its own offset). */
+type PacketFields = Omit<PacketInfo, 'srcIdentity' | 'dstIdentity' | 'peerNodeId' | 'flags'>;
+type PacketFieldTable = Record<
+  | 'family'
+  | 'saddr'
+  | 'daddr'
+  | 'sport'
+  | 'dport'
+  | 'ifindex'
+  | 'pkt_len'
+  | 'protocol'
+  | 'tcp_flags'
+  | 'direction'
+  | 'icmp_type'
+  | 'icmp_code',
+  { offset: number }
+>;
+
+function decodePacketFields(f: PacketFieldTable, buf: Uint8Array, view: DataView, at: number): PacketFields {
+  const family = view.getUint8(at + f.family.offset) === 6 ? 6 : 4;
   const fmt = family === 4 ? formatIPv4 : formatIPv6;
   return {
-    kind: 'probe',
-    header,
     family,
-    saddr: fmt(buf, start + P.saddr.offset),
-    daddr: fmt(buf, start + P.daddr.offset),
-    sport: view.getUint16(start + P.sport.offset, true),
-    dport: view.getUint16(start + P.dport.offset, true),
-    ifindex: view.getUint32(start + P.ifindex.offset, true),
-    pktLen: view.getUint32(start + P.pkt_len.offset, true),
-    protocol: view.getUint8(start + P.protocol.offset),
-    tcpFlags: view.getUint8(start + P.tcp_flags.offset),
-    direction: DIRECTIONS[view.getUint8(start + P.direction.offset)] ?? 'unknown',
-    icmpType: view.getUint8(start + P.icmp_type.offset),
-    icmpCode: view.getUint8(start + P.icmp_code.offset),
+    saddr: fmt(buf, at + f.saddr.offset),
+    daddr: fmt(buf, at + f.daddr.offset),
+    sport: view.getUint16(at + f.sport.offset, true),
+    dport: view.getUint16(at + f.dport.offset, true),
+    ifindex: view.getUint32(at + f.ifindex.offset, true),
+    pktLen: view.getUint32(at + f.pkt_len.offset, true),
+    protocol: view.getUint8(at + f.protocol.offset),
+    tcpFlags: view.getUint8(at + f.tcp_flags.offset),
+    direction: DIRECTIONS[view.getUint8(at + f.direction.offset)] ?? 'unknown',
+    icmpType: view.getUint8(at + f.icmp_type.offset),
+    icmpCode: view.getUint8(at + f.icmp_code.offset),
   };
 }
 
+function decodeProbe(buf: Uint8Array, view: DataView, start: number, header: EventHeader): ProbeEvent {
+  return { kind: 'probe', header, ...decodePacketFields(P, buf, view, start) };
+}
+
 function decodePacketInfo(buf: Uint8Array, view: DataView, at: number): PacketInfo {
-  const family = view.getUint8(at + PI.family.offset) === 6 ? 6 : 4;
-  const fmt = family === 4 ? formatIPv4 : formatIPv6;
   return {
-    family,
-    saddr: fmt(buf, at + PI.saddr.offset),
-    daddr: fmt(buf, at + PI.daddr.offset),
-    sport: view.getUint16(at + PI.sport.offset, true),
-    dport: view.getUint16(at + PI.dport.offset, true),
-    ifindex: view.getUint32(at + PI.ifindex.offset, true),
-    pktLen: view.getUint32(at + PI.pkt_len.offset, true),
+    ...decodePacketFields(PI, buf, view, at),
     srcIdentity: view.getUint32(at + PI.src_identity.offset, true),
     dstIdentity: view.getUint32(at + PI.dst_identity.offset, true),
     peerNodeId: view.getUint32(at + PI.peer_node_id.offset, true),
-    protocol: view.getUint8(at + PI.protocol.offset),
-    tcpFlags: view.getUint8(at + PI.tcp_flags.offset),
-    direction: DIRECTIONS[view.getUint8(at + PI.direction.offset)] ?? 'unknown',
-    icmpType: view.getUint8(at + PI.icmp_type.offset),
-    icmpCode: view.getUint8(at + PI.icmp_code.offset),
     flags: view.getUint16(at + PI.flags.offset, true),
   };
 }

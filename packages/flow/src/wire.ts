@@ -185,6 +185,26 @@ function encodedName(name: string): Uint8Array {
   return b;
 }
 
+const RESPONSE_NODE_NAME_TAG = (1000 << 3) | 2;
+const RESPONSE_TIME_TAG = (1001 << 3) | 2;
+
+/** Bytes of GetFlowsResponse's node_name (1000, omitted when empty) and time (1001) fields. */
+function responseTailSize(name: Uint8Array, timeMicros: TimeMicros): number {
+  const nameSize =
+    name.length > 0 ? varintSize(RESPONSE_NODE_NAME_TAG) + varintSize(name.length) + name.length : 0;
+  return nameSize + timestampFieldSize(RESPONSE_TIME_TAG, timeMicros);
+}
+
+function writeResponseTail(buf: Uint8Array, pos: number, name: Uint8Array, timeMicros: TimeMicros): void {
+  if (name.length > 0) {
+    pos = writeVarint(buf, pos, RESPONSE_NODE_NAME_TAG);
+    pos = writeVarint(buf, pos, name.length);
+    buf.set(name, pos);
+    pos += name.length;
+  }
+  writeTimestampField(buf, pos, RESPONSE_TIME_TAG, timeMicros);
+}
+
 /**
  * Encodes GetFlowsResponse{flow, node_name, time} around already-encoded flow bytes, so a flow is
  * serialized once however many clients read it.
@@ -195,27 +215,14 @@ export function encodeFlowResponse(
   timeMicros: TimeMicros,
 ): Uint8Array {
   const name = encodedName(nodeName);
-  const timeTag = (1001 << 3) | 2;
-  const nameTag = (1000 << 3) | 2;
-  const size =
-    1 +
-    varintSize(flowBytes.length) +
-    flowBytes.length +
-    (name.length > 0 ? varintSize(nameTag) + varintSize(name.length) + name.length : 0) +
-    timestampFieldSize(timeTag, timeMicros);
+  const size = 1 + varintSize(flowBytes.length) + flowBytes.length + responseTailSize(name, timeMicros);
   const buf = allocate(size);
   let pos = 0;
   buf[pos++] = 0x0a;
   pos = writeVarint(buf, pos, flowBytes.length);
   buf.set(flowBytes, pos);
   pos += flowBytes.length;
-  if (name.length > 0) {
-    pos = writeVarint(buf, pos, nameTag);
-    pos = writeVarint(buf, pos, name.length);
-    buf.set(name, pos);
-    pos += name.length;
-  }
-  writeTimestampField(buf, pos, timeTag, timeMicros);
+  writeResponseTail(buf, pos, name, timeMicros);
   return buf;
 }
 
@@ -240,16 +247,9 @@ export function encodeStampedFlowResponse(
   timeMicros: TimeMicros,
 ): Uint8Array {
   const name = encodedName(nodeName);
-  const timeTag = (1001 << 3) | 2;
-  const nameTag = (1000 << 3) | 2;
   const flowTime = timestampFieldSize(0x0a, timeMicros);
   const flowLength = flowTime + flowBytesWithoutTime.length;
-  const size =
-    1 +
-    varintSize(flowLength) +
-    flowLength +
-    (name.length > 0 ? varintSize(nameTag) + varintSize(name.length) + name.length : 0) +
-    timestampFieldSize(timeTag, timeMicros);
+  const size = 1 + varintSize(flowLength) + flowLength + responseTailSize(name, timeMicros);
   const buf = allocate(size);
   let pos = 0;
   buf[pos++] = 0x0a;
@@ -257,13 +257,7 @@ export function encodeStampedFlowResponse(
   pos = writeTimestampField(buf, pos, 0x0a, timeMicros);
   buf.set(flowBytesWithoutTime, pos);
   pos += flowBytesWithoutTime.length;
-  if (name.length > 0) {
-    pos = writeVarint(buf, pos, nameTag);
-    pos = writeVarint(buf, pos, name.length);
-    buf.set(name, pos);
-    pos += name.length;
-  }
-  writeTimestampField(buf, pos, timeTag, timeMicros);
+  writeResponseTail(buf, pos, name, timeMicros);
   return buf;
 }
 

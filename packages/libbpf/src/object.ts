@@ -62,24 +62,50 @@ export interface Detachable {
   detach(): void;
 }
 
+/** What both link kinds share: an idempotent detach() that tells the owning object once. */
+abstract class NativeLink<Self extends Detachable> implements Detachable {
+  #native: NativeLinkHandle;
+  #attached = true;
+
+  protected constructor(
+    handle: NativeLinkHandle,
+    private readonly onDetach?: (link: Self) => void,
+  ) {
+    this.#native = handle;
+  }
+
+  get attached(): boolean {
+    return this.#attached;
+  }
+
+  /** Idempotent. A tc filter whose interface is already gone counts as removed. */
+  detach(): void {
+    if (!this.#attached) return;
+    this.#attached = false;
+    try {
+      this.#native.detach();
+    } finally {
+      this.onDetach?.(this as unknown as Self);
+    }
+  }
+}
+
 /** A tc filter added by attachTc; detach() removes exactly this filter (not the clsact qdisc). */
-export class TcLink implements Detachable {
+export class TcLink extends NativeLink<TcLink> {
   readonly ifindex: number;
   readonly handle: number;
   readonly priority: number;
   readonly direction: TcDirection;
   readonly program: string;
-  #native: NativeTcLinkHandle;
-  #attached = true;
 
   /** @internal */
   constructor(
     handle: NativeTcLinkHandle,
     program: string,
     direction: TcDirection,
-    private readonly onDetach?: (link: TcLink) => void,
+    onDetach?: (link: TcLink) => void,
   ) {
-    this.#native = handle;
+    super(handle, onDetach);
     const info = handle.info();
     this.ifindex = info.ifindex;
     this.handle = info.handle;
@@ -87,51 +113,16 @@ export class TcLink implements Detachable {
     this.direction = direction;
     this.program = program;
   }
-
-  get attached(): boolean {
-    return this.#attached;
-  }
-
-  /** Idempotent. A filter whose interface is already gone counts as removed. */
-  detach(): void {
-    if (!this.#attached) return;
-    this.#attached = false;
-    try {
-      this.#native.detach();
-    } finally {
-      this.onDetach?.(this);
-    }
-  }
 }
 
 /** A bpf_link from bpf_program__attach (fentry, fexit, tp_btf, tracepoint, raw_tp...). */
-export class TracingLink implements Detachable {
+export class TracingLink extends NativeLink<TracingLink> {
   readonly program: string;
-  #native: NativeLinkHandle;
-  #attached = true;
 
   /** @internal */
-  constructor(
-    handle: NativeLinkHandle,
-    program: string,
-    private readonly onDetach?: (link: TracingLink) => void,
-  ) {
-    this.#native = handle;
+  constructor(handle: NativeLinkHandle, program: string, onDetach?: (link: TracingLink) => void) {
+    super(handle, onDetach);
     this.program = program;
-  }
-
-  get attached(): boolean {
-    return this.#attached;
-  }
-
-  detach(): void {
-    if (!this.#attached) return;
-    this.#attached = false;
-    try {
-      this.#native.detach();
-    } finally {
-      this.onDetach?.(this);
-    }
   }
 }
 
