@@ -22,7 +22,10 @@ const RECORDS = Number(process.env['BENCH_RECORDS'] ?? 4_000_000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
 // BENCH_OWNED=1 also measures the default reader mode (a fresh buffer per batch, kept by JS)
 const MEASURE_OWNED = process.env['BENCH_OWNED'] === '1';
-const BATCH_BYTES = Number(process.env['BENCH_BATCH_BYTES'] ?? 4 << 20);
+// unset: the reader's default
+const BATCH_OPTION = process.env['BENCH_BATCH_BYTES']
+  ? { batchBytes: Number(process.env['BENCH_BATCH_BYTES']) }
+  : {};
 const RECORD_BYTES = 32 + 8; // ws_bench_event + ring-buffer record header
 // smallest power-of-two ring that holds one round
 const RING_BYTES = 2 ** Math.ceil(Math.log2(RECORDS * RECORD_BYTES));
@@ -72,27 +75,29 @@ async function main(): Promise<void> {
     let onTarget: (() => void) | undefined;
     // The JS consumer does what the C one does: read every record's u64 seq, check the order.
     const onBatch = (batch: RecordBatch) => {
-      // records start 8-byte aligned in the batch buffer: read seq (u64 at +24) in place
-      const words = new Uint32Array(
+      // records start 8-byte aligned in the batch buffer: read seq (u64 at +24) in place;
+      // Int32 views keep V8 on int32 arithmetic (no uint32 -> float64 conversions)
+      const words = new Int32Array(
         batch.buffer.buffer,
         batch.buffer.byteOffset,
         batch.buffer.byteLength >>> 2,
       );
-      const offsets = batch.offsets;
+      const offsets = new Int32Array(batch.offsets.buffer, batch.offsets.byteOffset, batch.offsets.length);
       const count = batch.count;
       // seq is a u64: compare the low words record by record; the high word can only change
       // when the low word wraps, which the check at the end of the batch covers
-      let nextLo = jsNextSeq % 0x1_0000_0000;
+      let nextLo = (jsNextSeq % 0x1_0000_0000) | 0;
       let errors = 0;
       for (let i = 0; i < count; i++) {
-        const lo = words[((offsets[i] as number) + 24) >>> 2] as number;
+        const lo = words[((offsets[i] as number) + 24) >> 2] as number;
         if (lo !== nextLo) errors++;
-        nextLo = (lo + 1) >>> 0;
+        nextLo = (lo + 1) | 0;
       }
       let next = jsNextSeq;
       if (count > 0) {
-        const at = ((offsets[count - 1] as number) + 24) >>> 2;
-        const last = (words[at] as number) + (words[at + 1] as number) * 0x1_0000_0000; // exact below 2^53
+        const at = ((offsets[count - 1] as number) + 24) >> 2;
+        // exact below 2^53
+        const last = ((words[at] as number) >>> 0) + (words[at + 1] as number) * 0x1_0000_0000;
         if (last !== jsNextSeq + count - 1) errors++;
         next = last + 1;
       }
@@ -107,11 +112,11 @@ async function main(): Promise<void> {
       reused: bench.openRingBuffer('events', onBatch, {
         paused: true,
         reuseBuffer: true,
-        batchBytes: BATCH_BYTES,
+        ...BATCH_OPTION,
       }),
     };
     if (MEASURE_OWNED)
-      readers['owned'] = bench.openRingBuffer('events', onBatch, { paused: true, batchBytes: BATCH_BYTES });
+      readers['owned'] = bench.openRingBuffer('events', onBatch, { paused: true, ...BATCH_OPTION });
 
     async function consumeWithJs(reader: RingBufferReader): Promise<number> {
       const firstSeq = bench.map('bench_seq').lookup(Buffer.alloc(4))?.readBigUInt64LE() ?? 0n;

@@ -656,7 +656,17 @@ Napi::Value ObjectHandle::AttachTc(const Napi::CallbackInfo& info) {
 // handed over to JS and a new one is made when the current one runs out of room. A wake-up delivers at most `batchBytes`; the rest waits for the
 // next loop turn (the epoll fd stays readable), so other I/O is never starved.
 
+// Where OnSample writes the next record: only what the per-record path touches, in one line.
+struct HotCursor {
+  uint8_t* dst = nullptr;      // next record's bytes
+  uint8_t* dst_end = nullptr;  // min(slab end, batch start + batch_bytes)
+  uint8_t* batch = nullptr;    // the batch's first byte: offsets are relative to it
+  uint32_t* off = nullptr;     // next record's offset
+  uint32_t* off_end = nullptr;
+};
+
 struct RingBufferRes : std::enable_shared_from_this<RingBufferRes> {
+  HotCursor cursor;
   napi_env env = nullptr;
   ring_buffer* rb = nullptr;
   uv_poll_t* poll = nullptr;
@@ -673,10 +683,8 @@ struct RingBufferRes : std::enable_shared_from_this<RingBufferRes> {
   // one wake-up's bookkeeping
   size_t batch_start = 0;
   std::vector<uint32_t> offsets;  // capacity fixed at open: batch_bytes / 8 + 2
-  size_t count = 0;
   uint32_t* offsets_data = nullptr;
   size_t max_count = 0;
-  size_t slab_limit = 0;
   Napi::Reference<Napi::Uint32Array> offsets_ref;  // reuse mode: one offsets array too
   std::vector<uint8_t> carry;  // a record that did not fit the slab: first of the next batch
   bool batch_full = false;
@@ -721,6 +729,12 @@ struct RingBufferRes : std::enable_shared_from_this<RingBufferRes> {
 };
 
 constexpr size_t kMinSlabRoom = 64 * 1024;
+// OnSample copies small records as 32 bytes, up to 24 past the record's end
+constexpr size_t kSlabSlack = 32;
+// The JS handler runs between batches and interrupts the hardware prefetcher's stream
+// through the ring; fetching 4 KiB ahead keeps the ring's next page on its way (measured in
+// bench/ringbuf.ts: ~155M -> ~210M records/s with 256 KiB batches). Prefetches never fault.
+constexpr size_t kPrefetchAhead = 4096;
 constexpr const char* kCallbackKey = "_onBatch";
 
 class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
@@ -817,10 +831,10 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
     Napi::Env env(r->env);
     size_t size = std::max(r->batch_bytes, need);
     // node Buffers are allocated without zero-filling: every byte we hand out is written first
-    Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, size);
+    Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, size + kSlabSlack);
     r->slab_ref = Napi::Persistent(buf);
     r->slab = buf.Data();
-    r->slab_size = size;
+    r->slab_size = size;  // the slack past it is never handed out
     r->slab_used = 0;
   }
 
@@ -828,24 +842,32 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
   // bytes in the ring, so whole words are copied; every record starts 8-byte aligned in
   // the slab and typed arrays can read it in place.
   static int OnSample(void* ctx, void* data, size_t size) {
-    RingBufferRes* r = static_cast<RingBufferRes*>(ctx);
+    HotCursor& c = static_cast<RingBufferRes*>(ctx)->cursor;
     size_t padded = (size + 7) & ~size_t(7);
-    size_t used = r->slab_used;
-    size_t batch_len = used - r->batch_start;
-    // slab_limit = min(slab end, batch start + batch_bytes); max_count leaves room for the end offset
-    if (__builtin_expect(used + padded > r->slab_limit || r->count >= r->max_count, 0)) {
+    uint8_t* dst = c.dst;
+    // dst_end = min(slab end, batch start + batch_bytes); off_end leaves room for the end offset
+    if (__builtin_expect(padded > size_t(c.dst_end - dst) || c.off == c.off_end, 0)) {
       // already consumed from the ring: keep it for the next batch and stop this one
+      RingBufferRes* r = static_cast<RingBufferRes*>(ctx);
       r->carry.assign(static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + padded);
       r->batch_full = true;
       return -EAGAIN;
     }
-    uint8_t* dst = r->slab + used;
+    *c.off++ = uint32_t(dst - c.batch);
+    c.dst = dst + padded;
     const uint8_t* src = static_cast<const uint8_t*>(data);
+    __builtin_prefetch(src + kPrefetchAhead);
+    if (__builtin_expect(padded <= 32, 1)) {
+      // small records (all of Wirescope's): two fixed 16-byte moves; the bytes past the
+      // record are the ring's next bytes (mapped: the data area is mapped twice) and land in
+      // the slab's slack or where the next record will be written
+      __builtin_memcpy(dst, src, 16);
+      __builtin_memcpy(dst + 16, src + 16, 16);
+      return 0;
+    }
     size_t done = 0;
     for (; done + 32 <= padded; done += 32) __builtin_memcpy(dst + done, src + done, 32);
     for (; done < padded; done += 8) __builtin_memcpy(dst + done, src + done, 8);
-    r->offsets_data[r->count++] = (uint32_t)batch_len;
-    r->slab_used = used + padded;
     return 0;
   }
 
@@ -863,18 +885,25 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
     if (r->reuse) r->slab_used = 0;
     EnsureSlab(r, r->carry.size());
     r->batch_start = r->slab_used;
-    r->slab_limit = std::min(r->slab_size, r->batch_start + r->batch_bytes);
-    r->count = 0;
     r->batch_full = false;
+    HotCursor& c = r->cursor;
+    c.batch = r->slab + r->batch_start;
+    c.dst = c.batch;
+    c.dst_end = r->slab + std::min(r->slab_size, r->batch_start + r->batch_bytes);
+    c.off = r->offsets_data;
+    c.off_end = r->offsets_data + r->max_count;
     if (!r->carry.empty()) {
-      memcpy(r->slab + r->slab_used, r->carry.data(), r->carry.size());
-      r->offsets_data[r->count++] = 0;
-      r->slab_used += r->carry.size();
+      memcpy(c.dst, r->carry.data(), r->carry.size());
+      *c.off++ = 0;
+      c.dst += r->carry.size();
       r->carry.clear();
+      // a carried record larger than batchBytes is a batch of its own
+      if (c.dst > c.dst_end) c.dst_end = c.dst;
     }
     int rc = ring_buffer__consume(r->rb);
     if (rc < 0 && !r->batch_full) *error = rc;
-    size_t count = r->count;
+    r->slab_used = size_t(c.dst - r->slab);
+    size_t count = size_t(c.off - r->offsets_data);
     if (count == 0) return 0;
     size_t batch_len = r->slab_used - r->batch_start;
     r->offsets_data[count] = (uint32_t)batch_len;
