@@ -5,7 +5,7 @@
 // Prints end-to-end flows/s and the latency from push to client (which bounds what the relay adds),
 // next to a baseline of the same client reading one agent directly. The client is its own process
 // (BENCH_CLIENT=worker: a worker thread); on this 2-core machine agents, relay and client share
-// two cores.
+// two cores. BENCH_RELAY_ARGS adds relay flags (e.g. "--merge-window-ms 50").
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +62,7 @@ function replay(agents: Agent[]): { stop(): number } {
   let i = 0;
   const tick = () => {
     if (!running) return;
+    let anyPushed = false;
     for (const a of agents) {
       if (a.observer.backlog > backlogLimit) continue;
       const t = nowMicros();
@@ -69,8 +70,13 @@ function replay(agents: Agent[]): { stop(): number } {
         a.observer.pushReplayed(recorded[i++ % recorded.length]!, t);
       }
       pushed += batch;
+      anyPushed = true;
     }
-    setImmediate(tick);
+    // Every reader is behind: wait a millisecond rather than spin on the event loop (a datapath
+    // producer sleeps until the kernel's next ring-buffer wake-up); spinning would take the
+    // CPU the relay and the client need on this 2-core machine.
+    if (anyPushed) setImmediate(tick);
+    else setTimeout(tick, 1);
   };
   setImmediate(tick);
   return {
@@ -100,10 +106,20 @@ async function startRelay(agents: Agent[]): Promise<{ address: string; stop(): P
   const nodeArgs = process.env.BENCH_RELAY_NODE_ARGS ? process.env.BENCH_RELAY_NODE_ARGS.split(' ') : [];
   const child = spawn(
     process.execPath,
-    [...nodeArgs, bin, '--listen-address', '127.0.0.1:0', '--static-peers', peers],
+    [
+      ...nodeArgs,
+      bin,
+      '--listen-address',
+      '127.0.0.1:0',
+      '--static-peers',
+      peers,
+      ...(process.env.BENCH_RELAY_ARGS ? process.env.BENCH_RELAY_ARGS.split(' ') : []),
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
+  // BENCH_RELAY_LOG=1 shows the relay's own log
+  if (process.env.BENCH_RELAY_LOG) child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
   const address = await new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
       log += d.toString();

@@ -68,3 +68,29 @@ test('a slow consumer pauses the merge until resumed', () => {
   m.resume();
   assert.deepEqual(out, ['a1', 'a2']);
 });
+
+test('onceBelow wakes a paused source once it has drained to the low mark, after the emit loop', () => {
+  const out: string[] = [];
+  let accept = false;
+  const m = new Merger({ windowMs: Infinity, capacity: 100, emit: (b) => (out.push(text(b)), accept) });
+  m.addSource('a');
+  for (let t = 1; t <= 4; t++) m.push('a', t, tag(`a${t}`));
+  m.endSource('a');
+  assert.deepEqual(out, ['a1'], 'the consumer took one and said no more');
+  const woken: number[] = [];
+  m.onceBelow('a', 1, () => {
+    woken.push(m.sourceLength('a'));
+    // a listener that pushes at once (as a resumed upstream may) must not reorder the output
+    m.addSource('a');
+    m.push('a', 9, tag('a9'));
+    m.endSource('a');
+  });
+  assert.deepEqual(woken, [], 'still three queued');
+  accept = true;
+  m.resume();
+  assert.deepEqual(woken, [0], 'called once, after the loop emitted everything it could');
+  assert.deepEqual(out, ['a1', 'a2', 'a3', 'a4', 'a9']);
+  let immediate = false;
+  m.onceBelow('a', 5, () => (immediate = true));
+  assert.ok(immediate, 'already below: called at once');
+});

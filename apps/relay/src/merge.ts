@@ -15,6 +15,9 @@ class Source {
   readonly items: MergeItem[] = [];
   head = 0;
   ended = false;
+  /** One-shot: called once the source holds no more than `lowWater` items (see onceBelow). */
+  lowWater = -1;
+  onLow: (() => void) | undefined;
   get length(): number {
     return this.items.length - this.head;
   }
@@ -83,6 +86,20 @@ export class Merger {
     return this.sources.get(id)?.length ?? 0;
   }
 
+  /**
+   * Calls `listener` once, as soon as source `id` holds at most `length` items (at once if it
+   * already does): the relay resumes a paused upstream the moment there is room again.
+   */
+  onceBelow(id: string, length: number, listener: () => void): void {
+    const s = this.sources.get(id);
+    if (!s || s.length <= length) {
+      listener();
+      return;
+    }
+    s.lowWater = length;
+    s.onLow = listener;
+  }
+
   /** True when every source ended and everything was emitted. */
   get done(): boolean {
     if (this.buffered > 0) return false;
@@ -102,6 +119,7 @@ export class Merger {
 
   close(): void {
     this.closed = true;
+    for (const s of this.sources.values()) s.onLow = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -109,6 +127,7 @@ export class Merger {
   /** Emits everything that is ready; schedules a re-check for items waiting on the window. */
   drain(): void {
     if (this.closed) return;
+    let woken: (() => void)[] | undefined;
     while (!this.paused && this.buffered > 0) {
       let min: Source | undefined;
       let allHaveHead = true;
@@ -129,8 +148,14 @@ export class Merger {
       }
       min.shift();
       this.buffered--;
+      if (min.onLow && min.length <= min.lowWater) {
+        // called after the loop: a listener may push (and drain) synchronously
+        (woken ??= []).push(min.onLow);
+        min.onLow = undefined;
+      }
       if (!this.opts.emit(head.bytes)) this.paused = true;
     }
+    if (woken) for (const listener of woken) listener();
   }
 
   private schedule(ms: number): void {

@@ -132,13 +132,10 @@ export class Relay {
         if (!paused && merger.sourceLength(name) >= perNode) {
           paused = true;
           call.pause();
-          const resume = setInterval(() => {
-            if (finished || merger.sourceLength(name) < perNode / 2) {
-              clearInterval(resume);
-              paused = false;
-              call.resume();
-            }
-          }, 2);
+          merger.onceBelow(name, perNode >> 1, () => {
+            paused = false;
+            if (!finished) call.resume();
+          });
         }
       };
       const onStatus = (code: grpc.status, details: string) => {

@@ -184,17 +184,19 @@ class FlowStream {
 
   private flush(): void {
     if (!this.live || this.finished) return;
-    if (this.lost > 0 && this.queueHead === this.queue.length) {
+    for (;;) {
+      while (!this.blocked && this.queueHead < this.queue.length) {
+        const bytes = this.queue[this.queueHead++]!;
+        if (!this.sink.write(bytes)) this.block();
+      }
+      if (this.queueHead === this.queue.length) {
+        this.queue.length = 0;
+        this.queueHead = 0;
+      }
+      if (this.blocked || this.lost === 0) return;
+      // the queue went out and flows overflowed meanwhile: say so before anything newer
       this.queue.push(this.lostEvent(this.lost));
       this.lost = 0;
-    }
-    while (!this.blocked && this.queueHead < this.queue.length) {
-      const bytes = this.queue[this.queueHead++]!;
-      if (!this.sink.write(bytes)) this.block();
-    }
-    if (this.queueHead === this.queue.length) {
-      this.queue.length = 0;
-      this.queueHead = 0;
     }
   }
 

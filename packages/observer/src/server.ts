@@ -132,6 +132,12 @@ export function grpcSink(
   if (!direct) call.on('drain', fireDrain);
   const sent = () => {
     inflight--;
+    // a write completing is when room appears: drain at once rather than at the next poll
+    if (drainTimer !== undefined && inflight <= limits.inflightLow && buffered() <= bufferedLow) {
+      clearInterval(drainTimer);
+      drainTimer = undefined;
+      fireDrain();
+    }
   };
   const flushFrames = () => {
     flushScheduled = false;
