@@ -21,3 +21,4 @@ export * from './filter.js';
 export * from './encryption.js';
 export * from './printer.js';
 export * from './fixtures.js';
+export * from './compiled-encoder.js';
