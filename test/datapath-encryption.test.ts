@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { agentRequest } from '@wirescope/agent';
-import { captureFabric, cli, eventually, inNs, podGet, type Frame } from './lab-helpers.js';
+import { captureFabric, cli, eventually, inNs, labUp, podGet, type Frame } from './lab-helpers.js';
 
 const NODES = ['node1', 'node2', 'node3'];
 const LOADGEN = 'wsl-node1-shop-loadgen';
@@ -152,7 +152,7 @@ const reuseLab = process.env.WIRESCOPE_E2E_REUSE_LAB === '1';
 before(async () => {
   if (!reuseLab) {
     cli('lab', 'down');
-    const up = cli('lab', 'up');
+    const up = labUp();
     assert.equal(up.code, 0, up.stdout + up.stderr);
   }
   await eventually('every agent to load the datapath and attach to its pods', 20_000, async () => {

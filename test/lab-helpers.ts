@@ -1,7 +1,7 @@
 // Shared by the lab e2e tests: run the CLI, run commands inside lab namespaces, capture on the
 // fabric with tcpdump (ground truth) and read the pcap.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { agentRequest, type EncryptStatus } from '@wirescope/agent';
@@ -18,6 +18,27 @@ export interface CliResult {
 export function cli(...args: string[]): CliResult {
   const res = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
   return { code: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
+}
+
+const LAB_LOGS = '/run/wirescope-lab/logs';
+
+/**
+ * `wirescope lab up` that, when it fails, appends the end of every lab daemon's log to stderr:
+ * the lab is removed by the tests' after hooks, so a CI failure must carry its own evidence.
+ */
+export function labUp(...args: string[]): CliResult {
+  const up = cli('lab', 'up', ...args);
+  if (up.code === 0) return up;
+  let logs = '';
+  try {
+    for (const name of readdirSync(LAB_LOGS).filter((n) => !n.startsWith('pod-'))) {
+      const lines = readFileSync(`${LAB_LOGS}/${name}`, 'utf8').trimEnd().split('\n').slice(-12);
+      logs += `\n--- ${LAB_LOGS}/${name} (last ${lines.length} lines)\n${lines.join('\n')}`;
+    }
+  } catch (err) {
+    logs += `\n(no lab logs: ${(err as Error).message})`;
+  }
+  return { ...up, stderr: up.stderr + logs };
 }
 
 /** Like cli(), without blocking the event loop (for running several CLI processes at once). */

@@ -14,6 +14,7 @@ import {
   encryptStatus,
   eventually,
   inNs,
+  labUp,
   podGet,
   ROOT,
   type Frame,
@@ -155,7 +156,7 @@ test('lab up after a crash (state lost, a process killed) removes the leftovers 
   const oldAgent = pidOf('agent-node1');
   process.kill(oldAgent, 'SIGKILL');
   rmSync('/run/wirescope-lab/state.json');
-  const up = cli('lab', 'up');
+  const up = labUp();
   assert.equal(up.code, 0, up.stdout + up.stderr);
   assert.match(up.stdout, /removed leftovers of a previous run \(15 namespaces, \d+ processes\)/);
   assert.match(up.stdout, /lab ready in/);

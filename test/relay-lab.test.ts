@@ -7,7 +7,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { randomInt } from 'node:crypto';
-import { cli, eventually, inNs, ROOT } from './lab-helpers.js';
+import { cli, eventually, inNs, labUp, ROOT } from './lab-helpers.js';
 
 const NODES = ['node1', 'node2', 'node3'];
 const NODE_IPS = new Map([
@@ -73,7 +73,7 @@ class Follower {
 }
 
 before(() => {
-  const up = cli('lab', 'up');
+  const up = labUp();
   assert.equal(up.code, 0, `lab up failed: ${up.stderr}${up.stdout}`);
   assert.match(up.stdout, /relay in wsl-cp .* sees 3\/3 agents; forwarded to 127\.0\.0\.1:4245/);
 });

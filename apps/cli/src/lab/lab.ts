@@ -238,7 +238,12 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
     }
     save(0);
     step(`started ${spec.nodes.length} agents`);
-    await waitForMesh(spec, 20_000);
+    await waitForMesh(
+      spec,
+      20_000,
+      0,
+      daemons.filter((d) => d.name.startsWith('agent-')),
+    );
     step('WireGuard full mesh: every node pair has completed a handshake');
 
     daemons.push(
@@ -396,14 +401,23 @@ export async function relayStatus(address: string, timeoutMs = 2000): Promise<Se
 }
 
 /** Until the relay, asked through the root namespace's forward, has every agent connected. */
+/** Throws a LabError naming the first of `daemons` that has exited, with the end of its log. */
+function requireAlive(daemons: Daemon[]): void {
+  for (const d of daemons) {
+    if (isAlive(d.pid)) continue;
+    let tail = '';
+    try {
+      tail = readFileSync(d.log, 'utf8').trim().split('\n').slice(-3).join(' | ');
+    } catch {
+      tail = '(no log)';
+    }
+    throw new LabError(`${d.name} exited: ${tail} (log ${d.log})`);
+  }
+}
+
 async function waitForRelay(spec: LabSpec, daemons: Daemon[], timeoutMs: number): Promise<void> {
   await waitFor(`the relay to connect to all ${spec.nodes.length} agents`, timeoutMs, async () => {
-    for (const d of daemons) {
-      if ((d.name === 'relay' || d.name === 'relay-forward') && !isAlive(d.pid)) {
-        const tail = readFileSync(d.log, 'utf8').trim().split('\n').pop() ?? '';
-        throw new LabError(`${d.name} exited: ${tail} (log ${d.log})`);
-      }
-    }
+    requireAlive(daemons.filter((d) => d.name === 'relay' || d.name === 'relay-forward'));
     const status = await relayStatus(`127.0.0.1:${RELAY_FORWARD_PORT}`, 1000);
     if (status.numConnectedNodes !== spec.nodes.length)
       throw new Error(`${status.numConnectedNodes ?? 0} connected`);
@@ -416,8 +430,15 @@ export async function encryptStatusOf(node: string): Promise<EncryptStatus & { n
 }
 
 /** Resolves once every agent has a peer for every other node and each peer has handshaken. */
-export async function waitForMesh(spec: LabSpec, timeoutMs: number, since = 0): Promise<void> {
+export async function waitForMesh(
+  spec: LabSpec,
+  timeoutMs: number,
+  since = 0,
+  agents: Daemon[] = [],
+): Promise<void> {
   await waitFor('every node pair to complete a WireGuard handshake', timeoutMs, async () => {
+    // an agent that died will not come: say why at once instead of timing out
+    requireAlive(agents);
     for (const node of spec.nodes) {
       const status = await encryptStatusOf(node.name);
       if (status.peers.length !== spec.nodes.length - 1) return undefined;
