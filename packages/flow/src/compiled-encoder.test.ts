@@ -603,3 +603,32 @@ test('a google.protobuf.Struct field (a plain JSON object in protobuf-es) is ref
   const { WithStruct } = testSchemas();
   assert.throws(() => compileEncoder(WithStruct), /h7test\.WithStruct\.doc .*not supported/);
 });
+
+test('results are views into shared blocks: later messages never overwrite earlier ones', () => {
+  const flows = loadRecordedFlows();
+  const encode = compileEncoder(FlowSchema);
+  const big = create(FlowSchema, {
+    nodeLabels: Array.from({ length: 20_000 }, (_, i) => `label-${i}`),
+  });
+  const results: [Flow, Uint8Array][] = [];
+  // several 64 KiB blocks, with a message that outgrows its block in the middle
+  for (let round = 0; round < 3; round++) {
+    for (const flow of flows) results.push([flow, encode(flow)]);
+    results.push([big, encode(big)]);
+  }
+  const blocks = new Set(results.map(([, bytes]) => bytes.buffer));
+  assert.ok(blocks.size > 3, `used ${blocks.size} blocks`);
+  for (const [flow, bytes] of results) assert.equal(hex(bytes), hex(toBinary(FlowSchema, flow)));
+});
+
+test('ownBuffer: each result owns an exact-size ArrayBuffer, as toBinary does', () => {
+  const encode = compileEncoder(FlowSchema, { ownBuffer: true });
+  assert.notEqual(encode, compileEncoder(FlowSchema));
+  const flows = loadRecordedFlows();
+  const results = flows.map((flow) => encode(flow));
+  for (const [i, bytes] of results.entries()) {
+    assert.equal(bytes.byteOffset, 0);
+    assert.equal(bytes.buffer.byteLength, bytes.length);
+    assert.equal(hex(bytes), hex(toBinary(FlowSchema, flows[i]!)));
+  }
+});
