@@ -93,7 +93,7 @@ function varintBytes(value: number): number[] {
 /** Source that writes a precomputed tag; the caller has ensured room for it. */
 function tagSource(fieldNo: number, wireType: number): string {
   return varintBytes(((fieldNo << 3) | wireType) >>> 0)
-    .map((b) => `buf[pos++] = ${b};`)
+    .map((b) => `buf[p++] = ${b};`)
     .join(' ');
 }
 
@@ -113,157 +113,163 @@ const I64_MIN = -0x8000000000000000n;
 const I64_MAX = 0x7fffffffffffffffn;
 const U64_MAX = 0xffffffffffffffffn;
 const split = new DataView(new ArrayBuffer(8));
-// The message being encoded occupies buf[base, pos).
-let buf = new Uint8Array(CHUNK), cap = CHUNK, base = 0, pos = 0, dv = new DataView(buf.buffer);
+// The message being encoded occupies buf[base, p): generated code and helpers carry the write
+// position p as a local (passed in, returned) rather than in a shared variable.
+let buf = new Uint8Array(CHUNK), cap = CHUNK, base = 0, next = 0, dv = new DataView(buf.buffer);
 let fallbacks = 0;
 function bail() { throw BAIL; }
 function fresh(size) {
-  buf = new Uint8Array(size); cap = size; base = 0; pos = 0; dv = new DataView(buf.buffer);
+  buf = new Uint8Array(size); cap = size; base = 0; next = 0; dv = new DataView(buf.buffer);
 }
 // A bigger block; the partial message keeps its offsets (callers hold length-prefix positions).
-function grow(n) {
+function grow(p, n) {
   let size = cap * 2;
-  while (size < pos + n) size *= 2;
-  const next = new Uint8Array(size);
-  next.set(buf.subarray(base, pos), base);
-  buf = next; cap = size; dv = new DataView(next.buffer);
+  while (size < p + n) size *= 2;
+  const bigger = new Uint8Array(size);
+  bigger.set(buf.subarray(base, p), base);
+  buf = bigger; cap = size; dv = new DataView(bigger.buffer);
 }
-function u32(v) {
-  while (v > 127) { buf[pos++] = (v & 127) | 128; v >>>= 7; }
-  buf[pos++] = v;
+function u32(p, v) {
+  while (v > 127) { buf[p++] = (v & 127) | 128; v >>>= 7; }
+  buf[p++] = v;
+  return p;
 }
-function i32(v) {
-  if (v >= 0) { u32(v); return; }
-  for (let i = 0; i < 9; i++) { buf[pos++] = (v & 127) | 128; v >>= 7; }
-  buf[pos++] = 1;
+function i32(p, v) {
+  if (v >= 0) return u32(p, v);
+  for (let i = 0; i < 9; i++) { buf[p++] = (v & 127) | 128; v >>= 7; }
+  buf[p++] = 1;
+  return p;
 }
 // Same algorithm as protobuf-es' varint64write (two's complement halves).
-function v64(lo, hi) {
+function v64(p, lo, hi) {
   for (let i = 0; i < 28; i = i + 7) {
     const shift = lo >>> i;
     const hasNext = !(shift >>> 7 == 0 && hi == 0);
-    buf[pos++] = (hasNext ? shift | 0x80 : shift) & 0xff;
-    if (!hasNext) return;
+    buf[p++] = (hasNext ? shift | 0x80 : shift) & 0xff;
+    if (!hasNext) return p;
   }
   const splitBits = ((lo >>> 28) & 0x0f) | ((hi & 0x07) << 4);
   const hasMoreBits = !(hi >> 3 == 0);
-  buf[pos++] = (hasMoreBits ? splitBits | 0x80 : splitBits) & 0xff;
-  if (!hasMoreBits) return;
+  buf[p++] = (hasMoreBits ? splitBits | 0x80 : splitBits) & 0xff;
+  if (!hasMoreBits) return p;
   for (let i = 3; i < 31; i = i + 7) {
     const shift = hi >>> i;
     const hasNext = !(shift >>> 7 == 0);
-    buf[pos++] = (hasNext ? shift | 0x80 : shift) & 0xff;
-    if (!hasNext) return;
+    buf[p++] = (hasNext ? shift | 0x80 : shift) & 0xff;
+    if (!hasNext) return p;
   }
-  buf[pos++] = (hi >>> 31) & 0x01;
+  buf[p++] = (hi >>> 31) & 0x01;
+  return p;
 }
 // A non-negative safe integer as a varint.
-function safeVarint(n) {
-  if (n <= 0xffffffff) { u32(n); return; }
+function safeVarint(p, n) {
+  if (n <= 0xffffffff) return u32(p, n);
   const lo = n % 4294967296;
-  v64(lo | 0, (n - lo) / 4294967296);
+  return v64(p, lo | 0, (n - lo) / 4294967296);
 }
-function u64(v) {
+function u64(p, v) {
   if (typeof v !== "bigint") bail();
-  if (v >= 0n && v <= SAFE) { safeVarint(Number(v)); return; }
+  if (v >= 0n && v <= SAFE) return safeVarint(p, Number(v));
   if (v < 0n || v > U64_MAX) bail();
   split.setBigUint64(0, v, true);
-  v64(split.getInt32(0, true), split.getInt32(4, true));
+  return v64(p, split.getInt32(0, true), split.getInt32(4, true));
 }
-function i64(v) {
+function i64(p, v) {
   if (typeof v !== "bigint") bail();
-  if (v >= 0n && v <= SAFE) { safeVarint(Number(v)); return; }
+  if (v >= 0n && v <= SAFE) return safeVarint(p, Number(v));
   if (v < I64_MIN || v > I64_MAX) bail();
   split.setBigInt64(0, v, true);
-  v64(split.getInt32(0, true), split.getInt32(4, true));
+  return v64(p, split.getInt32(0, true), split.getInt32(4, true));
 }
-function s64(v) {
+function s64(p, v) {
   if (typeof v !== "bigint") bail();
-  if (v >= 0n && v <= 0xfffffffffffffn) { safeVarint(Number(v) * 2); return; }
-  if (v < 0n && v >= -0xfffffffffffffn) { safeVarint(Number(v) * -2 - 1); return; }
+  if (v >= 0n && v <= 0xfffffffffffffn) return safeVarint(p, Number(v) * 2);
+  if (v < 0n && v >= -0xfffffffffffffn) return safeVarint(p, Number(v) * -2 - 1);
   if (v < I64_MIN || v > I64_MAX) bail();
   split.setBigInt64(0, v, true);
   const lo = split.getInt32(0, true), hi = split.getInt32(4, true), sign = hi >> 31;
-  v64((lo << 1) ^ sign, ((hi << 1) | (lo >>> 31)) ^ sign);
+  return v64(p, (lo << 1) ^ sign, ((hi << 1) | (lo >>> 31)) ^ sign);
 }
-function f64(v) {
+function f64(p, v) {
   if (typeof v !== "bigint" || v < 0n || v > U64_MAX) bail();
-  dv.setBigUint64(pos, v, true); pos += 8;
+  dv.setBigUint64(p, v, true);
+  return p + 8;
 }
-function sf64(v) {
+function sf64(p, v) {
   if (typeof v !== "bigint" || v < I64_MIN || v > I64_MAX) bail();
-  dv.setBigInt64(pos, v, true); pos += 8;
+  dv.setBigInt64(p, v, true);
+  return p + 8;
 }
 function longString(v) {
   if (typeof v !== "string") bail();
   return BigInt(v);
 }
-function flt(v) {
+function flt(p, v) {
   if (typeof v !== "number" || (Number.isFinite(v) && (v > F32_MAX || v < -F32_MAX))) bail();
-  dv.setFloat32(pos, v, true); pos += 4;
+  dv.setFloat32(p, v, true);
+  return p + 4;
 }
-function dbl(v) {
+function dbl(p, v) {
   if (typeof v !== "number") bail();
-  dv.setFloat64(pos, v, true); pos += 8;
+  dv.setFloat64(p, v, true);
+  return p + 8;
 }
-function str(s) {
+function str(p, s) {
   if (typeof s !== "string") bail();
   const n = s.length;
-  if (pos + 3 * n + 5 > cap) grow(3 * n + 5);
+  if (p + 3 * n + 5 > cap) grow(p, 3 * n + 5);
   if (n < 128) {
-    const start = pos + 1;
+    const b = buf, start = p + 1;
     let i = 0;
     for (; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c > 127) break;
-      buf[start + i] = c;
+      b[start + i] = c;
     }
-    if (i === n) { buf[pos] = n; pos = start + n; return; }
+    if (i === n) { b[p] = n; return start + n; }
   }
   // Non-ASCII or long: reserve the widest length prefix 3 bytes per UTF-16 unit could need.
   const reserved = varintSize(3 * n);
-  const start = pos + reserved;
+  const start = p + reserved;
   const written = te.encodeInto(s, buf.subarray(start)).written;
   const needed = varintSize(written);
-  if (needed < reserved) buf.copyWithin(pos + needed, start, start + written);
-  u32(written);
-  pos += written;
+  if (needed < reserved) buf.copyWithin(p + needed, start, start + written);
+  return u32(p, written) + written;
 }
-function bytes(b) {
+function bytes(p, b) {
   if (!(b instanceof Uint8Array)) bail();
   const n = b.length;
-  if (pos + n + 5 > cap) grow(n + 5);
-  u32(n);
-  if (n < 32) { for (let i = 0; i < n; i++) buf[pos + i] = b[i]; }
-  else buf.set(b, pos);
-  pos += n;
+  if (p + n + 5 > cap) grow(p, n + 5);
+  p = u32(p, n);
+  if (n < 32) { for (let i = 0; i < n; i++) buf[p + i] = b[i]; }
+  else buf.set(b, p);
+  return p + n;
 }
 function varintSize(n) {
   return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : n < 268435456 ? 4 : 5;
 }
-// Writes the length of what was written since start into the byte reserved at start - 1,
-// moving the content when the length needs more than one byte.
-function finish(start) {
-  const len = pos - start;
-  if (len < 128) { buf[start - 1] = len; return; }
+// Writes the length of buf[start, p) into the byte reserved at start - 1, moving the content
+// when the length needs more than one byte.
+function finish(start, p) {
+  const len = p - start;
+  if (len < 128) { buf[start - 1] = len; return p; }
   const k = varintSize(len);
-  if (pos + k > cap) grow(k);
-  buf.copyWithin(start + k - 1, start, pos);
-  let p = start - 1, l = len;
-  while (l > 127) { buf[p++] = (l & 127) | 128; l >>>= 7; }
-  buf[p] = l;
-  pos += k - 1;
+  if (p + k > cap) grow(p, k);
+  buf.copyWithin(start + k - 1, start, p);
+  u32(start - 1, len);
+  return p + k - 1;
 }
-function unknown(list) {
+function unknown(p, list) {
   for (let i = 0; i < list.length; i++) {
     const u = list[i];
     const data = u.data;
     if (!(data instanceof Uint8Array) || (u.no >>> 0) !== u.no || (u.wireType >>> 0) !== u.wireType) bail();
-    if (pos + data.length + 5 > cap) grow(data.length + 5);
-    u32(((u.no << 3) | u.wireType) >>> 0);
-    buf.set(data, pos);
-    pos += data.length;
+    if (p + data.length + 5 > cap) grow(p, data.length + 5);
+    p = u32(p, ((u.no << 3) | u.wireType) >>> 0);
+    buf.set(data, p);
+    p += data.length;
   }
+  return p;
 }
 function mapInt(k) {
   const n = Number.parseInt(k);
@@ -295,22 +301,23 @@ const OWN_BUFFER = ${ownBuffer};
 ${prelude}
 ${this.functions.join('\n')}
 function encode(m) {
-  if (OWN_BUFFER) { base = 0; pos = 0; }
-  else if (cap - pos < 1024) fresh(CHUNK);
-  else base = pos;
+  if (OWN_BUFFER) base = 0;
+  else if (cap - next < 1024) fresh(CHUNK);
+  else base = next;
+  let end;
   try {
-    ${rootName}(m);
+    end = ${rootName}(m, base);
   } catch (e) {
     fallbacks++;
-    pos = base;
     return fallback(m);
   }
   if (OWN_BUFFER) {
-    const out = buf.slice(0, pos);
+    const out = buf.slice(0, end);
     if (cap > SHRINK_ABOVE) fresh(CHUNK);
     return out;
   }
-  return new Uint8Array(buf.buffer, base, pos - base);
+  next = end;
+  return new Uint8Array(buf.buffer, base, end - base);
 }
 Object.defineProperty(encode, "fallbacks", { get: () => fallbacks });
 return encode;`;
@@ -334,8 +341,8 @@ return encode;`;
     const body: string[] = [`if (m.$typeName !== ${js(desc.typeName)}) bail();`, 'let v;'];
     const sorted = desc.fields.concat().sort((a, b) => a.number - b.number);
     for (const field of sorted) body.push(this.fieldSource(field));
-    body.push('v = m.$unknown;', 'if (v != null) unknown(v);');
-    return `function ${this.encoderName(desc)}(m) {\n  ${body.join('\n  ')}\n}`;
+    body.push('v = m.$unknown;', 'if (v != null) p = unknown(p, v);', 'return p;');
+    return `function ${this.encoderName(desc)}(m, p) {\n  ${body.join('\n  ')}\n}`;
   }
 
   private fail(field: DescField, what: string): never {
@@ -391,8 +398,8 @@ return encode;`;
           const value = this.rawScalar(field, type, item);
           return (
             `v = ${access}; if (v.length > 0) { const ${list} = v; ` +
-            `if (pos + 6 > cap) grow(6); ${tagSource(field.number, wireLengthDelimited)} const s = ++pos; ` +
-            `for (let ${i} = 0; ${i} < ${list}.length; ${i}++) { if (pos + 10 > cap) grow(10); ${value} } finish(s); }`
+            `if (p + 6 > cap) grow(p, 6); ${tagSource(field.number, wireLengthDelimited)} const s = ++p; ` +
+            `for (let ${i} = 0; ${i} < ${list}.length; ${i}++) { if (p + 10 > cap) grow(p, 10); ${value} } p = finish(s, p); }`
           );
         }
         const each = this.scalarValue(field, type, field.number, item);
@@ -425,7 +432,7 @@ return encode;`;
         if (field.mapKind === 'message') {
           if (this.isJsonStruct(field)) this.fail(field, 'google.protobuf.Struct as a JSON object');
           const name = this.encoderName(field.message);
-          valueSource = `if (pos + 6 > cap) grow(6); ${tagSource(2, wireLengthDelimited)} const s2 = ++pos; ${name}(${val}); finish(s2);`;
+          valueSource = `if (p + 6 > cap) grow(p, 6); ${tagSource(2, wireLengthDelimited)} const s2 = ++p; p = ${name}(${val}, p); p = finish(s2, p);`;
         } else {
           const type = field.mapKind === 'enum' ? ScalarType.INT32 : field.scalar;
           valueSource = this.scalarValue(field, type, 2, val);
@@ -433,8 +440,8 @@ return encode;`;
         return (
           `v = ${access}; { const ${entries} = Object.entries(v); ` +
           `for (let ${i} = 0; ${i} < ${entries}.length; ${i}++) { const ${key} = ${keyExpr}; const ${val} = ${entries}[${i}][1]; ` +
-          `if (pos + 6 > cap) grow(6); ${tagSource(field.number, wireLengthDelimited)} const s = ++pos; ` +
-          `${this.scalarValue(field, field.mapKey, 1, key)} ${valueSource} finish(s); } }`
+          `if (p + 6 > cap) grow(p, 6); ${tagSource(field.number, wireLengthDelimited)} const s = ++p; ` +
+          `${this.scalarValue(field, field.mapKey, 1, key)} ${valueSource} p = finish(s, p); } }`
         );
       }
     }
@@ -453,11 +460,11 @@ return encode;`;
     const name = this.encoderName(message);
     if ('delimitedEncoding' in field && field.delimitedEncoding === true) {
       return (
-        `if (pos + 5 > cap) grow(5); ${tagSource(field.number, wireStartGroup)} ${name}(${value}); ` +
-        `if (pos + 5 > cap) grow(5); ${tagSource(field.number, wireEndGroup)}`
+        `if (p + 5 > cap) grow(p, 5); ${tagSource(field.number, wireStartGroup)} p = ${name}(${value}, p); ` +
+        `if (p + 5 > cap) grow(p, 5); ${tagSource(field.number, wireEndGroup)}`
       );
     }
-    return `if (pos + 6 > cap) grow(6); ${tagSource(field.number, wireLengthDelimited)} { const s = ++pos; ${name}(${value}); finish(s); }`;
+    return `if (p + 6 > cap) grow(p, 6); ${tagSource(field.number, wireLengthDelimited)} { const s = ++p; p = ${name}(${value}, p); p = finish(s, p); }`;
   }
 
   /** A singular wrapper field holds the unboxed value; write it as the wrapper message. */
@@ -467,7 +474,7 @@ return encode;`;
     if (field.fieldKind !== 'message' || field.delimitedEncoding) this.fail(field, 'delimited wrapper');
     const zeroTest = this.nonZeroTest(inner.scalar, inner.longAsString);
     const write = this.scalarValue(inner, inner.scalar, inner.number, 'v');
-    return `if (pos + 6 > cap) grow(6); ${tagSource(field.number, wireLengthDelimited)} { const s = ++pos; if (${zeroTest}) { ${write} } finish(s); }`;
+    return `if (p + 6 > cap) grow(p, 6); ${tagSource(field.number, wireLengthDelimited)} { const s = ++p; if (${zeroTest}) { ${write} } p = finish(s, p); }`;
   }
 
   /** protobuf-es' isScalarZeroValue, negated, for a value of the expected JS type. */
@@ -496,34 +503,36 @@ return encode;`;
 
   /** Tag plus value, with room ensured for both (str() and bytes() ensure their own payload). */
   private scalarValue(field: DescField, type: ScalarType, fieldNo: number, value: string): string {
-    return `if (pos + 16 > cap) grow(16); ${tagSource(fieldNo, wireTypeOfScalar(type))} ${this.rawScalar(field, type, value)}`;
+    return `if (p + 16 > cap) grow(p, 16); ${tagSource(fieldNo, wireTypeOfScalar(type))} ${this.rawScalar(field, type, value)}`;
   }
 
   /** The value alone (packed lists, after tags); room for 10 bytes is ensured by the caller. */
   private rawScalar(field: DescField, type: ScalarType, value: string): string {
     const long = (fn: string) =>
-      'longAsString' in field && field.longAsString ? `${fn}(longString(${value}));` : `${fn}(${value});`;
+      'longAsString' in field && field.longAsString
+        ? `p = ${fn}(p, longString(${value}));`
+        : `p = ${fn}(p, ${value});`;
     switch (type) {
       case ScalarType.STRING:
-        return `str(${value});`;
+        return `p = str(p, ${value});`;
       case ScalarType.BYTES:
-        return `bytes(${value});`;
+        return `p = bytes(p, ${value});`;
       case ScalarType.BOOL:
-        return `buf[pos++] = ${value} ? 1 : 0;`;
+        return `buf[p++] = ${value} ? 1 : 0;`;
       case ScalarType.INT32:
-        return `{ const n = ${value}; if ((n | 0) !== n) bail(); i32(n); }`;
+        return `{ const n = ${value}; if ((n | 0) !== n) bail(); p = i32(p, n); }`;
       case ScalarType.UINT32:
-        return `{ const n = ${value}; if ((n >>> 0) !== n) bail(); u32(n); }`;
+        return `{ const n = ${value}; if ((n >>> 0) !== n) bail(); p = u32(p, n); }`;
       case ScalarType.SINT32:
-        return `{ const n = ${value}; if ((n | 0) !== n) bail(); u32(((n << 1) ^ (n >> 31)) >>> 0); }`;
+        return `{ const n = ${value}; if ((n | 0) !== n) bail(); p = u32(p, ((n << 1) ^ (n >> 31)) >>> 0); }`;
       case ScalarType.FIXED32:
-        return `{ const n = ${value}; if ((n >>> 0) !== n) bail(); dv.setUint32(pos, n, true); pos += 4; }`;
+        return `{ const n = ${value}; if ((n >>> 0) !== n) bail(); dv.setUint32(p, n, true); p += 4; }`;
       case ScalarType.SFIXED32:
-        return `{ const n = ${value}; if ((n | 0) !== n) bail(); dv.setInt32(pos, n, true); pos += 4; }`;
+        return `{ const n = ${value}; if ((n | 0) !== n) bail(); dv.setInt32(p, n, true); p += 4; }`;
       case ScalarType.FLOAT:
-        return `flt(${value});`;
+        return `p = flt(p, ${value});`;
       case ScalarType.DOUBLE:
-        return `dbl(${value});`;
+        return `p = dbl(p, ${value});`;
       case ScalarType.INT64:
         return long('i64');
       case ScalarType.UINT64:
