@@ -1,7 +1,8 @@
 // The flow ring: fixed capacity 2^n - 1 like Hubble's, newest entries overwrite the oldest.
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { fromBinary } from '@bufbuild/protobuf';
 import {
   FlowSchema,
+  compileEncoder,
   encodeFlowResponse,
   encodeStampedFlowResponse,
   findField,
@@ -9,6 +10,9 @@ import {
   type Flow,
   type TimeMicros,
 } from '@wirescope/flow';
+
+// ~15x faster than toBinary (bench:flow-encode); its results are views of shared 64 KiB blocks
+const encodeFlow = compileEncoder(FlowSchema);
 
 export class RingEntry {
   private flowValue: Flow | undefined;
@@ -43,7 +47,7 @@ export class RingEntry {
       if (this.unstamped) {
         const flow = findField(this.response, 1)!;
         this.bytesValue = this.response.subarray(flow[0], flow[1]);
-      } else this.bytesValue = toBinary(FlowSchema, this.flowValue!);
+      } else this.bytesValue = encodeFlow(this.flowValue!);
     }
     return this.bytesValue;
   }
