@@ -68,7 +68,23 @@ async function datapathAttached(): Promise<boolean> {
   }
 }
 
+/**
+ * One transfer; a control-connection failure (seen once right after lab up: the first
+ * cross-node connection reset while the lab settled) is retried, at most twice.
+ */
 function iperf(): number {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return iperfOnce();
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      process.stderr.write(`${(err as Error).message}; retrying (${attempt}/2)\n`);
+      spawnSync('sleep', ['1']);
+    }
+  }
+}
+
+function iperfOnce(): number {
   const res = spawnSync(
     'ip',
     ['netns', 'exec', CLIENT_NS, 'iperf3', '-c', SERVER_IP, '-p', String(PORT), '-t', String(SECONDS), '-J'],
