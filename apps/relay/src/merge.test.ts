@@ -94,3 +94,42 @@ test('onceBelow wakes a paused source once it has drained to the low mark, after
   m.onceBelow('a', 5, () => (immediate = true));
   assert.ok(immediate, 'already below: called at once');
 });
+
+test('exact merge of 50 nodes with random interleaving equals the sorted union (heap order, ties by node)', () => {
+  // a small deterministic PRNG: the same interleaving on every run
+  let seed = 12345;
+  const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const nodes = 50;
+  const streams: { time: number; tag: string }[][] = [];
+  for (let n = 0; n < nodes; n++) {
+    let t = 0;
+    const items = [];
+    for (let i = 0; i < 40; i++) {
+      t += Math.floor(random() * 5); // equal times within and across nodes happen often
+      items.push({ time: t, tag: `${n}:${i}` });
+    }
+    streams.push(items);
+  }
+  const out: string[] = [];
+  const m = new Merger({ windowMs: Infinity, capacity: 1e9, emit: (b) => (out.push(text(b)), true) });
+  for (let n = 0; n < nodes; n++) m.addSource(`n${n}`);
+  const cursor = new Array<number>(nodes).fill(0);
+  let left = nodes;
+  while (left > 0) {
+    const n = Math.floor(random() * nodes);
+    const item = streams[n]![cursor[n]!];
+    if (item === undefined) continue;
+    m.push(`n${n}`, item.time, tag(item.tag));
+    if (++cursor[n]! === streams[n]!.length) {
+      m.endSource(`n${n}`);
+      left--;
+    }
+  }
+  const expected = streams
+    .flatMap((items, n) => items.map((item, i) => ({ ...item, n, i })))
+    .sort((a, b) => a.time - b.time || a.n - b.n || a.i - b.i)
+    .map((item) => item.tag);
+  assert.equal(out.length, nodes * 40);
+  assert.deepEqual(out, expected);
+  assert.ok(m.done);
+});

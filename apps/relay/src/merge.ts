@@ -1,8 +1,9 @@
 // Merges per-node flow streams by time. Each node's stream is already in time order, so the
-// merger holds one FIFO per node and emits the earliest head once every live node has one (an
-// exact merge), or once that head has waited `windowMs` (follow mode: an idle node must not hold
-// everyone back), or when the buffer is full. Hubble waits up to 1 s; Wirescope's window is tens
-// of milliseconds.
+// merger holds one FIFO per node and a min-heap of the nodes by their earliest (head) flow: it
+// emits the earliest head once every live node has one (an exact merge), or once that head has
+// waited `windowMs` (follow mode: an idle node must not hold everyone back), or when the buffer
+// (`capacity` flows across all nodes) is full. Each flow costs O(log nodes). Hubble waits up to
+// 1 s; Wirescope's window is tens of milliseconds.
 import type { TimeMicros } from '@wirescope/flow';
 
 export interface MergeItem {
@@ -15,9 +16,15 @@ class Source {
   readonly items: MergeItem[] = [];
   head = 0;
   ended = false;
+  /** Position in the merger's heap; -1 while empty (not in the heap). */
+  heapIndex = -1;
   /** One-shot: called once the source holds no more than `lowWater` items (see onceBelow). */
   lowWater = -1;
   onLow: (() => void) | undefined;
+
+  /** `order` breaks ties between equal times: the source added first goes first. */
+  constructor(readonly order: number) {}
+
   get length(): number {
     return this.items.length - this.head;
   }
@@ -34,6 +41,78 @@ class Source {
   }
 }
 
+/** Whether source a's head goes before source b's (both non-empty). */
+function before(a: Source, b: Source): boolean {
+  const ta = a.peek()!.time;
+  const tb = b.peek()!.time;
+  return ta < tb || (ta === tb && a.order < b.order);
+}
+
+/** A binary min-heap of the non-empty sources, ordered by head time. */
+class SourceHeap {
+  private readonly heap: Source[] = [];
+
+  get top(): Source | undefined {
+    return this.heap[0];
+  }
+
+  insert(s: Source): void {
+    s.heapIndex = this.heap.length;
+    this.heap.push(s);
+    this.up(s.heapIndex);
+  }
+
+  /** The top's head was shifted: re-place it, or drop it when it has nothing left. */
+  topChanged(): void {
+    const top = this.heap[0]!;
+    if (top.length > 0) {
+      this.down(0);
+      return;
+    }
+    top.heapIndex = -1;
+    const last = this.heap.pop()!;
+    if (last !== top) {
+      this.heap[0] = last;
+      last.heapIndex = 0;
+      this.down(0);
+    }
+  }
+
+  private up(i: number): void {
+    const heap = this.heap;
+    const s = heap[i]!;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent]!;
+      if (!before(s, p)) break;
+      heap[i] = p;
+      p.heapIndex = i;
+      i = parent;
+    }
+    heap[i] = s;
+    s.heapIndex = i;
+  }
+
+  private down(i: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    const s = heap[i]!;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      const child = right < n && before(heap[right]!, heap[left]!) ? right : left;
+      const c = heap[child]!;
+      if (!before(c, s)) break;
+      heap[i] = c;
+      c.heapIndex = i;
+      i = child;
+    }
+    heap[i] = s;
+    s.heapIndex = i;
+  }
+}
+
 export interface MergerOptions {
   /** How long the earliest item may wait for silent nodes; Infinity for an exact merge. */
   windowMs: number;
@@ -46,6 +125,9 @@ export interface MergerOptions {
 
 export class Merger {
   private readonly sources = new Map<string, Source>();
+  private readonly heads = new SourceHeap();
+  /** Live (not ended) sources holding nothing: an exact merge must wait for them. */
+  private emptyLive = 0;
   private buffered = 0;
   private timer: NodeJS.Timeout | undefined;
   private paused = false;
@@ -58,14 +140,24 @@ export class Merger {
   }
 
   addSource(id: string): void {
-    if (!this.sources.has(id)) this.sources.set(id, new Source());
-    else this.sources.get(id)!.ended = false;
+    const s = this.sources.get(id);
+    if (!s) {
+      this.sources.set(id, new Source(this.sources.size));
+      this.emptyLive++;
+    } else if (s.ended) {
+      s.ended = false;
+      if (s.length === 0) this.emptyLive++;
+    }
   }
 
   push(id: string, time: TimeMicros, bytes: Uint8Array): void {
     const s = this.sources.get(id);
     if (!s || this.closed) return;
     s.items.push({ time, bytes, arrivedMs: this.now() });
+    if (s.length === 1) {
+      this.heads.insert(s);
+      if (!s.ended) this.emptyLive--;
+    }
     this.buffered++;
     this.drain();
   }
@@ -74,6 +166,7 @@ export class Merger {
   endSource(id: string): void {
     const s = this.sources.get(id);
     if (!s) return;
+    if (!s.ended && s.length === 0) this.emptyLive--;
     s.ended = true;
     this.drain();
   }
@@ -129,24 +222,19 @@ export class Merger {
     if (this.closed) return;
     let woken: (() => void)[] | undefined;
     while (!this.paused && this.buffered > 0) {
-      let min: Source | undefined;
-      let allHaveHead = true;
-      for (const s of this.sources.values()) {
-        const head = s.peek();
-        if (!head) {
-          if (!s.ended) allHaveHead = false;
-          continue;
-        }
-        if (!min || head.time < min.peek()!.time) min = s;
-      }
+      const min = this.heads.top;
       if (!min) break;
       const head = min.peek()!;
-      const waited = this.now() - head.arrivedMs;
-      if (!allHaveHead && waited < this.opts.windowMs && this.buffered < this.opts.capacity) {
-        this.schedule(this.opts.windowMs - waited);
-        break;
+      if (this.emptyLive > 0 && this.buffered < this.opts.capacity) {
+        const waited = this.now() - head.arrivedMs;
+        if (waited < this.opts.windowMs) {
+          this.schedule(this.opts.windowMs - waited);
+          break;
+        }
       }
       min.shift();
+      this.heads.topChanged();
+      if (min.length === 0 && !min.ended) this.emptyLive++;
       this.buffered--;
       if (min.onLow && min.length <= min.lowWater) {
         // called after the loop: a listener may push (and drain) synchronously
