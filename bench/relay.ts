@@ -5,12 +5,15 @@
 // Prints end-to-end flows/s and the latency from push to client (which bounds what the relay adds),
 // next to a baseline of the same client reading one agent directly. The client is its own process
 // (BENCH_CLIENT=worker: a worker thread); on this 2-core machine agents, relay and client share
-// two cores. BENCH_RELAY_ARGS adds relay flags (e.g. "--merge-window-ms 50").
+// two cores. BENCH_RELAY_ARGS adds relay flags (e.g. "--merge-window-ms 50"); BENCH_PUSH=flows
+// has the agents push Flow messages (the agent's live path, each encoded by the ring) instead of
+// pre-encoded recorded bytes.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { encodeFlowWithoutTime, loadRecordedFlows } from '@wirescope/flow';
+import { create } from '@bufbuild/protobuf';
+import { FlowSchema, encodeFlowWithoutTime, loadRecordedFlows } from '@wirescope/flow';
 import { Observer, ObserverServer, defaultFlowBatchLimits } from '@wirescope/observer';
 
 // Bigger pools for Buffer.allocUnsafe: grpc-js allocates one small buffer per message.
@@ -26,8 +29,17 @@ const flowBatchLimits = {
   maxResponses: Number(process.env.BENCH_BATCH_RESPONSES ?? defaultFlowBatchLimits.maxResponses),
   maxBytes: Number(process.env.BENCH_BATCH_BYTES ?? defaultFlowBatchLimits.maxBytes),
 };
+const timestampFromMicros = (micros: number) => ({
+  $typeName: 'google.protobuf.Timestamp' as const,
+  seconds: BigInt(Math.floor(micros / 1e6)),
+  nanos: (micros % 1e6) * 1000,
+});
 const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
-const recorded = loadRecordedFlows().map(encodeFlowWithoutTime);
+const recordedFlows = loadRecordedFlows();
+const recorded = recordedFlows.map(encodeFlowWithoutTime);
+// BENCH_PUSH=flows: agents push Flow messages (the live path: the agent's enrich stage hands the
+// observer a message, which the ring encodes) instead of pre-encoded recorded bytes
+const pushFlows = process.env.BENCH_PUSH === 'flows';
 
 interface Agent {
   observer: Observer;
@@ -66,8 +78,15 @@ function replay(agents: Agent[]): { stop(): number } {
     for (const a of agents) {
       if (a.observer.backlog > backlogLimit) continue;
       const t = nowMicros();
-      for (let j = 0; j < batch; j++) {
-        a.observer.pushReplayed(recorded[i++ % recorded.length]!, t);
+      if (pushFlows) {
+        const time = timestampFromMicros(t);
+        for (let j = 0; j < batch; j++) {
+          a.observer.push(create(FlowSchema, { ...recordedFlows[i++ % recordedFlows.length]!, time }));
+        }
+      } else {
+        for (let j = 0; j < batch; j++) {
+          a.observer.pushReplayed(recorded[i++ % recorded.length]!, t);
+        }
       }
       pushed += batch;
       anyPushed = true;
@@ -250,7 +269,8 @@ async function main(): Promise<void> {
     `pushed ${pushed} flows in total; lost to slow readers: ${agentLost} at the agents, ${relayed.lost} lost_events messages seen by the client`,
   );
   console.log(
-    `agent -> relay framing: ${upstreamBatches ? 'FlowBatch (GetFlowBatches)' : 'one message per flow (GetFlows)'}`,
+    `agent -> relay framing: ${upstreamBatches ? 'FlowBatch (GetFlowBatches)' : 'one message per flow (GetFlows)'}; ` +
+      `agents push ${pushFlows ? 'Flow messages (live path)' : 'recorded bytes (replay path)'}`,
   );
   console.log(`relay flows_per_s=${flowsPerS} p50_ms=${p50.toFixed(2)} p99_ms=${p99.toFixed(2)}`);
 
