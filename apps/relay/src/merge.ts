@@ -57,9 +57,13 @@ class SourceHeap {
   }
 
   insert(s: Source): void {
-    s.heapIndex = this.heap.length;
     this.heap.push(s);
-    this.up(s.heapIndex);
+    this.up(this.heap.length - 1);
+  }
+
+  private place(i: number, s: Source): void {
+    this.heap[i] = s;
+    s.heapIndex = i;
   }
 
   /** The top's head was shifted: re-place it, or drop it when it has nothing left. */
@@ -72,8 +76,7 @@ class SourceHeap {
     top.heapIndex = -1;
     const last = this.heap.pop()!;
     if (last !== top) {
-      this.heap[0] = last;
-      last.heapIndex = 0;
+      this.place(0, last);
       this.down(0);
     }
   }
@@ -85,12 +88,10 @@ class SourceHeap {
       const parent = (i - 1) >> 1;
       const p = heap[parent]!;
       if (!before(s, p)) break;
-      heap[i] = p;
-      p.heapIndex = i;
+      this.place(i, p);
       i = parent;
     }
-    heap[i] = s;
-    s.heapIndex = i;
+    this.place(i, s);
   }
 
   private down(i: number): void {
@@ -104,12 +105,10 @@ class SourceHeap {
       const child = right < n && before(heap[right]!, heap[left]!) ? right : left;
       const c = heap[child]!;
       if (!before(c, s)) break;
-      heap[i] = c;
-      c.heapIndex = i;
+      this.place(i, c);
       i = child;
     }
-    heap[i] = s;
-    s.heapIndex = i;
+    this.place(i, s);
   }
 }
 
