@@ -6,6 +6,9 @@ import { run } from '../exec.js';
 import { AgentError, AgentErrorCode } from '../errors.js';
 import type { WireguardMechanism } from '../config.js';
 
+/** How long wireguard-go may take to answer on its UAPI socket. */
+const WIREGUARD_GO_START_MS = 15_000;
+
 export interface WireguardDevice {
   mechanism: 'kernel' | 'wireguard-go';
   name: string;
@@ -102,7 +105,9 @@ export async function ensureDevice(
     throw new AgentError(AgentErrorCode.WIREGUARD_FAILED, 'wireguard-go could not be started');
   child.unref();
   writeFileSync(pidFile, `${pid}\n`);
-  for (let i = 0; i < 100; i++) {
+  // by the clock, not a count of tries: on a loaded machine each probe (a `wg` process) is slow
+  const started = Date.now();
+  while (Date.now() - started < WIREGUARD_GO_START_MS) {
     if (await deviceResponds(name)) {
       log(`wireguard: wireguard-go pid ${pid} serving ${name}`);
       return { mechanism: 'wireguard-go', name, pid, adopted: false };
@@ -112,7 +117,8 @@ export async function ensureDevice(
   }
   throw new AgentError(
     AgentErrorCode.WIREGUARD_FAILED,
-    `wireguard-go did not bring up ${name} (see ${join(stateDir, 'wireguard-go.log')})`,
+    `wireguard-go did not bring up ${name} within ${(Date.now() - started) / 1000}s` +
+      `${child.exitCode !== null ? ` (it exited with ${child.exitCode})` : ''} (see ${join(stateDir, 'wireguard-go.log')})`,
   );
 }
 

@@ -238,9 +238,11 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
     }
     save(0);
     step(`started ${spec.nodes.length} agents`);
+    // generous: a loaded machine slows agent start-up (BPF verifier, wireguard-go); a dead
+    // agent fails this at once anyway
     await waitForMesh(
       spec,
-      20_000,
+      30_000,
       0,
       daemons.filter((d) => d.name.startsWith('agent-')),
     );
