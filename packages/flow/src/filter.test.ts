@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { create } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   FlowFilterSchema,
   Verdict,
@@ -194,4 +194,41 @@ test('invalid filters name the field and the reason', () => {
     () => compileFilters([], [ff({ sourceIp: ['x'] })]),
     /^FilterError: blacklist\[0\]\.source_ip/,
   );
+});
+
+/** A FlowFilter as the stock hubble CLI would send it, with extra fields Wirescope's proto lacks. */
+function filterWithForeignFields(init: FilterInit, extra: { no: number; value: string }[]): FlowFilter {
+  const known = toBinary(FlowFilterSchema, create(FlowFilterSchema, init));
+  const parts: number[] = [...known];
+  for (const { no, value } of extra) {
+    let tag = (no << 3) | 2; // length-delimited
+    while (tag > 127) {
+      parts.push((tag & 127) | 128);
+      tag >>>= 7;
+    }
+    parts.push(tag, value.length, ...Buffer.from(value));
+  }
+  return fromBinary(FlowFilterSchema, Uint8Array.from(parts));
+}
+
+test('a filter field Wirescope does not implement is refused, naming it and the hubble flag', () => {
+  const byCluster = filterWithForeignFields({ sourcePod: ['default/'] }, [{ no: 37, value: 'eu-1' }]);
+  assert.throws(
+    () => compileFilters([byCluster], []),
+    (err: unknown) =>
+      err instanceof FilterError &&
+      err.message ===
+        'whitelist[0]: not supported by Wirescope: field 37 source_cluster_name (hubble observe --cluster / --from-cluster)',
+  );
+  // in a blacklist too (ignoring it there would hide nothing the user asked to hide)
+  const unknownToBoth = filterWithForeignFields({}, [
+    { no: 999, value: '' },
+    { no: 77, value: 'x' },
+  ]);
+  assert.throws(
+    () => compileFilters([], [unknownToBoth]),
+    /^FilterError: blacklist\[0\]: not supported by Wirescope: field 77, field 999 experimental\.cel_expression/,
+  );
+  // the same filter without the foreign field compiles and matches
+  assert.ok(run([{ sourcePod: ['default/'] }]).length > 0);
 });

@@ -205,7 +205,34 @@ function compileStatusCodes(field: string, values: string[]): FlowPredicate | un
 }
 
 /** Compiles one FlowFilter into a predicate; every field that is set must match. */
+/**
+ * Hubble FlowFilter fields Wirescope does not implement (cilium api/v1/flow/flow.proto numbers)
+ * with the stock `hubble observe` flag that sets each: a filter carrying one is refused, because
+ * ignoring it would silently match flows the user meant to exclude.
+ */
+const unsupportedFilterFields: ReadonlyMap<number, string> = new Map([
+  [31, 'http_url (hubble observe --http-url)'],
+  [32, 'http_header (hubble observe --http-header)'],
+  [34, 'source_ip_xlated (hubble observe --snat-ip)'],
+  [37, 'source_cluster_name (hubble observe --cluster / --from-cluster)'],
+  [38, 'destination_cluster_name (hubble observe --cluster / --to-cluster)'],
+  [39, 'ip_trace_id (hubble observe --ip-trace-id)'],
+  [999, 'experimental.cel_expression (hubble observe --cel-expression)'],
+]);
+
+/** Names the fields a decoder kept as unknown, e.g. "field 37 source_cluster_name (…)". */
+export function describeUnknownFields(
+  unknown: readonly { no: number }[] | undefined,
+  known: ReadonlyMap<number, string> = new Map(),
+): string | undefined {
+  if (!unknown || unknown.length === 0) return undefined;
+  const numbers = [...new Set(unknown.map((u) => u.no))].sort((a, b) => a - b);
+  return numbers.map((no) => `field ${no}${known.has(no) ? ` ${known.get(no)}` : ''}`).join(', ');
+}
+
 export function compileFilter(filter: FlowFilter, path = 'filter'): FlowPredicate {
+  const unsupported = describeUnknownFields(filter.$unknown, unsupportedFilterFields);
+  if (unsupported) throw new FilterError(path, `not supported by Wirescope: ${unsupported}`);
   const preds: FlowPredicate[] = [];
   const add = (p: FlowPredicate | undefined) => {
     if (p) preds.push(p);

@@ -8,6 +8,7 @@ import {
   LostEventSource,
   loadRecordedFlows,
   responseKind,
+  type Flow,
 } from '@wirescope/flow';
 import { Observer, type FlowSink } from './observer.js';
 
@@ -61,4 +62,31 @@ test('flows that overflow a blocked client are reported as lost_events after its
     assert.equal(last.value.source, LostEventSource.OBSERVER_EVENTS_QUEUE);
   }
   assert.equal(observer.backlog, 0);
+});
+
+test('the deprecated experimental.field_mask (what hubble observe --experimental-field-mask sends) masks flows', async () => {
+  const observer = new Observer({ nodeName: 'wst-node-1' });
+  const flow = loadRecordedFlows().find((f) => f.source?.podName && f.destination?.podName)!;
+  observer.push(create(FlowSchema, flow));
+  const read = async (init: Parameters<typeof create<typeof GetFlowsRequestSchema>>[1]) => {
+    const client = blockingSink(100);
+    await observer.getFlows(create(GetFlowsRequestSchema, { number: 1n, ...init }), client.sink);
+    assert.equal(client.written.length, 1);
+    const r = fromBinary(GetFlowsResponseSchema, client.written[0]!).responseTypes;
+    assert.equal(r.case, 'flow');
+    return r.value as Flow;
+  };
+  const whole = await read({});
+  assert.equal(whole.source?.podName, flow.source!.podName);
+  const masked = await read({ experimental: { fieldMask: { paths: ['verdict', 'destination.pod_name'] } } });
+  assert.equal(masked.verdict, flow.verdict);
+  assert.equal(masked.destination?.podName, flow.destination!.podName);
+  assert.equal(masked.source, undefined, 'source is not in the mask');
+  // field_mask (10) wins when both are set
+  const both = await read({
+    fieldMask: { paths: ['source.pod_name'] },
+    experimental: { fieldMask: { paths: ['verdict'] } },
+  });
+  assert.equal(both.source?.podName, flow.source!.podName);
+  assert.equal(both.destination, undefined);
 });

@@ -11,6 +11,7 @@ import {
   NodeState,
   ServerStatusResponseSchema,
   compileFilters,
+  describeUnknownFields,
   flowTimeMicros,
   type Flow,
   type FlowPredicate,
@@ -357,6 +358,9 @@ export class Observer {
     match: FlowPredicate | undefined;
     mask: ((f: Flow) => Flow) | undefined;
   } {
+    const unknown = describeUnknownFields(req.$unknown);
+    if (unknown)
+      throw new ObserverError('INVALID_REQUEST', `GetFlowsRequest ${unknown}: not supported by Wirescope`);
     if (req.first && req.follow) {
       throw new ObserverError(
         'INVALID_REQUEST',
@@ -381,7 +385,11 @@ export class Observer {
       if (err instanceof FilterError) throw new ObserverError('INVALID_FILTER', err.message);
       throw err;
     }
-    return { match, mask: compileFieldMask(req.fieldMask?.paths ?? []) };
+    // the stock hubble CLI sends --experimental-field-mask in the deprecated experimental field
+    const paths = req.fieldMask?.paths.length
+      ? req.fieldMask.paths
+      : (req.experimental?.fieldMask?.paths ?? []);
+    return { match, mask: compileFieldMask(paths) };
   }
 
   /** Streams flows for one GetFlows call into `sink`. Throws ObserverError for invalid requests. */

@@ -14,6 +14,7 @@ import {
   loadRecordedFlows,
   responseKind,
   type ChangeNotification,
+  type GetFlowsRequest,
   type GetFlowsResponse,
   type GetNamespacesResponse,
   type GetNodesResponse,
@@ -98,6 +99,18 @@ test('GetFlows applies whitelist minus blacklist, since/until and field_mask', a
   assert.deepEqual(masked[1]!.time, flows.at(-1)!.time);
 });
 
+/**
+ * The request with a length-delimited field its schema lacks: on the request itself when
+ * `no` > 1000, else on its first whitelist filter (as the stock hubble CLI's newer fields arrive).
+ */
+function foreignFields(req: GetFlowsRequest, no: number, value: string): GetFlowsRequest {
+  const target: { $unknown?: { no: number; wireType: number; data: Uint8Array }[] } =
+    no > 1000 ? req : req.whitelist[0]!;
+  const bytes = Buffer.from(value);
+  target.$unknown = [{ no, wireType: 2, data: Uint8Array.from([bytes.length, ...bytes]) }];
+  return req;
+}
+
 test('invalid requests answer INVALID_ARGUMENT with the reason', async () => {
   const cases: [Parameters<typeof collectFlows>[1], RegExp][] = [
     [{ first: true, follow: true }, /first cannot be combined with follow/],
@@ -106,6 +119,15 @@ test('invalid requests answer INVALID_ARGUMENT with the reason', async () => {
     [{ blacklist: [{ verdict: [77] }] }, /blacklist\[0\]\.verdict: unknown value 77/],
     [{ fieldMask: { paths: ['nope'] } }, /field_mask: unknown flow field "nope"/],
     [{ since: flows[20]!.time, until: flows[10]!.time }, /since .* is after until/],
+    // what the stock hubble CLI sends for --cluster: a FlowFilter field Wirescope lacks
+    [
+      foreignFields(create(GetFlowsRequestSchema, { whitelist: [{ sourcePod: ['default/'] }] }), 37, 'eu-1'),
+      /whitelist\[0\]: not supported by Wirescope: field 37 source_cluster_name \(hubble observe --cluster/,
+    ],
+    [
+      foreignFields(create(GetFlowsRequestSchema, {}), 150000, ''),
+      /GetFlowsRequest field 150000: not supported by Wirescope/,
+    ],
   ];
   for (const [req, reason] of cases) {
     await assert.rejects(collectFlows(client, req), (err: grpc.ServiceError) => {
