@@ -9,7 +9,14 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdirSync, statSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BpfMap, BpfObject, requireRoot, type RecordBatch, type RingBufferReader } from '@wirescope/libbpf';
+import {
+  BpfMap,
+  BpfObject,
+  ensureBpfFs,
+  requireRoot,
+  type RecordBatch,
+  type RingBufferReader,
+} from '@wirescope/libbpf';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCH_OBJECT = `${ROOT}bpf/.output/bench_ringbuf.bpf.o`;
@@ -51,6 +58,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(RECORDS / RECORDS_PER_RUN) || RECORDS <= 0)
     throw new Error(`BENCH_RECORDS must be a positive multiple of ${RECORDS_PER_RUN}`);
   buildConsumer();
+  // the C consumer opens the ring through a pin, which needs bpffs (absent on a new machine)
+  if (ensureBpfFs().mountedNow) console.error('bench:ringbuf: mounted bpffs at /sys/fs/bpf');
   const bench = BpfObject.load(BENCH_OBJECT, {
     rodata: { bench_records_per_run: RECORDS_PER_RUN },
     maxEntries: { events: RING_BYTES },

@@ -31,9 +31,18 @@ if [ ${#MISSING[@]} -gt 0 ]; then
   done
 fi
 
-# npm ci only when package-lock.json changed since the last successful install.
+# As cilium-agent does: a new machine has no BPF filesystem (pins need it); agents mount it in
+# their own mount namespace too, and tests that need tracefs mount it themselves.
+if [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != bpf_fs ]; then
+  mkdir -p /sys/fs/bpf
+  mount -t bpf bpffs /sys/fs/bpf || die "cannot mount the BPF filesystem: mount -t bpf bpffs /sys/fs/bpf"
+  echo "wirescope setup: mounted bpffs at /sys/fs/bpf"
+fi
+
+# npm ci only when package-lock.json changed since the last successful install (or the
+# wirescope bin link is missing: installs made before the CLI had a committed bin entry).
 LOCK_SUM=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ ! -d node_modules ] || [ "$(cat .setup-stamp 2>/dev/null)" != "$LOCK_SUM" ]; then
+if [ ! -d node_modules ] || [ ! -e node_modules/.bin/wirescope ] || [ "$(cat .setup-stamp 2>/dev/null)" != "$LOCK_SUM" ]; then
   echo "wirescope setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed: see the npm output above"
   echo "$LOCK_SUM" > .setup-stamp

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 LOG=$(mktemp /tmp/wirescope-test.XXXXXX)
 trap 'rm -f "$LOG"' EXIT
 
-npx turbo run test --concurrency=1 --output-logs=full 2>&1 | tee "$LOG"
+# --continue: a failing package must not hide the results of the packages after it
+npx turbo run test --concurrency=1 --continue --output-logs=full 2>&1 | tee "$LOG"
 UNIT=${PIPESTATUS[0]}
 node scripts/run-tests.mjs test 2>&1 | tee -a "$LOG"
 E2E=${PIPESTATUS[0]}

@@ -9,6 +9,7 @@ import { healthRoutes } from './api/health.js';
 import { encryptRoutes } from './api/encrypt.js';
 import { endpointRoutes } from './api/endpoints.js';
 import { flowRoutes } from './api/flows.js';
+import { ensureBpfFs } from '@wirescope/libbpf';
 import { DatapathController } from './datapath/controller.js';
 import { HubbleMount } from './hubble/mount.js';
 import type { FlowObserver } from './flows/observer.js';
@@ -163,6 +164,7 @@ export class Agent {
 
   /** Loads the eBPF datapath; on failure the agent keeps running with route-based steering. */
   private async startDatapath(): Promise<void> {
+    this.mountBpfFs();
     const controller = new DatapathController(this.config, this.log);
     try {
       await controller.start();
@@ -185,6 +187,17 @@ export class Agent {
       controller.stop();
       this.datapathError = err instanceof Error ? err.message : String(err);
       this.log(this.datapathError);
+    }
+  }
+
+  /** As cilium-agent does: a new machine has no bpffs, and pinned maps need it. */
+  private mountBpfFs(): void {
+    try {
+      const bpffs = ensureBpfFs();
+      this.log(`datapath: bpffs ${bpffs.mountedNow ? 'mounted' : 'already mounted'} at ${bpffs.path}`);
+    } catch (err) {
+      // nothing the datapath loads today is pinned: say so and carry on
+      this.log(`datapath: ${err instanceof Error ? err.message : String(err)}; continuing without pins`);
     }
   }
 

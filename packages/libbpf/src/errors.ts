@@ -10,6 +10,7 @@ export const BPF_ERROR_CODES = {
   ERR_NOT_LOADED: 'the operation needs a loaded object (call load() first)',
   ERR_ALREADY_LOADED: 'the operation is only possible before load()',
   ERR_NOT_ROOT: 'BPF and tc need root (CAP_BPF, CAP_NET_ADMIN)',
+  ERR_MOUNT: 'bpffs or tracefs is not mounted and mounting it failed',
 } as const;
 
 export type BpfOwnErrorCode = keyof typeof BPF_ERROR_CODES;
@@ -22,6 +23,7 @@ export type BpfStep =
   | 'program'
   | 'map'
   | 'pin'
+  | 'mount'
   | 'attach'
   | 'attach-tc'
   | 'detach'

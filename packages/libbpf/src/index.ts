@@ -22,3 +22,12 @@ export {
   type RingBufferOptions,
 } from './ringbuf.js';
 export { requireRoot } from './root.js';
+export {
+  BPF_FS,
+  TRACE_FS,
+  ensureBpfFs,
+  ensureTraceFs,
+  isMounted,
+  unmountIfMountedNow,
+  type MountResult,
+} from './mounts.js';

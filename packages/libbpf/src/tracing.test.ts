@@ -3,10 +3,8 @@
 // either work or fail with a typed error naming the step.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BpfError, BpfObject } from './index.js';
+import { BpfError, BpfObject, TRACE_FS, ensureTraceFs, isMounted, unmountIfMountedNow } from './index.js';
 import { exitUnlessRoot } from './netns-fixture.js';
 
 exitUnlessRoot();
@@ -71,16 +69,7 @@ test('fentry/fexit: attach and count where the kernel has trampolines, else a lo
   assert.equal(hits(obj, SLOT.fexit), 4n);
 });
 
-const TRACEFS = '/sys/kernel/tracing';
-
-function tracefsMounted(): boolean {
-  return readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .some((line) => {
-      const [, where, type] = line.split(' ');
-      return where === TRACEFS && type === 'tracefs';
-    });
-}
+const tracefsMounted = () => isMounted(TRACE_FS, 'tracefs');
 
 test('tracepoint without tracefs: a typed attach error naming the tracepoint', (t) => {
   if (tracefsMounted()) {
@@ -100,8 +89,7 @@ test('tracepoint without tracefs: a typed attach error naming the tracepoint', (
 
 test('tracepoint: attaches, counts exactly our calls and stops after detach (mounts tracefs if needed)', () => {
   // this kernel boots without tracefs mounted; mount it where libbpf looks, and undo that after
-  const mountedHere = !tracefsMounted();
-  if (mountedHere) execFileSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS]);
+  const tracefs = ensureTraceFs();
   try {
     const obj = BpfObject.load(TESTPROG, { rodata: { trace_tgid: process.pid } });
     objects.push(obj);
@@ -112,6 +100,6 @@ test('tracepoint: attaches, counts exactly our calls and stops after detach (mou
     umaskCalls(1);
     assert.equal(hits(obj, SLOT.tracepoint), 6n);
   } finally {
-    if (mountedHere) execFileSync('umount', [TRACEFS]);
+    unmountIfMountedNow(tracefs);
   }
 });
