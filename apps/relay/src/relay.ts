@@ -97,7 +97,11 @@ export class Relay {
       emit: (bytes) => {
         const ok = sink.write(bytes);
         if (!ok) {
-          sink.onDrain(() => merger.resume());
+          // after the last source ended, only this drain can empty the merge: finish here too
+          sink.onDrain(() => {
+            merger.resume();
+            maybeFinish();
+          });
         }
         return ok;
       },
