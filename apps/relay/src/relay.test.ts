@@ -16,6 +16,7 @@ import {
 import {
   Observer,
   ObserverServer,
+  checkHealth,
   clientCredentials,
   collectFlows,
   makeTestPki,
@@ -51,6 +52,7 @@ let agents: Agent[];
 let peers: PeerManager;
 let relayServer: RelayServer;
 let client: grpc.Client;
+let relayAddress: string;
 const socket = `/tmp/wst3-relay-${process.pid}.sock`;
 
 before(async () => {
@@ -58,8 +60,8 @@ before(async () => {
   peers = new PeerManager({ backoff: { initialMs: 200, maxMs: 1000 } });
   for (const a of agents) peers.upsert({ name: a.name, address: a.address });
   relayServer = new RelayServer({ relay: new Relay(peers), listen: ['127.0.0.1:0', `unix://${socket}`] });
-  const [addr] = await relayServer.start();
-  client = testClient(addr!);
+  [relayAddress] = (await relayServer.start()) as [string];
+  client = testClient(relayAddress);
   await waitFor(() => peers.connected().length === 3, 5000, 'relay to connect to every agent');
 });
 
@@ -242,4 +244,31 @@ test('discovery through Peer.Notify and mutual TLS toward agents and clients', a
   await tlsRelay.stop(50);
   await Promise.all(tlsAgents.map((s) => s.stop(50)));
   rmSync(pki.dir, { recursive: true, force: true });
+});
+
+test('grpc.health.v1 on the relay: NOT_SERVING without a connected node, SERVING with one, NOT_SERVING when it goes', async () => {
+  const agent = await startAgent('wst-node-9');
+  const own = new PeerManager({ backoff: { initialMs: 100, maxMs: 200 } });
+  const server = new RelayServer({ relay: new Relay(own), listen: ['127.0.0.1:0'] });
+  const [addr] = await server.start();
+  const status = () => checkHealth(addr!, 'hubble.server.Observer');
+  try {
+    assert.equal(await status(), 'NOT_SERVING');
+    assert.equal(await checkHealth(addr!, ''), 'NOT_SERVING');
+    own.upsert({ name: agent.name, address: agent.address });
+    await waitFor(() => own.connected().length === 1, 5000, 'relay to connect to the agent');
+    for (const service of ['hubble.server.Observer', 'observer.Observer', ''])
+      assert.equal(await checkHealth(addr!, service), 'SERVING', service);
+    own.remove(agent.name);
+    assert.equal(await status(), 'NOT_SERVING');
+  } finally {
+    own.close();
+    await server.stop(100);
+    await agent.server.stop(100);
+  }
+});
+
+test('grpc.health.v1 of the shared relay: SERVING with its three nodes, over TCP and the unix socket', async () => {
+  assert.equal(await checkHealth(relayAddress, 'hubble.server.Observer'), 'SERVING');
+  assert.equal(await checkHealth(`unix://${socket}`, 'hubble.server.Observer'), 'SERVING');
 });

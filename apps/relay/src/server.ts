@@ -1,7 +1,8 @@
-// The relay's gRPC server (Observer + Wirescope services) on TCP 4245 and optionally a unix socket.
+// The relay's gRPC server (Observer + Wirescope + grpc.health.v1) on TCP 4245 and optionally a unix socket.
 import * as grpc from '@grpc/grpc-js';
 import type { GetFlowsRequest, GetHandshakesRequest } from '@wirescope/flow';
 import {
+  ObserverHealth,
   bindAll,
   grpcSink,
   observerService,
@@ -34,10 +35,17 @@ function unaryHandler<T>(fn: () => Promise<T>) {
 
 export class RelayServer {
   readonly server = new grpc.Server({ 'grpc.max_send_message_length': 16 * 1024 * 1024 });
+  /** SERVING while at least one node is connected: without one the relay has no flows to give. */
+  readonly health = new ObserverHealth();
   private bound: string[] = [];
+  private readonly updateHealth = () => this.health.setServing(this.opts.relay.peers.connected().length > 0);
 
   constructor(private readonly opts: RelayServerOptions) {
     const relay = opts.relay;
+    this.health.addTo(this.server);
+    this.updateHealth();
+    relay.peers.on('state', this.updateHealth);
+    relay.peers.on('removed', this.updateHealth);
     this.server.addService(serviceDefinition(observerService, { rawResponses: ['GetFlows'] }), {
       GetFlows: (call: grpc.ServerWritableStream<GetFlowsRequest, Uint8Array>) => {
         relay
@@ -79,6 +87,9 @@ export class RelayServer {
   }
 
   async stop(graceMs = 500): Promise<void> {
+    this.opts.relay.peers.off('state', this.updateHealth);
+    this.opts.relay.peers.off('removed', this.updateHealth);
+    this.health.setServing(false);
     await shutdown(this.server, graceMs);
   }
 }

@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './fieldmask.js';
 export * from './handshakes.js';
+export * from './health.js';
 export * from './observer.js';
 export * from './peers.js';
 export * from './listen.js';

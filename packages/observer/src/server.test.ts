@@ -24,7 +24,7 @@ import {
 import { Observer } from './observer.js';
 import { ObserverServer } from './server.js';
 import { observerService, peerService, serverStream, unary } from './services.js';
-import { collectFlows, testClient, waitFor, makeTestPki } from './testing.js';
+import { checkHealth, collectFlows, testClient, waitFor, makeTestPki } from './testing.js';
 import { clientChannelOptions, clientCredentials } from './tls.js';
 
 const flows = loadRecordedFlows();
@@ -443,4 +443,33 @@ test('pushReplayed serves recorded flows at their replay time, decoded only for 
   );
   c.close();
   await s.stop(100);
+});
+
+test('grpc.health.v1: SERVING for hubble.server.Observer, observer.Observer and "" once started, on TCP and the unix socket', async () => {
+  for (const address of [tcp!, `unix://${socketPath}`]) {
+    for (const service of ['hubble.server.Observer', 'observer.Observer', ''])
+      assert.equal(await checkHealth(address, service), 'SERVING', `${address} ${service}`);
+  }
+  await assert.rejects(checkHealth(tcp!, 'no.such.Service'), (err: grpc.ServiceError) => {
+    assert.equal(err.code, grpc.status.NOT_FOUND);
+    return true;
+  });
+});
+
+test('grpc.health.v1: NOT_SERVING before start and from stop', async () => {
+  const s = new ObserverServer({
+    observer: new Observer({ nodeName: 'wst-node-8', capacity: 63 }),
+    listen: [],
+  });
+  assert.equal(s.health.serving, false);
+  const port = await new Promise<number>((resolve, reject) =>
+    s.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  assert.equal(await checkHealth(`127.0.0.1:${port}`, 'hubble.server.Observer'), 'NOT_SERVING');
+  await s.start();
+  assert.equal(await checkHealth(`127.0.0.1:${port}`, 'hubble.server.Observer'), 'SERVING');
+  await s.stop(100);
+  assert.equal(s.health.serving, false);
 });

@@ -21,6 +21,7 @@ import { HandshakeLog } from './handshakes.js';
 import { observerService, peerService, serviceDefinition, wirescopeService } from './services.js';
 import { serverCredentials, type ServerTlsFiles } from './tls.js';
 import { bindAll, shutdown } from './listen.js';
+import { ObserverHealth } from './health.js';
 
 export interface ObserverServerOptions {
   observer: Observer;
@@ -285,9 +286,12 @@ export class ObserverServer {
   });
   readonly peers: PeerRegistry;
   readonly handshakes: HandshakeLog;
+  /** NOT_SERVING until start() has bound every address, and again from stop(). */
+  readonly health = new ObserverHealth();
   private bound: string[] = [];
 
   constructor(private readonly opts: ObserverServerOptions) {
+    this.health.addTo(this.server);
     this.peers = opts.peers ?? new PeerRegistry();
     this.handshakes = opts.handshakes ?? new HandshakeLog(opts.observer.nodeName);
     const observer = opts.observer;
@@ -385,6 +389,7 @@ export class ObserverServer {
   /** Binds every listen address; resolves to the bound addresses (ports resolved). */
   async start(): Promise<string[]> {
     this.bound.push(...(await bindAll(this.server, this.opts.listen, serverCredentials(this.opts.tls))));
+    this.health.setServing(true);
     return [...this.bound];
   }
 
@@ -394,6 +399,7 @@ export class ObserverServer {
 
   /** Stops accepting calls; open streams are cancelled after graceMs. */
   async stop(graceMs = 500): Promise<void> {
+    this.health.setServing(false);
     await shutdown(this.server, graceMs);
   }
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { GetFlowsRequestSchema, type GetFlowsResponse } from '@wirescope/flow';
+import { service as healthService } from 'grpc-health-check';
 import { makeClient, serverStream, observerService } from './services.js';
 
 export type GetFlowsInit = Parameters<typeof create<typeof GetFlowsRequestSchema>>[1];
@@ -32,6 +33,23 @@ export function collectFlows(c: grpc.Client, req: GetFlowsInit): Promise<GetFlow
     call.on('error', reject);
     call.on('end', () => resolve(out));
   });
+}
+
+const HealthClient = grpc.makeGenericClientConstructor(healthService, 'Health');
+
+/** grpc.health.v1 Health/Check as a stock client sends it; resolves to the status name. */
+export function checkHealth(address: string, service: string): Promise<string> {
+  const client = new HealthClient(address, grpc.credentials.createInsecure());
+  return new Promise<string>((resolve, reject) => {
+    const check = client['Check'] as (
+      req: { service: string },
+      options: grpc.CallOptions,
+      cb: (err: grpc.ServiceError | null, res?: { status: string }) => void,
+    ) => void;
+    check.call(client, { service }, { deadline: Date.now() + 5000 }, (err, res) =>
+      err ? reject(err) : resolve(res!.status),
+    );
+  }).finally(() => client.close());
 }
 
 export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {

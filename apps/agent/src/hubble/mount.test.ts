@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { EncryptionStatusRequestSchema, Verdict, type EncryptionStatusResponse } from '@wirescope/flow';
 import {
+  checkHealth,
   clientChannelOptions,
   clientCredentials,
   collectFlows,
@@ -51,11 +52,13 @@ function traceRecord(): Buffer {
   return b;
 }
 
-test('flows from the datapath observer are served by the Hubble Observer API; nodes become peers', async () => {
+test('flows from the datapath observer are served by the Hubble Observer API; nodes become peers; health SERVING', async () => {
   const flows = new FlowObserver(ctx);
   const mount = new HubbleMount({ nodeName: 'node1', capacity: 4095, listen: ['127.0.0.1:0'] }, flows);
   const [address] = await mount.start();
   try {
+    for (const service of ['hubble.server.Observer', 'observer.Observer', ''])
+      assert.equal(await checkHealth(address ?? '', service), 'SERVING', service);
     const rec = traceRecord();
     flows.onBatch({ buffer: rec, offsets: Uint32Array.from([0, rec.length]), count: 1 });
     assert.equal(mount.observer.ring.seen, 1);
@@ -113,6 +116,7 @@ test('with TLS the TCP port requires a client certificate while the unix socket 
   );
   const [tcp, unix] = await mount.start();
   assert.equal(unix, `unix://${socket}`);
+  assert.equal(await checkHealth(unix, 'hubble.server.Observer'), 'SERVING');
   mount.setEncryptStatus({
     mechanism: 'wireguard-go',
     interface: 'wsl-wg-node1',
