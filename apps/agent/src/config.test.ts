@@ -85,3 +85,30 @@ test('--hubble-tls-* flags: cert and key together, a client CA only with them', 
     /--hubble-tls-client-ca needs --hubble-tls-cert/,
   );
 });
+
+test('--node-name takes any Kubernetes node name (a DNS-1123 subdomain) and refuses others', () => {
+  for (const name of [
+    'worker-1',
+    'kind-worker2',
+    'ip-10-0-1-12.ec2.internal',
+    `${'a'.repeat(63)}.${'b'.repeat(63)}`,
+  ]) {
+    const config = parseAgentFlags(['--node-name', name, ...base.slice(2)]);
+    assert.ok(config !== 'help' && config.nodeName === name, name);
+  }
+  for (const name of [
+    'Worker-1',
+    '-worker',
+    'worker-',
+    'a..b',
+    'a_b',
+    `${'a'.repeat(64)}.b`,
+    'a.'.repeat(127) + 'a',
+  ]) {
+    assert.throws(
+      () => parseAgentFlags([`--node-name=${name}`, ...base.slice(2)]),
+      /--node-name ".*" is not valid; accepted: a DNS-1123 subdomain/,
+      name,
+    );
+  }
+});

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { AgentError, AgentErrorCode } from './errors.js';
-import { parseCidr, parseIPv4 } from './net.js';
+import { isDnsSubdomain, parseCidr, parseIPv4 } from './net.js';
 
 export type WireguardMechanism = 'auto' | 'kernel' | 'wireguard-go';
 
@@ -110,12 +110,11 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
     return typeof v === 'string' ? v : undefined;
   };
 
-  const nodeName = required('node-name', str('node-name'), 'lower-case letters, digits and "-", up to 63');
-  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(nodeName)) {
-    throw invalid(
-      `--node-name "${nodeName}" is not valid; accepted: lower-case letters, digits and "-", up to 63`,
-    );
-  }
+  const nodeNames =
+    'a DNS-1123 subdomain like a Kubernetes node name (lower-case letters, digits, "-" and ".", up to 253)';
+  const nodeName = required('node-name', str('node-name'), nodeNames);
+  if (!isDnsSubdomain(nodeName))
+    throw invalid(`--node-name "${nodeName}" is not valid; accepted: ${nodeNames}`);
   const underlayIP = required('underlay-ip', str('underlay-ip'), 'an IPv4 address such as 10.77.0.11');
   if (parseIPv4(underlayIP) === undefined) {
     throw invalid(`--underlay-ip "${underlayIP}" is not valid; accepted: an IPv4 address such as 10.77.0.11`);

@@ -8,4 +8,13 @@ export type { EncryptStatus, PeerStatus } from './wireguard/manager.js';
 export { parseWgDump } from './wireguard/dump.js';
 export { publicKeyOf } from './wireguard/keys.js';
 export { agentRequest } from './api/client.js';
-export { parseCidr, parseIPv4, formatIPv4, cidrsOverlap, cidrContains, cidrSize, type Cidr } from './net.js';
+export {
+  parseCidr,
+  parseIPv4,
+  formatIPv4,
+  cidrsOverlap,
+  cidrContains,
+  cidrSize,
+  isDnsSubdomain,
+  type Cidr,
+} from './net.js';

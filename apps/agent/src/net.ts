@@ -46,3 +46,15 @@ export function cidrContains(cidr: Cidr, address: number): boolean {
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return cidrContains(a, b.network) || cidrContains(b, a.network);
 }
+
+/**
+ * A DNS-1123 subdomain, what Kubernetes accepts as a node name: lower-case letters, digits, "-"
+ * and ".", each dot-separated label starting and ending with a letter or digit, 253 at most.
+ */
+export function isDnsSubdomain(name: string): boolean {
+  return (
+    name.length <= 253 &&
+    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(name) &&
+    name.split('.').every((label) => label.length <= 63)
+  );
+}
