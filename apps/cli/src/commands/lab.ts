@@ -4,9 +4,10 @@ import { UsageError } from '../command.js';
 import { specForLabUp } from '../lab/prepare.js';
 import { parseCommandArgs, textOrJson } from '../args.js';
 import { LabError, labDown, labNamespaces, labUp, startComponent, stopComponent } from '../lab/lab.js';
-import { LOG_DIR, PREFIX, SOCKET_DIR } from '../lab/names.js';
+import { LOG_DIR, PREFIX, socketIn } from '../lab/names.js';
+import { keepGoingWhenOutputCloses } from '../lab/output.js';
 import { listenLoopback, startNamespaceForward } from '../lab/forward.js';
-import { isAlive } from '../lab/shell.js';
+import { isAlive } from '../lab/process.js';
 import { existsSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { labStatus } from '../lab/status.js';
@@ -32,6 +33,7 @@ export const command: Command = {
       console.log(USAGE);
       return 0;
     }
+    keepGoingWhenOutputCloses();
     const [action, ...extra] = positionals;
     if (action === 'forward') return forward(extra, values['local-port']);
     if (action === 'stop' || action === 'start') {
@@ -121,7 +123,7 @@ async function forward(args: string[], localPortFlag: string | undefined): Promi
     );
   }
   const name = `forward-${namespace}-${port}-${process.pid}`;
-  const socketPath = `${SOCKET_DIR}/${name}.sock`;
+  const socketPath = socketIn(name);
   const inner = startNamespaceForward(name, namespace, socketPath, match[1] ?? '127.0.0.1', port);
   const stopInner = () => {
     if (isAlive(inner.pid)) process.kill(inner.pid, 'SIGTERM');

@@ -23,6 +23,9 @@ import {
   SOCKET_DIR,
   WIREGUARD_PORT,
   WIREGUARD_SOCKET_DIR,
+  DNS_ZONE_FILE,
+  ETCD_DATA_DIR,
+  agentDaemon,
   agentDir,
   agentSocket,
   etcdForwardSocket,
@@ -33,7 +36,12 @@ import {
   wireguardInterface,
 } from './names.js';
 import { createTopology } from './topology.js';
-import { isAlive, run, startDaemon, type Daemon } from './shell.js';
+import { run, startDaemon, type Daemon } from './shell.js';
+import { isAlive } from './process.js';
+import { withLabLock } from './lock.js';
+import { LabError } from './errors.js';
+
+export { LabError };
 import { listenLoopback, startNamespaceForward } from './forward.js';
 import { readState, writeState, type LabState } from './state.js';
 import { createLabPki, labPkiPaths } from './tls.js';
@@ -118,44 +126,6 @@ export async function preflightProblems(): Promise<string[]> {
   return problems;
 }
 
-const LOCK_FILE = '/run/wirescope-lab.lock';
-
-/**
- * Serializes lab operations across processes (two `lab up`s, or a `lab down` during a `lab up`):
- * an exclusively created lock file holding the owner's pid; a dead owner's lock is taken over.
- */
-async function withLabLock<T>(fn: () => Promise<T>, progress?: Progress): Promise<T> {
-  const deadline = Date.now() + 120_000;
-  let announced = false;
-  for (;;) {
-    try {
-      writeFileSync(LOCK_FILE, `${process.pid}\n`, { flag: 'wx' });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let holder = Number.NaN;
-    try {
-      holder = Number(readFileSync(LOCK_FILE, 'utf8').trim());
-    } catch {
-      continue; // released meanwhile
-    }
-    if (!Number.isInteger(holder) || !isAlive(holder)) {
-      rmSync(LOCK_FILE, { force: true });
-      continue;
-    }
-    if (!announced) progress?.(`waiting: another lab operation (pid ${holder}) is in progress`);
-    announced = true;
-    if (Date.now() > deadline) throw new LabError(`another lab operation (pid ${holder}) holds ${LOCK_FILE}`);
-    await sleep(200);
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(LOCK_FILE, { force: true });
-  }
-}
-
 export function labUp(spec: LabSpec, progress: Progress): Promise<UpResult> {
   return withLabLock(() => labUpLocked(spec, progress), progress);
 }
@@ -195,7 +165,7 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
         '--name',
         `${PREFIX}-cp`,
         '--data-dir',
-        join(LAB_DIR, 'etcd'),
+        ETCD_DATA_DIR,
         '--listen-client-urls',
         `http://${CONTROL_PLANE_ADDRESS}:${ETCD_PORT},http://127.0.0.1:${ETCD_PORT}`,
         '--advertise-client-urls',
@@ -267,8 +237,7 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
 
     const zone: Record<string, string> = {};
     for (const pod of spec.pods) zone[`${pod.name}.${pod.namespace}`] = pod.ip;
-    const zoneFile = join(LAB_DIR, 'dns-zone.json');
-    writeFileSync(zoneFile, JSON.stringify(zone, null, 2));
+    writeFileSync(DNS_ZONE_FILE, JSON.stringify(zone, null, 2));
     const dnsServer = spec.pods.find((p) => p.workload.kind === 'dns-server');
     for (const pod of spec.pods) {
       if (pod.workload.kind === 'none') continue;
@@ -281,7 +250,7 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
           {
             WSL_POD: `${pod.namespace}/${pod.name}`,
             WSL_WORKLOAD: JSON.stringify(settings),
-            WSL_DNS_ZONE: zoneFile,
+            WSL_DNS_ZONE: DNS_ZONE_FILE,
             ...(dnsServer ? { WSL_DNS_SERVER: dnsServer.ip } : {}),
           },
         ),
@@ -314,7 +283,7 @@ function etcdHealthy(): Promise<true | undefined> {
 export function startAgent(node: LabSpec['nodes'][number]): Daemon {
   const pki = labPkiPaths({ nodes: [node] });
   const serverPair = pki.agents[node.name];
-  return startDaemon(`agent-${node.name}`, nodeNamespace(node.name), [
+  return startDaemon(agentDaemon(node.name), nodeNamespace(node.name), [
     process.execPath,
     AGENT_MAIN,
     '--node-name',
@@ -494,11 +463,6 @@ function findDaemon(state: LabState, name: string): Daemon {
   if (!daemon)
     throw new LabError(`no lab process "${name}"; accepted: ${state.daemons.map((d) => d.name).join(', ')}`);
   return daemon;
-}
-
-/** A user-facing lab error (bad component name, no lab): one line, no stack. */
-export class LabError extends Error {
-  override name = 'LabError';
 }
 
 export interface DownResult {

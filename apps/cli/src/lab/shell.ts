@@ -65,12 +65,3 @@ export function startDaemon(
   writeFileSync(join(PID_DIR, `${name}.pid`), `${child.pid}\n`);
   return { name, namespace, pid: child.pid, log, argv, env };
 }
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -138,3 +138,64 @@ test('an unreadable spec file is reported by name', () => {
     /\/nonexistent\/wsl-spec\.yaml: cannot read the spec/,
   );
 });
+
+const twoNodes = (a: string, b: string, extra = ''): string =>
+  `nodes:\n  - name: ${a}\n    podCIDR: 10.244.1.0/24\n  - name: ${b}\n    podCIDR: 10.244.2.0/24\n${extra}`;
+
+test('node names are Kubernetes node names: any DNS-1123 subdomain up to 253 characters', () => {
+  const long = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+  for (const [a, b] of [
+    ['worker-1', 'worker-10'],
+    ['ip-10-0-1-12.ec2.internal', 'ip-10-0-1-13.ec2.internal'],
+    ['kind-worker2', long],
+    ['0-a', 'n-2'],
+  ] as const) {
+    const spec = parseSpec(twoNodes(a, b, `pods:\n  - name: p\n    node: ${b}\n`), 'spec.yaml');
+    assert.deepEqual(
+      spec.nodes.map((n) => n.name),
+      [a, b],
+    );
+    assert.equal(spec.pods[0]?.node, b);
+  }
+  for (const bad of ['Worker-1', '-a', 'a-', 'a..b', 'a_b', `${'a'.repeat(64)}`, `${long}x`]) {
+    const found = problems(twoNodes('ok', bad));
+    assert.equal(found.length, 1, found.join('\n'));
+    assert.match(
+      found[0] ?? '',
+      /^spec\.yaml:4: nodes\[1\]\.name: ".*" is not a valid node name; accepted: a DNS-1123 subdomain/,
+    );
+  }
+});
+
+test('a node name whose derived names are already taken is refused before anything is made', () => {
+  assert.deepEqual(problems(twoNodes('n1', 'cp')), [
+    "spec.yaml:4: nodes[1].name: its network namespace wsl-cp is already the control plane's; rename it",
+    "spec.yaml:4: nodes[1].name: its fabric port fab-cp is already the control plane's; rename it",
+  ]);
+  assert.match(
+    problems(twoNodes('wor-bf95', 'worker-10'))[0] ?? '',
+    /^spec\.yaml:4: nodes\[1\]\.name: its WireGuard interface wsl-wg-wor-bf95 is already node wor-bf95's/,
+  );
+});
+
+test('a YAML alias bomb is an invalid spec, not a crash', () => {
+  const levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
+  for (let i = 1; i < 9; i++) {
+    const prev = String.fromCharCode(96 + i);
+    levels.push(
+      `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${prev}`).join(', ')}]`,
+    );
+  }
+  const found = problems(`${levels.join('\n')}\nnodes: *i\n`);
+  assert.equal(found.length, 1);
+  assert.match(
+    found[0] ?? '',
+    /^spec\.yaml:1: \(document\): not usable: Excessive alias count.*; accepted: at most 100 alias expansions$/,
+  );
+  // a few aliases, as people use them for shared labels, stay fine
+  const shared = parseSpec(
+    `${twoNodes('n1', 'n2')}pods:\n  - { name: a, node: n1, labels: &l { app: x } }\n  - { name: b, node: n2, labels: *l }\n`,
+    'spec.yaml',
+  );
+  assert.deepEqual(shared.pods[1]?.labels, { app: 'x' });
+});

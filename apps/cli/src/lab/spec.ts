@@ -16,7 +16,9 @@ import {
   parseCidr,
   parseIPv4,
   type Cidr,
+  isDnsSubdomain,
 } from '@wirescope/agent';
+import { derivedNameClashes } from './names.js';
 
 /** The lab's underlay: node addresses and the control plane live here, inside lab namespaces only. */
 export const UNDERLAY_CIDR = '10.77.0.0/24';
@@ -67,8 +69,8 @@ const WORKLOAD_FIELDS: Record<Workload['kind'], string[]> = {
   'dns-server': ['kind', 'port'],
   'udp-sender': ['kind', 'target', 'port', 'intervalMs'],
 };
-// Node names end up in interface names (wsl-wg-<node>), which the kernel caps at 15 characters.
-const NODE_NAME = /^[a-z][a-z0-9]{0,7}$/;
+/** Expansions of YAML aliases a spec may make; more is a "billion laughs" document, not a lab. */
+const MAX_ALIAS_COUNT = 100;
 const DNS_NAME = /^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$/;
 const LABEL_VALUE = /^[A-Za-z0-9._-]{0,63}$/;
@@ -146,7 +148,15 @@ export function parseSpec(text: string, file: string): LabSpec {
     );
   }
   const c = new Checker(file, doc, lines);
-  const root: unknown = doc.toJS();
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // yaml throws a ReferenceError for too many alias expansions: a spec error, not a crash.
+    throw new SpecError([
+      `${file}:1: (document): not usable: ${(err as Error).message}; accepted: at most ${MAX_ALIAS_COUNT} alias expansions`,
+    ]);
+  }
   if (!isRecord(root))
     throw new SpecError([`${file}:1: (document): expected a mapping with "nodes" and "pods"`]);
   for (const key of Object.keys(root)) {
@@ -170,10 +180,11 @@ export function parseSpec(text: string, file: string): LabSpec {
           c.add(at(key), `unknown field; accepted: ${NODE_FIELDS.join(', ')}`, true);
       }
       const name = raw.name;
-      if (typeof name !== 'string' || !NODE_NAME.test(name)) {
+      if (typeof name !== 'string' || !isDnsSubdomain(name)) {
         c.add(
           at('name'),
-          `"${String(name ?? '')}" is not a valid node name; accepted: 1-8 lower-case letters and digits, starting with a letter`,
+          `"${String(name ?? '')}" is not a valid node name; accepted: a DNS-1123 subdomain like a Kubernetes node name ` +
+            '(lower-case letters, digits, "-" and ".", each dot-separated part starting and ending with a letter or digit, up to 253)',
         );
       } else if (seenNames.has(name)) {
         c.add(at('name'), `duplicate node "${name}" (first at nodes[${seenNames.get(name)}])`);
@@ -363,6 +374,14 @@ export function parseSpec(text: string, file: string): LabSpec {
     });
   }
 
+  // Only a spec valid so far: its nodes and pods are then exactly the entries of the file, in order.
+  if (c.problems.length === 0) {
+    for (const clash of derivedNameClashes(
+      nodes.map((n) => n.name),
+      pods,
+    ))
+      c.add([clash.list, clash.index, 'name'], clash.message);
+  }
   if (c.problems.length > 0) throw new SpecError(c.problems);
   return { file, nodes, pods };
 }

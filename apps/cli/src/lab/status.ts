@@ -5,6 +5,7 @@ import {
   RELAY_PORT,
   RELAY_SOCKET,
   TLS_DIR,
+  agentDaemon,
   agentSocket,
   nodeNamespace,
   podNamespace,
@@ -13,7 +14,7 @@ import {
 import { labNamespaces, relayStatus, runningDaemons, withLabStore } from './lab.js';
 import { CONTROL_PLANE_ADDRESS } from './spec.js';
 import { readState } from './state.js';
-import { isAlive } from './shell.js';
+import { isAlive } from './process.js';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB'];
@@ -91,11 +92,12 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
     } catch (err) {
       encrypt = { error: (err as Error).message };
     }
-    const agent = daemon(`agent-${node.name}`);
+    const agent = daemon(agentDaemon(node.name));
     nodes.push({
       ...node,
       namespace: nodeNamespace(node.name),
       wireguardInterface: wireguardInterface(node.name),
+      agentSocket: agentSocket(node.name),
       agentPid: agent?.pid,
       agentRunning: agent ? isAlive(agent.pid) : false,
       inStore: Array.isArray(storeNodes) && storeNodes.includes(node.name),
@@ -197,9 +199,11 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
     '',
     'NODES',
   ];
+  // Node names run up to 253 characters: columns as wide as this lab's longest, at least the old 8.
+  const nodeWidth = Math.max(8, ...nodes.map((n) => n.name.length));
   for (const n of nodes) {
     lines.push(
-      `  ${n.name.padEnd(8)} ${n.address.padEnd(12)} pods ${n.podCIDR.padEnd(15)} agent ${n.agentRunning ? `pid ${n.agentPid}` : 'NOT RUNNING'}`,
+      `  ${n.name.padEnd(nodeWidth)} ${n.address.padEnd(12)} pods ${n.podCIDR.padEnd(15)} agent ${n.agentRunning ? `pid ${n.agentPid}` : 'NOT RUNNING'}`,
     );
     if ('error' in n.encrypt) lines.push(`    encrypt status unavailable: ${n.encrypt.error}`);
     else lines.push(`    ${interfaceLine(n.encrypt)}`, ...n.encrypt.peers.map((p) => `      ${peerLine(p)}`));
@@ -207,7 +211,7 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
   lines.push('', 'PODS');
   for (const p of pods) {
     lines.push(
-      `  ${p.name.padEnd(22)} ${p.node.padEnd(8)} ${p.ip.padEnd(13)} ${`ID:${p.identity ?? '-'}`.padEnd(9)} ${p.workload.padEnd(12)} ${p.running ? 'running' : 'NOT RUNNING'}`,
+      `  ${p.name.padEnd(22)} ${p.node.padEnd(nodeWidth)} ${p.ip.padEnd(13)} ${`ID:${p.identity ?? '-'}`.padEnd(9)} ${p.workload.padEnd(12)} ${p.running ? 'running' : 'NOT RUNNING'}`,
     );
   }
   if (dead.length > 0)

@@ -3,7 +3,7 @@
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONTROL_PLANE_ADDRESS, type LabSpec } from './spec.js';
-import { TLS_DIR } from './names.js';
+import { TLS_DIR, agentDaemon, fitName } from './names.js';
 import { run } from './shell.js';
 
 export interface CertPair {
@@ -21,7 +21,15 @@ export interface LabPki {
 
 /** The name the relay's server certificate carries (hubble-relay's, so stock clients can verify it). */
 export const RELAY_SERVER_NAME = 'hubble-relay.wirescope-lab';
-export const agentServerName = (node: string): string => `${node}.hubble-grpc.wirescope-lab`;
+const AGENT_SERVER_DOMAIN = '.hubble-grpc.wirescope-lab';
+/** openssl refuses a longer certificate common name (X.509's ub-common-name). */
+const MAX_COMMON_NAME = 64;
+/**
+ * Like Cilium's <node>.<cluster>.hubble-grpc.cilium.io: the node name with its dots made dashes as
+ * one DNS label, shortened (fitName) so that the whole name still fits a certificate's CN.
+ */
+export const agentServerName = (node: string): string =>
+  `${fitName('', node.replaceAll('.', '-'), MAX_COMMON_NAME - AGENT_SERVER_DOMAIN.length)}${AGENT_SERVER_DOMAIN}`;
 
 const pairIn = (dir: string, name: string): CertPair => ({
   cert: join(dir, `${name}.crt`),
@@ -32,7 +40,7 @@ const pairIn = (dir: string, name: string): CertPair => ({
 export function labPkiPaths(spec: Pick<LabSpec, 'nodes'>, dir = TLS_DIR): LabPki {
   return {
     ca: join(dir, 'ca.crt'),
-    agents: Object.fromEntries(spec.nodes.map((n) => [n.name, pairIn(dir, `agent-${n.name}`)])),
+    agents: Object.fromEntries(spec.nodes.map((n) => [n.name, pairIn(dir, agentDaemon(n.name))])),
     relayServer: pairIn(dir, 'relay-server'),
     relayClient: pairIn(dir, 'relay-client'),
     cli: pairIn(dir, 'cli-client'),

@@ -2,6 +2,7 @@ import type { LabSpec } from './spec.js';
 import { CONTROL_PLANE_ADDRESS, UNDERLAY_CIDR } from './spec.js';
 import {
   CONTROL_PLANE_NS,
+  CONTROL_PLANE_PORT,
   FABRIC_BRIDGE,
   FABRIC_NS,
   fabricPort,
@@ -42,7 +43,7 @@ export async function createTopology(spec: LabSpec, progress: (message: string) 
 
   const fabric = [`link set lo up`, `link add ${FABRIC_BRIDGE} type bridge`, `link set ${FABRIC_BRIDGE} up`];
   const legs: [string, string, string][] = [
-    [CONTROL_PLANE_NS, fabricPort('cp'), CONTROL_PLANE_ADDRESS],
+    [CONTROL_PLANE_NS, CONTROL_PLANE_PORT, CONTROL_PLANE_ADDRESS],
     ...spec.nodes.map((n): [string, string, string] => [
       nodeNamespace(n.name),
       fabricPort(n.name),
