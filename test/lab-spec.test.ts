@@ -46,6 +46,25 @@ test('lab up with an invalid spec names file, line and field, and creates nothin
   assert.doesNotMatch(ns, /^wsl-/m, 'no lab namespace created');
 });
 
+test('lab up with a YAML alias bomb is an invalid spec (rc 2, no stack trace), and creates nothing', () => {
+  const dir = mkdtempSync('/tmp/wsl-spec-');
+  const file = join(dir, 'bomb.yaml');
+  const levels = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+  for (const [prev, name] of ['ab', 'bc', 'cd', 'de', 'ef', 'fg', 'gh', 'hi']) {
+    levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+  }
+  writeFileSync(file, `${levels.join('\n')}\nnodes: *i\n`);
+  const result = cli('lab', 'up', '--spec', file);
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(
+    result.stderr,
+    /^wirescope: invalid lab spec, nothing was created:\n {2}\S+bomb\.yaml:1: \(document\): not usable: Excessive alias count/,
+  );
+  assert.doesNotMatch(result.stderr, /ReferenceError|\n\s+at /);
+  assert.ok(!existsSync('/run/wirescope-lab'), 'no lab files created');
+});
+
 test('lab and encrypt reject bad arguments with one line naming what is accepted', () => {
   const action = cli('lab', 'sideways');
   assert.equal(action.code, 2);
