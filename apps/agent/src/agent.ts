@@ -14,6 +14,7 @@ import { DatapathController } from './datapath/controller.js';
 import { HubbleMount } from './hubble/mount.js';
 import type { FlowObserver } from './flows/observer.js';
 import { canonicalLabels } from './store/identity.js';
+import { NodeMembership, type StaleNode } from './store/membership.js';
 import { AgentError, AgentErrorCode } from './errors.js';
 
 export interface StoreState {
@@ -21,6 +22,23 @@ export interface StoreState {
   lastSync: string | undefined;
   lastError: string | undefined;
   nodes: number;
+}
+
+const DEVICE_WATCH_MS = 1000;
+
+export interface DeviceOutage {
+  reason: string;
+  from: string;
+  to: string;
+  seconds: number;
+}
+
+export interface DeviceState {
+  state: 'up' | 'down';
+  /** ISO time of the last change */
+  since: string;
+  reason?: string | undefined;
+  lastOutage?: DeviceOutage | undefined;
 }
 
 export interface LocalEndpoint extends EndpointRecord {
@@ -36,6 +54,10 @@ export class Agent {
   private readonly wireguard: WireguardManager;
   private server: Server | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private deviceWatch: NodeJS.Timeout | undefined;
+  private keptNodes: NodeRecord[] = [];
+  /** The encryption device's state, with the time it last changed: status says when, not just what. */
+  private device: DeviceState = { state: 'up', since: new Date().toISOString() };
   private unwatch: (() => void)[] = [];
   private syncing: Promise<void> | undefined;
   private syncAgain = false;
@@ -54,6 +76,8 @@ export class Agent {
   private datapathError: string | undefined;
   private hubble: HubbleMount | undefined;
   private readonly identityCache = new Map<string, number>();
+  private readonly membership: NodeMembership;
+  private staleNodes: StaleNode[] = [];
 
   constructor(
     private readonly config: AgentConfig,
@@ -63,6 +87,7 @@ export class Agent {
     mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
     this.nodesCachePath = join(config.stateDir, 'nodes.json');
     this.wireguard = new WireguardManager({ ...config.wireguard, stateDir: config.stateDir, log });
+    this.membership = new NodeMembership(config.nodeName, config.nodeGracePeriodSeconds * 1000);
   }
 
   private record(): NodeRecord {
@@ -91,6 +116,10 @@ export class Agent {
     });
     await this.sync();
     this.timer = setInterval(() => this.scheduleSync(), this.config.resyncIntervalSeconds * 1000);
+    // a dead wireguard-go cuts the node off: notice within a second, not at the next resync
+    this.deviceWatch = setInterval(() => {
+      if (this.wireguard.problem() !== undefined) void this.sync();
+    }, DEVICE_WATCH_MS);
   }
 
   private async startApi(): Promise<void> {
@@ -134,22 +163,34 @@ export class Agent {
   }
 
   private async syncOnce(): Promise<void> {
-    let nodes: NodeRecord[];
+    await this.superviseDevice();
+    let members: NodeRecord[];
+    let alive: Set<string>;
     let endpoints: EndpointRecord[];
     try {
       if (await this.store.ensureRegistered()) this.log('store: node re-registered');
-      nodes = await this.store.listNodes();
-      endpoints = await this.store.listEndpoints();
+      [members, alive, endpoints] = await Promise.all([
+        this.store.listNodes(),
+        this.store.liveNodeNames(),
+        this.store.listEndpoints(),
+      ]);
     } catch (err) {
       this.noteStoreError(err);
+      await this.publishEncryptStatus();
       return;
     }
+    const nodes = this.followMembership(members, alive);
+    this.keptNodes = nodes;
     if (!this.storeState.connected) this.log(`store: connected (${nodes.length} nodes)`);
     this.storeState.connected = true;
     this.storeState.lastError = undefined;
     this.storeState.lastSync = new Date().toISOString();
-    this.storeState.nodes = nodes.length;
+    this.storeState.nodes = members.length;
     this.writeNodesCache(nodes);
+    if (this.device.state === 'down') {
+      await this.publishEncryptStatus();
+      return; // nothing to program on a device that is not there; the next tick recreates it
+    }
     try {
       const changes = await this.wireguard.syncPeers(this.config.nodeName, nodes);
       for (const [what, list] of Object.entries(changes) as [string, string[]][]) {
@@ -160,6 +201,80 @@ export class Agent {
     }
     await this.syncEndpoints(endpoints);
     await this.syncDatapath(nodes, endpoints);
+  }
+
+  /**
+   * Recreates a vanished WireGuard device (wireguard-go killed, link deleted) with the same key and
+   * the last known peers, then reloads the eBPF programs (the device's ifindex is compiled into
+   * them). The outage is visible in health, encrypt status and the log while it lasts, and after.
+   */
+  private async superviseDevice(): Promise<void> {
+    const problem = this.wireguard.problem();
+    if (problem === undefined) return;
+    const startedMs = Date.now();
+    if (this.device.state === 'up') {
+      this.device = {
+        state: 'down',
+        since: new Date(startedMs).toISOString(),
+        reason: problem,
+        lastOutage: this.device.lastOutage,
+      };
+      this.log(`wireguard: ${problem}; recreating it with the same key and peers`);
+      await this.publishEncryptStatus();
+    }
+    try {
+      const nodes = this.keptNodes.length > 0 ? this.keptNodes : this.readNodesCache();
+      await this.wireguard.recreate(this.config.nodeName, nodes);
+      await this.datapath?.reload();
+    } catch (err) {
+      this.log(
+        `wireguard: recreating the device failed (${err instanceof Error ? err.message : String(err)}); retrying`,
+      );
+      return;
+    }
+    const outage = {
+      reason: this.device.reason ?? problem,
+      from: this.device.since,
+      to: new Date().toISOString(),
+      seconds: (Date.now() - Date.parse(this.device.since)) / 1000,
+    };
+    this.device = { state: 'up', since: outage.to, lastOutage: outage };
+    this.log(`wireguard: device back after ${outage.seconds.toFixed(1)}s (${outage.reason})`);
+    await this.publishEncryptStatus();
+  }
+
+  /** Refreshes the snapshot the relay's EncryptionStatus serves (also while the store is away). */
+  private async publishEncryptStatus(): Promise<void> {
+    if (!this.hubble) return;
+    try {
+      this.hubble.setEncryptStatus(this.markStale(await this.wireguard.status()), this.deviceError());
+    } catch (err) {
+      this.hubble.setEncryptStatus(
+        undefined,
+        this.deviceError() ?? (err instanceof Error ? err.message : String(err)),
+      );
+    }
+  }
+
+  private deviceError(): string | undefined {
+    return this.device.state === 'down'
+      ? `device down since ${this.device.since}: ${this.device.reason}`
+      : undefined;
+  }
+
+  /** The nodes that keep their peer: members whose agent is alive or gone for less than the grace period. */
+  private followMembership(members: NodeRecord[], alive: Set<string>): NodeRecord[] {
+    const view = this.membership.update(members, alive, Date.now());
+    const grace = this.config.nodeGracePeriodSeconds;
+    for (const name of view.lapsed)
+      this.log(
+        `store: node ${name}'s agent lease lapsed; keeping its peer and datapath entries (stale) for up to ${grace}s`,
+      );
+    for (const name of view.recovered) this.log(`store: node ${name}'s agent is back`);
+    for (const name of view.expired)
+      this.log(`store: node ${name} stale for ${grace}s (grace period): removing its peer`);
+    this.staleNodes = view.stale;
+    return view.kept;
   }
 
   /** Loads the eBPF datapath; on failure the agent keeps running with route-based steering. */
@@ -214,11 +329,11 @@ export class Agent {
         }
         withIdentity.push({ ...endpoint, identity });
       }
-      const status = await this.wireguard.status();
+      const status = this.markStale(await this.wireguard.status());
       const peerNodes = status.peers.map((p) => p.node).filter((n): n is string => n !== undefined);
       await this.datapath.sync({ nodes, endpoints: withIdentity, peerNodes });
       this.hubble?.setNodes(nodes);
-      this.hubble?.setEncryptStatus(status);
+      this.hubble?.setEncryptStatus(status, this.deviceError());
     } catch (err) {
       this.log(`datapath: sync failed: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -304,12 +419,13 @@ export class Agent {
   }
 
   async health(): Promise<unknown> {
-    let wireguard: { ok: boolean; error?: string };
+    let wireguard: { ok: boolean; error?: string; device: DeviceState };
     try {
       await this.wireguard.status();
-      wireguard = { ok: true };
+      wireguard = { ok: this.device.state === 'up', device: this.device };
+      if (this.device.state === 'down') wireguard.error = this.deviceError();
     } catch (err) {
-      wireguard = { ok: false, error: err instanceof Error ? err.message : String(err) };
+      wireguard = { ok: false, error: err instanceof Error ? err.message : String(err), device: this.device };
     }
     return {
       status: wireguard.ok && this.storeState.connected ? 'ok' : 'degraded',
@@ -317,12 +433,24 @@ export class Agent {
       startedAt: this.startedAt.toISOString(),
       pid: process.pid,
       store: { ...this.storeState, endpoints: this.config.etcdEndpoints },
+      staleNodes: this.staleNodes.map((n) => ({ name: n.name, since: new Date(n.since).toISOString() })),
       wireguard,
     };
   }
 
+  private markStale(status: EncryptStatus): EncryptStatus {
+    const since = new Map(this.staleNodes.map((n) => [n.name, new Date(n.since).toISOString()]));
+    if (since.size === 0) return status;
+    return {
+      ...status,
+      peers: status.peers.map((p) =>
+        p.node && since.has(p.node) ? { ...p, staleSince: since.get(p.node) } : p,
+      ),
+    };
+  }
+
   async encryptStatus(): Promise<EncryptStatus & { node: string; underlayIP: string; podCIDR: string }> {
-    const status = await this.wireguard.status();
+    const status = this.markStale(await this.wireguard.status());
     return {
       node: this.config.nodeName,
       underlayIP: this.config.underlayIP,
@@ -353,6 +481,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearInterval(this.deviceWatch);
     clearTimeout(this.debounce);
     for (const unwatch of this.unwatch) unwatch();
     await this.hubble?.stop().catch(() => undefined);

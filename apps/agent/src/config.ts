@@ -21,6 +21,8 @@ export interface AgentConfig {
     persistentKeepalive: number;
   };
   leaseTTLSeconds: number;
+  /** How long a node whose agent is gone keeps its peer (stale) before this agent drops it. */
+  nodeGracePeriodSeconds: number;
   resyncIntervalSeconds: number;
   datapath: {
     /** bpf: load the eBPF encryption datapath and flow probes; off: WireGuard with routes only. */
@@ -39,6 +41,7 @@ export interface AgentConfig {
 export const AGENT_USAGE = `usage: wirescope-agent --node-name NAME --underlay-ip IP --pod-cidr CIDR --etcd-endpoints URL[,URL]
   [--state-dir DIR] [--api-socket PATH] [--wg-interface NAME] [--wg-port PORT] [--wg-mtu MTU]
   [--wg-mechanism auto|kernel|wireguard-go] [--wg-keepalive SECONDS] [--lease-ttl SECONDS]
+  [--node-grace-period SECONDS]
   [--resync-interval SECONDS] [--datapath bpf|off] [--strict-encryption]
   [--aggregation-interval SECONDS] [--flow-ring-capacity 2^n-1] [--hubble-listen ADDR[,ADDR]]
   [--hubble-tls-cert FILE --hubble-tls-key FILE [--hubble-tls-client-ca FILE]]`;
@@ -56,6 +59,7 @@ const options = {
   'wg-mechanism': { type: 'string' },
   'wg-keepalive': { type: 'string' },
   'lease-ttl': { type: 'string' },
+  'node-grace-period': { type: 'string' },
   'resync-interval': { type: 'string' },
   datapath: { type: 'string' },
   'strict-encryption': { type: 'boolean' },
@@ -218,6 +222,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
       persistentKeepalive: integerFlag('wg-keepalive', str('wg-keepalive'), 25, 0, 65535),
     },
     leaseTTLSeconds: integerFlag('lease-ttl', str('lease-ttl'), 15, 5, 300),
+    nodeGracePeriodSeconds: integerFlag('node-grace-period', str('node-grace-period'), 600, 0, 7 * 86400),
     resyncIntervalSeconds: integerFlag('resync-interval', str('resync-interval'), 5, 1, 300),
   };
 }

@@ -181,6 +181,14 @@ export class DatapathController implements EnrichContext {
     if (this.lastState) await this.datapath.sync(this.lastState);
   }
 
+  /** The WireGuard device was recreated: its new ifindex is compiled into the programs, so load them again. */
+  async reload(): Promise<void> {
+    if (this.detached) return;
+    this.datapath.stop();
+    await this.datapath.start();
+    if (this.lastState) await this.datapath.sync(this.lastState);
+  }
+
   get attached(): boolean {
     return !this.detached;
   }

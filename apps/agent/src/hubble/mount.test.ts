@@ -123,6 +123,7 @@ test('with TLS the TCP port requires a client certificate while the unix socket 
     publicKey: 'pub1',
     listenPort: 51871,
     mtu: 1420,
+    observedAt: '2026-01-02T03:04:06.000Z',
     peers: [
       {
         node: 'node2',
@@ -134,6 +135,7 @@ test('with TLS the TCP port requires a client certificate while the unix socket 
         rxBytes: 10,
         txBytes: 20,
         persistentKeepalive: 25,
+        staleSince: '2026-01-02T03:00:00.000Z',
       },
     ],
   });
@@ -152,6 +154,13 @@ test('with TLS the TCP port requires a client certificate while the unix socket 
     assert.equal(status.nodes[0]?.implementation, 'wireguard-go');
     assert.equal(status.nodes[0]?.peers[0]?.peerNode, 'node2');
     assert.equal(status.nodes[0]?.peers[0]?.txBytes, 20n);
+    // a snapshot says how old it is, and a peer whose agent is gone says since when
+    assert.equal(status.nodes[0]?.observedAt?.seconds, BigInt(Date.parse('2026-01-02T03:04:06Z') / 1000));
+    assert.equal(
+      status.nodes[0]?.peers[0]?.staleSince?.seconds,
+      BigInt(Date.parse('2026-01-02T03:00:00Z') / 1000),
+    );
+    assert.equal(status.nodes[0]?.error, '');
 
     const mutual = testClient(
       tcp ?? '',

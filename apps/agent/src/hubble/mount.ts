@@ -64,17 +64,22 @@ export class HubbleMount {
     }
   }
 
-  /** The node's WireGuard state for the Wirescope EncryptionStatus call (refreshed on every resync). */
-  setEncryptStatus(status: EncryptStatus): void {
+  /**
+   * The node's WireGuard state for the Wirescope EncryptionStatus call, refreshed on every resync
+   * and whenever the device goes down or comes back; `error` says what is wrong (device down).
+   */
+  setEncryptStatus(status: EncryptStatus | undefined, error?: string): void {
     this.encryption = [
       create(NodeEncryptionStatusSchema, {
         nodeName: this.options.nodeName,
         mechanism: Mechanism.WIREGUARD,
-        implementation: status.mechanism,
-        interface: status.interface,
-        publicKey: status.publicKey,
-        listenPort: status.listenPort,
-        peers: status.peers.map((p) =>
+        implementation: status?.mechanism ?? '',
+        interface: status?.interface ?? '',
+        publicKey: status?.publicKey ?? '',
+        listenPort: status?.listenPort ?? 0,
+        error: error ?? '',
+        observedAt: timestampFromDate(status ? new Date(status.observedAt) : new Date()),
+        peers: (status?.peers ?? []).map((p) =>
           create(PeerEncryptionStatusSchema, {
             peerNode: p.node ?? '',
             peerPublicKey: p.publicKey,
@@ -83,6 +88,7 @@ export class HubbleMount {
             latestHandshake: p.latestHandshake ? timestampFromDate(new Date(p.latestHandshake)) : undefined,
             rxBytes: BigInt(p.rxBytes),
             txBytes: BigInt(p.txBytes),
+            staleSince: p.staleSince ? timestampFromDate(new Date(p.staleSince)) : undefined,
           }),
         ),
       }),

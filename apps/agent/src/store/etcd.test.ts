@@ -72,7 +72,7 @@ const node = (name: string, n: number): NodeRecord => ({
   wireguardPort: 51871,
 });
 
-test('nodes register under a lease, are listed, and a watch sees a deletion', async () => {
+test('nodes register with a liveness lease, are listed, and a watch sees a deletion', async () => {
   const a = new EtcdClusterStore({ endpoints: [endpoint], leaseTTLSeconds: 5 });
   const b = new EtcdClusterStore({ endpoints: [endpoint], leaseTTLSeconds: 5 });
   await a.registerNode(node('na', 1));
@@ -115,6 +115,28 @@ test('identities: same labels get the same id from racing clients, different lab
   assert.equal(await clients[0]?.allocateIdentity({ 'reserved:world': '' }), 2);
   assert.equal(await clients[2]?.allocateIdentity(labels), ids[0], 'stable on re-ask');
   await Promise.all(clients.map((c) => c.close()));
+});
+
+test('a lapsed lease makes a node not alive but keeps it a member; only a delete removes it', async () => {
+  const a = new EtcdClusterStore({ endpoints: [endpoint], leaseTTLSeconds: 5 });
+  const b = new EtcdClusterStore({ endpoints: [endpoint], leaseTTLSeconds: 2 });
+  await b.registerNode(node('nlapse', 4));
+  assert.ok((await a.liveNodeNames()).has('nlapse'));
+  let changes = 0;
+  const unwatch = a.watchNodes(() => changes++);
+  await sleep(200);
+  await b.close(); // the agent dies: nobody renews its lease
+  for (let i = 0; i < 100 && (await a.liveNodeNames()).has('nlapse'); i++) await sleep(100);
+  assert.ok(!(await a.liveNodeNames()).has('nlapse'), 'liveness lapsed with the lease');
+  assert.ok(changes > 0, 'watchers hear of the lapse');
+  assert.ok(
+    (await a.listNodes()).some((n) => n.name === 'nlapse'),
+    'still a member',
+  );
+  await a.deleteNode('nlapse');
+  assert.ok(!(await a.listNodes()).some((n) => n.name === 'nlapse'));
+  unwatch();
+  await a.close();
 });
 
 test('endpoints round-trip through the store', async () => {

@@ -9,13 +9,19 @@ import {
   reservedIdentityFor,
 } from './identity.js';
 
-/** Key layout, one place: /wirescope/{nodes,endpoints,identities}/… */
+/**
+ * Key layout, one place: /wirescope/{nodes,alive,endpoints,identities}/…. A node's record is
+ * permanent (membership: removed only on purpose); its agent's liveness is a separate key under a
+ * lease, so an agent that stops renewing makes its node stale, never absent.
+ */
 export const KEYS = {
   nodes: '/wirescope/nodes/',
+  aliveNodes: '/wirescope/alive/',
   endpoints: '/wirescope/endpoints/',
   identityByLabels: '/wirescope/identities/by-labels/',
   identityById: '/wirescope/identities/by-id/',
   node: (name: string) => `/wirescope/nodes/${name}`,
+  alive: (name: string) => `/wirescope/alive/${name}`,
   endpoint: (namespace: string, pod: string) => `/wirescope/endpoints/${namespace}/${pod}`,
 };
 
@@ -52,28 +58,37 @@ export class EtcdClusterStore implements ClusterStore {
 
   async registerNode(node: NodeRecord): Promise<void> {
     this.registered = node;
+    await this.client.put(KEYS.node(node.name)).value(JSON.stringify(node));
     if (!this.lease) this.lease = this.newLease();
-    await this.lease.put(KEYS.node(node.name)).value(JSON.stringify(node));
+    await this.lease.put(KEYS.alive(node.name)).value(JSON.stringify({ since: new Date().toISOString() }));
   }
 
-  /** A lease that, when lost (etcd down longer than the TTL), is replaced and the node republished. */
+  /** A lease that, when lost (etcd down longer than the TTL), is replaced and liveness republished. */
   private newLease(): Lease {
     const lease = this.client.lease(this.leaseTTL);
     lease.on('lost', (err) => {
       if (this.lease !== lease) return;
       this.lease = undefined;
-      this.log(`store: node lease lost (${err.message}); will re-register`);
+      this.log(`store: liveness lease lost (${err.message}); will re-register`);
     });
     return lease;
   }
 
-  /** Re-publishes this node if its lease was lost or its key vanished; called by the agent's resync. */
+  /**
+   * Re-publishes this node if its lease was lost, its liveness key vanished or its record was
+   * removed or changed while the agent runs (a live agent re-registers, as a kubelet does);
+   * called by the agent's resync.
+   */
   async ensureRegistered(): Promise<boolean> {
     if (!this.registered || this.closed) return false;
-    const current = await this.client.get(KEYS.node(this.registered.name)).string();
-    if (this.lease && current === JSON.stringify(this.registered)) return false;
-    if (this.lease) {
-      // The key is gone or different while our lease lives on: someone deleted it; claim it anew.
+    const name = this.registered.name;
+    const [record, alive] = await Promise.all([
+      this.client.get(KEYS.node(name)).string(),
+      this.client.get(KEYS.alive(name)).string(),
+    ]);
+    if (this.lease && alive !== null && record === JSON.stringify(this.registered)) return false;
+    if (this.lease && alive === null) {
+      // our lease lives on but the key is gone: someone deleted it; claim it anew
       const old = this.lease;
       this.lease = undefined;
       await old.revoke().catch(() => {});
@@ -87,8 +102,15 @@ export class EtcdClusterStore implements ClusterStore {
     return Object.values(all).flatMap((text) => parseRecord<NodeRecord>(text, isNodeRecord));
   }
 
+  /** Names of the nodes whose agent holds its liveness lease right now. */
+  async liveNodeNames(): Promise<Set<string>> {
+    const keys = await this.client.getAll().prefix(KEYS.aliveNodes).keys();
+    return new Set(keys.map((key) => key.slice(KEYS.aliveNodes.length)));
+  }
+
   watchNodes(onChange: () => void): Unsubscribe {
-    return this.watchPrefix(KEYS.nodes, onChange);
+    const stops = [this.watchPrefix(KEYS.nodes, onChange), this.watchPrefix(KEYS.aliveNodes, onChange)];
+    return () => stops.forEach((stop) => stop());
   }
 
   async putEndpoint(endpoint: EndpointRecord): Promise<void> {
@@ -108,9 +130,10 @@ export class EtcdClusterStore implements ClusterStore {
     return this.watchPrefix(KEYS.endpoints, onChange);
   }
 
-  /** Deletes a node record (used by tests and by operators decommissioning a node). */
+  /** Removes a node from the cluster on purpose (decommission): its record and its liveness. */
   async deleteNode(name: string): Promise<void> {
     await this.client.delete().key(KEYS.node(name));
+    await this.client.delete().key(KEYS.alive(name));
   }
 
   async allocateIdentity(labels: Record<string, string>): Promise<number> {
@@ -183,8 +206,7 @@ export class EtcdClusterStore implements ClusterStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    // Release without revoking: a restarting agent keeps its record until the lease runs out,
-    // so peers are not torn down and rebuilt around a quick restart.
+    // Release without revoking: a quick restart does not even show as stale to the other nodes.
     this.lease?.release();
     this.client.close();
   }

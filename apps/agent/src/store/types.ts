@@ -25,12 +25,17 @@ export type Unsubscribe = () => void;
  * source (Node annotations, Pods) is the in-cluster alternative behind the same interface.
  */
 export interface ClusterStore {
-  /** Publishes (or republishes) this node under a lease that is kept alive until close(). */
+  /** Publishes (or republishes) this node's record, and its liveness under a lease kept alive until close(). */
   registerNode(node: NodeRecord): Promise<void>;
   /** Republishes the registered node if its lease was lost or its key removed; true if it did. */
   ensureRegistered(): Promise<boolean>;
+  /** Every member of the cluster, whether or not its agent is running. */
   listNodes(): Promise<NodeRecord[]>;
-  /** Calls back on any change to the node set; the callback should re-list (it carries no diff). */
+  /** Names of the nodes whose agent is alive (holds its lease); the others are stale, not gone. */
+  liveNodeNames(): Promise<Set<string>>;
+  /** Removes a node from the cluster on purpose: only this takes its peer away at once. */
+  deleteNode(name: string): Promise<void>;
+  /** Calls back on any change to nodes or their liveness; the callback should re-list (no diff). */
   watchNodes(onChange: () => void): Unsubscribe;
   putEndpoint(endpoint: EndpointRecord): Promise<void>;
   deleteEndpoint(namespace: string, pod: string): Promise<void>;

@@ -21,13 +21,29 @@ export interface WireguardDevice {
 /** wireguard-go's UAPI sockets live here for every network namespace alike. */
 export const WIREGUARD_SOCKET_DIR = '/var/run/wireguard';
 
-function alive(pid: number): boolean {
+/**
+ * Whether `pid` still runs. A zombie does not: an adopted wireguard-go (the agent that started
+ * it restarted) that is killed stays a zombie for as long as PID 1 does not reap it.
+ */
+export function processRuns(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
   } catch {
     return false;
   }
+}
+
+/**
+ * What is wrong with a device this agent runs, without starting a process (checked every
+ * second): its link is gone (wireguard-go exited, or someone deleted it) or wireguard-go died.
+ */
+export function deviceProblem(device: WireguardDevice): string | undefined {
+  if (device.pid !== undefined && !processRuns(device.pid))
+    return `wireguard-go (pid ${device.pid}) serving ${device.name} exited`;
+  if (!existsSync(`/sys/class/net/${device.name}`)) return `WireGuard device ${device.name} vanished`;
+  return undefined;
 }
 
 async function deviceResponds(name: string): Promise<boolean> {
@@ -64,7 +80,7 @@ export async function ensureDevice(
   const kind = await linkKind(name);
   if (kind !== undefined && (await deviceResponds(name))) {
     const isKernel = kind === 'wireguard';
-    const pid = !isKernel && recordedPid !== undefined && alive(recordedPid) ? recordedPid : undefined;
+    const pid = !isKernel && recordedPid !== undefined && processRuns(recordedPid) ? recordedPid : undefined;
     log(`wireguard: adopting running device ${name} (${isKernel ? 'kernel' : 'wireguard-go'})`);
     return { mechanism: isKernel ? 'kernel' : 'wireguard-go', name, pid, adopted: true };
   }
@@ -72,7 +88,7 @@ export async function ensureDevice(
     // A link with our name but nobody answering on it: left over by a crashed wireguard-go.
     await run('ip', ['link', 'del', 'dev', name]).catch(() => {});
   }
-  if (recordedPid !== undefined && alive(recordedPid)) process.kill(recordedPid, 'SIGTERM');
+  if (recordedPid !== undefined && processRuns(recordedPid)) process.kill(recordedPid, 'SIGTERM');
 
   if (mechanism !== 'wireguard-go') {
     try {
@@ -124,6 +140,6 @@ export async function ensureDevice(
 
 /** Stops a wireguard-go we started and removes the device (used on deliberate teardown only). */
 export async function destroyDevice(device: WireguardDevice): Promise<void> {
-  if (device.pid !== undefined && alive(device.pid)) process.kill(device.pid, 'SIGTERM');
+  if (device.pid !== undefined && processRuns(device.pid)) process.kill(device.pid, 'SIGTERM');
   await run('ip', ['link', 'del', 'dev', device.name]).catch(() => {});
 }

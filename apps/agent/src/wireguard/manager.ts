@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { run } from '../exec.js';
 import { RouteSteering } from '../datapath/routes.js';
 import type { NodeRecord } from '../store/types.js';
-import { ensureDevice, type WireguardDevice } from './device.js';
+import { deviceProblem, ensureDevice, type WireguardDevice } from './device.js';
 import { parseWgDump, type WgPeerState } from './dump.js';
 import { generateKeyPair, loadOrCreateKeyPair, writePrivateKey, type KeyPair } from './keys.js';
 import type { WireguardMechanism } from '../config.js';
@@ -28,6 +28,8 @@ export interface PeerStatus {
   rxBytes: number;
   txBytes: number;
   persistentKeepalive: number;
+  /** Set while the peer node's agent is gone (its lease lapsed): the peer is kept, not trusted fresh. */
+  staleSince?: string | undefined;
 }
 
 export interface EncryptStatus {
@@ -37,6 +39,8 @@ export interface EncryptStatus {
   listenPort: number;
   mtu: number;
   peers: PeerStatus[];
+  /** When this was read off the device: status is a snapshot, and says how old it is. */
+  observedAt: string;
 }
 
 export interface PeerChanges {
@@ -83,6 +87,18 @@ export class WireguardManager {
     ]);
     await run('ip', ['link', 'set', 'dev', o.interfaceName, 'mtu', String(o.mtu), 'up']);
     return this.device;
+  }
+
+  /** Why the device cannot carry traffic right now, undefined when it can (no process spawned). */
+  problem(): string | undefined {
+    return this.device ? deviceProblem(this.device) : 'WireGuard device not created yet';
+  }
+
+  /** Brings a vanished device back with the same key, port and peers (`nodes`: last known). */
+  async recreate(selfName: string, nodes: NodeRecord[]): Promise<WireguardDevice> {
+    const device = await this.start();
+    await this.syncPeers(selfName, nodes);
+    return device;
   }
 
   private async dump(): Promise<{ publicKey: string; listenPort: number; peers: WgPeerState[] }> {
@@ -157,6 +173,7 @@ export class WireguardManager {
       publicKey: dump.publicKey,
       listenPort: dump.listenPort,
       mtu: this.options.mtu,
+      observedAt: new Date(nowMs).toISOString(),
       peers: dump.peers.map((p) => ({
         node: this.peerNames.get(p.publicKey),
         publicKey: p.publicKey,

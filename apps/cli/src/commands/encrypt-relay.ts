@@ -22,6 +22,8 @@ export function fromRelayNode(n: NodeEncryptionStatus, now = Date.now()): NodeEn
     interface: n.interface,
     publicKey: n.publicKey,
     listenPort: n.listenPort,
+    observedAt: n.observedAt ? timestampDate(n.observedAt).toISOString() : undefined,
+    ...(n.error ? { degraded: n.error } : {}),
     peers: n.peers.map((p) => {
       const handshake = p.latestHandshake ? timestampDate(p.latestHandshake) : undefined;
       return {
@@ -35,6 +37,7 @@ export function fromRelayNode(n: NodeEncryptionStatus, now = Date.now()): NodeEn
           : undefined,
         rxBytes: Number(p.rxBytes),
         txBytes: Number(p.txBytes),
+        staleSince: p.staleSince ? timestampDate(p.staleSince).toISOString() : undefined,
       };
     }),
   };

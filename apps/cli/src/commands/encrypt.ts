@@ -67,7 +67,7 @@ export const command: Command = {
           throw new UsageError(
             `--node "${values.node}" is not a node the relay knows; accepted: ${viaRelay.map((r) => r.node).join(', ')}`,
           );
-        failed = results.some((r) => 'error' in r);
+        failed = results.some((r) => 'error' in r || r.degraded !== undefined);
       } else if (values.server !== undefined) {
         throw new UsageError(
           `cannot reach the relay at ${values.server}; without --server the lab's agent sockets are asked`,

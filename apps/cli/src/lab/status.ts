@@ -36,8 +36,11 @@ export function formatAge(seconds: number | undefined): string {
 type NodeEncryptStatus = EncryptStatus & { node: string };
 
 /** What `encrypt status` prints: an agent's /v1/encrypt, or the relay's view (no MTU, no keepalive). */
-export type NodeEncryptView = Omit<NodeEncryptStatus, 'mtu' | 'peers'> & {
+export type NodeEncryptView = Omit<NodeEncryptStatus, 'mtu' | 'peers' | 'observedAt'> & {
   mtu?: number;
+  observedAt?: string | undefined;
+  /** What is wrong with the node's encryption (its device is down), as its agent reports it. */
+  degraded?: string | undefined;
   peers: (Omit<NodeEncryptStatus['peers'][number], 'persistentKeepalive'> & {
     persistentKeepalive?: number;
   })[];
@@ -50,7 +53,8 @@ function interfaceLine(status: NodeEncryptView): string {
 function peerLine(p: NodeEncryptView['peers'][number]): string {
   return (
     `${(p.node ?? '(unknown node)').padEnd(8)} endpoint ${p.endpoint ?? '(none)'}  allowed-ips ${p.allowedIPs.join(',')}  ` +
-    `handshake ${formatAge(p.handshakeAgeSeconds)}  rx ${formatBytes(p.rxBytes)}  tx ${formatBytes(p.txBytes)}`
+    `handshake ${formatAge(p.handshakeAgeSeconds)}  rx ${formatBytes(p.rxBytes)}  tx ${formatBytes(p.txBytes)}` +
+    (p.staleSince ? `  STALE (its agent is gone since ${p.staleSince}; peer kept)` : '')
   );
 }
 
@@ -58,10 +62,12 @@ function peerLine(p: NodeEncryptView['peers'][number]): string {
 export function formatEncryptStatus(status: NodeEncryptView): string[] {
   const lines = [
     interfaceLine(status),
+    ...(status.degraded ? [`  DEGRADED: ${status.degraded}`] : []),
     `  public key: ${status.publicKey}`,
     `  peers: ${status.peers.length}`,
   ];
   for (const p of status.peers) lines.push(`    ${peerLine(p)}`, `             key ${p.publicKey}`);
+  if (status.observedAt) lines.push(`  observed at ${status.observedAt}`);
   return lines;
 }
 
