@@ -209,6 +209,19 @@ test('hand-built flows: empty, negatives, limits, bigints, non-ASCII, wrappers, 
       leak: true,
     }),
   ]);
+  flows.push([
+    'kernel drop: sub_type 255, Summary, kernel reason in the extension',
+    setEncryption(
+      base({
+        verdict: Verdict.DROPPED,
+        dropReason: 255,
+        eventType: { $typeName: 'flow.CiliumEventType', type: 1, subType: 255 },
+        Summary: 'UDP; kernel drop: NO_SOCKET',
+      }),
+      { mechanism: Mechanism.NONE, kernelDropReason: 'NO_SOCKET', kernelDropReasonCode: 3 },
+    ),
+  ]);
+  flows.push(['Summary longer than 127 bytes', base({ Summary: `TCP Flags: ${'SYN, '.repeat(40)}ACK` })]);
   flows.push(['Any with empty value', base({ extensions: create(AnySchema, { typeUrl: 'x' }) })]);
   // A big flow: nested lengths need multi-byte varints and the scratch buffer has to grow.
   flows.push([
@@ -273,6 +286,8 @@ test('wirescope.v1.Encryption', () => {
     {},
     { mechanism: Mechanism.WIREGUARD, peerNode: 'wst-node-3', peerPublicKey: 'k', receiverIndex: 4099 },
     { mechanism: Mechanism.NONE, leak: true, receiverIndex: 0xffffffff },
+    { mechanism: Mechanism.NONE, kernelDropReason: 'NO_SOCKET', kernelDropReasonCode: 3 },
+    { kernelDropReason: 'é'.repeat(70), kernelDropReasonCode: 0xffffffff },
   ]) {
     const m = create(EncryptionSchema, init);
     const bytes = compileEncoder(EncryptionSchema)(m);

@@ -20,5 +20,6 @@ export * from './labels.js';
 export * from './filter.js';
 export * from './encryption.js';
 export * from './printer.js';
+export * from './summary.js';
 export * from './fixtures.js';
 export * from './compiled-encoder.js';

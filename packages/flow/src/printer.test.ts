@@ -7,7 +7,9 @@ import { GetFlowsResponseSchema, type GetFlowsResponse } from './gen/observer/ob
 import { NodeState } from './gen/relay/relay_pb.js';
 import { FlowPrinter, outputFormats, type OutputFormat } from './printer.js';
 import { loadRecordedFlows } from './fixtures.js';
-import { registry } from './encryption.js';
+import { registry, setEncryption } from './encryption.js';
+import { Mechanism } from './gen/wirescope/v1/wirescope_pb.js';
+import { kernelDropSubType } from './names.js';
 
 const goldenDir = new URL('../testdata/golden/', import.meta.url);
 const flows = loadRecordedFlows();
@@ -132,4 +134,85 @@ test('json and jsonpb are protojson with proto field names that parse back', () 
   const ext = JSON.parse(pb[1]!).flow.extensions;
   assert.equal(ext['@type'], 'type.googleapis.com/wirescope.v1.Encryption');
   assert.equal(ext.mechanism, 'MECHANISM_WIREGUARD');
+});
+
+/** A UDP packet to a closed port as the agent reports it: kernel drop NO_SOCKET (see flow.proto). */
+const kernelDrop = (): Flow =>
+  setEncryption(
+    fromJson(FlowSchema, {
+      time: '2026-01-01T00:00:00.000Z',
+      verdict: 'DROPPED',
+      drop_reason: kernelDropSubType,
+      IP: { source: '10.244.1.20', destination: '10.244.3.10', ipVersion: 'IPv4' },
+      l4: { UDP: { source_port: 40000, destination_port: 9999 } },
+      source: { namespace: 'default', pod_name: 'udp-probe', identity: 1234 },
+      destination: { namespace: 'data', pod_name: 'db', identity: 5678 },
+      event_type: { type: 1, sub_type: kernelDropSubType },
+      node_name: 'node-3',
+      Summary: 'UDP; kernel drop: NO_SOCKET',
+    }),
+    { mechanism: Mechanism.NONE, kernelDropReason: 'NO_SOCKET', kernelDropReasonCode: 3 },
+  );
+
+function printed(format: OutputFormat, flow: Flow): string[] {
+  const lines: string[] = [];
+  const p = new FlowPrinter({ format, out: (l) => lines.push(l) });
+  p.write(create(GetFlowsResponseSchema, { responseTypes: { case: 'flow', value: flow }, time: flow.time }));
+  p.flush();
+  return lines;
+}
+
+test('a kernel drop prints its kernel reason as TYPE in compact, dict and table; never a Cilium reason', () => {
+  assert.deepEqual(printed('compact', kernelDrop()), [
+    'Jan  1 00:00:00.000: default/udp-probe:40000 (ID:1234) <> data/db:9999 (ID:5678) kernel drop: NO_SOCKET DROPPED (UDP)',
+  ]);
+  assert.deepEqual(printed('dict', kernelDrop()), [
+    '  TIMESTAMP: Jan  1 00:00:00.000',
+    '     SOURCE: default/udp-probe:40000',
+    'DESTINATION: data/db:9999',
+    '       TYPE: kernel drop: NO_SOCKET',
+    '    VERDICT: DROPPED',
+    '    SUMMARY: UDP',
+    ' ENCRYPTION: no',
+  ]);
+  assert.deepEqual(printed('table', kernelDrop()), [
+    'TIMESTAMP             SOURCE                    DESTINATION    TYPE                     VERDICT   SUMMARY   ENCRYPTION',
+    'Jan  1 00:00:00.000   default/udp-probe:40000   data/db:9999   kernel drop: NO_SOCKET   DROPPED   UDP       no',
+  ]);
+  const unnamed = kernelDrop();
+  unnamed.extensions = undefined;
+  assert.match(printed('compact', unnamed)[0]!, / kernel drop DROPPED \(UDP\)$/);
+  for (const format of outputFormats)
+    for (const line of printed(format, kernelDrop()))
+      assert.doesNotMatch(line, /Interface|unknown drop reason/);
+});
+
+test('a kernel drop in json and jsonpb carries sub_type 255, the Summary and the kernel reason in the extension', () => {
+  const [json] = printed('json', kernelDrop());
+  const flow = JSON.parse(json!);
+  assert.deepEqual(flow.event_type, { type: 1, sub_type: 255 });
+  assert.equal(flow.drop_reason, 255);
+  assert.equal(flow.drop_reason_desc, undefined);
+  assert.equal(flow.Summary, 'UDP; kernel drop: NO_SOCKET');
+  assert.deepEqual(flow.extensions, {
+    '@type': 'type.googleapis.com/wirescope.v1.Encryption',
+    mechanism: 'MECHANISM_NONE',
+    kernel_drop_reason: 'NO_SOCKET',
+    kernel_drop_reason_code: 3,
+  });
+  const [jsonpb] = printed('jsonpb', kernelDrop());
+  assert.equal(JSON.parse(jsonpb!).flow.extensions.kernel_drop_reason, 'NO_SOCKET');
+});
+
+test('Cilium drop reasons print with Cilium 1.19 wording; a code outside the table prints as a number, not "unknown"', () => {
+  const drop = (sub: number) => {
+    const f = kernelDrop();
+    f.eventType!.subType = sub;
+    f.extensions = undefined;
+    return printed('compact', f)[0]!;
+  };
+  assert.match(drop(195), / Traffic is unencrypted DROPPED /);
+  assert.match(drop(133), / Policy denied DROPPED /);
+  assert.match(drop(3), / Interface DROPPED /);
+  assert.match(drop(250), / drop reason 250 DROPPED /);
 });

@@ -15,9 +15,11 @@ import { encryptionOf, mechanismName, registry } from './encryption.js';
 import {
   dropReasonDescriptions,
   enumName,
+  kernelDropSubType,
   reservedIdentityNames,
   traceObservationPointNames,
 } from './names.js';
+import { ciliumSummary } from './summary.js';
 
 export const outputFormats = ['compact', 'json', 'jsonpb', 'dict', 'table'] as const;
 export type OutputFormat = (typeof outputFormats)[number];
@@ -45,8 +47,6 @@ export function formatTimestamp(ts: Timestamp | undefined): string {
     d.getUTCMinutes(),
   )}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
 }
-
-const tcpFlagOrder = ['SYN', 'ACK', 'PSH', 'FIN', 'RST', 'URG', 'ECE', 'CWR', 'NS'] as const;
 
 function l4Ports(flow: Flow): [string, string] {
   const p = flow.l4?.protocol;
@@ -95,6 +95,17 @@ const policyMatchNames: Record<number, string> = {
   5: 'L7',
 };
 
+/**
+ * A kernel drop's TYPE. Hubble's own printer can only show sub_type 255 as a number ("255, 0");
+ * this one names the kernel's reason from the Wirescope extension.
+ */
+function kernelDropType(flow: Flow): string {
+  const enc = encryptionOf(flow);
+  if (enc?.kernelDropReason) return `kernel drop: ${enc.kernelDropReason}`;
+  if (enc?.kernelDropReasonCode) return `kernel drop: reason ${enc.kernelDropReasonCode}`;
+  return 'kernel drop';
+}
+
 /** Hubble's TYPE column: observation point for traces, drop reason for drops. */
 export function flowType(flow: Flow): string {
   const l7 = flow.l7;
@@ -108,7 +119,8 @@ export function flowType(flow: Flow): string {
     case 4:
       return traceObservationPointNames[sub] ?? 'UNKNOWN';
     case 1:
-      return dropReasonDescriptions[sub] ?? `unknown drop reason ${sub}`;
+      if (sub === kernelDropSubType) return kernelDropType(flow);
+      return dropReasonDescriptions[sub] ?? `drop reason ${sub}`;
     case 5:
       return `policy-verdict:${policyMatchNames[flow.policyMatchType] ?? flow.policyMatchType}`;
     case 7:
@@ -118,61 +130,14 @@ export function flowType(flow: Flow): string {
   }
 }
 
-const icmpv4Types: Record<number, string> = {
-  0: 'EchoReply',
-  3: 'DestinationUnreachable',
-  5: 'Redirect',
-  8: 'EchoRequest',
-  11: 'TimeExceeded',
-  12: 'ParameterProblem',
-};
-const icmpv4Unreachable: Record<number, string> = {
-  0: 'Net',
-  1: 'Host',
-  2: 'Protocol',
-  3: 'Port',
-  4: 'FragmentationNeeded',
-};
-const icmpv6Types: Record<number, string> = {
-  1: 'DestinationUnreachable',
-  2: 'PacketTooBig',
-  3: 'TimeExceeded',
-  128: 'EchoRequest',
-  129: 'EchoReply',
-  133: 'RouterSolicitation',
-  134: 'RouterAdvertisement',
-  135: 'NeighborSolicitation',
-  136: 'NeighborAdvertisement',
-};
-
-/** The SUMMARY column: TCP flags, protocol, ICMP type, or the L7 record. */
+/** The SUMMARY column: the L7 record, else Cilium's L3/L4 summary (what the agent puts in Summary). */
 export function flowSummary(flow: Flow): string {
   const r = flow.l7?.record;
   if (r?.case === 'http')
     return `HTTP/1.1 ${r.value.method} ${r.value.url}${r.value.code ? ` ${r.value.code}` : ''}`;
   if (r?.case === 'dns')
     return `DNS ${flow.l7?.type === 2 ? 'Answer' : 'Query'} ${r.value.query} ${r.value.qtypes.join(',')}`.trim();
-  const p = flow.l4?.protocol;
-  switch (p?.case) {
-    case 'TCP': {
-      const flags = p.value.flags;
-      const set = flags ? tcpFlagOrder.filter((f) => flags[f]) : [];
-      return set.length ? `TCP Flags: ${set.join(', ')}` : 'TCP';
-    }
-    case 'UDP':
-      return 'UDP';
-    case 'SCTP':
-      return 'SCTP';
-    case 'ICMPv4': {
-      const name = icmpv4Types[p.value.type] ?? `Type${p.value.type}`;
-      if (p.value.type === 3) return `ICMPv4 ${name}(${icmpv4Unreachable[p.value.code] ?? p.value.code})`;
-      return `ICMPv4 ${name}`;
-    }
-    case 'ICMPv6':
-      return `ICMPv6 ${icmpv6Types[p.value.type] ?? `Type${p.value.type}`}`;
-    default:
-      return flow.Summary || 'UNKNOWN';
-  }
+  return ciliumSummary(flow) || flow.Summary || 'UNKNOWN';
 }
 
 export type EncryptionState = 'encrypted' | 'leak' | 'plain';

@@ -17,6 +17,8 @@ import {
   TraceObservationPoint,
   TrafficDirection,
   Verdict,
+  ciliumSummary,
+  kernelDropSubType,
   setEncryption,
   type Endpoint,
   type Flow,
@@ -93,7 +95,13 @@ function endpointFor(ctx: EnrichContext, ip: string, identity: number): Endpoint
   return create(EndpointSchema, { identity: reserved, labels: label ? [label] : [] });
 }
 
-function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo): Flow {
+/** A kernel drop's skb_drop_reason, by value and (when vmlinux names it) by name. */
+interface KernelDrop {
+  code: number;
+  name: string;
+}
+
+function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo, kernelDrop?: KernelDrop): Flow {
   const flow = create(FlowSchema, {
     time: timestamp(ctx.wallClockMs(ktimeNs)),
     uuid: randomUUID(),
@@ -123,6 +131,7 @@ function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo): Flow {
     };
   if (p.flags & F.WS_F_REPLY_KNOWN) flow.isReply = (p.flags & F.WS_F_IS_REPLY) !== 0;
   flow.l4 = layer4(p);
+  flow.Summary = ciliumSummary(flow);
   const peer = p.peerNodeId ? ctx.nodeById(p.peerNodeId) : undefined;
   const encrypted = (p.flags & F.WS_F_ENCRYPTED) !== 0;
   setEncryption(flow, {
@@ -131,6 +140,8 @@ function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo): Flow {
     peerPublicKey: peer?.publicKey ?? '',
     receiverIndex: encrypted && peer ? (ctx.receiverIndexFor(peer.underlayIP) ?? 0) : 0,
     leak: (p.flags & F.WS_F_LEAK) !== 0,
+    kernelDropReason: kernelDrop?.name ?? '',
+    kernelDropReasonCode: kernelDrop?.code ?? 0,
   });
   return flow;
 }
@@ -187,19 +198,23 @@ export function traceToFlow(ctx: EnrichContext, e: TraceEvent): Flow {
 }
 
 export function dropToFlow(ctx: EnrichContext, e: DropEvent): Flow {
-  const flow = baseFlow(ctx, e.header.ktimeNs, e.packet);
-  flow.verdict = Verdict.DROPPED;
-  flow.dropReason = e.reason;
-  flow.eventType = { $typeName: 'flow.CiliumEventType', type: MONITOR_DROP, subType: e.reason & 0xff };
-  if (e.kernel) {
-    const name = ctx.kernelDropReasonName(e.reason) ?? `reason ${e.reason}`;
-    flow.dropReasonDesc = DropReason.DROP_REASON_UNKNOWN;
-    flow.Summary = `kernel drop: ${name}`;
-  } else {
+  if (!e.kernel) {
+    const flow = baseFlow(ctx, e.header.ktimeNs, e.packet);
+    flow.verdict = Verdict.DROPPED;
+    flow.dropReason = e.reason;
+    flow.eventType = { $typeName: 'flow.CiliumEventType', type: MONITOR_DROP, subType: e.reason & 0xff };
     flow.dropReasonDesc = e.reason as DropReason;
     flow.traceObservationPoint = observationPoint(e.point);
-    flow.Summary = e.reason === 195 ? 'datapath drop: Traffic is unencrypted' : `datapath drop: ${e.reason}`;
+    return flow;
   }
+  // a kernel skb_drop_reason is no Cilium reason: sub_type 255 says so (see kernelDropSubType)
+  const name = ctx.kernelDropReasonName(e.reason) ?? '';
+  const flow = baseFlow(ctx, e.header.ktimeNs, e.packet, { code: e.reason, name });
+  flow.verdict = Verdict.DROPPED;
+  flow.dropReason = kernelDropSubType;
+  flow.eventType = { $typeName: 'flow.CiliumEventType', type: MONITOR_DROP, subType: kernelDropSubType };
+  flow.dropReasonDesc = DropReason.DROP_REASON_UNKNOWN;
+  flow.Summary = `${flow.Summary}; kernel drop: ${name || `reason ${e.reason}`}`;
   return flow;
 }
 

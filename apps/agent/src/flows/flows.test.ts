@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LAYOUT } from '@wirescope/events';
-import { Mechanism, TraceObservationPoint, Verdict, encryptionOf } from '@wirescope/flow';
+import { DropReason, Mechanism, TraceObservationPoint, Verdict, encryptionOf } from '@wirescope/flow';
 import { FlowDecoder } from './decode.js';
 import { FlowObserver } from './observer.js';
 import { Ring, validateRingCapacity } from './ring.js';
@@ -91,6 +91,7 @@ test('a to-crypto trace becomes a Hubble flow with identities, encryption and pe
   assert.equal(enc?.peerNode, 'node2');
   assert.equal(enc?.receiverIndex, 77);
   assert.equal(flow.time?.seconds, 1_700_000_000n);
+  assert.equal(flow.Summary, 'TCP Flags: SYN');
 });
 
 test('to-endpoint maps to TraceObservationPoint 101; unknown reply direction stays unset', () => {
@@ -112,9 +113,63 @@ test('strict-mode drop (195) and kernel drop (NO_SOCKET) become DROPPED flows', 
   assert.equal(d195?.verdict, Verdict.DROPPED);
   assert.equal(d195?.dropReasonDesc, 195);
   assert.equal(d195?.traceObservationPoint, TraceObservationPoint.FROM_ENDPOINT);
+  assert.deepEqual([d195?.eventType?.type, d195?.eventType?.subType, d195?.dropReason], [1, 195, 195]);
+  assert.equal(d195?.Summary, 'TCP Flags: SYN');
+  assert.equal(encryptionOf(d195!)?.kernelDropReason, '');
   assert.equal(dKernel?.verdict, Verdict.DROPPED);
-  assert.match(dKernel?.Summary ?? '', /NO_SOCKET/);
   assert.equal(dKernel?.destination?.podName, 'api');
+  // not Cilium's sub_type 3 ("Interface"): 255, which no Cilium reason uses
+  assert.deepEqual(
+    [dKernel?.eventType?.type, dKernel?.eventType?.subType, dKernel?.dropReason],
+    [1, 255, 255],
+  );
+  assert.equal(dKernel?.dropReasonDesc, DropReason.DROP_REASON_UNKNOWN);
+  assert.equal(dKernel?.Summary, 'TCP Flags: SYN; kernel drop: NO_SOCKET');
+  const enc = encryptionOf(dKernel!);
+  assert.deepEqual([enc?.kernelDropReason, enc?.kernelDropReasonCode], ['NO_SOCKET', 3]);
+});
+
+test('Summary is filled the way Cilium fills it: UDP, ICMPv4/ICMPv6 by type, a kernel reason the vmlinux does not name by value', () => {
+  const withProtocol =
+    (protocol: number, icmpType = 0, icmpCode = 0) =>
+    (b: Buffer, at: number) => {
+      const P = LAYOUT.ws_packet_info.fields;
+      packet(b, at, 0);
+      b.writeUInt8(protocol, at + P.protocol.offset);
+      if (protocol === 1 || protocol === 58) {
+        b.writeUInt8(icmpType, at + P.icmp_type.offset);
+        b.writeUInt8(icmpCode, at + P.icmp_code.offset);
+      }
+    };
+  const observer = new FlowObserver(ctx);
+  observer.onBatch(
+    batchOf(
+      record(2, 0, withProtocol(17), LAYOUT.ws_trace_event.size),
+      record(2, 0, withProtocol(1, 8), LAYOUT.ws_trace_event.size),
+      record(2, 0, withProtocol(1, 3, 3), LAYOUT.ws_trace_event.size),
+      record(2, 0, withProtocol(58, 128), LAYOUT.ws_trace_event.size),
+      record(2, 0, withProtocol(47), LAYOUT.ws_trace_event.size),
+    ),
+  );
+  const kernel = record(3, 77, (b, at) => packet(b, at, 0x10), LAYOUT.ws_drop_event.size);
+  kernel.writeUInt8(17, 24 + LAYOUT.ws_packet_info.fields.protocol.offset);
+  observer.onBatch(batchOf(kernel));
+  assert.deepEqual(
+    observer.flows.last(6).map((f) => f.Summary),
+    [
+      'UDP',
+      'ICMPv4 EchoRequest',
+      'ICMPv4 DestinationUnreachable(Port)',
+      'ICMPv6 EchoRequest',
+      'IPv4',
+      'UDP; kernel drop: reason 77',
+    ],
+  );
+  const [unnamed] = observer.flows.last(1);
+  assert.deepEqual(
+    [encryptionOf(unnamed!)?.kernelDropReason, encryptionOf(unnamed!)?.kernelDropReasonCode],
+    ['', 77],
+  );
 });
 
 test('handshake initiation then response gives the round trip and the peer', () => {
