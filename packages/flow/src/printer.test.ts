@@ -24,6 +24,17 @@ function responses(): GetFlowsResponse[] {
       },
       time: flows[0]!.time,
     }),
+    create(GetFlowsResponseSchema, {
+      responseTypes: {
+        case: 'nodeStatus',
+        value: {
+          stateChange: NodeState.NODE_UNAVAILABLE,
+          nodeNames: ['wst-node-3'],
+          message: 'connection refused',
+        },
+      },
+      time: flows[0]!.time,
+    }),
   ];
   for (const f of flows.slice(0, 37)) {
     out.push(
@@ -215,4 +226,77 @@ test('Cilium drop reasons print with Cilium 1.19 wording; a code outside the tab
   assert.match(drop(133), / Policy denied DROPPED /);
   assert.match(drop(3), / Interface DROPPED /);
   assert.match(drop(250), / drop reason 250 DROPPED /);
+});
+
+function nodeStatusLines(
+  format: OutputFormat,
+  debug: boolean,
+  state: NodeState,
+  nodeNames: string[],
+  message = '',
+): { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const p = new FlowPrinter({ format, debug, out: (l) => out.push(l), err: (l) => err.push(l) });
+  p.write(
+    create(GetFlowsResponseSchema, {
+      responseTypes: { case: 'nodeStatus', value: { stateChange: state, nodeNames, message } },
+      time: flows[0]!.time,
+    }),
+  );
+  p.flush();
+  return { out, err };
+}
+
+test('node status never goes to stdout; without debug only unavailable, error and gone are shown (hubble wording)', () => {
+  const three = ['node1', 'node2', 'node3'];
+  for (const format of outputFormats) {
+    assert.deepEqual(
+      nodeStatusLines(format, false, NodeState.NODE_CONNECTED, three),
+      { out: [], err: [] },
+      format,
+    );
+    for (const state of [NodeState.NODE_UNAVAILABLE, NodeState.NODE_ERROR, NodeState.NODE_GONE]) {
+      const { out } = nodeStatusLines(format, false, state, three);
+      assert.deepEqual(out, [], `${format} ${state}`);
+    }
+  }
+  const compact = (state: NodeState, names: string[], message = '') =>
+    nodeStatusLines('compact', false, state, names, message).err;
+  assert.deepEqual(compact(NodeState.NODE_UNAVAILABLE, ['node3']), [
+    'Nov 21 10:00:00.000: 1 nodes are unavailable: node3',
+  ]);
+  assert.deepEqual(compact(NodeState.NODE_ERROR, ['node2'], 'stream reset'), [
+    'Nov 21 10:00:00.000: Error "stream reset" on 1 nodes: node2',
+  ]);
+  assert.deepEqual(compact(NodeState.NODE_GONE, ['node2']), [
+    'Nov 21 10:00:00.000: 1 nodes removed from cluster: node2',
+  ]);
+  assert.deepEqual(nodeStatusLines('table', false, NodeState.NODE_UNAVAILABLE, ['node3']).err, [
+    'Nov 21 10:00:00.000: 1 nodes are unavailable: node3',
+  ]);
+  assert.deepEqual(nodeStatusLines('dict', false, NodeState.NODE_ERROR, ['node2'], 'reset').err, [
+    '  TIMESTAMP: Nov 21 10:00:00.000',
+    '      STATE: NODE_ERROR',
+    '      NODES: node2',
+    '    MESSAGE: "reset"',
+  ]);
+  const [jsonpb] = nodeStatusLines('jsonpb', false, NodeState.NODE_UNAVAILABLE, ['node3']).err;
+  assert.deepEqual(JSON.parse(jsonpb!).node_status, {
+    state_change: 'NODE_UNAVAILABLE',
+    node_names: ['node3'],
+  });
+  // hubble's legacy json output prints flows only
+  assert.deepEqual(nodeStatusLines('json', false, NodeState.NODE_UNAVAILABLE, ['node3']).err, []);
+});
+
+test('with debug the connected nodes are shown too, on stderr; long node lists are cut like hubble does', () => {
+  assert.deepEqual(nodeStatusLines('compact', true, NodeState.NODE_CONNECTED, ['node1', 'node2', 'node3']), {
+    out: [],
+    err: ['Nov 21 10:00:00.000: Receiving flows from 3 nodes: node1, node2, node3'],
+  });
+  const many = Array.from({ length: 12 }, (_, i) => `worker-${i + 1}`);
+  assert.deepEqual(nodeStatusLines('compact', true, NodeState.NODE_CONNECTED, many).err, [
+    'Nov 21 10:00:00.000: Receiving flows from 12 nodes: worker-1, worker-2, worker-3, worker-4, worker-5 (and 7 more)',
+  ]);
 });

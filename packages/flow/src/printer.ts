@@ -9,7 +9,7 @@ import {
   type Flow,
 } from './gen/flow/flow_pb.js';
 import { GetFlowsResponseSchema, type GetFlowsResponse } from './gen/observer/observer_pb.js';
-import { NodeStateSchema } from './gen/relay/relay_pb.js';
+import { NodeState, NodeStateSchema, type NodeStatusEvent } from './gen/relay/relay_pb.js';
 import { Mechanism } from './gen/wirescope/v1/wirescope_pb.js';
 import { encryptionOf, mechanismName, registry } from './encryption.js';
 import {
@@ -32,8 +32,10 @@ export interface PrinterOptions {
   nodeName?: boolean;
   /** Receives complete lines (without trailing newline). */
   out: (line: string) => void;
-  /** Status and lost-event notices in the human formats go here. */
+  /** Node status and lost-event notices go here (stderr), never into the flow stream. */
   err?: (line: string) => void;
+  /** Like hubble --debug: also the informational node states (connected), not only the failures. */
+  debug?: boolean;
 }
 
 const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -171,6 +173,34 @@ const ansi = {
   cyan: '\x1b[36m',
 };
 
+/**
+ * Node states printed without --debug. hubble prints only UNAVAILABLE and ERROR; GONE is shown
+ * too because a node leaving is also flows that stop coming.
+ */
+const failedNodeStates: ReadonlySet<NodeState> = new Set([
+  NodeState.NODE_UNAVAILABLE,
+  NodeState.NODE_ERROR,
+  NodeState.NODE_GONE,
+]);
+
+const nodeNamesCutOff = 50;
+
+/** hubble's joinWithCutOff: names up to about targetLength characters, then " (and N more)". */
+export function joinWithCutOff(names: readonly string[], separator: string, targetLength: number): string {
+  let length = 0;
+  let end = names.length;
+  for (let i = 0; i < names.length; i++) {
+    length += names[i]!.length + separator.length;
+    if (length > targetLength && i > 0) {
+      end = i;
+      break;
+    }
+  }
+  const joined = names.slice(0, end).join(separator);
+  const omitted = names.length - end;
+  return omitted === 0 ? joined : `${joined} (and ${omitted} more)`;
+}
+
 export class FlowPrinter {
   private lines = 0;
   private rows: string[][] = [];
@@ -190,13 +220,17 @@ export class FlowPrinter {
 
   write(resp: GetFlowsResponse): void {
     const { format } = this.opts;
-    if (format === 'jsonpb') {
+    const r = resp.responseTypes;
+    if (format === 'jsonpb' && r.case !== 'nodeStatus') {
       this.opts.out(
         JSON.stringify(toJson(GetFlowsResponseSchema, resp, { useProtoFieldName: true, registry })),
       );
       return;
     }
-    const r = resp.responseTypes;
+    if (r.case === 'nodeStatus') {
+      this.nodeStatus(resp, r.value);
+      return;
+    }
     if (r.case !== 'flow') {
       if (format === 'json') {
         this.opts.out(
@@ -224,16 +258,55 @@ export class FlowPrinter {
     }
   }
 
+  /**
+   * hubble's WriteProtoNodeStatusEvent: on stderr, and without --debug only the states that mean
+   * flows are missing; json (hubble's legacy JSON) prints none, jsonpb the response as JSON.
+   */
+  private nodeStatus(resp: GetFlowsResponse, status: NodeStatusEvent): void {
+    const state = status.stateChange;
+    if (!this.opts.debug && !failedNodeStates.has(state)) return;
+    const err = this.opts.err;
+    if (!err) return;
+    const names = joinWithCutOff(status.nodeNames, ', ', nodeNamesCutOff);
+    const count = status.nodeNames.length;
+    switch (this.opts.format) {
+      case 'json':
+        return;
+      case 'jsonpb':
+        err(JSON.stringify(toJson(GetFlowsResponseSchema, resp, { useProtoFieldName: true, registry })));
+        return;
+      case 'dict':
+        // the separator goes with the flows so that interleaved stdout and stderr stay readable
+        if (this.lines++ > 0) this.opts.out('------------');
+        err(`  TIMESTAMP: ${formatTimestamp(resp.time)}`);
+        err(`      STATE: ${enumName(NodeStateSchema, state)}`);
+        err(`      NODES: ${names}`);
+        err(`    MESSAGE: ${status.message ? JSON.stringify(status.message) : 'N/A'}`);
+        return;
+    }
+    const prefix = `${formatTimestamp(resp.time)}${resp.nodeName ? ` [${resp.nodeName}]` : ''}`;
+    switch (state) {
+      case NodeState.NODE_CONNECTED:
+        err(`${prefix}: Receiving flows from ${count} nodes: ${names}`);
+        return;
+      case NodeState.NODE_UNAVAILABLE:
+        err(`${prefix}: ${count} nodes are unavailable: ${names}`);
+        return;
+      case NodeState.NODE_GONE:
+        err(`${prefix}: ${count} nodes removed from cluster: ${names}`);
+        return;
+      case NodeState.NODE_ERROR:
+        err(`${prefix}: Error ${JSON.stringify(status.message)} on ${count} nodes: ${names}`);
+        return;
+      default:
+        err(`${prefix}: unknown node status event: ${enumName(NodeStateSchema, state)} ${names}`);
+    }
+  }
+
   private notice(resp: GetFlowsResponse): void {
     const err = this.opts.err ?? this.opts.out;
     const r = resp.responseTypes;
-    if (r.case === 'nodeStatus') {
-      err(
-        `${formatTimestamp(resp.time)}: ${enumName(NodeStateSchema, r.value.stateChange)}: ${r.value.nodeNames.join(', ')}${
-          r.value.message ? ` (${r.value.message})` : ''
-        }`,
-      );
-    } else if (r.case === 'lostEvents') {
+    if (r.case === 'lostEvents') {
       err(
         `${formatTimestamp(resp.time)}${resp.nodeName ? ` [${resp.nodeName}]` : ''}: EVENTS LOST: ${enumName(
           LostEventSourceSchema,

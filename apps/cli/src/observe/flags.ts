@@ -69,6 +69,8 @@ export interface ObserveOptions {
   format: OutputFormat;
   nodeName: boolean;
   color: 'auto' | 'always' | 'never';
+  /** hubble --debug: connected-node events too (always on stderr). */
+  debug: boolean;
   connect: ConnectOptions;
   /** Applied by the CLI: the Observer API has no field for them. */
   mechanism?: Mechanism | undefined;
@@ -135,6 +137,8 @@ const boolFlags = new Set([
   '-f',
   '--not',
   '--print-node-name',
+  '--debug',
+  '-D',
   '--encrypted',
   '--unencrypted',
   '--reply',
@@ -153,7 +157,8 @@ export const observeUsage = `usage: wirescope observe [flags]
     --http-status, --http-method, --http-path, --fqdn, --tcp-flags SYN,ACK, --ip-version v4|v6,
     --interface NAME, --uuid, --workload NAME, --reply,
     --encrypted, --unencrypted, --mechanism wireguard|none, --peer NODE
-  output: -o compact|json|jsonpb|dict|table, --print-node-name, --color auto|always|never
+  output: -o compact|json|jsonpb|dict|table, --print-node-name, --color auto|always|never,
+    --debug/-D (node status on stderr includes connected nodes, not only unavailable/error/gone)
   server: --server host:port|unix:///path (default localhost:4245), --tls, --tls-ca-cert-files,
     --tls-client-cert-file, --tls-client-key-file, --tls-server-name, --timeout 5s`;
 
@@ -248,6 +253,7 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
   let format: OutputFormat = 'compact';
   let color: ObserveOptions['color'] = 'auto';
   let nodeName = false;
+  let debug = false;
   let mechanism: Mechanism | undefined;
   let peer: string | undefined;
   let fieldMask: string[] = [];
@@ -270,6 +276,8 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
       '-o',
       '--color',
       '--print-node-name',
+      '--debug',
+      '-D',
       '--not',
       '--field-mask',
       ...connectFlags,
@@ -317,6 +325,10 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
         break;
       case '--print-node-name':
         nodeName = true;
+        break;
+      case '--debug':
+      case '-D':
+        debug = true;
         break;
       case '--field-mask':
         fieldMask = v
@@ -542,5 +554,5 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
     until: until !== undefined ? timestampFromMs(until) : undefined,
     fieldMask: fieldMask.length ? { paths: fieldMask } : undefined,
   });
-  return { request, format, nodeName, color, connect: connectOptions(conn), mechanism, peer };
+  return { request, format, nodeName, color, debug, connect: connectOptions(conn), mechanism, peer };
 }

@@ -2,8 +2,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { HandshakeMessageType, loadRecordedFlows, type Flow } from '@wirescope/flow';
-import { Observer, ObserverServer, waitFor } from '@wirescope/observer';
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import {
+  GetFlowsResponseSchema,
+  HandshakeMessageType,
+  NodeState,
+  loadRecordedFlows,
+  type Flow,
+} from '@wirescope/flow';
+import { Observer, ObserverServer, observerService, serviceDefinition, waitFor } from '@wirescope/observer';
 import { parseObserveArgs } from './flags.js';
 import { formatStatus, runHandshakes, runListNodes, runObserve, runStatus, type Io } from './run.js';
 import { connectOptions } from './connect.js';
@@ -200,4 +208,69 @@ test('the wirescope binary prints one line for a bad flag and exits 2', () => {
   const list = spawnSync(process.execPath, [bin, 'list', 'pods'], { encoding: 'utf8' });
   assert.equal(list.status, 2);
   assert.equal(list.stderr, 'wirescope: list "pods" is unknown; accepted: nodes\n');
+});
+
+/** A relay stand-in that answers GetFlows with node status around one flow, as the relay does. */
+async function relayLike(): Promise<{ address: string; stop: () => Promise<void> }> {
+  const server = new grpc.Server();
+  const status = (stateChange: NodeState, nodeNames: string[], message = '') =>
+    create(GetFlowsResponseSchema, {
+      responseTypes: { case: 'nodeStatus', value: { stateChange, nodeNames, message } },
+      time: flows[0]!.time,
+    });
+  server.addService(serviceDefinition(observerService), {
+    GetFlows: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      call.write(status(NodeState.NODE_CONNECTED, ['node1', 'node2', 'node3']));
+      call.write(
+        create(GetFlowsResponseSchema, {
+          responseTypes: { case: 'flow', value: flows[0]! },
+          nodeName: flows[0]!.nodeName,
+          time: flows[0]!.time,
+        }),
+      );
+      call.write(status(NodeState.NODE_UNAVAILABLE, ['node3'], 'connection refused'));
+      call.end();
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return { address: `127.0.0.1:${port}`, stop: () => new Promise((r) => server.tryShutdown(() => r())) };
+}
+
+test('node status goes to stderr, never into the flow stream; connected nodes only with --debug', async () => {
+  const relay = await relayLike();
+  try {
+    for (const format of ['compact', 'json', 'jsonpb', 'dict', 'table']) {
+      const io = capture();
+      assert.equal(await runObserve(parseObserveArgs(['--server', relay.address, '-o', format]), io), 0);
+      assert.ok(io.lines.length > 0, format);
+      for (const l of io.lines) assert.doesNotMatch(l, /NODE_|node3|Receiving flows/, `${format} stdout`);
+      assert.doesNotMatch(io.errors.join('\n'), /NODE_CONNECTED|Receiving flows/, `${format} stderr`);
+    }
+    const quiet = capture();
+    await runObserve(parseObserveArgs(['--server', relay.address]), quiet);
+    assert.deepEqual(quiet.errors, ['Nov 21 10:00:00.000: 1 nodes are unavailable: node3']);
+    assert.equal(quiet.lines.length, 1);
+    const debug = capture();
+    await runObserve(parseObserveArgs(['--server', relay.address, '--debug']), debug);
+    assert.deepEqual(debug.errors, [
+      'Nov 21 10:00:00.000: Receiving flows from 3 nodes: node1, node2, node3',
+      'Nov 21 10:00:00.000: 1 nodes are unavailable: node3',
+    ]);
+    assert.equal(debug.lines.length, 1);
+    const short = capture();
+    await runObserve(parseObserveArgs(['--server', relay.address, '-D', '-o', 'jsonpb']), short);
+    assert.deepEqual(
+      short.errors.map(
+        (l) => (JSON.parse(l) as { node_status: { state_change: string } }).node_status.state_change,
+      ),
+      ['NODE_CONNECTED', 'NODE_UNAVAILABLE'],
+    );
+    assert.ok(short.lines.every((l) => 'flow' in JSON.parse(l)));
+  } finally {
+    await relay.stop();
+  }
 });

@@ -67,6 +67,7 @@ export async function runObserve(opts: ObserveOptions, io: Io): Promise<number> 
     format: opts.format,
     color,
     nodeName: opts.nodeName,
+    debug: opts.debug,
     out: io.out,
     err: io.err,
   });
