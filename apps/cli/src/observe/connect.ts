@@ -35,6 +35,9 @@ export function connectOptions(values: Map<string, string | true>): ConnectOptio
   }
   const timeoutText = (values.get('--timeout') as string | undefined) ?? '5s';
   const timeoutMs = parseDuration(timeoutText, '--timeout');
+  // a zero deadline has passed before the first connection attempt: it can only ever fail
+  if (timeoutMs <= 0)
+    throw new UsageError(`--timeout "${timeoutText}" must be longer than 0 (accepted e.g. 500ms, 5s, 1m)`);
   const ca = values.get('--tls-ca-cert-files') as string | undefined;
   const cert = values.get('--tls-client-cert-file') as string | undefined;
   const key = values.get('--tls-client-key-file') as string | undefined;
@@ -80,6 +83,8 @@ export async function ready(client: grpc.Client, opts: ConnectOptions): Promise<
 
 /** Go-style durations ("500ms", "5m", "1h30m", "2h45m10s") in milliseconds. */
 export function parseDuration(text: string, flag: string): number {
+  // Go's time.ParseDuration takes a bare "0" (and no other number without a unit)
+  if (text === '0') return 0;
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
   let total = 0;
   let consumed = 0;

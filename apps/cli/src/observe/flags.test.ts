@@ -4,6 +4,7 @@ import { DropReason, Mechanism, Verdict } from '@wirescope/flow';
 import { UsageError } from '../command.js';
 import { parseObserveArgs, parseTime } from './flags.js';
 import { parseDuration } from './connect.js';
+import { parseSimpleArgs } from './simple.js';
 
 const now = Date.UTC(2026, 10, 21, 12, 0, 0);
 
@@ -133,4 +134,55 @@ test('bad flags and values: one line naming what is wrong and what is accepted',
       args.join(' '),
     );
   }
+});
+
+test('--timeout must be a duration longer than 0: "0s" is refused as a usage error (rc 2), not tried', () => {
+  for (const bad of ['0s', '0', '0ms', '0h0m']) {
+    assert.throws(
+      () => parseObserveArgs(['--timeout', bad], now),
+      (err: unknown) =>
+        err instanceof UsageError &&
+        err.message === `--timeout "${bad}" must be longer than 0 (accepted e.g. 500ms, 5s, 1m)`,
+      bad,
+    );
+  }
+  assert.throws(() => parseObserveArgs(['--timeout', '-1s'], now), /--timeout "-1s" is not a duration/);
+  assert.equal(parseObserveArgs(['--timeout', '1ms'], now).connect.timeoutMs, 1);
+  assert.equal(parseObserveArgs(['--timeout', '1m30s'], now).connect.timeoutMs, 90_000);
+  assert.throws(() => parseSimpleArgs(['--timeout', '0s'], 'usage'), /--timeout "0s" must be longer than 0/);
+});
+
+test('a single-valued flag given twice is refused naming the flag; filter flags still repeat (ORed)', () => {
+  const refused: [string[], string][] = [
+    [['--server', 'a:1', '--server', 'b:2'], '--server given 2 times ("a:1", "b:2"); it takes one value'],
+    [['--last', '5', '--last', '7'], '--last given 2 times ("5", "7"); it takes one value'],
+    [['-o', 'json', '--output', 'dict'], '--output/-o given 2 times ("json", "dict"); it takes one value'],
+    [['--timeout', '1s', '--timeout=2s'], '--timeout given 2 times ("1s", "2s"); it takes one value'],
+    [['--peer', 'node2', '--peer', 'node3'], '--peer given 2 times ("node2", "node3"); it takes one value'],
+    [['--since', '5m', '--since', '1m'], '--since given 2 times ("5m", "1m"); it takes one value'],
+  ];
+  for (const [args, message] of refused)
+    assert.throws(
+      () => parseObserveArgs(args, now),
+      (err: unknown) => err instanceof UsageError && err.message === message,
+      args.join(' '),
+    );
+  const repeated = parseObserveArgs(
+    ['--node-name', 'node1', '--node-name', 'node2', '--verdict', 'DROPPED', '--verdict', 'FORWARDED'],
+    now,
+  );
+  assert.deepEqual(repeated.request.whitelist[0]!.nodeName, ['node1', 'node2']);
+  assert.deepEqual(repeated.request.whitelist[0]!.verdict, [Verdict.DROPPED, Verdict.FORWARDED]);
+  assert.deepEqual(
+    parseObserveArgs(['--field-mask', 'time,verdict', '--field-mask', 'IP'], now).request.fieldMask?.paths,
+    ['time', 'verdict', 'IP'],
+  );
+  assert.throws(
+    () => parseSimpleArgs(['--server', 'a:1', '--server', 'b:2'], 'usage'),
+    /^UsageError: --server given 2 times \("a:1", "b:2"\); it takes one value$/,
+  );
+  assert.throws(
+    () => parseSimpleArgs(['--peer', 'x', '--peer', 'y'], 'usage', ['--peer']),
+    /--peer given 2 times/,
+  );
 });

@@ -190,6 +190,36 @@ export function tokenize(args: string[], values: Set<string>, bools: Set<string>
   return out;
 }
 
+/**
+ * Refuses a single-valued flag given more than once (each group is one flag under its names):
+ * keeping the last one silently would run with a value the user may not have meant.
+ */
+export function refuseRepeats(flags: readonly RawFlag[], groups: readonly (readonly string[])[]): void {
+  for (const names of groups) {
+    const given = flags.filter((f) => names.includes(f.name));
+    if (given.length > 1)
+      throw new UsageError(
+        `${names.join('/')} given ${given.length} times (${given.map((f) => `"${String(f.value)}"`).join(', ')}); it takes one value`,
+      );
+  }
+}
+
+/** Connection flags with a value: one server, one timeout, one set of TLS files per command. */
+export const singleConnectFlags = connectFlags.map((f) => [f]);
+
+/** Filter flags are repeatable (values OR, as in hubble); these shape the request or output once. */
+const singleObserveFlags = [
+  ...singleConnectFlags,
+  ['--last'],
+  ['--first'],
+  ['--since'],
+  ['--until'],
+  ['--output', '-o'],
+  ['--color'],
+  ['--mechanism'],
+  ['--peer'],
+];
+
 function count(flag: string, v: string): bigint {
   if (!/^\d+$/.test(v)) throw new UsageError(`${flag} "${v}" is not a number of flows`);
   return BigInt(v);
@@ -240,6 +270,7 @@ function tcpFlags(v: string) {
 export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptions {
   const flags = tokenize(args, valueFlags, boolFlags);
   if (flags.some((f) => f.name === '--help' || f.name === '-h')) throw new UsageError(observeUsage);
+  refuseRepeats(flags, singleObserveFlags);
   const conn = new Map<string, string | true>();
   const allow = new FilterTracker();
   const deny = new FilterTracker();
@@ -256,7 +287,7 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
   let debug = false;
   let mechanism: Mechanism | undefined;
   let peer: string | undefined;
-  let fieldMask: string[] = [];
+  const fieldMask: string[] = [];
   const namespace = flags.find((f) => f.name === '--namespace' || f.name === '-n')?.value as
     string | undefined;
   const podFlagsUsed = flags.some((f) => ['--pod', '--from-pod', '--to-pod'].includes(f.name));
@@ -331,10 +362,12 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
         debug = true;
         break;
       case '--field-mask':
-        fieldMask = v
-          .split(',')
-          .map((p) => p.trim())
-          .filter(Boolean);
+        fieldMask.push(
+          ...v
+            .split(',')
+            .map((p) => p.trim())
+            .filter(Boolean),
+        );
         break;
       case '--not':
         if (negateNext) throw new UsageError('--not --not: --not applies to the next filter flag');

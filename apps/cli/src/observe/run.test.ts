@@ -208,6 +208,17 @@ test('the wirescope binary prints one line for a bad flag and exits 2', () => {
   const list = spawnSync(process.execPath, [bin, 'list', 'pods'], { encoding: 'utf8' });
   assert.equal(list.status, 2);
   assert.equal(list.stderr, 'wirescope: list "pods" is unknown; accepted: nodes\n');
+  const zero = spawnSync(process.execPath, [bin, 'observe', '--timeout', '0s'], { encoding: 'utf8' });
+  assert.equal(zero.status, 2);
+  assert.equal(
+    zero.stderr,
+    'wirescope: --timeout "0s" must be longer than 0 (accepted e.g. 500ms, 5s, 1m)\n',
+  );
+  const twice = spawnSync(process.execPath, [bin, 'encrypt', 'rotate-key', '--node', 'a', '--node', 'b'], {
+    encoding: 'utf8',
+  });
+  assert.equal(twice.status, 2);
+  assert.match(twice.stderr, /^wirescope: --node given 2 times \("a", "b"\); it takes one value; usage: /);
 });
 
 /** A relay stand-in that answers GetFlows with node status around one flow, as the relay does. */

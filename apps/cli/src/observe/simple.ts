@@ -1,7 +1,7 @@
 // Flag parsing for the small commands (status, list nodes, handshakes).
 import { UsageError } from '../command.js';
 import { connectBoolFlags, connectFlags, connectOptions, type ConnectOptions } from './connect.js';
-import { tokenize } from './flags.js';
+import { refuseRepeats, singleConnectFlags, tokenize } from './flags.js';
 
 export interface SimpleOptions {
   connect: ConnectOptions;
@@ -21,6 +21,7 @@ export function parseSimpleArgs(
     new Set([...connectFlags, '--output', '-o', ...extraValues]),
     new Set([...connectBoolFlags, '--help', '-h', ...extraBools]),
   );
+  refuseRepeats(flags, [...singleConnectFlags, ['--output', '-o'], ...extraValues.map((f) => [f])]);
   const values = new Map<string, string | true>();
   let json = false;
   for (const f of flags) {
