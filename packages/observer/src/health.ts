@@ -1,6 +1,6 @@
 // The standard gRPC health service (grpc.health.v1) for the agent's Observer server and the relay.
-import type * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation, service as healthService } from 'grpc-health-check';
 
 /**
  * Names the health service answers for, all with the Observer's state. The stock `hubble status`
@@ -31,4 +31,29 @@ export class ObserverHealth {
   addTo(server: grpc.Server): void {
     this.impl.addToServer(server);
   }
+}
+
+const HealthClient = grpc.makeGenericClientConstructor(healthService, 'Health');
+
+/**
+ * Health/Check of the Observer as `hubble status` asks it, over `client`'s channel (its TLS and
+ * options); resolves to the status name ("SERVING", "NOT_SERVING", ...), rejects with the gRPC error.
+ */
+export function checkObserverHealth(client: grpc.Client, deadlineMs = 5000): Promise<string> {
+  const health = new HealthClient('unused', grpc.credentials.createInsecure(), {
+    channelOverride: client.getChannel(),
+  });
+  const check = health['Check'] as (
+    req: { service: string },
+    options: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res?: { status: string }) => void,
+  ) => void;
+  return new Promise((resolve, reject) =>
+    check.call(
+      health,
+      { service: observerHealthServices[1] },
+      { deadline: Date.now() + deadlineMs },
+      (err, res) => (err ? reject(err) : resolve(res?.status ?? 'UNKNOWN')),
+    ),
+  );
 }

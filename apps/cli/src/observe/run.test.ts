@@ -7,6 +7,7 @@ import { create } from '@bufbuild/protobuf';
 import {
   GetFlowsResponseSchema,
   HandshakeMessageType,
+  ServerStatusResponseSchema,
   NodeState,
   loadRecordedFlows,
   type Flow,
@@ -242,6 +243,8 @@ async function relayLike(): Promise<{ address: string; stop: () => Promise<void>
       call.write(status(NodeState.NODE_UNAVAILABLE, ['node3'], 'connection refused'));
       call.end();
     },
+    ServerStatus: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
+      cb(null, create(ServerStatusResponseSchema, { numFlows: 1n, maxFlows: 4095n })),
   });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
@@ -281,6 +284,37 @@ test('node status goes to stderr, never into the flow stream; connected nodes on
       ['NODE_CONNECTED', 'NODE_UNAVAILABLE'],
     );
     assert.ok(short.lines.every((l) => 'flow' in JSON.parse(l)));
+  } finally {
+    await relay.stop();
+  }
+});
+
+test('status asks grpc.health.v1 first, as hubble status does: NOT_SERVING is exit 1 without ServerStatus', async () => {
+  const idle = new ObserverServer({
+    observer: new Observer({ nodeName: 'wst-node-5', capacity: 63 }),
+    listen: ['127.0.0.1:0'],
+  });
+  const [idleAddress] = (await idle.start()) as [string];
+  try {
+    idle.health.setServing(false);
+    const io = capture();
+    assert.equal(await runStatus(connectOptions(new Map([['--server', idleAddress]])), io, false), 1);
+    assert.deepEqual(io.lines, []);
+    assert.deepEqual(io.errors, [
+      `Healthcheck (via ${idleAddress}): Unavailable: NOT_SERVING`,
+      'wirescope: not healthy',
+    ]);
+  } finally {
+    await idle.stop(100);
+  }
+  const relay = await relayLike();
+  try {
+    const io = capture();
+    assert.equal(await runStatus(connectOptions(new Map([['--server', relay.address]])), io, false), 0);
+    assert.equal(
+      io.lines[0],
+      `Healthcheck (via ${relay.address}): unknown (the server has no grpc.health.v1)`,
+    );
   } finally {
     await relay.stop();
   }

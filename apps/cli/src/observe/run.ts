@@ -18,7 +18,13 @@ import {
   type GetNodesResponse,
   type ServerStatusResponse,
 } from '@wirescope/flow';
-import { observerService, serverStream, unary, wirescopeService } from '@wirescope/observer';
+import {
+  checkObserverHealth,
+  observerService,
+  serverStream,
+  unary,
+  wirescopeService,
+} from '@wirescope/observer';
 import { toJson } from '@bufbuild/protobuf';
 import { connect, ready, type ConnectOptions } from './connect.js';
 import type { ObserveOptions } from './flags.js';
@@ -108,10 +114,10 @@ function thousands(n: bigint | number): string {
     .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-export function formatStatus(server: string, st: ServerStatusResponse): string[] {
+export function formatStatus(server: string, st: ServerStatusResponse, health = 'Ok'): string[] {
   const pct = st.maxFlows > 0n ? (Number(st.numFlows) / Number(st.maxFlows)) * 100 : 0;
   const lines = [
-    `Healthcheck (via ${server}): Ok`,
+    `Healthcheck (via ${server}): ${health}`,
     `Current/Max Flows: ${thousands(st.numFlows)}/${thousands(st.maxFlows)} (${pct.toFixed(2)}%)`,
     `Flows/s: ${st.flowsRate.toFixed(2)}`,
   ];
@@ -130,6 +136,19 @@ export async function runStatus(conn: ConnectOptions, io: Io, json: boolean): Pr
   const client = connect(conn);
   try {
     await ready(client, conn);
+    // as hubble status: the standard health check first, ServerStatus only from a serving Observer
+    let health = 'Ok';
+    try {
+      const serving = await checkObserverHealth(client, conn.timeoutMs);
+      if (serving !== 'SERVING') {
+        io.err(`Healthcheck (via ${conn.server}): Unavailable: ${serving}`);
+        io.err('wirescope: not healthy');
+        return 1;
+      }
+    } catch (err) {
+      if ((err as grpc.ServiceError).code !== grpc.status.UNIMPLEMENTED) throw err;
+      health = 'unknown (the server has no grpc.health.v1)';
+    }
     const st = await unary<unknown, ServerStatusResponse>(
       client,
       observerService,
@@ -147,7 +166,7 @@ export async function runStatus(conn: ConnectOptions, io: Io, json: boolean): Pr
           }),
         ),
       );
-    else for (const l of formatStatus(conn.server, st)) io.out(l);
+    else for (const l of formatStatus(conn.server, st, health)) io.out(l);
     return 0;
   } catch (err) {
     io.err(`wirescope: ${describe(err)}`);
