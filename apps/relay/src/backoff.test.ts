@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Backoff } from './backoff.js';
 
-test('backoff doubles from 1 s to a 60 s ceiling and resets', () => {
+test('backoff doubles from 1 s to an 8 s ceiling and resets', () => {
   const b = new Backoff();
   const delays = Array.from({ length: 9 }, () => b.next());
-  assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
+  assert.deepEqual(delays, [1000, 2000, 4000, 8000, 8000, 8000, 8000, 8000, 8000]);
   b.reset();
   assert.equal(b.next(), 1000);
 });
@@ -17,6 +17,6 @@ test('jitter stays within its spread and the ceiling', () => {
   assert.equal(b.next(), 800);
   assert.equal(b.next(), 2400);
   assert.equal(b.next(), 4000);
-  const capped = new Backoff({ jitter: 0.2, initialMs: 60_000, random: () => 1 });
+  const capped = new Backoff({ jitter: 0.2, initialMs: 60_000, maxMs: 60_000, random: () => 1 });
   assert.equal(capped.next(), 60_000);
 });

@@ -1,4 +1,6 @@
-// Exponential reconnect backoff: 1 s doubling to 60 s, reset after a successful connection.
+// Exponential reconnect backoff: 1 s doubling to 8 s, reset after a successful connection.
+// Hubble's relay caps at 60 s, so an agent back from a restart stays "unavailable" for up to a
+// minute; one connection attempt per 8 s per absent node is cheap even in large clusters.
 export interface BackoffOptions {
   initialMs?: number;
   maxMs?: number;
@@ -7,6 +9,8 @@ export interface BackoffOptions {
   jitter?: number;
   random?: () => number;
 }
+
+export const RECONNECT_MAX_MS = 8_000;
 
 export class Backoff {
   private attempt = 0;
@@ -18,7 +22,7 @@ export class Backoff {
 
   constructor(opts: BackoffOptions = {}) {
     this.initialMs = opts.initialMs ?? 1000;
-    this.maxMs = opts.maxMs ?? 60_000;
+    this.maxMs = opts.maxMs ?? RECONNECT_MAX_MS;
     this.factor = opts.factor ?? 2;
     this.jitter = opts.jitter ?? 0;
     this.random = opts.random ?? Math.random;

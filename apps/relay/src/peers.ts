@@ -12,7 +12,7 @@ import {
   serverStream,
   type ClientTlsFiles,
 } from '@wirescope/observer';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, RECONNECT_MAX_MS, type BackoffOptions } from './backoff.js';
 
 export type PeerState = 'connecting' | 'connected' | 'unavailable';
 
@@ -95,7 +95,7 @@ export class PeerConnection extends EventEmitter<{ state: [PeerState, string] }>
         // one connection per peer, never shared with other peers' or clients' channels
         'grpc.use_local_subchannel_pool': 1,
         'grpc.initial_reconnect_backoff_ms': 1000,
-        'grpc.max_reconnect_backoff_ms': 60_000,
+        'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS,
         'grpc.max_receive_message_length': 16 * 1024 * 1024,
         // a 64 KiB HTTP/2 window holds ~100 flows (a round trip per 100 flows caps throughput);
         // much more than 1 MiB only queues flows and adds latency
