@@ -14,7 +14,7 @@ import { labStatus } from '../lab/status.js';
 
 export const DEFAULT_SPEC = fileURLToPath(new URL('../../../../lab/cluster.yaml', import.meta.url));
 const USAGE =
-  'usage: wirescope lab up|down|status [--spec FILE] [-o text|json] | wirescope lab stop|start PROCESS (etcd, agent-NODE, pod-NS-NAME) | wirescope lab forward NETNS HOST:PORT [--local-port PORT]';
+  'usage: wirescope lab up|down|status [--spec FILE] [-o text|json] | wirescope lab stop|start PROCESS (etcd, agent-NODE, relay, relay-forward, supervisor, pod-NS-NAME) | wirescope lab forward NETNS HOST:PORT [--local-port PORT]';
 
 export const command: Command = {
   summary: 'bring the network-namespace lab cluster up or down, or show it',
@@ -40,8 +40,14 @@ export const command: Command = {
       const [name, ...more] = extra;
       if (!name || more.length > 0) throw new UsageError(`lab ${action} takes one process name; ${USAGE}`);
       try {
-        const daemon = action === 'stop' ? await stopComponent(name) : await startComponent(name);
-        console.log(`${name}: ${action === 'stop' ? 'stopped' : `started, pid ${daemon.pid}`}`);
+        if (action === 'stop') {
+          const { wasRunning } = await stopComponent(name);
+          console.log(
+            `${name}: ${wasRunning ? 'stopped' : 'was not running; marked stopped'} (stays down until 'wirescope lab start ${name}')`,
+          );
+        } else {
+          console.log(`${name}: started, pid ${(await startComponent(name)).pid}`);
+        }
         return 0;
       } catch (err) {
         if (err instanceof LabError) throw new UsageError(err.message);

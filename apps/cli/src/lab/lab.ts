@@ -43,7 +43,8 @@ import { LabError } from './errors.js';
 
 export { LabError };
 import { listenLoopback, startNamespaceForward } from './forward.js';
-import { readState, writeState, type LabState } from './state.js';
+import { readState, writeState, type DaemonRecord, type LabState } from './state.js';
+import { SUPERVISED, SUPERVISOR_DAEMON } from './supervisor.js';
 import { createLabPki, labPkiPaths } from './tls.js';
 
 export type Progress = (message: string) => void;
@@ -53,6 +54,7 @@ const WORKLOADS = join(REPO_ROOT, 'lab', 'workloads');
 const AGENT_MAIN = fileURLToPath(new URL('./main.js', import.meta.resolve('@wirescope/agent')));
 const RELAY_MAIN = join(REPO_ROOT, 'apps', 'relay', 'dist', 'bin.js');
 const LOOPBACK_MAIN = fileURLToPath(new URL('./loopback-main.js', import.meta.url));
+const SUPERVISOR_MAIN = fileURLToPath(new URL('./supervisor-main.js', import.meta.url));
 
 export type UpResult =
   { status: 'started'; state: LabState } | { status: 'already-running'; state: LabState };
@@ -233,6 +235,10 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
       `relay in ${CONTROL_PLANE_NS} (mTLS ${CONTROL_PLANE_ADDRESS}:${RELAY_PORT}) sees ${spec.nodes.length}/${spec.nodes.length} agents; ` +
         `forwarded to 127.0.0.1:${RELAY_FORWARD_PORT}`,
     );
+    // Like the kubelet for the relay's Deployment: restarts the relay or its forward when one dies.
+    daemons.push(startDaemon(SUPERVISOR_DAEMON, '', [process.execPath, SUPERVISOR_MAIN]));
+    save(0);
+    step(`supervisor restarts ${SUPERVISED.join(' and ')} if they die ('lab stop NAME' keeps one down)`);
     const beforeWorkloads = daemons.length;
 
     const zone: Record<string, string> = {};
@@ -421,21 +427,32 @@ export async function waitForMesh(
   });
 }
 
-/** Stops one lab process by name (etcd, agent-node1, pod-shop-api, …) and waits for it to exit. */
-export function stopComponent(name: string): Promise<Daemon> {
+/**
+ * Stops one lab process by name (etcd, agent-node1, relay, pod-shop-api, …) and waits for it to
+ * exit. It is marked stopped on purpose first, so the supervisor leaves it down until `lab start`;
+ * a process that had already died (the relay between a crash and its restart) is just marked.
+ */
+export function stopComponent(name: string): Promise<{ daemon: Daemon; wasRunning: boolean }> {
   return withLabLock(() => stopComponentLocked(name));
 }
 
-async function stopComponentLocked(name: string): Promise<Daemon> {
+async function stopComponentLocked(name: string): Promise<{ daemon: Daemon; wasRunning: boolean }> {
   const state = requireState();
   const daemon = findDaemon(state, name);
-  if (!isAlive(daemon.pid)) throw new Error(`${name} is not running`);
+  const wasRunning = isAlive(daemon.pid);
+  if (!wasRunning && daemon.stoppedAt)
+    throw new Error(`${name} is not running (stopped at ${daemon.stoppedAt})`);
+  writeState({
+    ...state,
+    daemons: state.daemons.map((d) => (d.name === name ? { ...d, stoppedAt: new Date().toISOString() } : d)),
+  });
+  if (!wasRunning) return { daemon, wasRunning };
   signal(daemon.pid, 'SIGTERM');
   const deadline = Date.now() + 5000;
   while (isAlive(daemon.pid) && Date.now() < deadline) await sleep(50);
   if (isAlive(daemon.pid)) signal(daemon.pid, 'SIGKILL');
   while (isAlive(daemon.pid)) await sleep(20);
-  return daemon;
+  return { daemon, wasRunning };
 }
 
 /** Starts a stopped lab process again with its original command line; records the new pid. */
@@ -447,7 +464,12 @@ async function startComponentLocked(name: string): Promise<Daemon> {
   const state = requireState();
   const daemon = findDaemon(state, name);
   if (isAlive(daemon.pid)) throw new Error(`${name} is already running (pid ${daemon.pid})`);
-  const next = startDaemon(daemon.name, daemon.namespace, daemon.argv, daemon.env);
+  // A new record: no stoppedAt (the supervisor watches it again); its restart history stays.
+  const next: DaemonRecord = {
+    ...startDaemon(daemon.name, daemon.namespace, daemon.argv, daemon.env),
+    ...(daemon.restarts ? { restarts: daemon.restarts } : {}),
+    ...(daemon.lastRestart ? { lastRestart: daemon.lastRestart } : {}),
+  };
   writeState({ ...state, daemons: state.daemons.map((d) => (d.name === name ? next : d)) });
   return next;
 }
@@ -458,7 +480,7 @@ function requireState(): LabState {
   return state;
 }
 
-function findDaemon(state: LabState, name: string): Daemon {
+function findDaemon(state: LabState, name: string): DaemonRecord {
   const daemon = state.daemons.find((d) => d.name === name);
   if (!daemon)
     throw new LabError(`no lab process "${name}"; accepted: ${state.daemons.map((d) => d.name).join(', ')}`);
@@ -497,9 +519,10 @@ async function labDownLocked(): Promise<DownResult> {
     if (isAlive(daemon.pid) && (command.includes(REPO_ROOT) || command.includes('etcd')))
       pids.add(daemon.pid);
   }
-  // The root-namespace forward is in no lab namespace: found by its exact command line even when
-  // the state file is gone (a crashed run), or it would keep 127.0.0.1:4245 from the next lab.
-  for (const pid of rootForwardPids()) pids.add(pid);
+  // The root-namespace forward and the supervisor are in no lab namespace: found by their exact
+  // command lines even when the state file is gone (a crashed run), or the forward would keep
+  // 127.0.0.1:4245 from the next lab and the supervisor would outlive the lab.
+  for (const pid of rootNamespacePids()) pids.add(pid);
   for (const pid of pids) signal(pid, 'SIGTERM');
   const deadline = Date.now() + 3000;
   while ([...pids].some(isAlive) && Date.now() < deadline) await sleep(50);
@@ -515,12 +538,13 @@ async function labDownLocked(): Promise<DownResult> {
   return { namespaces, processes: pids.size };
 }
 
-function rootForwardPids(): number[] {
+function rootNamespacePids(): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const argv = commandOf(Number(entry)).split('\0');
-    if (argv[1] === LOOPBACK_MAIN && argv[3] === RELAY_SOCKET) found.push(Number(entry));
+    if ((argv[1] === LOOPBACK_MAIN && argv[3] === RELAY_SOCKET) || argv[1] === SUPERVISOR_MAIN)
+      found.push(Number(entry));
   }
   return found;
 }

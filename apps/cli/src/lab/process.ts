@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 
 interface ProcStat {
   /** R, S, D, T, Z (zombie), X (dead), … */
@@ -6,6 +7,8 @@ interface ProcStat {
   ppid: number;
   /** Clock ticks after boot: with the pid, names one process even after the pid is reused. */
   startTime: string;
+  /** A zombie's wait status (waitpid(2) form, field 52); 0 while the process runs. */
+  exitCode: number;
 }
 
 /** /proc/<pid>/stat's state, parent and start time; undefined when no such process exists. */
@@ -19,7 +22,7 @@ export function procStat(pid: number): ProcStat | undefined {
   // The command name (field 2) is in parentheses and may itself hold spaces and ")".
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const [state = '', ppid = '0'] = fields;
-  return { state, ppid: Number(ppid), startTime: fields[19] ?? '' };
+  return { state, ppid: Number(ppid), startTime: fields[19] ?? '', exitCode: Number(fields[49] ?? 0) };
 }
 
 /**
@@ -39,4 +42,23 @@ export function isAlive(pid: number): boolean {
   }
   const stat = procStat(pid);
   return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+/** "killed by SIGKILL" / "exited with code 1" from a wait status (waitpid(2) form). */
+export function formatWaitStatus(status: number): string {
+  const signal = status & 0x7f;
+  if (signal === 0) return `exited with code ${(status >> 8) & 0xff}`;
+  const name = Object.entries(osConstants.signals).find(([, n]) => n === signal)?.[0];
+  return `killed by ${name ?? `signal ${signal}`}`;
+}
+
+/**
+ * How a process that is no longer alive ended, when the machine still knows: a zombie keeps its
+ * wait status in /proc (a lab daemon whose parent is PID 1 stays one). A process already reaped
+ * (our own child) is gone without a trace: undefined.
+ */
+export function exitOf(pid: number): string | undefined {
+  const stat = procStat(pid);
+  if (!stat || stat.state !== 'Z') return undefined;
+  return formatWaitStatus(stat.exitCode);
 }

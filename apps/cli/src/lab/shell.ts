@@ -49,6 +49,8 @@ export function startDaemon(
   namespace: string,
   argv: string[],
   env: Record<string, string> = {},
+  /** Told how the process ended, if this process is still running then (its parent reaps it). */
+  onExit?: (code: number | null, signal: NodeJS.Signals | null) => void,
 ): Daemon {
   const log = join(LOG_DIR, `${name}.log`);
   const fd = openSync(log, 'a');
@@ -62,6 +64,7 @@ export function startDaemon(
   closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${name} in ${namespace}`);
   child.unref();
+  if (onExit) child.once('exit', onExit);
   writeFileSync(join(PID_DIR, `${name}.pid`), `${child.pid}\n`);
   return { name, namespace, pid: child.pid, log, argv, env };
 }

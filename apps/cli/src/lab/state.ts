@@ -1,14 +1,23 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { STATE_FILE } from './names.js';
 import type { Daemon } from './shell.js';
 import type { LabSpec } from './spec.js';
+
+/** A recorded lab process, with what `lab stop` and the supervisor add to it. */
+export interface DaemonRecord extends Daemon {
+  /** Set by `lab stop NAME`, cleared by `lab start NAME`: the supervisor leaves such a daemon down. */
+  stoppedAt?: string;
+  /** How often the supervisor restarted it after it died unexpectedly. */
+  restarts?: number;
+  lastRestart?: { at: string; reason: string };
+}
 
 /** What `lab up` left running; `lab status`, `lab down` and `encrypt status` read it. */
 export interface LabState {
   startedAt: string;
   readyAfterMs: number;
   spec: LabSpec;
-  daemons: Daemon[];
+  daemons: DaemonRecord[];
 }
 
 export function readState(): LabState | undefined {
@@ -20,6 +29,16 @@ export function readState(): LabState | undefined {
   }
 }
 
-export function writeState(state: LabState): void {
-  writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+/**
+ * Replaces the state file atomically (a temporary file renamed over it): a reader never sees half
+ * a file. Writers serialize through the lab lock (withLabLock) and re-read the state inside it.
+ */
+export function writeState(state: LabState, file = STATE_FILE): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
+    renameSync(temporary, file);
+  } finally {
+    rmSync(temporary, { force: true });
+  }
 }

@@ -13,8 +13,9 @@ import {
 } from './names.js';
 import { labNamespaces, relayStatus, runningDaemons, withLabStore } from './lab.js';
 import { CONTROL_PLANE_ADDRESS } from './spec.js';
-import { readState } from './state.js';
+import { readState, type DaemonRecord } from './state.js';
 import { isAlive } from './process.js';
+import { SUPERVISED, SUPERVISOR_DAEMON, restartSummary } from './supervisor.js';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB'];
@@ -158,6 +159,7 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
     address: `${CONTROL_PLANE_ADDRESS}:${RELAY_PORT}`,
     socket: RELAY_SOCKET,
     tls: TLS_DIR,
+    ...supervision(relayDaemon),
     ...relayView,
   };
   const forward = {
@@ -165,6 +167,14 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
     running: forwardDaemon ? isAlive(forwardDaemon.pid) : false,
     listen: `127.0.0.1:${RELAY_FORWARD_PORT}`,
     to: RELAY_SOCKET,
+    ...supervision(forwardDaemon),
+  };
+  const supervisorDaemon = daemon(SUPERVISOR_DAEMON);
+  const supervisor = {
+    pid: supervisorDaemon?.pid,
+    running: supervisorDaemon ? isAlive(supervisorDaemon.pid) : false,
+    watches: [...SUPERVISED],
+    log: supervisorDaemon?.log,
   };
   const etcd = daemon('etcd');
   const healthy = state.readyAfterMs > 0 && dead.length === 0 && Array.isArray(storeNodes);
@@ -180,6 +190,7 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
           etcd: { pid: etcd?.pid, nodes: storeNodes },
           relay,
           forward,
+          supervisor,
           nodes,
           pods,
         },
@@ -201,6 +212,8 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
           (relay.unavailableNodes.length > 0 ? ` (unavailable: ${relay.unavailableNodes.join(', ')})` : '')),
     `forward: ${forward.listen} -> ${forward.to}, pid ${forward.pid ?? '-'} ${forward.running ? 'running' : 'NOT RUNNING'} ` +
       `(npx wirescope observe -f; npx wirescope status)`,
+    `supervisor: pid ${supervisor.pid ?? '-'} ${supervisor.running ? 'running' : 'NOT RUNNING'}, restarts ${SUPERVISED.join(' and ')} when they die`,
+    ...[relayDaemon, forwardDaemon].flatMap((d) => supervisionLine(d)),
     `certificates: ${TLS_DIR} (CA ca.crt; CLI cli-client.crt/.key)`,
     '',
     'NODES',
@@ -224,4 +237,28 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
     lines.push('', `not running: ${dead.map((d) => `${d.name} (log ${d.log})`).join(', ')}`);
   console.log(lines.join('\n'));
   return healthy ? 0 : 1;
+}
+
+/** What `lab status -o json` says about a supervised daemon's restarts and deliberate stop. */
+function supervision(d: DaemonRecord | undefined): {
+  restarts: number;
+  lastRestart?: { at: string; reason: string };
+  stoppedAt?: string;
+} {
+  return {
+    restarts: d?.restarts ?? 0,
+    ...(d?.lastRestart ? { lastRestart: d.lastRestart } : {}),
+    ...(d?.stoppedAt ? { stoppedAt: d.stoppedAt } : {}),
+  };
+}
+
+function supervisionLine(d: DaemonRecord | undefined): string[] {
+  if (!d) return [];
+  const parts = [
+    ...(d.restarts ? [restartSummary(d)] : []),
+    ...(d.stoppedAt
+      ? [`stopped on purpose at ${d.stoppedAt} (not restarted until 'lab start ${d.name}')`]
+      : []),
+  ];
+  return parts.length > 0 ? [`  ${d.name}: ${parts.join('; ')}`] : [];
 }
