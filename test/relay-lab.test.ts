@@ -42,15 +42,17 @@ class Follower {
   readonly lines: { at: number; value: JsonFlow }[] = [];
   private readonly child: ChildProcessWithoutNullStreams;
   private partial = '';
+  private stderrPartial = '';
   stderr = '';
 
+  /** jsonpb: flows on stdout, node status (with --debug, also connected nodes) as JSON on stderr, like hubble. */
   constructor(args: string[]) {
     this.child = spawn(process.execPath, [
       `${ROOT}apps/cli/dist/bin.js`,
       'observe',
       '-f',
       '-o',
-      'json',
+      'jsonpb',
       ...args,
     ]);
     this.child.stdout.on('data', (d: Buffer) => {
@@ -59,9 +61,20 @@ class Follower {
       const parts = text.split('\n');
       this.partial = parts.pop() ?? '';
       for (const line of parts)
-        if (line.startsWith('{')) this.lines.push({ at, value: JSON.parse(line) as JsonFlow });
+        if (line.startsWith('{')) {
+          const response = JSON.parse(line) as { flow?: JsonFlow; node_status?: unknown };
+          assert.equal(response.node_status, undefined, 'node status never goes to stdout');
+          if (response.flow) this.lines.push({ at, value: response.flow });
+        }
     });
-    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.child.stderr.on('data', (d: Buffer) => {
+      const at = Date.now();
+      this.stderr += d.toString();
+      const parts = (this.stderrPartial + d.toString()).split('\n');
+      this.stderrPartial = parts.pop() ?? '';
+      for (const line of parts)
+        if (line.startsWith('{"node_status"')) this.lines.push({ at, value: JSON.parse(line) as JsonFlow });
+    });
   }
 
   async stop(): Promise<void> {
@@ -283,7 +296,8 @@ test('observe --follow shows a new cross-node flow within 1 s of the packet', as
 });
 
 test('stopping an agent: the relay reports it unavailable within 5 s (status and NODE_UNAVAILABLE to a follower), and picks it up after restart', async () => {
-  const follower = new Follower(['--from-pod', 'shop/loadgen']);
+  // --debug: NODE_CONNECTED is informational, shown (on stderr) only with it, as in hubble
+  const follower = new Follower(['--from-pod', 'shop/loadgen', '--debug']);
   try {
     await eventually('the follower to stream', 10_000, () =>
       follower.lines.some((l) => l.value.IP) ? true : undefined,
