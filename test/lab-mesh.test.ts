@@ -16,6 +16,7 @@ import {
   inNs,
   labUp,
   podGet,
+  processRuns,
   ROOT,
   type Frame,
   type NodeEncrypt,
@@ -57,14 +58,7 @@ interface LabDaemon {
 const state = (): { daemons: LabDaemon[] } =>
   JSON.parse(readFileSync('/run/wirescope-lab/state.json', 'utf8'));
 const pidOf = (name: string): number => state().daemons.find((d) => d.name === name)?.pid ?? -1;
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = processRuns;
 
 /** Every frame on the fabric must be WireGuard between nodes, etcd to the control plane, or ARP. */
 function unexpectedFrames(frames: Frame[]): string[] {
