@@ -15,19 +15,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/**
- * Whether `pid` still runs. A zombie does not: PID 1 on this kind of machine reaps dead lab
- * daemons only a second or two after they exit, and `lab stop`/`lab down` (rightly) do not wait.
- */
-export function processRuns(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+// A zombie is a gone process: PID 1 on this kind of machine reaps dead lab daemons only a second
+// or two after they exit, and `lab stop`/`lab down` (rightly) do not wait for that.
+export { processRuns } from '@wirescope/agent';
 
 export function cli(...args: string[]): CliResult {
   const res = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });

@@ -18,3 +18,4 @@ export {
   isDnsSubdomain,
   type Cidr,
 } from './net.js';
+export { processRuns } from './process.js';

@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../exec.js';
+import { processRuns } from '../process.js';
 import { AgentError, AgentErrorCode } from '../errors.js';
 import type { WireguardMechanism } from '../config.js';
 
@@ -20,20 +21,6 @@ export interface WireguardDevice {
 
 /** wireguard-go's UAPI sockets live here for every network namespace alike. */
 export const WIREGUARD_SOCKET_DIR = '/var/run/wireguard';
-
-/**
- * Whether `pid` still runs. A zombie does not: an adopted wireguard-go (the agent that started
- * it restarted) that is killed stays a zombie for as long as PID 1 does not reap it.
- */
-export function processRuns(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 /**
  * What is wrong with a device this agent runs, without starting a process (checked every
