@@ -16,6 +16,7 @@ const FRONTEND_IP = '10.244.1.11';
 const API_NS = 'wsl-node2-shop-api';
 const API_IP = '10.244.2.10';
 const DB_IP = '10.244.3.10';
+const DB = 'wsl-node3-data-db';
 const POD_PREFIX = '10.244.';
 
 interface JsonFlow {
@@ -28,6 +29,7 @@ interface JsonFlow {
   l4?: {
     TCP?: { source_port: number; destination_port: number; flags?: Record<string, boolean> };
     UDP?: { source_port: number; destination_port: number };
+    ICMPv4?: { type?: number; code?: number };
   };
   source?: { identity?: number; namespace?: string; pod_name?: string; labels?: string[] };
   destination?: { identity?: number; namespace?: string; pod_name?: string; labels?: string[] };
@@ -312,14 +314,118 @@ test('(d) handshake records for every peer pair after start and after a key rota
 });
 
 test('(f) UDP to a closed port is a kernel drop (NO_SOCKET) attributed to the receiving pod', async () => {
+  const isProbeDrop = (f: JsonFlow) => f.verdict === 'DROPPED' && f.l4?.UDP?.destination_port === 9999;
   const drop = await eventually('node3 to report the udp-probe drop', 10_000, async () =>
-    (await flows('node3')).find((f) => f.verdict === 'DROPPED' && f.l4?.UDP?.destination_port === 9999),
+    (await flows('node3')).find(isProbeDrop),
   );
   assert.match(drop.Summary ?? '', /NO_SOCKET/);
   assert.equal(drop.destination?.pod_name, 'db');
   assert.equal(drop.destination?.namespace, 'data');
   assert.equal(drop.source?.pod_name, 'udp-probe');
   assert.ok((drop.destination?.identity ?? 0) >= 256);
+  // dropped inside db's namespace, a namespace of node3: node3's drop and no one else's
+  assert.equal(drop.node_name, 'node3');
+  assert.equal(drop.traffic_direction, 'INGRESS');
+  for (const node of ['node1', 'node2'])
+    assert.deepEqual((await flows(node)).filter(isProbeDrop), [], `${node} does not report db's drop`);
+});
+
+/** Kernel drops of one packet (by addresses and a predicate) as each node reports them. */
+async function kernelDropsByNode(
+  nodes: string[],
+  match: (f: JsonFlow) => boolean,
+): Promise<Map<string, JsonFlow[]>> {
+  const out = new Map<string, JsonFlow[]>();
+  for (const node of nodes)
+    out.set(
+      node,
+      (await flows(node)).filter(
+        (f) => f.verdict === 'DROPPED' && /kernel drop/.test(f.Summary ?? '') && match(f),
+      ),
+    );
+  return out;
+}
+
+/**
+ * One ICMP echo of 1478 bytes with DF: above the WireGuard MTU (1420), so from_endpoint hands it to
+ * the node's stack, whose forwarding path answers "fragmentation needed" and frees it with
+ * SKB_DROP_REASON_PKT_TOO_BIG — in the source node's namespace. The pod's learned path MTU is
+ * flushed first (ping -M do would refuse to send, and this ping has no -M probe).
+ */
+function pingTooBig(podNs: string, dst: string): void {
+  inNs(podNs, 'ip', 'route', 'flush', 'cache');
+  inNs(podNs, 'ping', '-n', '-c', '1', '-W', '1', '-M', 'do', '-s', '1450', dst);
+}
+
+test('(f2) a SYN to an address of node3’s pod CIDR that no pod holds is dropped inside node3’s namespace (IP_INNOROUTES): node3 reports it, no one else', async () => {
+  const ghost = '10.244.3.99';
+  const port = freshPort();
+  const res = curlFrom(LOADGEN, `http://${ghost}:8080/dp-f2`, port);
+  assert.notEqual(res.status, 200);
+  const isSyn = (f: JsonFlow) => isTuple(f, LOADGEN_IP, port, ghost, 8080) && tcpOf(f)?.flags?.SYN === true;
+  const drop = await eventually(
+    'node3 to report the SYN it had no route for',
+    10_000,
+    async () => (await kernelDropsByNode(['node3'], isSyn)).get('node3')?.[0],
+  );
+  assert.match(drop.Summary ?? '', /IP_INNOROUTES/);
+  assert.equal(drop.node_name, 'node3');
+  assert.equal(drop.traffic_direction, 'INGRESS');
+  assert.equal(drop.source?.pod_name, 'loadgen');
+  for (const [node, found] of await kernelDropsByNode(['node1', 'node2'], isSyn))
+    assert.deepEqual(found, [], `${node} does not report node3's drop`);
+});
+
+test('(f3) a packet from a node3 pod to a node1 pod dropped inside node3’s namespace (PKT_TOO_BIG) is node3’s drop, not node1’s (whose pod it was addressed to)', async () => {
+  const isPing = (f: JsonFlow) =>
+    f.IP?.source === DB_IP && f.IP?.destination === LOADGEN_IP && f.l4?.ICMPv4?.type === 8;
+  const since = Date.now() - 1000;
+  const recent = (f: JsonFlow) => isPing(f) && Date.parse(f.time ?? '') >= since;
+  pingTooBig(DB, LOADGEN_IP);
+  const drop = await eventually(
+    'node3 to report the too-big echo request',
+    10_000,
+    async () => (await kernelDropsByNode(['node3'], recent)).get('node3')?.[0],
+  );
+  assert.match(drop.Summary ?? '', /PKT_TOO_BIG/);
+  assert.equal(drop.node_name, 'node3');
+  assert.equal(drop.traffic_direction, 'EGRESS');
+  assert.equal(drop.source?.pod_name, 'db');
+  assert.equal(drop.destination?.pod_name, 'loadgen');
+  await sleep(500);
+  for (const [node, found] of await kernelDropsByNode(['node1', 'node2'], recent))
+    assert.deepEqual(found, [], `${node} does not report node3's drop`);
+});
+
+test('(f4) with the destination node’s agent down, a packet to its pod dropped at the source node (PKT_TOO_BIG) is reported by the source node', async () => {
+  assert.equal(cli('lab', 'stop', 'agent-node3').code, 0);
+  try {
+    const isPing = (f: JsonFlow) =>
+      f.IP?.source === LOADGEN_IP && f.IP?.destination === DB_IP && f.l4?.ICMPv4?.type === 8;
+    const since = Date.now() - 1000;
+    const recent = (f: JsonFlow) => isPing(f) && Date.parse(f.time ?? '') >= since;
+    pingTooBig(LOADGEN, DB_IP);
+    const drop = await eventually(
+      'node1 to report the too-big echo request',
+      10_000,
+      async () => (await kernelDropsByNode(['node1'], recent)).get('node1')?.[0],
+    );
+    assert.match(drop.Summary ?? '', /PKT_TOO_BIG/);
+    assert.equal(drop.node_name, 'node1');
+    assert.equal(drop.traffic_direction, 'EGRESS');
+    assert.equal(drop.source?.pod_name, 'loadgen');
+    assert.equal(drop.destination?.pod_name, 'db');
+    await sleep(500);
+    assert.deepEqual((await kernelDropsByNode(['node2'], recent)).get('node2'), []);
+  } finally {
+    cli('lab', 'start', 'agent-node3');
+    await eventually('node3 datapath back and in the mesh', 30_000, async () =>
+      (await datapath('node3').catch(() => undefined))?.loaded &&
+      podGet(LOADGEN, `http://${DB_IP}:8080/back-f4`, 2).status === 200
+        ? true
+        : undefined,
+    );
+  }
 });
 
 test('(g) a long-lived TCP connection: a handful of trace records, in-kernel counters within 1% of the segments sent (new + retransmitted)', async () => {

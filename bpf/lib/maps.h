@@ -51,6 +51,7 @@ struct ws_endpoint_value {
 
 enum ws_config_slot {
 	WS_CONFIG_STRICT = 0, /* 1: drop cross-node pod traffic that has no WireGuard peer (195) */
+	WS_CONFIG_NETNS_SCOPE = 1, /* 1: kernel drops only from this node's namespaces (lib/netns.h) */
 	WS_CONFIG_SLOTS = 4,
 };
 

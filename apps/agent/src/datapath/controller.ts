@@ -147,7 +147,12 @@ export class DatapathController implements EnrichContext {
     const local = input.endpoints.filter((e) => e.node === this.config.nodeName);
     this.lastState = {
       ipcache,
-      endpoints: local.map((e) => ({ interface: e.interface, ip: e.ip, identity: e.identity ?? 0 })),
+      endpoints: local.map((e) => ({
+        interface: e.interface,
+        ip: e.ip,
+        identity: e.identity ?? 0,
+        netns: e.netns,
+      })),
       peerNodeIds,
     };
     if (!this.detached) await this.datapath.sync(this.lastState);

@@ -6,6 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EventDecoder, type DropEvent } from '@wirescope/events';
 import { BpfDatapath, DEFAULT_BPF_DIR, DatapathError, type DatapathOptions } from './loader.js';
 import { IpcacheFlag, nodeIdOf } from './maps.js';
 
@@ -191,6 +193,58 @@ EOF`,
     dp.stop();
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('kernel drops: reported from the node namespace and its pods’ namespaces only, whatever the addresses say', async () => {
+  // Three namespaces share this kernel: the node (NS), one of its pods, and a namespace of another
+  // node. In each, UDP to a closed port of an address of this node's pod CIDR is a NO_SOCKET drop.
+  const pod = `${NS}-pod`;
+  const other = `${NS}-other`;
+  const drops: DropEvent[] = [];
+  const decoder = new EventDecoder();
+  const dp = new BpfDatapath(
+    options({
+      onBatch: (batch) => {
+        for (const e of decoder.decodeBatch(batch)) if (e.kind === 'drop' && e.kernel) drops.push(e);
+      },
+    }),
+  );
+  const sendUdp = (ns: string, dst: string) =>
+    execFileSync('ip', ['netns', 'exec', ns, 'bash', '-c', `echo drop > /dev/udp/${dst}/9`]);
+  try {
+    for (const [ns, addr] of [
+      [pod, '10.98.1.21'],
+      [other, '10.98.1.22'],
+    ] as const) {
+      execFileSync('ip', ['netns', 'add', ns]);
+      execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      execFileSync('ip', ['-n', ns, 'addr', 'add', `${addr}/32`, 'dev', 'lo']);
+    }
+    ip('link', 'set', 'lo', 'up');
+    ip('addr', 'add', '10.98.1.20/32', 'dev', 'lo');
+    await dp.start();
+    const base = state(['lxca']);
+    await dp.sync({
+      ...base,
+      endpoints: [{ interface: 'lxca', ip: '10.98.1.10', identity: 300, netns: `/run/netns/${pod}` }],
+    });
+    const netns = dp.status().netns;
+    assert.ok(netns?.node && netns.inodes.length === 2, JSON.stringify(netns));
+    sendUdp(NS, '10.98.1.20');
+    sendUdp(pod, '10.98.1.21');
+    sendUdp(other, '10.98.1.22');
+    const seen = () => new Set(drops.filter((d) => d.packet.dport === 9).map((d) => d.packet.daddr));
+    for (let i = 0; i < 40 && seen().size < 2; i++) await sleep(50);
+    await sleep(200);
+    assert.deepEqual([...seen()].sort(), ['10.98.1.20', '10.98.1.21']);
+    for (const d of drops.filter((e) => e.packet.dport === 9)) {
+      assert.equal(d.reason, 3, 'SKB_DROP_REASON_NO_SOCKET');
+      assert.equal(d.packet.direction, 'ingress');
+    }
+  } finally {
+    dp.stop();
+    for (const ns of [pod, other]) execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   }
 });
 

@@ -22,6 +22,7 @@ import {
   type FlowCounter,
   type IpcacheEntry,
 } from './maps.js';
+import { localNetns, localNetnsMap, netnsProblems, nodeNetnsPath, type LocalNetns } from './netns.js';
 
 /** Where `make` in bpf/ puts the objects (the agent runs from the repository checkout). */
 export const DEFAULT_BPF_DIR = fileURLToPath(new URL('../../../../bpf/.output/', import.meta.url));
@@ -32,6 +33,7 @@ const TC_HANDLE = 0x5753;
 const RING_BYTES = 1 << 21;
 /** enum ws_config_slot in bpf/lib/maps.h */
 const STRICT_SLOT = 0;
+const NETNS_SCOPE_SLOT = 1;
 
 export interface DatapathOptions {
   nodeName: string;
@@ -52,6 +54,8 @@ export interface LocalEndpointAttachment {
   interface: string;
   ip: string;
   identity: number;
+  /** The pod's network namespace file (EndpointRecord.netns): kernel drops inside it are this node's. */
+  netns?: string | undefined;
 }
 
 export interface DatapathState {
@@ -113,6 +117,8 @@ export class BpfDatapath {
   private fixedLinks: (TcLink | TracingLink)[] = [];
   private attachments = new Map<string, AttachmentStatus>();
   private wgIfindex = 0;
+  private netnsState: LocalNetns | undefined;
+  private netnsReport = '';
 
   constructor(private readonly options: DatapathOptions) {
     this.strictMode = options.strict;
@@ -182,6 +188,8 @@ export class BpfDatapath {
       }
     }
     this.setStrict(this.strictMode);
+    // Before kfree_skb attaches: the node's own namespace, so that scoping is on from the first drop.
+    this.applyNetns(localNetns(nodeNetnsPath(this.options.netns), []));
     this.attachTc('crypto', 'to_crypto', wg, 'egress');
     this.attachTc('crypto', 'from_crypto', wg, 'ingress');
     if (underlay) {
@@ -299,6 +307,29 @@ export class BpfDatapath {
       replaceMap(object, 'ws_endpoints', endpointMap);
       replaceMap(object, 'ws_peers', peers);
     }
+    this.applyNetns(localNetns(nodeNetnsPath(this.options.netns), state.endpoints));
+  }
+
+  /**
+   * ws_local_netns of the kfree_skb object = this node's namespaces; scoping (ws_config
+   * NETNS_SCOPE) on only when the node's own namespace is known, else drops go by address alone.
+   */
+  private applyNetns(state: LocalNetns): void {
+    this.netnsState = state;
+    const object = this.objects.get('kfree_skb');
+    // an object built before namespace scoping has no ws_local_netns: it attributes by address
+    if (object?.mapNames().includes('ws_local_netns')) {
+      replaceMap(object, 'ws_local_netns', localNetnsMap(state.inodes));
+      const scope = Buffer.alloc(4);
+      scope.writeUInt32LE(state.node !== undefined ? 1 : 0);
+      object.map('ws_config').update(u32Key(NETNS_SCOPE_SLOT), scope);
+    }
+    const report = netnsProblems(state).join('\n');
+    if (report !== this.netnsReport) {
+      for (const line of report ? report.split('\n') : ['every local namespace known'])
+        this.options.log(`datapath: kernel drops: ${line}`);
+      this.netnsReport = report;
+    }
   }
 
   private detachEndpoint(name: string): void {
@@ -360,12 +391,20 @@ export class BpfDatapath {
     return out;
   }
 
-  status(): { loaded: boolean; strict: boolean; wgIfindex: number; attachments: AttachmentStatus[] } {
+  status(): {
+    loaded: boolean;
+    strict: boolean;
+    wgIfindex: number;
+    attachments: AttachmentStatus[];
+    netns: LocalNetns | undefined;
+  } {
     return {
       loaded: this.loaded,
       strict: this.strictMode,
       wgIfindex: this.wgIfindex,
       attachments: [...this.attachments.values()],
+      /** The namespaces whose kernel drops this node reports (inodes), and endpoints without one. */
+      netns: this.loaded ? this.netnsState : undefined,
     };
   }
 

@@ -16,6 +16,11 @@ export interface EndpointRecord {
   /** Host-side interface in the node namespace (lxc…). */
   interface: string;
   labels: Record<string, string>;
+  /**
+   * The pod's network namespace file, as a CNI is given it (CNI_NETNS), e.g. /run/netns/<name>.
+   * Optional: without it, kernel drops inside the pod's namespace are reported by no node.
+   */
+  netns?: string;
 }
 
 export type Unsubscribe = () => void;

@@ -190,7 +190,7 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
     await withLabStore(async (store) => {
       await store.ping();
       step(`etcd up in ${CONTROL_PLANE_NS} at ${CONTROL_PLANE_ADDRESS}:${ETCD_PORT}`);
-      // The CNI step: every pod's endpoint (IP, labels, node, host-side interface) into the store.
+      // The CNI step: every pod's endpoint (IP, labels, node, host-side interface, netns) into the store.
       for (const pod of spec.pods) {
         await store.putEndpoint({
           namespace: pod.namespace,
@@ -199,6 +199,7 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
           ip: pod.ip,
           interface: lxcInterface(pod),
           labels: { ...pod.labels, 'io.kubernetes.pod.namespace': pod.namespace },
+          netns: `/run/netns/${podNamespace(pod)}`,
         });
       }
       step(`registered ${spec.pods.length} endpoints`);
