@@ -243,6 +243,7 @@ function isEndpointRecord(value: unknown): value is EndpointRecord {
     typeof v.pod === 'string' &&
     typeof v.node === 'string' &&
     typeof v.ip === 'string' &&
-    typeof v.labels === 'object'
+    typeof v.labels === 'object' &&
+    (v.netns === undefined || typeof v.netns === 'string')
   );
 }
