@@ -33,6 +33,84 @@ export function encryptionOf(flow: Flow): Encryption | undefined {
   }
 }
 
+/**
+ * The two Encryption fields the filters read (mechanism, peer_node), scanned off the packed bytes
+ * without decoding the message: filters run on every flow for every client, and one scan per flow
+ * serves every filter of every client (see encryptionFields).
+ */
+export interface EncryptionFields {
+  mechanism: number;
+  /** The packed Encryption; peer_node is bytes[peerStart, peerEnd) (UTF-8), empty when unset. */
+  bytes: Uint8Array;
+  peerStart: number;
+  peerEnd: number;
+}
+
+const noBytes = new Uint8Array(0);
+const scanned: EncryptionFields = { mechanism: 0, bytes: noBytes, peerStart: 0, peerEnd: 0 };
+/** The flow (and its Any value) last scanned: an observer offers one flow to every client in turn. */
+let scannedFlow: Flow | undefined;
+let scannedValue: Uint8Array | undefined;
+/** Read position of scanVarint (a module variable so that the scan allocates nothing). */
+let scanAt = 0;
+
+/** The varint at scanAt, advancing it; -1 when truncated or too long. */
+function scanVarint(buf: Uint8Array): number {
+  let result = 0;
+  let shift = 0;
+  while (scanAt < buf.length) {
+    const b = buf[scanAt++]!;
+    result += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return result;
+    shift += 7;
+    if (shift > 63) return -1;
+  }
+  return -1;
+}
+
+function scan(value: Uint8Array): void {
+  scanned.bytes = value;
+  scanned.mechanism = 0;
+  scanned.peerStart = scanned.peerEnd = 0;
+  scanAt = 0;
+  while (scanAt < value.length) {
+    const tag = scanVarint(value);
+    if (tag < 0) return;
+    const field = Math.floor(tag / 8);
+    const wireType = tag & 7;
+    if (wireType === 0) {
+      const v = scanVarint(value);
+      if (v < 0) return;
+      if (field === 1) scanned.mechanism = v;
+    } else if (wireType === 2) {
+      const len = scanVarint(value);
+      if (len < 0 || scanAt + len > value.length) return;
+      if (field === 2) {
+        scanned.peerStart = scanAt;
+        scanned.peerEnd = scanAt + len;
+      }
+      scanAt += len;
+    } else if (wireType === 1) scanAt += 8;
+    else if (wireType === 5) scanAt += 4;
+    else return; // malformed past here: keep what was read
+  }
+}
+
+/**
+ * Mechanism and peer node of `flow`'s Encryption extension (mechanism 0 and no peer when it has
+ * none). The result is shared and valid until the next call: read it, never keep it.
+ */
+export function encryptionFields(flow: Flow): Readonly<EncryptionFields> {
+  const ext = flow.extensions;
+  const value = ext?.typeUrl === encryptionTypeUrl ? ext.value : noBytes;
+  if (scannedFlow !== flow || scannedValue !== value) {
+    scannedFlow = flow;
+    scannedValue = value;
+    scan(value);
+  }
+  return scanned;
+}
+
 /** Packs `enc` into flow.extensions (mutates and returns the flow). */
 export function setEncryption(flow: Flow, enc: Partial<Omit<Encryption, '$typeName'>>): Flow {
   const message = create(EncryptionSchema, enc);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   FlowFilterSchema,
+  FlowSchema,
   Verdict,
   TrafficDirection,
   IPVersion,
@@ -10,7 +11,10 @@ import {
   type Flow,
   type FlowFilter,
 } from './gen/flow/flow_pb.js';
-import { compileFilters, FilterError } from './filter.js';
+import { AnySchema } from '@bufbuild/protobuf/wkt';
+import { FlowFilterExtensionSchema, Mechanism } from './gen/wirescope/v1/wirescope_pb.js';
+import { compileFilters, FilterError, packFilterExtension } from './filter.js';
+import { encryptionFields, encryptionOf, setEncryption } from './encryption.js';
 import { loadRecordedFlows } from './fixtures.js';
 
 const flows = loadRecordedFlows();
@@ -231,4 +235,124 @@ test('a filter field Wirescope does not implement is refused, naming it and the 
   );
   // the same filter without the foreign field compiles and matches
   assert.ok(run([{ sourcePod: ['default/'] }]).length > 0);
+});
+
+const ext = (init: { peerNode?: string[]; mechanism?: Mechanism[] }) =>
+  packFilterExtension(create(FlowFilterExtensionSchema, init));
+
+test('Wirescope extension: peer_node and mechanism read the Encryption extension', () => {
+  const peerOf = (f: Flow) => encryptionOf(f)?.peerNode ?? '';
+  const mechanismOf = (f: Flow) => encryptionOf(f)?.mechanism ?? Mechanism.UNSPECIFIED;
+
+  const toNode2 = run([{ extensions: ext({ peerNode: ['wst-node-2'] }) }]);
+  assert.deepEqual(uuids(toNode2), uuids(flows.filter((f) => peerOf(f) === 'wst-node-2')));
+  assert.ok(toNode2.length > 0);
+
+  const either = run([{ extensions: ext({ peerNode: ['wst-node-2', 'wst-node-3'] }) }]);
+  assert.deepEqual(
+    uuids(either),
+    uuids(flows.filter((f) => ['wst-node-2', 'wst-node-3'].includes(peerOf(f)))),
+  );
+  assert.equal(run([{ extensions: ext({ peerNode: ['wst-node'] }) }]).length, 0, 'exact, not a prefix');
+
+  const wg = run([{ extensions: ext({ mechanism: [Mechanism.WIREGUARD] }) }]);
+  assert.deepEqual(uuids(wg), uuids(flows.filter((f) => mechanismOf(f) === Mechanism.WIREGUARD)));
+  const none = run([{ extensions: ext({ mechanism: [Mechanism.NONE] }) }]);
+  assert.ok(none.length > 0);
+  assert.ok(none.every((f) => mechanismOf(f) === Mechanism.NONE));
+  // flows without an Encryption extension are MECHANISM_UNSPECIFIED
+  const unspecified = run([{ extensions: ext({ mechanism: [Mechanism.UNSPECIFIED] }) }]);
+  assert.ok(unspecified.length > 0 && unspecified.every((f) => mechanismOf(f) === Mechanism.UNSPECIFIED));
+
+  // ANDed with the rest of its filter; ORed across filters; negated in the blacklist
+  const both = run([
+    { nodeName: ['wst-node-3'], extensions: ext({ peerNode: ['wst-node-2'], mechanism: [Mechanism.NONE] }) },
+  ]);
+  assert.deepEqual(
+    uuids(both),
+    uuids(
+      flows.filter(
+        (f) => f.nodeName === 'wst-node-3' && peerOf(f) === 'wst-node-2' && mechanismOf(f) === Mechanism.NONE,
+      ),
+    ),
+  );
+  assert.ok(both.length > 0);
+  const notNode2 = run([], [{ extensions: ext({ peerNode: ['wst-node-2'] }) }]);
+  assert.equal(notNode2.length, flows.length - toNode2.length);
+  assert.ok(notNode2.every((f) => peerOf(f) !== 'wst-node-2'));
+});
+
+test('Wirescope extension: a replaced Encryption is rescanned; the filter survives the wire', () => {
+  const flow = setEncryption(create(FlowSchema, { uuid: 'x' }), {
+    mechanism: Mechanism.WIREGUARD,
+    peerNode: 'b',
+  });
+  const byPeer = compileFilters([ff({ extensions: ext({ peerNode: ['b'] }) })], []);
+  const byMechanism = compileFilters([ff({ extensions: ext({ mechanism: [Mechanism.WIREGUARD] }) })], []);
+  assert.equal(byPeer(flow), true);
+  assert.equal(byMechanism(flow), true);
+  assert.deepEqual(
+    { ...encryptionFields(flow), bytes: undefined },
+    {
+      mechanism: Mechanism.WIREGUARD,
+      bytes: undefined,
+      peerStart: 4,
+      peerEnd: 5,
+    },
+  );
+  setEncryption(flow, { mechanism: Mechanism.NONE, peerNode: 'c', peerPublicKey: 'k', leak: true });
+  assert.equal(byPeer(flow), false);
+  assert.equal(byMechanism(flow), false);
+  flow.extensions = undefined;
+  assert.equal(encryptionFields(flow).mechanism, Mechanism.UNSPECIFIED);
+  // the extension survives the wire (a relay re-encodes the request)
+  const wire = fromBinary(
+    FlowFilterSchema,
+    toBinary(FlowFilterSchema, ff({ extensions: ext({ peerNode: ['b'] }) })),
+  );
+  assert.equal(wire.extensions?.typeUrl, 'type.googleapis.com/wirescope.v1.FlowFilterExtension');
+  assert.equal(
+    packFilterExtension(create(FlowFilterExtensionSchema)),
+    undefined,
+    'an empty extension is not sent',
+  );
+});
+
+test('Wirescope extension: invalid values name the field', () => {
+  const fails = (f: FilterInit, re: RegExp) =>
+    assert.throws(
+      () => compileFilters([ff(f)], []),
+      (err: unknown) => err instanceof FilterError && re.test(err.message),
+    );
+  fails({ extensions: ext({ peerNode: [''] }) }, /^whitelist\[0\]\.extensions\.peer_node: empty node name$/);
+  fails(
+    { extensions: ext({ mechanism: [7 as Mechanism] }) },
+    /^whitelist\[0\]\.extensions\.mechanism: unknown value 7; accepted: MECHANISM_UNSPECIFIED, MECHANISM_NONE, MECHANISM_WIREGUARD$/,
+  );
+  fails(
+    {
+      extensions: create(AnySchema, { typeUrl: 'type.googleapis.com/acme.Filter', value: new Uint8Array() }),
+    },
+    /^whitelist\[0\]\.extensions: unknown type "type\.googleapis\.com\/acme\.Filter"; accepted: type\.googleapis\.com\/wirescope\.v1\.FlowFilterExtension$/,
+  );
+  // a field a newer client added: refused, not ignored (it would match everything)
+  const newer = new Uint8Array([0x18, 0x01]);
+  fails(
+    {
+      extensions: create(AnySchema, {
+        typeUrl: 'type.googleapis.com/wirescope.v1.FlowFilterExtension',
+        value: newer,
+      }),
+    },
+    /^whitelist\[0\]\.extensions: not supported by this Wirescope: field 3$/,
+  );
+  fails(
+    {
+      extensions: create(AnySchema, {
+        typeUrl: 'type.googleapis.com/wirescope.v1.FlowFilterExtension',
+        value: new Uint8Array([0x0a, 0x05]),
+      }),
+    },
+    /^whitelist\[0\]\.extensions: malformed wirescope\.v1\.FlowFilterExtension/,
+  );
 });

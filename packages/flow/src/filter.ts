@@ -1,7 +1,8 @@
 // Hubble FlowFilter semantics: fields inside one filter are ANDed, values inside one field are
 // ORed, filters in a list are ORed, and the result is whitelist minus blacklist.
 import { BlockList, isIP } from 'node:net';
-import type { DescEnum } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, type DescEnum } from '@bufbuild/protobuf';
+import { AnySchema, type Any } from '@bufbuild/protobuf/wkt';
 import {
   DropReasonSchema,
   IPVersionSchema,
@@ -12,6 +13,12 @@ import {
   type FlowFilter,
   type TCPFlags,
 } from './gen/flow/flow_pb.js';
+import {
+  FlowFilterExtensionSchema,
+  MechanismSchema,
+  type FlowFilterExtension,
+} from './gen/wirescope/v1/wirescope_pb.js';
+import { encryptionFields } from './encryption.js';
 import { parseLabel, parseSelector, selectorMatches } from './labels.js';
 
 /** A filter the server cannot accept; `field` names it (e.g. "whitelist[0].source_ip"). */
@@ -204,7 +211,64 @@ function compileStatusCodes(field: string, values: string[]): FlowPredicate | un
   };
 }
 
-/** Compiles one FlowFilter into a predicate; every field that is set must match. */
+export const flowFilterExtensionTypeUrl = 'type.googleapis.com/wirescope.v1.FlowFilterExtension';
+
+/** FlowFilter.extensions for `ext`; undefined when it sets nothing (the field stays off the wire). */
+export function packFilterExtension(ext: FlowFilterExtension): Any | undefined {
+  if (ext.peerNode.length === 0 && ext.mechanism.length === 0) return undefined;
+  return create(AnySchema, {
+    typeUrl: flowFilterExtensionTypeUrl,
+    value: toBinary(FlowFilterExtensionSchema, ext),
+  });
+}
+
+/** Unpacks FlowFilter.extensions (see flow.proto for why Wirescope's filter fields live there). */
+function unpackExtension(filter: FlowFilter, field: string): FlowFilterExtension | undefined {
+  const any = filter.extensions;
+  if (!any) return undefined;
+  if (any.typeUrl !== flowFilterExtensionTypeUrl)
+    throw new FilterError(field, `unknown type "${any.typeUrl}"; accepted: ${flowFilterExtensionTypeUrl}`);
+  let ext: FlowFilterExtension;
+  try {
+    ext = fromBinary(FlowFilterExtensionSchema, any.value);
+  } catch (err) {
+    throw new FilterError(field, `malformed wirescope.v1.FlowFilterExtension: ${(err as Error).message}`);
+  }
+  // a newer client's filter this server does not know would otherwise match everything
+  const unknown = describeUnknownFields(ext.$unknown);
+  if (unknown) throw new FilterError(field, `not supported by this Wirescope: ${unknown}`);
+  return ext;
+}
+
+/** --peer and --mechanism: Encryption.peer_node and .mechanism, scanned once per flow. */
+function compileExtension(ext: FlowFilterExtension, field: string, add: (p: FlowPredicate) => void): void {
+  if (ext.peerNode.length) {
+    const encoder = new TextEncoder();
+    const wanted = ext.peerNode.map((name) => {
+      if (name === '') throw new FilterError(`${field}.peer_node`, 'empty node name');
+      return encoder.encode(name);
+    });
+    // compares the UTF-8 bytes in place: no string per flow
+    add((flow) => {
+      const enc = encryptionFields(flow);
+      const len = enc.peerEnd - enc.peerStart;
+      if (len === 0) return false;
+      for (const name of wanted) {
+        if (name.length !== len) continue;
+        let i = 0;
+        while (i < len && name[i] === enc.bytes[enc.peerStart + i]) i++;
+        if (i === len) return true;
+      }
+      return false;
+    });
+  }
+  if (ext.mechanism.length) {
+    checkEnum(`${field}.mechanism`, MechanismSchema, ext.mechanism);
+    const wanted = new Set<number>(ext.mechanism);
+    add((flow) => wanted.has(encryptionFields(flow).mechanism));
+  }
+}
+
 /**
  * Hubble FlowFilter fields Wirescope does not implement (cilium api/v1/flow/flow.proto numbers)
  * with the stock `hubble observe` flag that sets each: a filter carrying one is refused, because
@@ -230,6 +294,7 @@ export function describeUnknownFields(
   return numbers.map((no) => `field ${no}${known.has(no) ? ` ${known.get(no)}` : ''}`).join(', ');
 }
 
+/** Compiles one FlowFilter into a predicate; every field that is set must match. */
 export function compileFilter(filter: FlowFilter, path = 'filter'): FlowPredicate {
   const unsupported = describeUnknownFields(filter.$unknown, unsupportedFilterFields);
   if (unsupported) throw new FilterError(path, `not supported by Wirescope: ${unsupported}`);
@@ -429,6 +494,9 @@ export function compileFilter(filter: FlowFilter, path = 'filter'): FlowPredicat
     const wanted = filter.encrypted;
     add((flow) => wanted.includes(flow.IP?.encrypted ?? false));
   }
+
+  const ext = unpackExtension(filter, `${f}extensions`);
+  if (ext) compileExtension(ext, `${f}extensions`, add);
 
   if (preds.length === 0) return () => true;
   if (preds.length === 1) return preds[0]!;

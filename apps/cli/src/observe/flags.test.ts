@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DropReason, Mechanism, Verdict } from '@wirescope/flow';
+import { fromBinary } from '@bufbuild/protobuf';
+import { DropReason, FlowFilterExtensionSchema, Mechanism, Verdict, type FlowFilter } from '@wirescope/flow';
 import { UsageError } from '../command.js';
 import { parseObserveArgs, parseTime } from './flags.js';
 import { parseDuration } from './connect.js';
@@ -106,10 +107,36 @@ test('type, tcp flags, ip version, identity, mechanism and peer', () => {
   assert.equal(f.tcpFlags[0]!.SYN && f.tcpFlags[0]!.ACK, true);
   assert.deepEqual(f.ipVersion, [2]);
   assert.deepEqual(f.destinationIdentity, [2]);
-  assert.equal(o.mechanism, Mechanism.WIREGUARD);
-  assert.equal(o.peer, 'wst-node-2');
+  assert.deepEqual(unpackWirescope(f), { peerNode: ['wst-node-2'], mechanism: [Mechanism.WIREGUARD] });
   assert.equal(o.format, 'jsonpb');
   assert.equal(o.nodeName, true);
+});
+
+/** The Wirescope filter fields a FlowFilter carries in its extensions. */
+function unpackWirescope(f: FlowFilter) {
+  if (!f.extensions) return undefined;
+  assert.equal(f.extensions.typeUrl, 'type.googleapis.com/wirescope.v1.FlowFilterExtension');
+  const e = fromBinary(FlowFilterExtensionSchema, f.extensions.value);
+  return { peerNode: e.peerNode, mechanism: e.mechanism };
+}
+
+test('--peer and --mechanism are server-side filter flags: ANDed into every filter, repeatable, negatable', () => {
+  // two-sided --pod: both ORed filters carry the peer, so --last counts flows matching both
+  const two = parseObserveArgs(['--pod', 'default/client-', '--peer', 'n2'], now).request.whitelist;
+  assert.equal(two.length, 2);
+  assert.deepEqual(two.map(unpackWirescope), [
+    { peerNode: ['n2'], mechanism: [] },
+    { peerNode: ['n2'], mechanism: [] },
+  ]);
+  assert.deepEqual(two[0]!.sourcePod, ['default/client-']);
+  const ored = parseObserveArgs(['--peer', 'n2', '--peer', 'n3', '--mechanism', 'none'], now).request;
+  assert.deepEqual(ored.whitelist.map(unpackWirescope), [
+    { peerNode: ['n2', 'n3'], mechanism: [Mechanism.NONE] },
+  ]);
+  const negated = parseObserveArgs(['--encrypted', '--not', '--peer', 'n2'], now).request;
+  assert.equal(negated.whitelist[0]!.extensions, undefined, 'a filter without Wirescope fields sends none');
+  assert.deepEqual(negated.blacklist.map(unpackWirescope), [{ peerNode: ['n2'], mechanism: [] }]);
+  assert.throws(() => parseObserveArgs(['--peer', ''], now), /^UsageError: --peer needs a node name$/);
 });
 
 test('bad flags and values: one line naming what is wrong and what is accepted', () => {
@@ -158,7 +185,6 @@ test('a single-valued flag given twice is refused naming the flag; filter flags 
     [['--last', '5', '--last', '7'], '--last given 2 times ("5", "7"); it takes one value'],
     [['-o', 'json', '--output', 'dict'], '--output/-o given 2 times ("json", "dict"); it takes one value'],
     [['--timeout', '1s', '--timeout=2s'], '--timeout given 2 times ("1s", "2s"); it takes one value'],
-    [['--peer', 'node2', '--peer', 'node3'], '--peer given 2 times ("node2", "node3"); it takes one value'],
     [['--since', '5m', '--since', '1m'], '--since given 2 times ("5m", "1m"); it takes one value'],
   ];
   for (const [args, message] of refused)
@@ -173,6 +199,12 @@ test('a single-valued flag given twice is refused naming the flag; filter flags 
   );
   assert.deepEqual(repeated.request.whitelist[0]!.nodeName, ['node1', 'node2']);
   assert.deepEqual(repeated.request.whitelist[0]!.verdict, [Verdict.DROPPED, Verdict.FORWARDED]);
+  // --peer and --mechanism are filter flags too (server-side since issue 10), so they repeat
+  assert.deepEqual(
+    unpackWirescope(parseObserveArgs(['--peer', 'node2', '--peer', 'node3'], now).request.whitelist[0]!)
+      ?.peerNode,
+    ['node2', 'node3'],
+  );
   assert.deepEqual(
     parseObserveArgs(['--field-mask', 'time,verdict', '--field-mask', 'IP'], now).request.fieldMask?.paths,
     ['time', 'verdict', 'IP'],

@@ -6,12 +6,12 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import {
   DropReasonSchema,
   EventTypeFilterSchema,
+  FlowFilterExtensionSchema,
   FlowFilterSchema,
   NetworkInterfaceSchema,
   TCPFlagsSchema,
   WorkloadSchema,
   GetFlowsRequestSchema,
-  Mechanism,
   TrafficDirectionSchema,
   VerdictSchema,
   enumNames,
@@ -19,8 +19,10 @@ import {
   eventTypeNames,
   mechanismNames,
   outputFormats,
+  packFilterExtension,
   traceObservationPointNames,
   type FlowFilter,
+  type FlowFilterExtension,
   type GetFlowsRequest,
   type OutputFormat,
 } from '@wirescope/flow';
@@ -33,19 +35,29 @@ import {
   type ConnectOptions,
 } from './connect.js';
 
-type FilterInit = Omit<FlowFilter, '$typeName' | '$unknown'>;
+type FilterInit = Omit<FlowFilter, '$typeName' | '$unknown' | 'extensions'>;
 type Side = 'source' | 'destination';
 
 /** Accumulates filter flags the way hubble's filter tracker does. */
 class FilterTracker {
   left: FilterInit = create(FlowFilterSchema);
   right: FilterInit = create(FlowFilterSchema);
+  /** Wirescope's own fields of each filter (--peer, --mechanism), packed into its extensions. */
+  leftExtension: FlowFilterExtension = create(FlowFilterExtensionSchema);
+  rightExtension: FlowFilterExtension = create(FlowFilterExtensionSchema);
   twoSided = false;
   used = false;
 
   both(apply: (f: FilterInit) => void): void {
     apply(this.left);
     apply(this.right);
+    this.used = true;
+  }
+
+  /** A Wirescope filter field, ANDed into every filter (served by Wirescope servers only). */
+  bothExtension(apply: (e: FlowFilterExtension) => void): void {
+    apply(this.leftExtension);
+    apply(this.rightExtension);
     this.used = true;
   }
 
@@ -59,8 +71,10 @@ class FilterTracker {
 
   result(): FlowFilter[] {
     if (!this.used) return [];
-    const l = create(FlowFilterSchema, this.left);
-    return this.twoSided ? [l, create(FlowFilterSchema, this.right)] : [l];
+    const build = (f: FilterInit, ext: FlowFilterExtension) =>
+      create(FlowFilterSchema, { ...f, extensions: packFilterExtension(ext) });
+    const l = build(this.left, this.leftExtension);
+    return this.twoSided ? [l, build(this.right, this.rightExtension)] : [l];
   }
 }
 
@@ -72,9 +86,6 @@ export interface ObserveOptions {
   /** hubble --debug: connected-node events too (always on stderr). */
   debug: boolean;
   connect: ConnectOptions;
-  /** Applied by the CLI: the Observer API has no field for them. */
-  mechanism?: Mechanism | undefined;
-  peer?: string | undefined;
 }
 
 const valueFlags = new Set([
@@ -216,8 +227,6 @@ const singleObserveFlags = [
   ['--until'],
   ['--output', '-o'],
   ['--color'],
-  ['--mechanism'],
-  ['--peer'],
 ];
 
 function count(flag: string, v: string): bigint {
@@ -285,8 +294,6 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
   let color: ObserveOptions['color'] = 'auto';
   let nodeName = false;
   let debug = false;
-  let mechanism: Mechanism | undefined;
-  let peer: string | undefined;
   const fieldMask: string[] = [];
   const namespace = flags.find((f) => f.name === '--namespace' || f.name === '-n')?.value as
     string | undefined;
@@ -553,11 +560,12 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
           throw new UsageError(
             `--mechanism "${v}" is unknown; accepted: ${Object.keys(mechanismNames).join(', ')}`,
           );
-        mechanism = m;
+        tracker.bothExtension((e) => e.mechanism.push(m));
         break;
       }
       case '--peer':
-        peer = v;
+        if (v === '') throw new UsageError('--peer needs a node name');
+        tracker.bothExtension((e) => e.peerNode.push(v));
         break;
       default:
         throw new UsageError(`unknown flag ${name}`);
@@ -587,5 +595,5 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
     until: until !== undefined ? timestampFromMs(until) : undefined,
     fieldMask: fieldMask.length ? { paths: fieldMask } : undefined,
   });
-  return { request, format, nodeName, color, debug, connect: connectOptions(conn), mechanism, peer };
+  return { request, format, nodeName, color, debug, connect: connectOptions(conn) };
 }

@@ -9,6 +9,7 @@ import {
   HandshakeMessageType,
   ServerStatusResponseSchema,
   NodeState,
+  encryptionOf,
   loadRecordedFlows,
   type Flow,
 } from '@wirescope/flow';
@@ -318,4 +319,23 @@ test('status asks grpc.health.v1 first, as hubble status does: NOT_SERVING is ex
   } finally {
     await relay.stop();
   }
+});
+
+test('--peer --last 2 counts matching flows on the server (it returned 0 when the CLI filtered after --last)', async () => {
+  const io = capture();
+  const args = ['--server', address, '--peer', 'wst-node-3', '--last', '2', '-o', 'json'];
+  assert.equal(await runObserve(parseObserveArgs(args), io), 0);
+  const got = io.lines.map((l) => JSON.parse(l) as { uuid: string });
+  const expected = flows.filter((f) => encryptionOf(f)?.peerNode === 'wst-node-3').slice(-2);
+  assert.deepEqual(
+    got.map((f) => f.uuid),
+    expected.map((f) => f.uuid),
+  );
+  const wg = capture();
+  await runObserve(
+    parseObserveArgs(['--server', address, '--mechanism', 'wireguard', '--last', '3', '-o', 'json']),
+    wg,
+  );
+  assert.equal(wg.lines.length, 3);
+  assert.ok(wg.lines.every((l) => /"mechanism":"MECHANISM_WIREGUARD"/.test(l)));
 });

@@ -9,7 +9,6 @@ import {
   NodeStateSchema,
   ServerStatusRequestSchema,
   enumName,
-  encryptionOf,
   formatTimestamp,
   registry,
   GetHandshakesResponseSchema,
@@ -80,17 +79,9 @@ export async function runObserve(opts: ObserveOptions, io: Io): Promise<number> 
   const call = serverStream<unknown, GetFlowsResponse>(client, observerService, 'GetFlows', opts.request);
   const flushTimer =
     opts.request.follow && opts.format === 'table' ? setInterval(() => printer.flush(), 1000) : undefined;
-  const keep = (r: GetFlowsResponse) => {
-    if (r.responseTypes.case !== 'flow') return true;
-    if (opts.mechanism === undefined && opts.peer === undefined) return true;
-    const enc = encryptionOf(r.responseTypes.value);
-    if (opts.mechanism !== undefined && (enc?.mechanism ?? 0) !== opts.mechanism) return false;
-    if (opts.peer !== undefined && enc?.peerNode !== opts.peer) return false;
-    return true;
-  };
   const code = await new Promise<number>((resolve) => {
     call.on('data', (r: GetFlowsResponse) => {
-      if (keep(r)) printer.write(r);
+      printer.write(r);
     });
     call.on('end', () => resolve(0));
     call.on('error', (err: grpc.ServiceError) => {
