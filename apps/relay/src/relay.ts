@@ -120,10 +120,13 @@ export class Relay {
       if (!follow && merger.done) finish();
     };
 
+    /** Nodes whose flows this request has asked for. */
+    const joined = new Set<string>();
     const open = (peer: PeerConnection, request: GetFlowsRequest) => {
       const client = peer.client;
       if (!client) return;
       const name = peer.name;
+      joined.add(name);
       merger.addSource(name);
       const batched = !this.withoutBatches.has(client);
       let received = false;
@@ -184,8 +187,11 @@ export class Relay {
       if (finished || !follow) return;
       if (state === 'connected' && !upstream.has(peer.name)) {
         sink.write(nodeStatus(NodeState.NODE_CONNECTED, [peer.name]));
-        // a node that comes (back) mid-stream contributes new flows only
-        open(peer, create(GetFlowsRequestSchema, { ...req, number: 0n, first: false, since: undefined }));
+        // A node that comes back mid-stream contributes new flows only. One joining for the first
+        // time keeps the request's since: a follower resuming at a relay that just restarted (and
+        // has not reached its agents yet) asked for everything since its last flow, of every node.
+        const since = joined.has(peer.name) ? undefined : req.since;
+        open(peer, create(GetFlowsRequestSchema, { ...req, number: 0n, first: false, since }));
       } else if (state === 'unavailable') {
         const call = upstream.get(peer.name);
         if (!call) return; // its stream already failed and was reported

@@ -297,6 +297,8 @@ export class ObserverServer {
     const observer = opts.observer;
     this.server.addService(serviceDefinition(observerService, { rawResponses: ['GetFlows'] }), {
       GetFlows: (call: grpc.ServerWritableStream<GetFlowsRequest, Uint8Array>) => {
+        // headers at once tell a (re)connecting follower it is being served before any new flow
+        if (call.request.follow) call.sendMetadata(new grpc.Metadata());
         observer.getFlows(call.request, grpcSink(call)).catch((err: unknown) => {
           call.emit('error', toStatusError(err));
         });

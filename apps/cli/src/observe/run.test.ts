@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import {
   GetFlowsResponseSchema,
   HandshakeMessageType,
@@ -338,4 +339,120 @@ test('--peer --last 2 counts matching flows on the server (it returned 0 when th
   );
   assert.equal(wg.lines.length, 3);
   assert.ok(wg.lines.every((l) => /"mechanism":"MECHANISM_WIREGUARD"/.test(l)));
+});
+
+/** A flow of the recording with a new uuid and time (milliseconds into 2026-11-21 11:00). */
+function flowAt(uuid: string, ms: number): Flow {
+  const at = Date.UTC(2026, 10, 21, 11, 0, 0) + ms;
+  return { ...flows[5]!, uuid, time: timestampFromMs(at) };
+}
+
+test('observe -f survives a server restart: one line each way on stderr, resumes after the last flow shown', async () => {
+  const agent = new Observer({ nodeName: 'wst-node-7', capacity: 63 });
+  let server = new ObserverServer({ observer: agent, listen: ['127.0.0.1:0'] });
+  const [bound] = (await server.start()) as [string];
+  let stop!: () => void;
+  const io = capture(new Promise((r) => (stop = r)));
+  const uuidsShown = () => io.lines.map((l) => (JSON.parse(l) as { uuid: string }).uuid);
+  const running = runObserve(parseObserveArgs(['--server', bound, '-f', '-o', 'json']), io, {
+    initialMs: 20,
+    maxMs: 100,
+  });
+  try {
+    await waitFor(() => agent.activeStreams === 1, 5000, 'follow subscription');
+    agent.push(flowAt('a', 0));
+    agent.push(flowAt('b', 10));
+    await waitFor(() => io.lines.length === 2, 5000, 'the first two flows');
+
+    await server.stop(0);
+    await waitFor(() => io.errors.length === 1, 5000, 'the drop line');
+    assert.match(
+      io.errors[0]!,
+      new RegExp(
+        `^wirescope: lost the flow stream from ${bound} \\((UNAVAILABLE|CANCELLED): .*\\); reconnecting until interrupted$`,
+      ),
+    );
+    // seen by the node while the follower was cut off: c after the last flow shown, d at its time
+    agent.push(flowAt('c', 20));
+    agent.push(flowAt('d', 10));
+    await new Promise((r) => setTimeout(r, 300)); // several failed attempts: still one line
+    assert.equal(io.errors.length, 1);
+
+    server = new ObserverServer({ observer: agent, listen: [bound] });
+    await server.start();
+    await waitFor(() => io.errors.length === 2, 5000, 'the resume line');
+    assert.equal(io.errors[1], `wirescope: reconnected to ${bound}, resuming from Nov 21 11:00:00.010`);
+    await waitFor(() => io.lines.length === 4, 5000, 'the flows missed while cut off');
+    agent.push(flowAt('e', 30));
+    await waitFor(() => io.lines.length === 5, 5000, 'a live flow after the resume');
+    // b is at the resume boundary (since includes it): sent again, shown once
+    assert.deepEqual(uuidsShown(), ['a', 'b', 'c', 'd', 'e']);
+    stop();
+    assert.equal(await running, 0);
+  } finally {
+    stop();
+    await server.stop(0);
+  }
+});
+
+test('observe -f exits at once on Ctrl-C while waiting to reconnect, and on INVALID_ARGUMENT', async () => {
+  const agent = new Observer({ nodeName: 'wst-node-8', capacity: 63 });
+  const server = new ObserverServer({ observer: agent, listen: ['127.0.0.1:0'] });
+  const [bound] = (await server.start()) as [string];
+  let stop!: () => void;
+  const io = capture(new Promise((r) => (stop = r)));
+  // the default backoff: after a few attempts the follower sleeps 1-2 s between them
+  const running = runObserve(parseObserveArgs(['--server', bound, '-f']), io);
+  await waitFor(() => agent.activeStreams === 1, 5000, 'follow subscription');
+  await server.stop(0);
+  await waitFor(() => io.errors.length === 1, 5000, 'the drop line');
+  await new Promise((r) => setTimeout(r, 1200));
+  const interruptedAt = Date.now();
+  stop();
+  assert.equal(await running, 0);
+  assert.ok(Date.now() - interruptedAt < 500, `exited ${Date.now() - interruptedAt} ms after Ctrl-C`);
+  assert.equal(io.errors.length, 1);
+
+  const bad = capture();
+  const args = ['--server', address, '-f', '--from-ip', '10.0.0.300'];
+  assert.equal(await runObserve(parseObserveArgs(args), bad), 2);
+  assert.deepEqual(bad.errors.length, 1);
+  assert.match(bad.errors[0]!, /^wirescope: INVALID_ARGUMENT: whitelist\[0\]\.source_ip/);
+});
+
+test('without -f a dropped stream fails at once, as before', async () => {
+  const server = new grpc.Server();
+  let calls = 0;
+  server.addService(serviceDefinition(observerService), {
+    GetFlows: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      calls++;
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'relay going away' });
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  try {
+    const io = capture();
+    assert.equal(await runObserve(parseObserveArgs(['--server', `127.0.0.1:${port}`, '--last', '5']), io), 1);
+    assert.deepEqual(io.errors, ['wirescope: UNAVAILABLE: relay going away']);
+    assert.equal(calls, 1);
+    // the same failure with -f is retried until interrupted
+    let stop!: () => void;
+    const follower = capture(new Promise((r) => (stop = r)));
+    const running = runObserve(parseObserveArgs(['--server', `127.0.0.1:${port}`, '-f']), follower, {
+      initialMs: 10,
+      maxMs: 20,
+    });
+    await waitFor(() => calls >= 4, 5000, 'retries');
+    stop();
+    assert.equal(await running, 0);
+    assert.deepEqual(follower.errors, [
+      `wirescope: lost the flow stream from 127.0.0.1:${port} (UNAVAILABLE: relay going away); reconnecting until interrupted`,
+    ]);
+  } finally {
+    server.forceShutdown();
+  }
 });

@@ -1,8 +1,10 @@
 // Runs observe/status/list nodes/handshakes against a relay or an agent and prints like hubble.
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
+import { TimestampSchema, type Timestamp } from '@bufbuild/protobuf/wkt';
 import {
   FlowPrinter,
+  GetFlowsRequestSchema,
   GetHandshakesRequestSchema,
   GetNodesRequestSchema,
   HandshakeMessageType,
@@ -12,6 +14,7 @@ import {
   formatTimestamp,
   registry,
   GetHandshakesResponseSchema,
+  type GetFlowsRequest,
   type GetFlowsResponse,
   type GetHandshakesResponse,
   type GetNodesResponse,
@@ -57,12 +60,95 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Streams flows; resolves to the exit code (0 ok, 1 server error). */
-export async function runObserve(opts: ObserveOptions, io: Io): Promise<number> {
-  const client = connect(opts.connect);
+/** Follow mode's reconnect delays: short, as a supervised relay is back within seconds. */
+export interface FollowBackoff {
+  initialMs: number;
+  maxMs: number;
+}
+export const followBackoff: FollowBackoff = { initialMs: 250, maxMs: 5000 };
+
+/**
+ * Stream failures after which a follower reconnects: the server, or the path to it, went away
+ * (a SIGKILLed relay is UNAVAILABLE "Connection dropped"; a forced shutdown resets the stream).
+ * Anything else (a bad request, no such method, no permission) would fail the same way again.
+ */
+const reconnectCodes: ReadonlySet<grpc.status> = new Set([
+  grpc.status.UNAVAILABLE,
+  grpc.status.CANCELLED,
+  grpc.status.ABORTED,
+  grpc.status.INTERNAL,
+  grpc.status.UNKNOWN,
+  grpc.status.DEADLINE_EXCEEDED,
+]);
+
+function micros(ts: Timestamp): number {
+  return Number(ts.seconds) * 1e6 + Math.floor(ts.nanos / 1000);
+}
+
+/**
+ * Where a follower resumes after a reconnect: at the newest flow it printed. `since` includes that
+ * instant (the server compares microseconds), so the resumed stream repeats what was printed at
+ * it; admit() drops those by uuid. Nothing older is asked for again, so nothing older repeats.
+ */
+export class ResumePoint {
+  private boundary: number | undefined;
+  private readonly printedAtBoundary = new Set<string>();
+
+  constructor(
+    private readonly original: GetFlowsRequest,
+    /** Where to resume when nothing was printed yet: when the first stream started. */
+    private readonly startedMicros: number,
+  ) {}
+
+  /** Notes a response about to be printed; false for a flow already printed. */
+  admit(r: GetFlowsResponse): boolean {
+    if (r.responseTypes.case !== 'flow') return true;
+    const flow = r.responseTypes.value;
+    // the response time survives a --field-mask without "time"
+    const ts = r.time ?? flow.time;
+    if (!ts) return true;
+    const at = micros(ts);
+    if (this.boundary === undefined || at > this.boundary) {
+      this.boundary = at;
+      this.printedAtBoundary.clear();
+    } else if (at < this.boundary) {
+      return true; // a slower node's older flow: not asked for again, so not a repeat
+    } else if (flow.uuid && this.printedAtBoundary.has(flow.uuid)) {
+      return false;
+    }
+    if (flow.uuid) this.printedAtBoundary.add(flow.uuid);
+    return true;
+  }
+
+  get since(): Timestamp {
+    const original = this.original.since ? micros(this.original.since) : 0;
+    const at = this.boundary ?? Math.max(original, this.startedMicros);
+    const seconds = Math.floor(at / 1e6);
+    return create(TimestampSchema, { seconds: BigInt(seconds), nanos: (at - seconds * 1e6) * 1000 });
+  }
+
+  /** The resumed request: the same filters, everything since the boundary, then follow. */
+  request(): GetFlowsRequest {
+    return create(GetFlowsRequestSchema, { ...this.original, number: 0n, first: false, since: this.since });
+  }
+}
+
+/**
+ * Streams flows; resolves to the exit code (0 ok or interrupted, 1 server error, 2 invalid request).
+ * With --follow, a dropped stream is reopened (a relay restarted by its supervisor) until the user
+ * interrupts, resuming after the last flow printed; one line on stderr says when it dropped and one
+ * when it is back. Without --follow a failure ends the command at once, as before.
+ */
+export async function runObserve(
+  opts: ObserveOptions,
+  io: Io,
+  backoff: FollowBackoff = followBackoff,
+): Promise<number> {
+  let client = connect(opts.connect);
   try {
     await ready(client, opts.connect);
   } catch (err) {
+    // a server that is not there at the start is a wrong --server or a lab that is down: say so
     io.err(`wirescope: ${(err as Error).message}`);
     client.close();
     return 1;
@@ -76,23 +162,72 @@ export async function runObserve(opts: ObserveOptions, io: Io): Promise<number> 
     out: io.out,
     err: io.err,
   });
-  const call = serverStream<unknown, GetFlowsResponse>(client, observerService, 'GetFlows', opts.request);
-  const flushTimer =
-    opts.request.follow && opts.format === 'table' ? setInterval(() => printer.flush(), 1000) : undefined;
-  const code = await new Promise<number>((resolve) => {
-    call.on('data', (r: GetFlowsResponse) => {
-      printer.write(r);
-    });
-    call.on('end', () => resolve(0));
-    call.on('error', (err: grpc.ServiceError) => {
-      if (err.code === grpc.status.CANCELLED) resolve(0);
-      else {
-        io.err(`wirescope: ${describe(err)}`);
-        resolve(err.code === grpc.status.INVALID_ARGUMENT ? 2 : 1);
-      }
-    });
-    void io.interrupted.then(() => call.cancel());
+  const follow = opts.request.follow;
+  const flushTimer = follow && opts.format === 'table' ? setInterval(() => printer.flush(), 1000) : undefined;
+  const resume = follow ? new ResumePoint(opts.request, Date.now() * 1000) : undefined;
+  let interrupted = false;
+  let cancelStream: (() => void) | undefined;
+  let wakeFromBackoff: (() => void) | undefined;
+  void io.interrupted.then(() => {
+    interrupted = true;
+    cancelStream?.();
+    wakeFromBackoff?.();
   });
+
+  let request = opts.request;
+  let delayMs = backoff.initialMs;
+  /** Between the line saying the stream dropped and the one saying it is back. */
+  let dropped = false;
+  let code = 0;
+  while (!interrupted) {
+    const call = serverStream<unknown, GetFlowsResponse>(client, observerService, 'GetFlows', request);
+    cancelStream = () => call.cancel();
+    const failure = await new Promise<grpc.ServiceError | undefined>((resolve) => {
+      // headers or a first response: the server took the request (a relay's first response is
+      // node status; an agent sends headers at once to a follower)
+      const opened = () => {
+        if (!dropped) return;
+        dropped = false;
+        delayMs = backoff.initialMs;
+        io.err(
+          `wirescope: reconnected to ${opts.connect.server}, resuming from ${formatTimestamp(resume!.since)}`,
+        );
+      };
+      call.on('metadata', opened);
+      call.on('data', (r: GetFlowsResponse) => {
+        opened();
+        if (!resume || resume.admit(r)) printer.write(r);
+      });
+      call.on('end', () => resolve(undefined));
+      call.on('error', (err: grpc.ServiceError) => resolve(err));
+    });
+    cancelStream = undefined;
+    if (!failure || interrupted) break;
+    if (!follow || !reconnectCodes.has(failure.code)) {
+      io.err(`wirescope: ${describe(failure)}`);
+      code = failure.code === grpc.status.INVALID_ARGUMENT ? 2 : 1;
+      break;
+    }
+    if (!dropped) {
+      dropped = true;
+      io.err(
+        `wirescope: lost the flow stream from ${opts.connect.server} (${describe(failure)}); reconnecting until interrupted`,
+      );
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delayMs);
+      wakeFromBackoff = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    wakeFromBackoff = undefined;
+    delayMs = Math.min(delayMs * 2, backoff.maxMs);
+    // a new channel connects at once; the old one would wait out grpc-js's own backoff (up to 2 min)
+    client.close();
+    client = connect(opts.connect);
+    request = resume!.request();
+  }
   if (flushTimer) clearInterval(flushTimer);
   printer.flush();
   client.close();
