@@ -6,6 +6,7 @@ import {
   GetFlowsRequestSchema,
   GetFlowsResponseSchema,
   LostEventSource,
+  NodeState,
   loadRecordedFlows,
   responseKind,
   type Flow,
@@ -89,4 +90,32 @@ test('the deprecated experimental.field_mask (what hubble observe --experimental
   });
   assert.equal(both.source?.podName, flow.source!.podName);
   assert.equal(both.destination, undefined);
+});
+
+test('a node event reaches every follower in order with its flows, whatever its filters', async () => {
+  const observer = new Observer({ nodeName: 'wst-node-3' });
+  const open = blockingSink(100);
+  const filtered = blockingSink(100);
+  await observer.getFlows(create(GetFlowsRequestSchema, { follow: true }), open.sink);
+  await observer.getFlows(
+    create(GetFlowsRequestSchema, { follow: true, whitelist: [{ sourcePod: ['nowhere/'] }] }),
+    filtered.sink,
+  );
+  const [flow] = loadRecordedFlows();
+  observer.pushEncoded(toBinary(FlowSchema, flow!));
+  observer.notifyNodeStatus(NodeState.NODE_ERROR, 'encryption device down: wireguard-go exited');
+  assert.deepEqual(
+    open.written.map((b) => responseKind(b)),
+    [1, 2],
+    'the flow, then the node status',
+  );
+  const events = filtered.written.map((b) => fromBinary(GetFlowsResponseSchema, b).responseTypes);
+  assert.equal(events.length, 1, 'no flow passed its filter, the event did');
+  const event = events[0]!;
+  assert.equal(event.case, 'nodeStatus');
+  if (event.case === 'nodeStatus') {
+    assert.equal(event.value.stateChange, NodeState.NODE_ERROR);
+    assert.deepEqual(event.value.nodeNames, ['wst-node-3']);
+    assert.match(event.value.message, /wireguard-go exited/);
+  }
 });

@@ -144,6 +144,16 @@ class FlowStream {
     this.queue.push(bytes);
   }
 
+  /** A node event (not a flow): every follower gets it, in order with its flows, whatever its filters. */
+  notice(bytes: Uint8Array): void {
+    if (this.finished) return;
+    if (this.live && !this.blocked && this.queueHead === this.queue.length) {
+      if (!this.sink.write(bytes)) this.block();
+      return;
+    }
+    this.queue.push(bytes);
+  }
+
   private lostEvent(count: number): Uint8Array {
     return toBinary(
       GetFlowsResponseSchema,
@@ -264,6 +274,25 @@ export class Observer {
 
   private deliver(entry: RingEntry): void {
     for (const s of this.streams) s.offer(entry);
+  }
+
+  /**
+   * Tells every follower about this node itself, as a node status event in the flow stream (the
+   * relay passes it through): e.g. NODE_ERROR while its encryption device is down.
+   */
+  notifyNodeStatus(state: NodeState, message: string): void {
+    const bytes = toBinary(
+      GetFlowsResponseSchema,
+      create(GetFlowsResponseSchema, {
+        responseTypes: {
+          case: 'nodeStatus',
+          value: { stateChange: state, nodeNames: [this.nodeName], message },
+        },
+        nodeName: this.nodeName,
+        time: microsToTimestamp(Date.now() * 1000),
+      }),
+    );
+    for (const s of this.streams) s.notice(bytes);
   }
 
   /** Adds one flow from the agent's enrich stage. The node name defaults to this node. */
