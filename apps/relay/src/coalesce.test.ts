@@ -9,7 +9,8 @@ import {
   loadRecordedFlows,
   responseKind,
 } from '@wirescope/flow';
-import { Observer, ObserverServer, RawServerStream, testClient, waitFor } from '@wirescope/observer';
+import { Observer, ObserverServer, RawServerStream } from '@wirescope/observer';
+import { testClient, waitFor } from '@wirescope/observer/testing';
 import { PeerManager } from './peers.js';
 import { Relay } from './relay.js';
 import { RelayServer } from './server.js';

@@ -14,15 +14,13 @@ import {
 import {
   Observer,
   ObserverServer,
-  collectFlows,
   grpcSink,
   observerService,
   serverStream,
   serviceDefinition,
-  testClient,
   toStatusError,
-  waitFor,
 } from '@wirescope/observer';
+import { collectFlows, testClient, waitFor } from '@wirescope/observer/testing';
 import { PeerManager } from './peers.js';
 import { Relay } from './relay.js';
 import { RelayServer } from './server.js';

@@ -16,16 +16,12 @@ import {
 import {
   Observer,
   ObserverServer,
-  checkHealth,
   clientCredentials,
-  collectFlows,
-  makeTestPki,
   observerService,
   serverStream,
-  testClient,
   unary,
-  waitFor,
 } from '@wirescope/observer';
+import { checkHealth, collectFlows, makeTestPki, testClient, waitFor } from '@wirescope/observer/testing';
 import { PeerManager } from './peers.js';
 import { Relay } from './relay.js';
 import { RelayServer } from './server.js';

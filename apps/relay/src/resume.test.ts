@@ -5,14 +5,8 @@ import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { GetFlowsRequestSchema, loadRecordedFlows, type Flow, type GetFlowsResponse } from '@wirescope/flow';
-import {
-  Observer,
-  ObserverServer,
-  observerService,
-  serverStream,
-  testClient,
-  waitFor,
-} from '@wirescope/observer';
+import { Observer, ObserverServer, observerService, serverStream } from '@wirescope/observer';
+import { testClient, waitFor } from '@wirescope/observer/testing';
 import { PeerManager } from './peers.js';
 import { Relay } from './relay.js';
 import { RelayServer } from './server.js';

@@ -10,7 +10,8 @@ import {
   loadRecordedFlows,
   type GetFlowsRequest,
 } from '@wirescope/flow';
-import { Observer, ObserverServer, waitFor, type FlowSink } from '@wirescope/observer';
+import { Observer, ObserverServer, type FlowSink } from '@wirescope/observer';
+import { waitFor } from '@wirescope/observer/testing';
 import { PeerManager } from './peers.js';
 import { Relay } from './relay.js';
 

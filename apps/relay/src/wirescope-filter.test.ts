@@ -13,7 +13,8 @@ import {
   type Flow,
   type GetFlowsResponse,
 } from '@wirescope/flow';
-import { Observer, ObserverServer, collectFlows, testClient, waitFor } from '@wirescope/observer';
+import { Observer, ObserverServer } from '@wirescope/observer';
+import { collectFlows, testClient, waitFor } from '@wirescope/observer/testing';
 import { PeerManager } from './peers.js';
 import { Relay } from './relay.js';
 import { RelayServer } from './server.js';

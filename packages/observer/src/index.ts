@@ -9,4 +9,4 @@ export * from './ring.js';
 export * from './server.js';
 export * from './services.js';
 export * from './tls.js';
-export * from './testing.js';
+// test helpers (clients, a throwaway PKI) live on their own subpath: @wirescope/observer/testing

@@ -7,16 +7,8 @@ import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { EncryptionStatusRequestSchema, Verdict, type EncryptionStatusResponse } from '@wirescope/flow';
-import {
-  checkHealth,
-  clientChannelOptions,
-  clientCredentials,
-  collectFlows,
-  makeTestPki,
-  testClient,
-  unary,
-  wirescopeService,
-} from '@wirescope/observer';
+import { clientChannelOptions, clientCredentials, unary, wirescopeService } from '@wirescope/observer';
+import { checkHealth, collectFlows, makeTestPki, testClient } from '@wirescope/observer/testing';
 import { FlowObserver } from '../flows/observer.js';
 import type { EnrichContext } from '../flows/enrich.js';
 import { HubbleMount } from './mount.js';

@@ -14,7 +14,8 @@ import {
   loadRecordedFlows,
   type Flow,
 } from '@wirescope/flow';
-import { Observer, ObserverServer, observerService, serviceDefinition, waitFor } from '@wirescope/observer';
+import { Observer, ObserverServer, observerService, serviceDefinition } from '@wirescope/observer';
+import { waitFor } from '@wirescope/observer/testing';
 import { parseObserveArgs } from './flags.js';
 import { formatStatus, runHandshakes, runListNodes, runObserve, runStatus, type Io } from './run.js';
 import { connectOptions } from './connect.js';
