@@ -18,7 +18,7 @@ export const command: Command = {
       processIo(),
       {
         number: BigInt(last === undefined ? 20 : String(last)),
-        follow: opts.values.has('--follow') || opts.values.has('-f'),
+        follow: opts.values.has('--follow'),
         peerNode: String(opts.values.get('--peer') ?? ''),
       },
       opts.json,

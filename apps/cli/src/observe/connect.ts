@@ -6,6 +6,7 @@ import {
   makeClient,
   type ClientTlsFiles,
 } from '@wirescope/observer';
+import type { GivenFlag, Options } from '../args.js';
 import { UsageError } from '../command.js';
 
 export const defaultServer = 'localhost:4245';
@@ -16,16 +17,28 @@ export interface ConnectOptions {
   timeoutMs: number;
 }
 
-/** The connection flags every Observer-speaking command shares; value flags take the next arg. */
-export const connectFlags = [
-  '--server',
-  '--tls-ca-cert-files',
-  '--tls-client-cert-file',
-  '--tls-client-key-file',
-  '--tls-server-name',
-  '--timeout',
-];
-export const connectBoolFlags = ['--tls'];
+/** The connection flags every Observer-speaking command shares (node:util parseArgs options). */
+export const connectFlagOptions = {
+  server: { type: 'string' },
+  'tls-ca-cert-files': { type: 'string' },
+  'tls-client-cert-file': { type: 'string' },
+  'tls-client-key-file': { type: 'string' },
+  'tls-server-name': { type: 'string' },
+  timeout: { type: 'string' },
+  tls: { type: 'boolean' },
+} as const satisfies Options;
+
+export const connectUsage = `server: --server host:port|unix:///path (default localhost:4245), --tls, --tls-ca-cert-files,
+    --tls-client-cert-file, --tls-client-key-file, --tls-server-name, --timeout 5s`;
+
+/** The connection flags among the given ones, keyed as typed in full ("--server"), for connectOptions. */
+export function connectFlagValues(given: readonly GivenFlag[]): Map<string, string | true> {
+  return new Map(
+    given
+      .filter((g) => Object.hasOwn(connectFlagOptions, g.name))
+      .map((g) => [`--${g.name}`, g.value ?? true]),
+  );
+}
 
 export function connectOptions(values: Map<string, string | true>): ConnectOptions {
   const server =
