@@ -15,6 +15,7 @@ import {
   Observer,
   ObserverServer,
   grpcSink,
+  methods,
   observerService,
   serverStream,
   serviceDefinition,
@@ -108,10 +109,9 @@ test('a stock agent answering UNIMPLEMENTED is read through GetFlows, the others
 
     // follow: live flows of both agents come through
     const live: GetFlowsResponse[] = [];
-    const call = serverStream<unknown, GetFlowsResponse>(
+    const call = serverStream(
       client,
-      observerService,
-      'GetFlows',
+      methods.observer.getFlows,
       create(GetFlowsRequestSchema, { follow: true }),
     );
     call.on('data', (r: GetFlowsResponse) => live.push(r));

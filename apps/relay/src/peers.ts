@@ -8,7 +8,7 @@ import {
   clientChannelOptions,
   clientCredentials,
   makeClient,
-  peerService,
+  methods,
   serverStream,
   type ClientTlsFiles,
 } from '@wirescope/observer';
@@ -233,12 +233,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
       'grpc.use_local_subchannel_pool': 1,
     });
     this.notifyClient = client;
-    const call = serverStream<unknown, ChangeNotification>(
-      client,
-      peerService,
-      'Notify',
-      create(NotifyRequestSchema),
-    );
+    const call = serverStream(client, methods.peer.notify, create(NotifyRequestSchema));
     this.notifyCall = call;
     const retry = () => {
       if (this.closed || this.notifyCall !== call) return;

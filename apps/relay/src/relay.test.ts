@@ -10,14 +10,12 @@ import {
   loadRecordedFlows,
   type Flow,
   type GetFlowsResponse,
-  type GetNodesResponse,
-  type ServerStatusResponse,
 } from '@wirescope/flow';
 import {
   Observer,
   ObserverServer,
   clientCredentials,
-  observerService,
+  methods,
   serverStream,
   unary,
 } from '@wirescope/observer';
@@ -122,12 +120,12 @@ test('the relay answers INVALID_ARGUMENT for bad requests', async () => {
 
 test('ServerStatus and GetNodes aggregate every node (also over the unix socket)', async () => {
   const unixClient = testClient(`unix://${socket}`);
-  const st = await unary<unknown, ServerStatusResponse>(unixClient, observerService, 'ServerStatus', {});
+  const st = await unary(unixClient, methods.observer.serverStatus, {});
   assert.equal(st.numConnectedNodes, 3);
   assert.equal(st.numUnavailableNodes, 0);
   assert.equal(st.numFlows, BigInt(flows.length));
   assert.equal(st.maxFlows, 3n * 4095n);
-  const nodes = await unary<unknown, GetNodesResponse>(unixClient, observerService, 'GetNodes', {});
+  const nodes = await unary(unixClient, methods.observer.getNodes, {});
   assert.deepEqual(
     nodes.nodes.map((n) => [n.name, n.state]),
     nodeNames.map((n) => [n, NodeState.NODE_CONNECTED]),
@@ -137,10 +135,9 @@ test('ServerStatus and GetNodes aggregate every node (also over the unix socket)
 
 test('stopping an agent makes the relay report it unavailable within 5 s; restarting reconnects', async () => {
   const received: GetFlowsResponse[] = [];
-  const call = serverStream<unknown, GetFlowsResponse>(
+  const call = serverStream(
     client,
-    observerService,
-    'GetFlows',
+    methods.observer.getFlows,
     create(GetFlowsRequestSchema, { follow: true }),
   );
   call.on('data', (r: GetFlowsResponse) => received.push(r));
@@ -155,7 +152,7 @@ test('stopping an agent makes the relay report it unavailable within 5 s; restar
     r.responseTypes.value.nodeNames.includes(victim.name);
   await waitFor(() => received.some((r) => isState(r, NodeState.NODE_UNAVAILABLE)), 5000, 'NODE_UNAVAILABLE');
   assert.ok(Date.now() - stoppedAt < 5000);
-  const st = await unary<unknown, ServerStatusResponse>(client, observerService, 'ServerStatus', {});
+  const st = await unary(client, methods.observer.serverStatus, {});
   assert.equal(st.numUnavailableNodes, 1);
   assert.deepEqual(st.unavailableNodes, [victim.name]);
 

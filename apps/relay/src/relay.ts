@@ -23,15 +23,7 @@ import {
   type Node,
   type ServerStatusResponse,
 } from '@wirescope/flow';
-import {
-  Observer,
-  RawServerStream,
-  observerService,
-  serverStream,
-  unary,
-  wirescopeService,
-  type FlowSink,
-} from '@wirescope/observer';
+import { Observer, RawServerStream, methods, serverStream, unary, type FlowSink } from '@wirescope/observer';
 import { Merger } from './merge.js';
 import type { PeerConnection, PeerManager } from './peers.js';
 
@@ -63,8 +55,8 @@ function nodeStatus(state: NodeState, names: string[], message = ''): Uint8Array
   );
 }
 
-const getFlowsPath = '/observer.Observer/GetFlows';
-const getFlowBatchesPath = '/wirescope.v1.Wirescope/GetFlowBatches';
+const getFlowsPath = methods.observer.getFlows.path;
+const getFlowBatchesPath = methods.wirescope.getFlowBatches.path;
 
 export class Relay {
   private readonly startedAt = process.hrtime.bigint();
@@ -246,13 +238,7 @@ export class Relay {
 
   async status(): Promise<ServerStatusResponse> {
     const results = await this.fanOut((c) =>
-      unary<unknown, ServerStatusResponse>(
-        c,
-        observerService,
-        'ServerStatus',
-        create(ServerStatusResponseSchema),
-        { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 },
-      ),
+      unary(c, methods.observer.serverStatus, {}, { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 }),
     );
     const out = create(ServerStatusResponseSchema, { version: relayVersion });
     let connected = 0;
@@ -278,9 +264,14 @@ export class Relay {
 
   async nodes(): Promise<GetNodesResponse> {
     const results = await this.fanOut((c) =>
-      unary<unknown, GetNodesResponse>(c, observerService, 'GetNodes', create(GetNodesResponseSchema), {
-        deadlineMs: this.opts.unaryTimeoutMs ?? 3000,
-      }),
+      unary(
+        c,
+        methods.observer.getNodes,
+        {},
+        {
+          deadlineMs: this.opts.unaryTimeoutMs ?? 3000,
+        },
+      ),
     );
     const nodes: Node[] = [];
     for (const r of results) {
@@ -315,13 +306,7 @@ export class Relay {
 
   async namespaces(): Promise<GetNamespacesResponse> {
     const results = await this.fanOut((c) =>
-      unary<unknown, GetNamespacesResponse>(
-        c,
-        observerService,
-        'GetNamespaces',
-        create(GetNamespacesResponseSchema),
-        { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 },
-      ),
+      unary(c, methods.observer.getNamespaces, {}, { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 }),
     );
     const seen = new Map<string, Namespace>();
     for (const r of results)
@@ -334,13 +319,7 @@ export class Relay {
 
   async encryptionStatus(): Promise<EncryptionStatusResponse> {
     const results = await this.fanOut((c) =>
-      unary<unknown, EncryptionStatusResponse>(
-        c,
-        wirescopeService,
-        'EncryptionStatus',
-        create(EncryptionStatusResponseSchema),
-        { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 },
-      ),
+      unary(c, methods.wirescope.encryptionStatus, {}, { deadlineMs: this.opts.unaryTimeoutMs ?? 3000 }),
     );
     const nodes = results
       .flatMap((r) => r.value?.nodes ?? [])
@@ -357,14 +336,7 @@ export class Relay {
   ): void {
     const calls = this.peers
       .connected()
-      .map((p) =>
-        serverStream<GetHandshakesRequest, GetHandshakesResponse>(
-          p.client!,
-          wirescopeService,
-          'GetHandshakes',
-          req,
-        ),
-      );
+      .map((p) => serverStream(p.client!, methods.wirescope.getHandshakes, req));
     const collected: GetHandshakesResponse[] = [];
     let open = calls.length;
     const done = () => {

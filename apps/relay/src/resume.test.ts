@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { GetFlowsRequestSchema, loadRecordedFlows, type Flow, type GetFlowsResponse } from '@wirescope/flow';
-import { Observer, ObserverServer, observerService, serverStream } from '@wirescope/observer';
+import { Observer, ObserverServer, methods, serverStream } from '@wirescope/observer';
 import { testClient, waitFor } from '@wirescope/observer/testing';
 import { PeerManager } from './peers.js';
 import { Relay } from './relay.js';
@@ -32,10 +32,9 @@ test('a node the relay reaches after a follow request with since began answers t
   const [relayAddress] = await relay.start();
   const client = testClient(relayAddress!);
   const received: GetFlowsResponse[] = [];
-  const call = serverStream<unknown, GetFlowsResponse>(
+  const call = serverStream(
     client,
-    observerService,
-    'GetFlows',
+    methods.observer.getFlows,
     create(GetFlowsRequestSchema, { follow: true, since: timestampFromMs(base + 100) }),
   );
   call.on('data', (r: GetFlowsResponse) => received.push(r));

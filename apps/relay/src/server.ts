@@ -1,16 +1,15 @@
 // The relay's gRPC server (Observer + Wirescope + grpc.health.v1) on TCP 4245 and optionally a unix socket.
 import * as grpc from '@grpc/grpc-js';
-import type { GetFlowsRequest, GetHandshakesRequest } from '@wirescope/flow';
 import {
   ObserverHealth,
+  addService,
   bindAll,
   grpcSink,
-  observerService,
+  methods,
+  rawResponseMethods,
   serverCredentials,
   shutdown,
-  serviceDefinition,
   toStatusError,
-  wirescopeService,
   type ServerTlsFiles,
 } from '@wirescope/observer';
 import type { Relay } from './relay.js';
@@ -24,8 +23,10 @@ export interface RelayServerOptions {
   tls?: ServerTlsFiles | undefined;
 }
 
-function unaryHandler<T>(fn: () => Promise<T>) {
-  return (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+function unaryHandler<Request, Response>(
+  fn: () => Promise<Response>,
+): grpc.handleUnaryCall<Request, Response> {
+  return (_call, cb) => {
     fn().then(
       (v) => cb(null, v),
       (err: unknown) => cb(toStatusError(err) as grpc.ServiceError),
@@ -46,37 +47,48 @@ export class RelayServer {
     this.updateHealth();
     relay.peers.on('state', this.updateHealth);
     relay.peers.on('removed', this.updateHealth);
-    this.server.addService(serviceDefinition(observerService, { rawResponses: ['GetFlows'] }), {
-      GetFlows: (call: grpc.ServerWritableStream<GetFlowsRequest, Uint8Array>) => {
-        relay
-          .getFlows(call.request, grpcSink(call, relaySinkLimits))
-          .catch((err: unknown) => call.emit('error', toStatusError(err)));
+    addService(
+      this.server,
+      { ...methods.observer, ...rawResponseMethods.observer },
+      {
+        getFlows: (call) => {
+          relay
+            .getFlows(call.request, grpcSink(call, relaySinkLimits))
+            .catch((err: unknown) => call.emit('error', toStatusError(err)));
+        },
+        serverStatus: unaryHandler(() => relay.status()),
+        getNodes: unaryHandler(() => relay.nodes()),
+        getNamespaces: unaryHandler(() => relay.namespaces()),
+        getAgentEvents: (call) => {
+          call.emit('error', {
+            code: grpc.status.UNIMPLEMENTED,
+            details: 'GetAgentEvents is not served by the Wirescope relay',
+          });
+        },
+        getDebugEvents: (call) => {
+          call.emit('error', {
+            code: grpc.status.UNIMPLEMENTED,
+            details: 'GetDebugEvents is not served by the Wirescope relay',
+          });
+        },
       },
-      ServerStatus: unaryHandler(() => relay.status()),
-      GetNodes: unaryHandler(() => relay.nodes()),
-      GetNamespaces: unaryHandler(() => relay.namespaces()),
-      GetAgentEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        call.emit('error', {
-          code: grpc.status.UNIMPLEMENTED,
-          details: 'GetAgentEvents is not served by the Wirescope relay',
-        });
-      },
-      GetDebugEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        call.emit('error', {
-          code: grpc.status.UNIMPLEMENTED,
-          details: 'GetDebugEvents is not served by the Wirescope relay',
-        });
-      },
-    });
-    this.server.addService(serviceDefinition(wirescopeService), {
-      EncryptionStatus: unaryHandler(() => relay.encryptionStatus()),
-      GetHandshakes: (call: grpc.ServerWritableStream<GetHandshakesRequest, unknown>) => {
+    );
+    addService(this.server, methods.wirescope, {
+      encryptionStatus: unaryHandler(() => relay.encryptionStatus()),
+      getHandshakes: (call) => {
         relay.handshakes(
           call.request,
           (r) => call.write(r),
           () => call.end(),
           (l) => call.on('cancelled', l),
         );
+      },
+      // batches are how agents feed the relay; the relay's own clients read GetFlows
+      getFlowBatches: (call) => {
+        call.emit('error', {
+          code: grpc.status.UNIMPLEMENTED,
+          details: 'GetFlowBatches is not served by the Wirescope relay',
+        });
       },
     });
   }

@@ -16,14 +16,11 @@ import {
   type ChangeNotification,
   type GetFlowsRequest,
   type GetFlowsResponse,
-  type GetNamespacesResponse,
-  type GetNodesResponse,
-  type ServerStatusResponse,
   NodeState,
 } from '@wirescope/flow';
 import { Observer } from './observer.js';
 import { ObserverServer } from './server.js';
-import { observerService, peerService, serverStream, unary } from './services.js';
+import { methods, rawResponseMethods, serverStream, unary } from './services.js';
 import { checkHealth, collectFlows, testClient, waitFor, makeTestPki } from './testing.js';
 import { clientChannelOptions, clientCredentials } from './tls.js';
 
@@ -140,10 +137,9 @@ test('invalid requests answer INVALID_ARGUMENT with the reason', async () => {
 
 test('follow streams history then new flows as they are pushed', async () => {
   const received: GetFlowsResponse[] = [];
-  const call = serverStream<unknown, GetFlowsResponse>(
+  const call = serverStream(
     client,
-    observerService,
-    'GetFlows',
+    methods.observer.getFlows,
     create(GetFlowsRequestSchema, {
       number: 2n,
       follow: true,
@@ -227,8 +223,8 @@ test('a slow client gets lost_events and does not slow the producer or other cli
   const slow = testClient(proxy.address, undefined, { 'grpc.use_local_subchannel_pool': 1 });
   const fast = testClient(addr!, undefined, { 'grpc.use_local_subchannel_pool': 1 });
   const req = create(GetFlowsRequestSchema, { follow: true });
-  const slowCall = serverStream<unknown, Uint8Array>(slow, observerService, 'GetFlows', req, { raw: true });
-  const fastCall = serverStream<unknown, Uint8Array>(fast, observerService, 'GetFlows', req, { raw: true });
+  const slowCall = serverStream(slow, rawResponseMethods.observer.getFlows, req);
+  const fastCall = serverStream(fast, rawResponseMethods.observer.getFlows, req);
   const tally = () => ({ flows: 0, lost: 0, lostMessages: 0 });
   const slowGot = tally();
   const fastGot = tally();
@@ -286,18 +282,18 @@ test('a slow client gets lost_events and does not slow the producer or other cli
 
 test('ServerStatus, GetNodes and GetNamespaces over a unix socket', async () => {
   const unixClient = testClient(`unix://${socketPath}`);
-  const st = await unary<unknown, ServerStatusResponse>(unixClient, observerService, 'ServerStatus', {});
+  const st = await unary(unixClient, methods.observer.serverStatus, {});
   assert.equal(st.maxFlows, 4095n);
   assert.equal(st.numFlows, BigInt(Math.min(4095, Number(st.seenFlows))));
   assert.ok(st.seenFlows >= BigInt(flows.length));
   assert.ok(st.uptimeNs > 0n);
   assert.ok(st.flowsRate > 0);
   assert.match(st.version, /wirescope/);
-  const nodes = await unary<unknown, GetNodesResponse>(unixClient, observerService, 'GetNodes', {});
+  const nodes = await unary(unixClient, methods.observer.getNodes, {});
   assert.equal(nodes.nodes.length, 1);
   assert.equal(nodes.nodes[0]!.name, 'wst-node-1');
   assert.equal(nodes.nodes[0]!.state, NodeState.NODE_CONNECTED);
-  const ns = await unary<unknown, GetNamespacesResponse>(unixClient, observerService, 'GetNamespaces', {});
+  const ns = await unary(unixClient, methods.observer.getNamespaces, {});
   assert.deepEqual(
     ns.namespaces.map((n) => n.namespace),
     ['default', 'kube-system', 'monitoring'],
@@ -308,12 +304,7 @@ test('ServerStatus, GetNodes and GetNamespaces over a unix socket', async () => 
 
 test('GetAgentEvents answers UNIMPLEMENTED', async () => {
   const { GetAgentEventsRequestSchema } = await import('@wirescope/flow');
-  const call = serverStream<unknown, unknown>(
-    client,
-    observerService,
-    'GetAgentEvents',
-    create(GetAgentEventsRequestSchema),
-  );
+  const call = serverStream(client, methods.observer.getAgentEvents, create(GetAgentEventsRequestSchema));
   const err = await new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
   assert.equal(err.code, grpc.status.UNIMPLEMENTED);
 });
@@ -326,7 +317,7 @@ test('Peer.Notify sends every known peer as PEER_ADDED first, then changes', asy
     tlsServerName: 'wst-node-2.agent.wirescope.local',
   });
   const got: ChangeNotification[] = [];
-  const call = serverStream<unknown, ChangeNotification>(client, peerService, 'Notify', {});
+  const call = serverStream(client, methods.peer.notify, {});
   call.on('data', (c: ChangeNotification) => got.push(c));
   call.on('error', () => {});
   await waitFor(() => got.length === 2, 5000, 'initial peers');

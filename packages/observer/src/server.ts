@@ -9,16 +9,15 @@ import {
   GetNamespacesResponseSchema,
   GetNodesResponseSchema,
   encodeFlowBatch,
-  type EncryptionStatusRequest,
-  type GetFlowsRequest,
-  type GetHandshakesRequest,
+  type ChangeNotification,
   type NodeEncryptionStatus,
+  type NotifyRequest,
 } from '@wirescope/flow';
 import { ObserverError } from './errors.js';
 import type { FlowSink, Observer } from './observer.js';
 import { PeerRegistry, type PeerChange } from './peers.js';
 import { HandshakeLog } from './handshakes.js';
-import { observerService, peerService, serviceDefinition, wirescopeService } from './services.js';
+import { addService, methods, rawResponseMethods } from './services.js';
 import { serverCredentials, type ServerTlsFiles } from './tls.js';
 import { bindAll, shutdown } from './listen.js';
 import { ObserverHealth } from './health.js';
@@ -295,82 +294,85 @@ export class ObserverServer {
     this.peers = opts.peers ?? new PeerRegistry();
     this.handshakes = opts.handshakes ?? new HandshakeLog(opts.observer.nodeName);
     const observer = opts.observer;
-    this.server.addService(serviceDefinition(observerService, { rawResponses: ['GetFlows'] }), {
-      GetFlows: (call: grpc.ServerWritableStream<GetFlowsRequest, Uint8Array>) => {
-        // headers at once tell a (re)connecting follower it is being served before any new flow
-        if (call.request.follow) call.sendMetadata(new grpc.Metadata());
-        observer.getFlows(call.request, grpcSink(call)).catch((err: unknown) => {
-          call.emit('error', toStatusError(err));
-        });
-      },
-      GetNodes: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-        cb(null, create(GetNodesResponseSchema, { nodes: [observer.node()] }));
-      },
-      GetNamespaces: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-        cb(null, create(GetNamespacesResponseSchema, { namespaces: observer.namespaces() }));
-      },
-      ServerStatus: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-        cb(null, observer.status());
-      },
-      GetAgentEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        call.emit('error', {
-          code: grpc.status.UNIMPLEMENTED,
-          details: 'GetAgentEvents is not served by Wirescope',
-        });
-      },
-      GetDebugEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        call.emit('error', {
-          code: grpc.status.UNIMPLEMENTED,
-          details: 'GetDebugEvents is not served by Wirescope',
-        });
-      },
-    });
-    this.server.addService(serviceDefinition(peerService), {
-      Notify: (call: grpc.ServerWritableStream<unknown, unknown>) => this.notify(call),
-    });
-    this.server.addService(serviceDefinition(wirescopeService, { rawResponses: ['GetFlowBatches'] }), {
-      GetFlowBatches: (call: grpc.ServerWritableStream<GetFlowsRequest, Uint8Array>) => {
-        if (this.opts.flowBatches === false) {
-          call.emit('error', {
-            code: grpc.status.UNIMPLEMENTED,
-            details: 'GetFlowBatches is turned off on this agent',
-          });
-          return;
-        }
-        observer
-          .getFlows(call.request, batchingSink(grpcSink(call, batchSinkLimits), this.opts.flowBatchLimits))
-          .catch((err: unknown) => {
+    addService(
+      this.server,
+      { ...methods.observer, ...rawResponseMethods.observer },
+      {
+        getFlows: (call) => {
+          // headers at once tell a (re)connecting follower it is being served before any new flow
+          if (call.request.follow) call.sendMetadata(new grpc.Metadata());
+          observer.getFlows(call.request, grpcSink(call)).catch((err: unknown) => {
             call.emit('error', toStatusError(err));
           });
+        },
+        getNodes: (_call, cb) => {
+          cb(null, create(GetNodesResponseSchema, { nodes: [observer.node()] }));
+        },
+        getNamespaces: (_call, cb) => {
+          cb(null, create(GetNamespacesResponseSchema, { namespaces: observer.namespaces() }));
+        },
+        serverStatus: (_call, cb) => {
+          cb(null, observer.status());
+        },
+        getAgentEvents: (call) => {
+          call.emit('error', {
+            code: grpc.status.UNIMPLEMENTED,
+            details: 'GetAgentEvents is not served by Wirescope',
+          });
+        },
+        getDebugEvents: (call) => {
+          call.emit('error', {
+            code: grpc.status.UNIMPLEMENTED,
+            details: 'GetDebugEvents is not served by Wirescope',
+          });
+        },
       },
-      EncryptionStatus: (
-        _call: grpc.ServerUnaryCall<EncryptionStatusRequest, unknown>,
-        cb: grpc.sendUnaryData<unknown>,
-      ) => {
-        cb(null, create(EncryptionStatusResponseSchema, { nodes: this.opts.encryptionStatus?.() ?? [] }));
+    );
+    addService(this.server, methods.peer, { notify: (call) => this.notify(call) });
+    addService(
+      this.server,
+      { ...methods.wirescope, ...rawResponseMethods.wirescope },
+      {
+        getFlowBatches: (call) => {
+          if (this.opts.flowBatches === false) {
+            call.emit('error', {
+              code: grpc.status.UNIMPLEMENTED,
+              details: 'GetFlowBatches is turned off on this agent',
+            });
+            return;
+          }
+          observer
+            .getFlows(call.request, batchingSink(grpcSink(call, batchSinkLimits), this.opts.flowBatchLimits))
+            .catch((err: unknown) => {
+              call.emit('error', toStatusError(err));
+            });
+        },
+        encryptionStatus: (_call, cb) => {
+          cb(null, create(EncryptionStatusResponseSchema, { nodes: this.opts.encryptionStatus?.() ?? [] }));
+        },
+        getHandshakes: (call) => {
+          const req = call.request;
+          const send = (ev: Parameters<HandshakeLog['push']>[0]) => {
+            if (req.peerNode && ev.peerNode !== req.peerNode) return;
+            call.write(
+              create(GetHandshakesResponseSchema, { handshake: ev, nodeName: ev.nodeName, time: ev.time }),
+            );
+          };
+          const recent = this.handshakes.recent(Number(req.number) || undefined, req.peerNode || undefined);
+          for (const ev of recent) send(ev);
+          if (!req.follow) {
+            call.end();
+            return;
+          }
+          const off = this.handshakes.subscribe(send);
+          call.on('cancelled', off);
+          call.on('close', off);
+        },
       },
-      GetHandshakes: (call: grpc.ServerWritableStream<GetHandshakesRequest, unknown>) => {
-        const req = call.request;
-        const send = (ev: Parameters<HandshakeLog['push']>[0]) => {
-          if (req.peerNode && ev.peerNode !== req.peerNode) return;
-          call.write(
-            create(GetHandshakesResponseSchema, { handshake: ev, nodeName: ev.nodeName, time: ev.time }),
-          );
-        };
-        const recent = this.handshakes.recent(Number(req.number) || undefined, req.peerNode || undefined);
-        for (const ev of recent) send(ev);
-        if (!req.follow) {
-          call.end();
-          return;
-        }
-        const off = this.handshakes.subscribe(send);
-        call.on('cancelled', off);
-        call.on('close', off);
-      },
-    });
+    );
   }
 
-  private notify(call: grpc.ServerWritableStream<unknown, unknown>): void {
+  private notify(call: grpc.ServerWritableStream<NotifyRequest, ChangeNotification>): void {
     const toMessage = (c: PeerChange) =>
       create(ChangeNotificationSchema, {
         name: c.peer.name,

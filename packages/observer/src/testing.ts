@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { GetFlowsRequestSchema, type GetFlowsResponse } from '@wirescope/flow';
 import { service as healthService } from 'grpc-health-check';
-import { makeClient, serverStream, observerService } from './services.js';
+import { makeClient, methods, serverStream } from './services.js';
 
 export type GetFlowsInit = Parameters<typeof create<typeof GetFlowsRequestSchema>>[1];
 
@@ -23,12 +23,7 @@ export function testClient(
 export function collectFlows(c: grpc.Client, req: GetFlowsInit): Promise<GetFlowsResponse[]> {
   return new Promise((resolve, reject) => {
     const out: GetFlowsResponse[] = [];
-    const call = serverStream<unknown, GetFlowsResponse>(
-      c,
-      observerService,
-      'GetFlows',
-      create(GetFlowsRequestSchema, req),
-    );
+    const call = serverStream(c, methods.observer.getFlows, create(GetFlowsRequestSchema, req));
     call.on('data', (r: GetFlowsResponse) => out.push(r));
     call.on('error', reject);
     call.on('end', () => resolve(out));

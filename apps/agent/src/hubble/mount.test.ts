@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
-import { EncryptionStatusRequestSchema, Verdict, type EncryptionStatusResponse } from '@wirescope/flow';
-import { clientChannelOptions, clientCredentials, unary, wirescopeService } from '@wirescope/observer';
+import { EncryptionStatusRequestSchema, Verdict } from '@wirescope/flow';
+import { clientChannelOptions, clientCredentials, methods, unary } from '@wirescope/observer';
 import { checkHealth, collectFlows, makeTestPki, testClient } from '@wirescope/observer/testing';
 import { FlowObserver } from '../flows/observer.js';
 import type { EnrichContext } from '../flows/enrich.js';
@@ -135,10 +135,9 @@ test('with TLS the TCP port requires a client certificate while the unix socket 
   try {
     const plain = testClient(unix ?? '');
     clients.push(plain);
-    const status = await unary<unknown, EncryptionStatusResponse>(
+    const status = await unary(
       plain,
-      wirescopeService,
-      'EncryptionStatus',
+      methods.wirescope.encryptionStatus,
       create(EncryptionStatusRequestSchema),
     );
     assert.equal(status.nodes.length, 1);
@@ -160,10 +159,9 @@ test('with TLS the TCP port requires a client certificate while the unix socket 
       clientChannelOptions({ ca: pki.ca, serverName: 'localhost' }),
     );
     clients.push(mutual);
-    const viaTls = await unary<unknown, EncryptionStatusResponse>(
+    const viaTls = await unary(
       mutual,
-      wirescopeService,
-      'EncryptionStatus',
+      methods.wirescope.encryptionStatus,
       create(EncryptionStatusRequestSchema),
       { deadlineMs: 5000 },
     );
@@ -176,7 +174,7 @@ test('with TLS the TCP port requires a client certificate while the unix socket 
     );
     clients.push(noCert);
     await assert.rejects(
-      unary(noCert, wirescopeService, 'EncryptionStatus', create(EncryptionStatusRequestSchema), {
+      unary(noCert, methods.wirescope.encryptionStatus, create(EncryptionStatusRequestSchema), {
         deadlineMs: 3000,
       }),
       (err: grpc.ServiceError) =>

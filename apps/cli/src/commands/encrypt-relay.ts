@@ -5,11 +5,9 @@ import { timestampDate } from '@bufbuild/protobuf/wkt';
 import {
   EncryptionStatusRequestSchema,
   ServerStatusRequestSchema,
-  type EncryptionStatusResponse,
   type NodeEncryptionStatus,
-  type ServerStatusResponse,
 } from '@wirescope/flow';
-import { clientCredentials, makeClient, observerService, unary, wirescopeService } from '@wirescope/observer';
+import { clientCredentials, makeClient, methods, unary } from '@wirescope/observer';
 import type { NodeEncryptView } from '../lab/status.js';
 
 export type EncryptResult = NodeEncryptView | { node: string; error: string };
@@ -58,20 +56,10 @@ export async function encryptStatusViaRelay(
     );
     if (!ready) return undefined;
     const [encryption, status] = await Promise.all([
-      unary<unknown, EncryptionStatusResponse>(
-        client,
-        wirescopeService,
-        'EncryptionStatus',
-        create(EncryptionStatusRequestSchema),
-        { deadlineMs: 5000 },
-      ),
-      unary<unknown, ServerStatusResponse>(
-        client,
-        observerService,
-        'ServerStatus',
-        create(ServerStatusRequestSchema),
-        { deadlineMs: 5000 },
-      ),
+      unary(client, methods.wirescope.encryptionStatus, create(EncryptionStatusRequestSchema), {
+        deadlineMs: 5000,
+      }),
+      unary(client, methods.observer.serverStatus, create(ServerStatusRequestSchema), { deadlineMs: 5000 }),
     ]);
     const results: EncryptResult[] = encryption.nodes.map((n) => fromRelayNode(n));
     for (const node of status.unavailableNodes) {

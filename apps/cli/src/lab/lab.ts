@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EtcdClusterStore, agentRequest, type EncryptStatus } from '@wirescope/agent';
+import { EtcdClusterStore, agentRequest, type EncryptStatusResponse } from '@wirescope/agent';
 import { create } from '@bufbuild/protobuf';
 import { ServerStatusRequestSchema, type ServerStatusResponse } from '@wirescope/flow';
-import { makeClient, observerService, unary } from '@wirescope/observer';
+import { makeClient, methods, unary } from '@wirescope/observer';
 import * as grpc from '@grpc/grpc-js';
 import { CONTROL_PLANE_ADDRESS, type LabSpec } from './spec.js';
 import {
@@ -364,15 +364,9 @@ function startRelay(spec: LabSpec): Daemon {
 export async function relayStatus(address: string, timeoutMs = 2000): Promise<ServerStatusResponse> {
   const client = makeClient(address, grpc.credentials.createInsecure());
   try {
-    return await unary<unknown, ServerStatusResponse>(
-      client,
-      observerService,
-      'ServerStatus',
-      create(ServerStatusRequestSchema),
-      {
-        deadlineMs: timeoutMs,
-      },
-    );
+    return await unary(client, methods.observer.serverStatus, create(ServerStatusRequestSchema), {
+      deadlineMs: timeoutMs,
+    });
   } finally {
     client.close();
   }
@@ -403,8 +397,8 @@ async function waitForRelay(spec: LabSpec, daemons: Daemon[], timeoutMs: number)
   });
 }
 
-export async function encryptStatusOf(node: string): Promise<EncryptStatus & { node: string }> {
-  return agentRequest<EncryptStatus & { node: string }>(agentSocket(node), 'GET', '/v1/encrypt');
+export async function encryptStatusOf(node: string): Promise<EncryptStatusResponse> {
+  return agentRequest(agentSocket(node), 'GET', '/v1/encrypt');
 }
 
 /** Resolves once every agent has a peer for every other node and each peer has handshaken. */

@@ -20,13 +20,7 @@ import {
   type GetNodesResponse,
   type ServerStatusResponse,
 } from '@wirescope/flow';
-import {
-  checkObserverHealth,
-  observerService,
-  serverStream,
-  unary,
-  wirescopeService,
-} from '@wirescope/observer';
+import { checkObserverHealth, methods, serverStream, unary } from '@wirescope/observer';
 import { toJson } from '@bufbuild/protobuf';
 import { connect, ready, type ConnectOptions } from './connect.js';
 import type { ObserveOptions } from './flags.js';
@@ -180,7 +174,7 @@ export async function runObserve(
   let dropped = false;
   let code = 0;
   while (!interrupted) {
-    const call = serverStream<unknown, GetFlowsResponse>(client, observerService, 'GetFlows', request);
+    const call = serverStream(client, methods.observer.getFlows, request);
     cancelStream = () => call.cancel();
     const failure = await new Promise<grpc.ServiceError | undefined>((resolve) => {
       // headers or a first response: the server took the request (a relay's first response is
@@ -275,15 +269,9 @@ export async function runStatus(conn: ConnectOptions, io: Io, json: boolean): Pr
       if ((err as grpc.ServiceError).code !== grpc.status.UNIMPLEMENTED) throw err;
       health = 'unknown (the server has no grpc.health.v1)';
     }
-    const st = await unary<unknown, ServerStatusResponse>(
-      client,
-      observerService,
-      'ServerStatus',
-      create(ServerStatusRequestSchema),
-      {
-        deadlineMs: conn.timeoutMs,
-      },
-    );
+    const st = await unary(client, methods.observer.serverStatus, create(ServerStatusRequestSchema), {
+      deadlineMs: conn.timeoutMs,
+    });
     if (json)
       io.out(
         JSON.stringify(
@@ -354,13 +342,9 @@ export async function runListNodes(conn: ConnectOptions, io: Io, json: boolean):
   const client = connect(conn);
   try {
     await ready(client, conn);
-    const resp = await unary<unknown, GetNodesResponse>(
-      client,
-      observerService,
-      'GetNodes',
-      create(GetNodesRequestSchema),
-      { deadlineMs: conn.timeoutMs },
-    );
+    const resp = await unary(client, methods.observer.getNodes, create(GetNodesRequestSchema), {
+      deadlineMs: conn.timeoutMs,
+    });
     if (json)
       io.out(
         JSON.stringify(
@@ -408,12 +392,7 @@ export async function runHandshakes(
     client.close();
     return 1;
   }
-  const call = serverStream<unknown, GetHandshakesResponse>(
-    client,
-    wirescopeService,
-    'GetHandshakes',
-    create(GetHandshakesRequestSchema, req),
-  );
+  const call = serverStream(client, methods.wirescope.getHandshakes, create(GetHandshakesRequestSchema, req));
   const code = await new Promise<number>((resolve) => {
     call.on('data', (r: GetHandshakesResponse) =>
       io.out(
