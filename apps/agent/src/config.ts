@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
+import { serverTlsFromFlags } from '@wirescope/observer';
 import { AgentError, AgentErrorCode } from './errors.js';
 import { isDnsSubdomain, parseCidr, parseIPv4 } from './net.js';
 
@@ -190,19 +191,15 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
       );
     }
   }
-  const tlsCert = str('hubble-tls-cert');
-  const tlsKey = str('hubble-tls-key');
-  const tlsClientCa = str('hubble-tls-client-ca');
-  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
-    throw invalid('--hubble-tls-cert and --hubble-tls-key go together; accepted: both PEM files, or neither');
-  }
-  if (tlsClientCa !== undefined && tlsCert === undefined) {
-    throw invalid('--hubble-tls-client-ca needs --hubble-tls-cert and --hubble-tls-key');
-  }
+  const hubbleTls = serverTlsFromFlags(
+    { cert: str('hubble-tls-cert'), key: str('hubble-tls-key'), clientCa: str('hubble-tls-client-ca') },
+    { cert: '--hubble-tls-cert', key: '--hubble-tls-key', clientCa: '--hubble-tls-client-ca' },
+    invalid,
+  );
   return {
     datapath: {
       hubbleListen,
-      ...(tlsCert && tlsKey ? { hubbleTls: { cert: tlsCert, key: tlsKey, clientCa: tlsClientCa } } : {}),
+      ...(hubbleTls ? { hubbleTls } : {}),
       mode: datapathMode,
       strict: values['strict-encryption'] === true,
       aggregationSeconds: integerFlag('aggregation-interval', str('aggregation-interval'), 5, 1, 3600),

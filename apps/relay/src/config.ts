@@ -1,6 +1,11 @@
 // Command-line configuration of wirescope-relay. Bad flags fail with one line naming the flag.
 import { parseArgs } from 'node:util';
-import type { ClientTlsFiles, ServerTlsFiles } from '@wirescope/observer';
+import {
+  clientTlsFromFlags,
+  serverTlsFromFlags,
+  type ClientTlsFiles,
+  type ServerTlsFiles,
+} from '@wirescope/observer';
 import type { PeerConfig } from './peers.js';
 
 export interface RelayConfig {
@@ -72,15 +77,27 @@ export function parseRelayArgs(argv: string[]): RelayConfig {
       `--merge-window-ms: "${values['merge-window-ms']}" is not a number of milliseconds in 0-10000`,
     );
   }
-  if (!!values['tls-cert'] !== !!values['tls-key'])
-    throw new ConfigError('--tls-cert and --tls-key go together');
-  if (values['tls-client-ca'] && !values['tls-cert'])
-    throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key');
-  if (!!values['peer-tls-cert'] !== !!values['peer-tls-key'])
-    throw new ConfigError('--peer-tls-cert and --peer-tls-key go together');
-  if ((values['peer-tls-cert'] || values['peer-tls-server-name']) && !values['peer-tls-ca']) {
-    throw new ConfigError('--peer-tls-cert/--peer-tls-server-name need --peer-tls-ca');
-  }
+  const invalid = (message: string) => new ConfigError(message);
+  const tls = serverTlsFromFlags(
+    { cert: values['tls-cert'], key: values['tls-key'], clientCa: values['tls-client-ca'] },
+    { cert: '--tls-cert', key: '--tls-key', clientCa: '--tls-client-ca' },
+    invalid,
+  );
+  const peerTls = clientTlsFromFlags(
+    {
+      ca: values['peer-tls-ca'],
+      cert: values['peer-tls-cert'],
+      key: values['peer-tls-key'],
+      serverName: values['peer-tls-server-name'],
+    },
+    {
+      ca: '--peer-tls-ca',
+      cert: '--peer-tls-cert',
+      key: '--peer-tls-key',
+      serverName: '--peer-tls-server-name',
+    },
+    invalid,
+  );
   const listen = [values['listen-address']!];
   if (values['unix-socket']) listen.push(`unix://${values['unix-socket']}`);
   return {
@@ -90,17 +107,8 @@ export function parseRelayArgs(argv: string[]): RelayConfig {
       .map((a) => a.trim())
       .filter(Boolean),
     staticPeers,
-    tls: values['tls-cert']
-      ? { cert: values['tls-cert'], key: values['tls-key']!, clientCa: values['tls-client-ca'] }
-      : undefined,
-    peerTls: values['peer-tls-ca']
-      ? {
-          ca: values['peer-tls-ca'],
-          cert: values['peer-tls-cert'],
-          key: values['peer-tls-key'],
-          serverName: values['peer-tls-server-name'],
-        }
-      : undefined,
+    tls,
+    peerTls,
     windowMs,
   };
 }

@@ -56,3 +56,66 @@ export function clientChannelOptions(tls?: ClientTlsFiles): grpc.ChannelOptions 
     ? { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName }
     : {};
 }
+
+/** The flags a program names a TLS server side with, for the messages of the rules below. */
+export interface ServerTlsFlags {
+  cert: string;
+  key: string;
+  clientCa: string;
+}
+
+/** The flags of a TLS client side; `enable` is a boolean flag asking for TLS (the CLI's --tls). */
+export interface ClientTlsFlags {
+  ca: string;
+  cert: string;
+  key: string;
+  serverName: string;
+  enable?: string | undefined;
+}
+
+/** Builds the program's own error (a usage or configuration error) from a rule's message. */
+type Invalid = (message: string) => Error;
+
+const plainError: Invalid = (message) => new Error(message);
+
+/**
+ * The TLS files of a server from its flags (an empty value counts as not given): a certificate
+ * and its key together, a client CA (mutual TLS) only with them. Undefined: serve without TLS.
+ */
+export function serverTlsFromFlags(
+  given: Partial<Record<keyof ServerTlsFlags, string | undefined>>,
+  flags: ServerTlsFlags,
+  invalid: Invalid = plainError,
+): ServerTlsFiles | undefined {
+  const { cert, key, clientCa } = given;
+  if (!cert !== !key) throw invalid(`${flags.cert} and ${flags.key} go together`);
+  if (clientCa && !cert) throw invalid(`${flags.clientCa} needs ${flags.cert} and ${flags.key}`);
+  return cert && key ? { cert, key, clientCa: clientCa || undefined } : undefined;
+}
+
+/**
+ * The TLS files of a client from its flags (an empty value counts as not given): TLS is wanted
+ * when enabled or given a CA or client certificate, and then needs the CA; the client certificate
+ * and key go together; a server name or key alone is a mistake, not a request for plain text.
+ * Undefined: connect without TLS.
+ */
+export function clientTlsFromFlags(
+  given: Partial<Record<Exclude<keyof ClientTlsFlags, 'enable'>, string | undefined>> & { enabled?: boolean },
+  flags: ClientTlsFlags,
+  invalid: Invalid = plainError,
+): ClientTlsFiles | undefined {
+  const { ca, cert, key, serverName } = given;
+  if (!given.enabled && !ca && !cert) {
+    if (serverName || key)
+      throw invalid(
+        `${flags.serverName}/${flags.key} need ${flags.enable ? `${flags.enable} and ` : ''}${flags.ca}`,
+      );
+    return undefined;
+  }
+  if (!ca)
+    throw invalid(
+      `${flags.enable ?? flags.cert} needs ${flags.ca} FILE (the CA that signed the server certificate)`,
+    );
+  if (!cert !== !key) throw invalid(`${flags.cert} and ${flags.key} go together`);
+  return { ca, cert: cert || undefined, key: key || undefined, serverName: serverName || undefined };
+}

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   clientChannelOptions,
   clientCredentials,
+  clientTlsFromFlags,
   makeClient,
   type ClientTlsFiles,
 } from '@wirescope/observer';
@@ -51,20 +52,24 @@ export function connectOptions(values: Map<string, string | true>): ConnectOptio
   // a zero deadline has passed before the first connection attempt: it can only ever fail
   if (timeoutMs <= 0)
     throw new UsageError(`--timeout "${timeoutText}" must be longer than 0 (accepted e.g. 500ms, 5s, 1m)`);
-  const ca = values.get('--tls-ca-cert-files') as string | undefined;
-  const cert = values.get('--tls-client-cert-file') as string | undefined;
-  const key = values.get('--tls-client-key-file') as string | undefined;
-  const serverName = values.get('--tls-server-name') as string | undefined;
-  const wantTls = values.has('--tls') || !!ca || !!cert;
-  if (!wantTls) {
-    if (serverName || key)
-      throw new UsageError('--tls-server-name/--tls-client-key-file need --tls and --tls-ca-cert-files');
-    return { server, timeoutMs };
-  }
-  if (!ca)
-    throw new UsageError('--tls needs --tls-ca-cert-files FILE (the CA that signed the server certificate)');
-  if (!!cert !== !!key) throw new UsageError('--tls-client-cert-file and --tls-client-key-file go together');
-  return { server, timeoutMs, tls: { ca, cert, key, serverName } };
+  const tls = clientTlsFromFlags(
+    {
+      enabled: values.has('--tls'),
+      ca: values.get('--tls-ca-cert-files') as string | undefined,
+      cert: values.get('--tls-client-cert-file') as string | undefined,
+      key: values.get('--tls-client-key-file') as string | undefined,
+      serverName: values.get('--tls-server-name') as string | undefined,
+    },
+    {
+      enable: '--tls',
+      ca: '--tls-ca-cert-files',
+      cert: '--tls-client-cert-file',
+      key: '--tls-client-key-file',
+      serverName: '--tls-server-name',
+    },
+    (message) => new UsageError(message),
+  );
+  return tls ? { server, timeoutMs, tls } : { server, timeoutMs };
 }
 
 export function connect(opts: ConnectOptions): grpc.Client {
