@@ -1,15 +1,21 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Server } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import type { AgentConfig } from './config.js';
 import type { ClusterStore, EndpointRecord, NodeRecord } from './store/types.js';
 import { WireguardManager, type EncryptStatus } from './wireguard/manager.js';
 import { buildApp } from './api/app.js';
-import { healthRoutes } from './api/health.js';
-import { encryptRoutes } from './api/encrypt.js';
-import { endpointRoutes } from './api/endpoints.js';
-import { flowRoutes } from './api/flows.js';
+import type { HealthResponse } from './api/health.js';
+import type { EncryptStatusResponse, RotateKeyResponse } from './api/encrypt.js';
+import type { EndpointsResponse } from './api/endpoints.js';
+import type {
+  AttachResponse,
+  DatapathStatusResponse,
+  FlowCountersResponse,
+  StrictResponse,
+} from './api/datapath.js';
 import { ensureBpfFs } from '@wirescope/libbpf';
+import { NodeState } from '@wirescope/flow';
 import { DatapathController } from './datapath/controller.js';
 import { HubbleMount } from './hubble/mount.js';
 import type { FlowObserver } from './flows/observer.js';
@@ -52,7 +58,7 @@ export interface LocalEndpoint extends EndpointRecord {
  */
 export class Agent {
   private readonly wireguard: WireguardManager;
-  private server: Server | undefined;
+  private api: FastifyInstance | undefined;
   private timer: NodeJS.Timeout | undefined;
   private deviceWatch: NodeJS.Timeout | undefined;
   private keptNodes: NodeRecord[] = [];
@@ -126,16 +132,8 @@ export class Agent {
     const socket = this.config.apiSocket;
     mkdirSync(dirname(socket), { recursive: true });
     rmSync(socket, { force: true });
-    this.server = buildApp([
-      ...healthRoutes(this),
-      ...encryptRoutes(this),
-      ...endpointRoutes(this),
-      ...flowRoutes(this),
-    ]);
-    await new Promise<void>((resolve, reject) => {
-      this.server?.once('error', reject);
-      this.server?.listen(socket, () => resolve());
-    });
+    this.api = buildApp(this);
+    await this.api.listen({ path: socket });
     chmodSync(socket, 0o600);
     this.log(`api: listening on ${socket}`);
   }
@@ -220,6 +218,7 @@ export class Agent {
         lastOutage: this.device.lastOutage,
       };
       this.log(`wireguard: ${problem}; recreating it with the same key and peers`);
+      this.hubble?.observer.notifyNodeStatus(NodeState.NODE_ERROR, `encryption device down: ${problem}`);
       await this.publishEncryptStatus();
     }
     try {
@@ -240,6 +239,10 @@ export class Agent {
     };
     this.device = { state: 'up', since: outage.to, lastOutage: outage };
     this.log(`wireguard: device back after ${outage.seconds.toFixed(1)}s (${outage.reason})`);
+    this.hubble?.observer.notifyNodeStatus(
+      NodeState.NODE_CONNECTED,
+      `encryption device back after ${outage.seconds.toFixed(1)}s (${outage.reason})`,
+    );
     await this.publishEncryptStatus();
   }
 
@@ -343,7 +346,7 @@ export class Agent {
     return this.datapath?.observer;
   }
 
-  datapathStatus(): unknown {
+  datapathStatus(): DatapathStatusResponse {
     if (!this.datapath)
       return {
         node: this.config.nodeName,
@@ -351,10 +354,14 @@ export class Agent {
         mode: this.config.datapath.mode,
         error: this.datapathError,
       };
-    return { mode: this.config.datapath.mode, ...(this.datapath.status() as object) };
+    // the controller's status is the schema's shape (node, loaded, attachments, stats, …)
+    return {
+      mode: this.config.datapath.mode,
+      ...(this.datapath.status() as Omit<DatapathStatusResponse, 'mode'>),
+    };
   }
 
-  setStrictEncryption(enabled: boolean): unknown {
+  setStrictEncryption(enabled: boolean): StrictResponse {
     if (!this.datapath)
       throw new AgentError(
         AgentErrorCode.NOT_FOUND,
@@ -365,7 +372,7 @@ export class Agent {
     return { node: this.config.nodeName, strict: enabled };
   }
 
-  async setDatapathAttached(attached: boolean): Promise<unknown> {
+  async setDatapathAttached(attached: boolean): Promise<AttachResponse> {
     if (!this.datapath)
       throw new AgentError(
         AgentErrorCode.NOT_FOUND,
@@ -376,7 +383,7 @@ export class Agent {
     return { node: this.config.nodeName, attached };
   }
 
-  flowCounters(): unknown {
+  flowCounters(): FlowCountersResponse {
     return { node: this.config.nodeName, flows: this.datapath?.datapath.flowCounters() ?? [] };
   }
 
@@ -418,7 +425,7 @@ export class Agent {
     writeFileSync(this.nodesCachePath, JSON.stringify(nodes), { mode: 0o600 });
   }
 
-  async health(): Promise<unknown> {
+  async health(): Promise<HealthResponse> {
     let wireguard: { ok: boolean; error?: string; device: DeviceState };
     try {
       await this.wireguard.status();
@@ -449,7 +456,7 @@ export class Agent {
     };
   }
 
-  async encryptStatus(): Promise<EncryptStatus & { node: string; underlayIP: string; podCIDR: string }> {
+  async encryptStatus(): Promise<EncryptStatusResponse> {
     const status = this.markStale(await this.wireguard.status());
     return {
       node: this.config.nodeName,
@@ -459,7 +466,7 @@ export class Agent {
     };
   }
 
-  async rotateKey(): Promise<unknown> {
+  async rotateKey(): Promise<RotateKeyResponse> {
     const previous = this.wireguard.publicKey;
     const next = await this.wireguard.rotateKey();
     let published = true;
@@ -473,7 +480,7 @@ export class Agent {
     return { node: this.config.nodeName, previousPublicKey: previous, publicKey: next.publicKey, published };
   }
 
-  async endpoints(): Promise<unknown> {
+  async endpoints(): Promise<EndpointsResponse> {
     return { node: this.config.nodeName, endpoints: this.localEndpoints };
   }
 
@@ -486,7 +493,7 @@ export class Agent {
     for (const unwatch of this.unwatch) unwatch();
     await this.hubble?.stop().catch(() => undefined);
     this.datapath?.stop();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.api?.close();
     rmSync(this.config.apiSocket, { force: true });
     await this.store.close();
   }

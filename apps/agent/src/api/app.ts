@@ -1,67 +1,63 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AgentError, AgentErrorCode } from '../errors.js';
+import { datapathPlugin, type DatapathSource } from './datapath.js';
+import { encryptPlugin, type EncryptSource } from './encrypt.js';
+import { endpointsPlugin, type EndpointSource } from './endpoints.js';
+import { describeValidationError, installErrorHandlers } from './errors.js';
+import { flowsPlugin, type FlowSource } from './flows.js';
+import { healthPlugin, type HealthSource } from './health.js';
 
-export interface Route {
-  method: 'GET' | 'POST';
-  path: string;
-  handle(body: unknown, query: URLSearchParams): Promise<unknown>;
-  /** Long-lived responses (follow streams) write to `res` themselves instead of returning. */
-  stream?(query: URLSearchParams, req: IncomingMessage, res: ServerResponse): void;
-}
+/** What the local API serves from: the Agent, or a test double in unit tests. */
+export type AgentApiSource = HealthSource & EncryptSource & EndpointSource & FlowSource & DatapathSource;
 
-const STATUS_OF: Partial<Record<string, number>> = {
-  [AgentErrorCode.NOT_FOUND]: 404,
-  [AgentErrorCode.BAD_REQUEST]: 400,
-  [AgentErrorCode.STORE_UNAVAILABLE]: 503,
-};
+/**
+ * The agent's local API (JSON over a unix socket): one plugin per feature, TypeBox schemas on
+ * every route. Call `listen({ path })` to serve it, `inject()` to test it.
+ */
+export function buildApp(source: AgentApiSource): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    // HEAD on /v1/flows/follow would open a stream nobody reads
+    exposeHeadRoutes: false,
+    // follow streams never end by themselves: stopping the agent must not wait for their readers
+    forceCloseConnections: true,
+    // verbose: the failing value and schema, for messages naming the field, the value and what is
+    // accepted; no coercion: `{"enabled": "true"}` stays an error, as it was
+    ajv: { customOptions: { coerceTypes: false, verbose: true } },
+    schemaErrorFormatter: describeValidationError,
+  }).withTypeProvider<TypeBoxTypeProvider>();
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new AgentError(AgentErrorCode.BAD_REQUEST, 'request body is not JSON');
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(`${JSON.stringify(body)}\n`);
-}
-
-/** The agent's local API (JSON over a unix socket); each feature module contributes routes. */
-export function buildApp(routes: Route[]): Server {
-  const table = new Map(routes.map((r) => [`${r.method} ${r.path}`, r]));
-  return createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://agent');
-    const path = url.pathname;
-    const route = table.get(`${req.method ?? 'GET'} ${path}`);
-    if (!route) {
-      send(res, 404, {
-        error: {
-          code: AgentErrorCode.NOT_FOUND,
-          message: `no route ${req.method} ${path}; accepted: ${[...table.keys()].join(', ')}`,
-        },
-      });
-      return;
-    }
-    if (route.stream) {
-      route.stream(url.searchParams, req, res);
-      return;
-    }
-    readJson(req)
-      .then((body) => route.handle(body, url.searchParams))
-      .then(
-        (result) => send(res, 200, result),
-        (err: unknown) => {
-          const code = err instanceof AgentError ? err.code : AgentErrorCode.COMMAND_FAILED;
-          send(res, STATUS_OF[code] ?? 500, {
-            error: { code, message: err instanceof Error ? err.message : String(err) },
-          });
-        },
-      );
+  const routes: string[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push(`${method} ${route.url}`);
   });
+  installErrorHandlers(app, () => routes);
+
+  // Bodies are JSON whatever the content type says (`curl -d` sends form-urlencoded), and an
+  // empty body is no body: what the hand-rolled API did, so existing callers keep working.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    const text = String(body).trim();
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new AgentError(AgentErrorCode.BAD_REQUEST, 'request body is not JSON'), undefined);
+    }
+  });
+  // Every JSON answer ends in a newline, as before: `curl --unix-socket` output stays line-clean.
+  app.addHook('onSend', async (_request, _reply, payload) =>
+    typeof payload === 'string' ? `${payload}\n` : payload,
+  );
+
+  void app.register(healthPlugin, { source });
+  void app.register(encryptPlugin, { source });
+  void app.register(endpointsPlugin, { source });
+  void app.register(flowsPlugin, { source });
+  void app.register(datapathPlugin, { source });
+  return app;
 }

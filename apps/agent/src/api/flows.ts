@@ -1,112 +1,151 @@
-import { toJson } from '@bufbuild/protobuf';
-import { FlowSchema, HandshakeEventSchema, registry } from '@wirescope/flow';
+import { pipeline } from 'node:stream';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { toJson, type JsonObject } from '@bufbuild/protobuf';
+import { FlowSchema, HandshakeEventSchema, registry, type Flow, type HandshakeEvent } from '@wirescope/flow';
 import { AgentError, AgentErrorCode } from '../errors.js';
-import type { FlowObserver, ObservedItem } from '../flows/observer.js';
-import type { Route } from './app.js';
+import type { ObservedItem, ObserverCounters } from '../flows/observer.js';
+import { ERROR_RESPONSES } from './errors.js';
+import { FollowStream } from './follow-stream.js';
+
+/** The agent's flow observer as these routes use it (FlowObserver; a test double in unit tests). */
+export interface FlowFeed {
+  readonly flows: { last(n: number): Flow[] };
+  counters(): ObserverCounters;
+  lastHandshakes(n: number): HandshakeEvent[];
+  subscribe(fn: (item: ObservedItem) => void): () => void;
+}
 
 export interface FlowSource {
-  observer(): FlowObserver | undefined;
-  datapathStatus(): unknown;
-  flowCounters(): unknown;
-  setStrictEncryption(enabled: boolean): unknown;
-  setDatapathAttached(attached: boolean): Promise<unknown>;
+  /** Undefined when the agent runs without the eBPF datapath. */
+  observer(): FlowFeed | undefined;
 }
 
-function lastParam(query: URLSearchParams, fallback: number): number {
-  const raw = query.get('last');
-  if (raw === null) return fallback;
-  if (!/^\d{1,7}$/.test(raw))
-    throw new AgentError(
-      AgentErrorCode.BAD_REQUEST,
-      `last "${raw}" is not valid; accepted: an integer from 0 to 9999999`,
-    );
-  return Number(raw);
+// A string checked by pattern, not a coerced number: exactly what the hand-rolled API accepted
+// ("1e3" or "0x10" are refused). The default fills `last` in, so handlers read it as given.
+const lastQuery = (fallback: number) =>
+  Type.Object({
+    last: Type.Optional(
+      Type.String({
+        pattern: '^\\d{1,7}$',
+        description: 'an integer from 0 to 9999999',
+        default: String(fallback),
+      }),
+    ),
+  });
+export const FlowsQuerySchema = lastQuery(20);
+export const HandshakesQuerySchema = lastQuery(100);
+export const FollowQuerySchema = lastQuery(0);
+export type LastQuery = Static<typeof FlowsQuerySchema>;
+
+/** A Hubble Flow in proto JSON (flow.proto's field names); its shape is flow.proto's, not restated here. */
+export const FlowJsonSchema = Type.Unsafe<JsonObject>({ description: 'flow.Flow in proto JSON' });
+/** A Wirescope HandshakeEvent in proto JSON (wirescope.proto's field names). */
+export const HandshakeJsonSchema = Type.Unsafe<JsonObject>({
+  description: 'wirescope HandshakeEvent in proto JSON',
+});
+
+export const ObserverCountersSchema = Type.Object({
+  flowsSeen: Type.Number(),
+  flowsInRing: Type.Number(),
+  capacity: Type.Number(),
+  handshakesSeen: Type.Number(),
+  lost: Type.Number({ description: 'undecodable records plus kernel ring-buffer reservation failures' }),
+  decoded: Type.Number(),
+  undecodable: Type.Number(),
+  kernelLost: Type.Number(),
+  benignKernelDrops: Type.Number(),
+});
+
+export const FlowsResponseSchema = Type.Object({
+  flows: Type.Array(Type.Object({ flow: FlowJsonSchema })),
+  counters: ObserverCountersSchema,
+});
+export type FlowsResponse = Static<typeof FlowsResponseSchema>;
+
+export const HandshakesResponseSchema = Type.Object({
+  handshakes: Type.Array(Type.Object({ handshake: HandshakeJsonSchema })),
+});
+export type HandshakesResponse = Static<typeof HandshakesResponseSchema>;
+
+/** One line of GET /v1/flows/follow (NDJSON). `lost_events` says how many a slow reader missed. */
+export type FollowLine =
+  | { flow: JsonObject }
+  | { handshake: JsonObject }
+  | { lost_events: { source: 'AGENT_FOLLOW_QUEUE'; num_events_lost: number } };
+
+// A message's JSON is always an object; toJson's return type only says JsonValue.
+const flowJson = (flow: Flow): JsonObject =>
+  toJson(FlowSchema, flow, { registry, useProtoFieldName: true }) as JsonObject;
+const handshakeJson = (handshake: HandshakeEvent): JsonObject =>
+  toJson(HandshakeEventSchema, handshake, { useProtoFieldName: true }) as JsonObject;
+
+export function itemJson(item: ObservedItem): FollowLine {
+  return item.kind === 'flow' ? { flow: flowJson(item.flow) } : { handshake: handshakeJson(item.handshake) };
 }
 
-function requireObserver(source: FlowSource): FlowObserver {
+const lostEventsLine = (count: number): FollowLine => ({
+  lost_events: { source: 'AGENT_FOLLOW_QUEUE', num_events_lost: count },
+});
+
+function requireObserver(source: FlowSource): FlowFeed {
   const observer = source.observer();
   if (!observer)
     throw new AgentError(AgentErrorCode.NOT_FOUND, 'the eBPF datapath is off on this agent (--datapath off)');
   return observer;
 }
 
-export function itemJson(item: ObservedItem): unknown {
-  return item.kind === 'flow'
-    ? { flow: toJson(FlowSchema, item.flow, { registry, useProtoFieldName: true }) }
-    : { handshake: toJson(HandshakeEventSchema, item.handshake, { useProtoFieldName: true }) };
-}
+/** GET /v1/flows?last=N (JSON), /v1/flows/follow?last=N (NDJSON stream), /v1/handshakes?last=N */
+export const flowsPlugin: FastifyPluginAsyncTypebox<{ source: FlowSource }> = async (app, { source }) => {
+  app.get(
+    '/v1/flows',
+    { schema: { querystring: FlowsQuerySchema, response: { 200: FlowsResponseSchema, ...ERROR_RESPONSES } } },
+    (request) => {
+      const observer = requireObserver(source);
+      const flows = observer.flows.last(Number(request.query.last));
+      return {
+        flows: flows.map((flow) => ({ flow: flowJson(flow) })),
+        counters: observer.counters(),
+      };
+    },
+  );
 
-/** GET /v1/flows?last=N (JSON), /v1/flows/follow (NDJSON stream), /v1/handshakes, /v1/datapath. */
-export function flowRoutes(source: FlowSource): Route[] {
-  return [
+  app.get(
+    '/v1/handshakes',
     {
-      method: 'GET',
-      path: '/v1/flows',
-      handle: async (_body, query) => {
-        const observer = requireObserver(source);
-        const flows = observer.flows.last(lastParam(query, 20));
-        return {
-          flows: flows.map((flow) => itemJson({ kind: 'flow', flow })),
-          counters: observer.counters(),
-        };
+      schema: {
+        querystring: HandshakesQuerySchema,
+        response: { 200: HandshakesResponseSchema, ...ERROR_RESPONSES },
       },
     },
-    {
-      method: 'GET',
-      path: '/v1/handshakes',
-      handle: async (_body, query) => {
-        const observer = requireObserver(source);
-        const list = observer.lastHandshakes(lastParam(query, 100));
-        return { handshakes: list.map((handshake) => itemJson({ kind: 'handshake', handshake })) };
-      },
+    (request) => {
+      const observer = requireObserver(source);
+      return {
+        handshakes: observer
+          .lastHandshakes(Number(request.query.last))
+          .map((handshake) => ({ handshake: handshakeJson(handshake) })),
+      };
     },
-    {
-      method: 'GET',
-      path: '/v1/flows/follow',
-      handle: () => Promise.reject(new AgentError(AgentErrorCode.BAD_REQUEST, 'follow is a stream')),
-      stream: (query, req, res) => {
-        let observer: FlowObserver;
-        let last: number;
-        try {
-          observer = requireObserver(source);
-          last = lastParam(query, 0);
-        } catch (err) {
-          const code = err instanceof AgentError ? err.code : AgentErrorCode.BAD_REQUEST;
-          res.writeHead(code === AgentErrorCode.NOT_FOUND ? 404 : 400, {
-            'content-type': 'application/json',
-          });
-          res.end(`${JSON.stringify({ error: { code, message: (err as Error).message } })}\n`);
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-        for (const flow of observer.flows.last(last))
-          res.write(`${JSON.stringify(itemJson({ kind: 'flow', flow }))}\n`);
-        const unsubscribe = observer.subscribe((item) => res.write(`${JSON.stringify(itemJson(item))}\n`));
-        req.on('close', unsubscribe);
-        res.on('close', unsubscribe);
-      },
+  );
+
+  app.get(
+    '/v1/flows/follow',
+    { schema: { querystring: FollowQuerySchema, response: ERROR_RESPONSES } },
+    (request, reply) => {
+      const observer = requireObserver(source);
+      const stream = new FollowStream({
+        backlog: observer.flows.last(Number(request.query.last)),
+        subscribe: (fn) => observer.subscribe(fn),
+        line: (item) => JSON.stringify(itemJson(item)),
+        lostLine: (count) => JSON.stringify(lostEventsLine(count)),
+      });
+      // Headers go out now, not with the first flow: a follower learns at once that it is connected.
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      reply.raw.flushHeaders();
+      // pipeline waits on the socket's drain (backpressure) and destroys the stream, which
+      // unsubscribes, when the client goes away or the server closes.
+      pipeline(stream, reply.raw, () => undefined);
     },
-    { method: 'GET', path: '/v1/datapath', handle: async () => source.datapathStatus() },
-    {
-      method: 'POST',
-      path: '/v1/datapath/strict',
-      handle: async (body) => {
-        const enabled = (body as { enabled?: unknown } | undefined)?.enabled;
-        if (typeof enabled !== 'boolean')
-          throw new AgentError(AgentErrorCode.BAD_REQUEST, 'body must be {"enabled": true|false}');
-        return source.setStrictEncryption(enabled);
-      },
-    },
-    {
-      method: 'POST',
-      path: '/v1/datapath/attach',
-      handle: async (body) => {
-        const attached = (body as { attached?: unknown } | undefined)?.attached;
-        if (typeof attached !== 'boolean')
-          throw new AgentError(AgentErrorCode.BAD_REQUEST, 'body must be {"attached": true|false}');
-        return source.setDatapathAttached(attached);
-      },
-    },
-    { method: 'GET', path: '/v1/datapath/flow-counters', handle: async () => source.flowCounters() },
-  ];
-}
+  );
+};
