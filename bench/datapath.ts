@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { agentRequest } from '@wirescope/agent';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = `${ROOT}apps/cli/dist/bin.js`;
@@ -51,20 +52,14 @@ function agentSocket(node: string): string {
 }
 
 async function datapathAttached(): Promise<boolean> {
-  const res = spawnSync('curl', ['-s', '--unix-socket', agentSocket('node1'), 'http://agent/v1/datapath'], {
-    encoding: 'utf8',
-  });
   try {
-    const status = JSON.parse(res.stdout) as {
-      loaded?: boolean;
-      attachments?: { program: string; attached: boolean }[];
-    };
+    const status = await agentRequest(agentSocket('node1'), 'GET', '/v1/datapath');
     return (
       status.loaded === true &&
       (status.attachments ?? []).some((a) => a.program === 'from_endpoint' && a.attached)
     );
   } catch {
-    return false;
+    return false; // the agent is restarting or not up yet
   }
 }
 
@@ -101,22 +96,14 @@ function iperfOnce(): number {
 
 async function setAttached(attached: boolean): Promise<void> {
   for (const node of ['node1', 'node2', 'node3']) {
-    const res = spawnSync(
-      'curl',
-      [
-        '-s',
-        '-f',
-        '--unix-socket',
-        agentSocket(node),
-        '-X',
-        'POST',
-        '-d',
-        JSON.stringify({ attached }),
-        'http://agent/v1/datapath/attach',
-      ],
-      { encoding: 'utf8' },
-    );
-    if (res.status !== 0) throw new Error(`${node}: attach=${attached} failed: ${res.stdout}${res.stderr}`);
+    try {
+      await agentRequest(agentSocket(node), 'POST', '/v1/datapath/attach', {
+        body: { attached },
+        timeoutMs: 60_000, // reloading every program on a node takes a while
+      });
+    } catch (err) {
+      throw new Error(`${node}: attach=${attached} failed: ${(err as Error).message}`);
+    }
   }
   if (attached) {
     const deadline = Date.now() + 30_000;

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { agentRequest, type EncryptStatus } from '@wirescope/agent';
+import { agentRequest, type EncryptStatusResponse, type HealthResponse } from '@wirescope/agent';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = `${ROOT}apps/cli/dist/bin.js`;
@@ -71,15 +71,13 @@ export function podGet(podNs: string, url: string, timeoutSeconds = 5): { status
   return { status, body: lines.join('\n') };
 }
 
-export type NodeEncrypt = EncryptStatus & { node: string };
+export type NodeEncrypt = EncryptStatusResponse;
 
 export function encryptStatus(node: string): Promise<NodeEncrypt> {
-  return agentRequest<NodeEncrypt>(`/run/wirescope-lab/${node}/agent.sock`, 'GET', '/v1/encrypt');
+  return agentRequest(`/run/wirescope-lab/${node}/agent.sock`, 'GET', '/v1/encrypt');
 }
 
-export function agentHealth(
-  node: string,
-): Promise<{ status: string; pid: number; store: { connected: boolean } }> {
+export function agentHealth(node: string): Promise<HealthResponse> {
   return agentRequest(`/run/wirescope-lab/${node}/agent.sock`, 'GET', '/healthz');
 }
 

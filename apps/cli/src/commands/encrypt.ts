@@ -1,7 +1,7 @@
 import { parseCommandArgs, textOrJson } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { agentRequest, type EncryptStatus } from '@wirescope/agent';
+import { agentRequest } from '@wirescope/agent';
 import { readState } from '../lab/state.js';
 import { agentSocket } from '../lab/names.js';
 import { formatEncryptStatus } from '../lab/status.js';
@@ -75,7 +75,7 @@ export const command: Command = {
       }
       for (const t of viaRelay ? [] : targets(values.node, values.socket)) {
         try {
-          results.push(await agentRequest<EncryptStatus & { node: string }>(t.socket, 'GET', '/v1/encrypt'));
+          results.push(await agentRequest(t.socket, 'GET', '/v1/encrypt'));
         } catch (err) {
           failed = true;
           results.push({ node: t.node, error: (err as Error).message });
@@ -96,12 +96,7 @@ export const command: Command = {
       if (!values.node && !values.socket) throw new UsageError(`rotate-key needs --node NAME; ${USAGE}`);
       const [t] = targets(values.node, values.socket);
       if (!t) return 1;
-      const result = await agentRequest<{
-        node: string;
-        previousPublicKey: string;
-        publicKey: string;
-        published: boolean;
-      }>(t.socket, 'POST', '/v1/encrypt/rotate-key');
+      const result = await agentRequest(t.socket, 'POST', '/v1/encrypt/rotate-key');
       if (output === 'json') console.log(JSON.stringify(result));
       else
         console.log(

@@ -1,6 +1,7 @@
 import { request, type ClientRequest } from 'node:http';
 import { create, fromJson } from '@bufbuild/protobuf';
 import { FlowPrinter, FlowSchema, GetFlowsResponseSchema, registry } from '@wirescope/flow';
+import type { FollowLine } from '@wirescope/agent';
 import { agentSocket } from './names.js';
 
 /**
@@ -43,15 +44,15 @@ export function followLabFlows(nodes: string[], out: (line: string) => void, col
     timers.add(timer);
   };
   const printLine = (node: string, line: string): void => {
-    let parsed: { flow?: unknown };
+    let parsed: FollowLine;
     try {
-      parsed = JSON.parse(line) as { flow?: unknown };
+      parsed = JSON.parse(line) as FollowLine;
     } catch {
       return;
     }
-    if (!parsed.flow) return;
+    if (!('flow' in parsed)) return; // handshakes and lost_events are not printed here
     try {
-      const flow = fromJson(FlowSchema, parsed.flow as never, { registry, ignoreUnknownFields: true });
+      const flow = fromJson(FlowSchema, parsed.flow, { registry, ignoreUnknownFields: true });
       printer.write(
         create(GetFlowsResponseSchema, { responseTypes: { case: 'flow', value: flow }, nodeName: node }),
       );

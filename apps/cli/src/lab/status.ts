@@ -1,4 +1,4 @@
-import { agentRequest, type EncryptStatus } from '@wirescope/agent';
+import { agentRequest, type EncryptStatusResponse } from '@wirescope/agent';
 import {
   CONTROL_PLANE_NS,
   RELAY_FORWARD_PORT,
@@ -34,10 +34,18 @@ export function formatAge(seconds: number | undefined): string {
   return `${Math.round(seconds / 60)}m ago`;
 }
 
-type NodeEncryptStatus = EncryptStatus & { node: string };
+type NodeEncryptStatus = EncryptStatusResponse;
 
-/** What `encrypt status` prints: an agent's /v1/encrypt, or the relay's view (no MTU, no keepalive). */
-export type NodeEncryptView = Omit<NodeEncryptStatus, 'mtu' | 'peers' | 'observedAt'> & {
+/**
+ * What `encrypt status` prints: an agent's /v1/encrypt, or the relay's view (no MTU, no keepalive,
+ * no underlay address or pod CIDR).
+ */
+export type NodeEncryptView = Omit<
+  NodeEncryptStatus,
+  'mtu' | 'peers' | 'observedAt' | 'underlayIP' | 'podCIDR'
+> & {
+  underlayIP?: string;
+  podCIDR?: string;
   mtu?: number;
   observedAt?: string | undefined;
   /** What is wrong with the node's encryption (its device is down), as its agent reports it. */
@@ -95,7 +103,7 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
   for (const node of spec.nodes) {
     let encrypt: NodeEncryptStatus | { error: string };
     try {
-      encrypt = await agentRequest<NodeEncryptStatus>(agentSocket(node.name), 'GET', '/v1/encrypt');
+      encrypt = await agentRequest(agentSocket(node.name), 'GET', '/v1/encrypt');
     } catch (err) {
       encrypt = { error: (err as Error).message };
     }
@@ -115,9 +123,7 @@ export async function labStatus(output: 'text' | 'json'): Promise<number> {
   const identities = new Map<string, number>();
   for (const node of spec.nodes) {
     try {
-      const { endpoints } = await agentRequest<{
-        endpoints: { namespace: string; pod: string; identity?: number }[];
-      }>(agentSocket(node.name), 'GET', '/v1/endpoints');
+      const { endpoints } = await agentRequest(agentSocket(node.name), 'GET', '/v1/endpoints');
       for (const e of endpoints)
         if (e.identity !== undefined) identities.set(`${e.namespace}/${e.pod}`, e.identity);
     } catch {
