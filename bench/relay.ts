@@ -120,7 +120,7 @@ function pct(values: number[], p: number): number {
 }
 
 async function startRelay(agents: Agent[]): Promise<{ address: string; stop(): Promise<void> }> {
-  const bin = fileURLToPath(new URL('../apps/relay/dist/bin.js', import.meta.url));
+  const bin = fileURLToPath(import.meta.resolve('@wirescope/relay/bin'));
   const peers = agents.map((a, i) => `wst-node-${i + 1}=${a.address}`).join(',');
   const nodeArgs = process.env.BENCH_RELAY_NODE_ARGS ? process.env.BENCH_RELAY_NODE_ARGS.split(' ') : [];
   const child = spawn(

@@ -17,9 +17,10 @@ import {
   type RecordBatch,
   type RingBufferReader,
 } from '@wirescope/libbpf';
+import { bpfObject } from '@wirescope/bpf';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BENCH_OBJECT = `${ROOT}bpf/.output/bench_ringbuf.bpf.o`;
+const BENCH_OBJECT = bpfObject('bench_ringbuf');
 const CONSUMER_SRC = `${ROOT}bench/ringbuf-consumer.c`;
 const CONSUMER_BIN = `${ROOT}bench/.output/ringbuf-consumer`;
 const PIN = `/sys/fs/bpf/wst1-bench-${process.pid}-events`;

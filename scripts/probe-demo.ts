@@ -4,7 +4,7 @@
 //
 //   npm run demo:probe            (or: node --import tsx scripts/probe-demo.ts [--duration 10])
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { bpfObject } from '@wirescope/bpf';
 import { BpfError, BpfObject, requireRoot } from '@wirescope/libbpf';
 import { EventDecoder, formatProbeEvent } from '@wirescope/events';
 
@@ -17,7 +17,7 @@ const IP_A = '10.251.0.1';
 const IP_B = '10.251.0.2';
 const IP6_A = 'fd00:251::1';
 const IP6_B = 'fd00:251::2';
-const PROBE_OBJECT = fileURLToPath(new URL('../bpf/.output/probe.bpf.o', import.meta.url));
+const PROBE_OBJECT = bpfObject('probe');
 
 function parseDuration(argv: string[]): number | undefined {
   const i = argv.indexOf('--duration');

@@ -7,21 +7,8 @@ export { RESERVED_IDENTITIES, FIRST_ALLOCATED_IDENTITY, canonicalLabels } from '
 export type { EncryptStatus, PeerStatus } from './wireguard/manager.js';
 export { parseWgDump } from './wireguard/dump.js';
 export { publicKeyOf } from './wireguard/keys.js';
-export { agentRequest, AgentRequestError, type AgentRoutes, type AgentRequestOptions } from './api/client.js';
-// The local API's contract: what each route answers (and takes), for the CLI, the lab and tests.
-export type { ErrorResponse } from './api/errors.js';
-export type { HealthResponse } from './api/health.js';
-export type { EncryptStatusResponse, RotateKeyResponse } from './api/encrypt.js';
-export type { EndpointsResponse } from './api/endpoints.js';
-export type { FlowsResponse, HandshakesResponse, FollowLine, LastQuery } from './api/flows.js';
-export type {
-  DatapathStatusResponse,
-  FlowCountersResponse,
-  StrictRequest,
-  StrictResponse,
-  AttachRequest,
-  AttachResponse,
-} from './api/datapath.js';
+// The local API's client and contract (also alone, without the rest of the agent: ./client).
+export * from './client.js';
 export {
   parseCidr,
   parseIPv4,

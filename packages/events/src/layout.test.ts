@@ -3,12 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ENUMS, EVENT_MAGIC, EVENT_VERSION, LAYOUT } from './layout.js';
+import { bpfIncludeDir, bpfObject } from '@wirescope/bpf';
 
-const BPF_DIR = fileURLToPath(new URL('../../../bpf/', import.meta.url));
-const ABI_OBJECT = `${BPF_DIR}.output/abi.bpf.o`;
-const EVENTS_H = `${BPF_DIR}include/events.h`;
+const ABI_OBJECT = bpfObject('abi');
+const EVENTS_H = `${bpfIncludeDir}events.h`;
 
 interface BtfType {
   id: number;

@@ -4,10 +4,11 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { BpfError, BpfObject, liveResources } from './index.js';
 import { exitUnlessRoot } from './netns-fixture.js';
+import { bpfOutputDir } from '@wirescope/bpf';
 
 exitUnlessRoot();
 
-const OUTPUT = fileURLToPath(new URL('../../../bpf/.output/', import.meta.url));
+const OUTPUT = bpfOutputDir;
 const PROBE = `${OUTPUT}probe.bpf.o`;
 const TESTPROG = `${OUTPUT}testprog.bpf.o`;
 let probe: BpfObject;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { VethLab, exitUnlessRoot } from './netns-fixture.js';
+import { bpfObject } from '@wirescope/bpf';
 
 exitUnlessRoot();
 
@@ -13,8 +14,8 @@ after(() => lab.down());
 const INDEX = fileURLToPath(new URL('./index.ts', import.meta.url));
 // workers do not inherit tsx's loader: they use the built package
 const DIST_INDEX = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-const PROBE = fileURLToPath(new URL('../../../bpf/.output/probe.bpf.o', import.meta.url));
-const BENCH = fileURLToPath(new URL('../../../bpf/.output/bench_ringbuf.bpf.o', import.meta.url));
+const PROBE = bpfObject('probe');
+const BENCH = bpfObject('bench_ringbuf');
 
 function runChild(exitHow: string): string {
   const source = `

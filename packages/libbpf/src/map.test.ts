@@ -2,13 +2,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { BpfMap, BpfObject, ensureBpfFs, unmountIfMountedNow } from './index.js';
 import { exitUnlessRoot } from './netns-fixture.js';
+import { bpfObject } from '@wirescope/bpf';
 
 exitUnlessRoot();
 
-const TESTPROG = fileURLToPath(new URL('../../../bpf/.output/testprog.bpf.o', import.meta.url));
+const TESTPROG = bpfObject('testprog');
 const PIN = `/sys/fs/bpf/wst1-${process.pid}-kv`;
 // a new machine has no bpffs: mount it as the agent does, and leave the machine as it was
 const bpffs = ensureBpfFs();

@@ -15,11 +15,11 @@ import {
   unmountIfMountedNow,
 } from './index.js';
 import { exitUnlessRoot } from './netns-fixture.js';
-import { fileURLToPath } from 'node:url';
+import { bpfObject } from '@wirescope/bpf';
 
 exitUnlessRoot();
 
-const TESTPROG = fileURLToPath(new URL('../../../bpf/.output/testprog.bpf.o', import.meta.url));
+const TESTPROG = bpfObject('testprog');
 const scratch = mkdtempSync(join(tmpdir(), 'wst1-mounts-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 

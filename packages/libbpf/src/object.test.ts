@@ -1,15 +1,15 @@
 // Loading, rodata, testRun and the ring-buffer reader on the probe object (no network needed).
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { EventDecoder, type ProbeEvent } from '@wirescope/events';
 import { BpfObject, batchRecords, type RecordBatch } from './index.js';
 import { exitUnlessRoot, waitFor } from './netns-fixture.js';
 import { buildFrame } from './packets.js';
+import { bpfOutputDir } from '@wirescope/bpf';
 
 exitUnlessRoot();
 
-const OUTPUT = fileURLToPath(new URL('../../../bpf/.output/', import.meta.url));
+const OUTPUT = bpfOutputDir;
 const PROBE = `${OUTPUT}probe.bpf.o`;
 const BENCH = `${OUTPUT}bench_ringbuf.bpf.o`;
 const TC_ACT_UNSPEC = -1;

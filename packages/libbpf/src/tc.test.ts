@@ -2,14 +2,14 @@
 // ingress and egress of one end, decoded in JS and compared field by field.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { EventDecoder, type ProbeEvent } from '@wirescope/events';
 import { BpfObject, liveResources, type RingBufferReader, type TcLink } from './index.js';
 import { VethLab, exitUnlessRoot, waitFor } from './netns-fixture.js';
+import { bpfObject } from '@wirescope/bpf';
 
 exitUnlessRoot();
 
-const PROBE_OBJECT = fileURLToPath(new URL('../../../bpf/.output/probe.bpf.o', import.meta.url));
+const PROBE_OBJECT = bpfObject('probe');
 const lab = new VethLab({ prefix: 'wst1-', tag: `t${process.pid % 10000}`, subnet: 11 });
 const decoder = new EventDecoder();
 const events: ProbeEvent[] = [];

@@ -3,13 +3,13 @@
 // either work or fail with a typed error naming the step.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { BpfError, BpfObject, TRACE_FS, ensureTraceFs, isMounted, unmountIfMountedNow } from './index.js';
 import { exitUnlessRoot } from './netns-fixture.js';
+import { bpfObject } from '@wirescope/bpf';
 
 exitUnlessRoot();
 
-const TESTPROG = fileURLToPath(new URL('../../../bpf/.output/testprog.bpf.o', import.meta.url));
+const TESTPROG = bpfObject('testprog');
 const SLOT = { tpBtf: 0, rawTp: 1, fentry: 2, fexit: 3, tracepoint: 4 };
 const objects: BpfObject[] = [];
 after(() => objects.forEach((o) => o.close()));

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { AgentConfig } from '../config.js';
 import type { EndpointRecord, NodeRecord } from '../store/types.js';
 import { FlowObserver } from '../flows/observer.js';
@@ -7,8 +6,9 @@ import type { EndpointInfo, EnrichContext, NodeInfo } from '../flows/enrich.js';
 import { run } from '../exec.js';
 import { BpfDatapath, type DatapathState } from './loader.js';
 import { IpcacheFlag, nodeIdOf, type IpcacheEntry } from './maps.js';
+import { vmlinuxHeader } from '@wirescope/bpf';
 
-const VMLINUX_H = fileURLToPath(new URL('../../../../bpf/include/vmlinux.h', import.meta.url));
+const VMLINUX_H = vmlinuxHeader;
 
 /** Kernel skb_drop_reason names by value, read from the vmlinux.h the objects were built with. */
 export function kernelDropReasons(text: string): Map<number, string> {

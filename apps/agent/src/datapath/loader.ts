@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   BpfObject,
   type BpfMap,
@@ -23,9 +22,10 @@ import {
   type IpcacheEntry,
 } from './maps.js';
 import { localNetns, localNetnsMap, netnsProblems, nodeNetnsPath, type LocalNetns } from './netns.js';
+import { bpfOutputDir } from '@wirescope/bpf';
 
-/** Where `make` in bpf/ puts the objects (the agent runs from the repository checkout). */
-export const DEFAULT_BPF_DIR = fileURLToPath(new URL('../../../../bpf/.output/', import.meta.url));
+/** Where `make` in bpf/ puts the objects: the @wirescope/bpf package's output directory. */
+export const DEFAULT_BPF_DIR = bpfOutputDir;
 
 /** tc filter priority and handle of every Wirescope datapath filter: fixed, so a restart replaces them. */
 const TC_PRIORITY = 1;
