@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT, cli } from './lab-helpers.js';
+import { fileURLToPath } from 'node:url';
+import { cli } from './lab-helpers.js';
 
 test('lab up with an invalid spec names file, line and field, and creates nothing', () => {
   assert.ok(!existsSync('/run/wirescope-lab'), 'precondition: no lab running');
@@ -81,7 +82,7 @@ test('the agent rejects bad flags with a clear message and exit code 2', () => {
   const agent = spawnSync(
     process.execPath,
     [
-      `${ROOT}apps/agent/dist/main.js`,
+      fileURLToPath(import.meta.resolve('@wirescope/agent/bin')),
       '--node-name',
       'n1',
       '--underlay-ip',

@@ -1,13 +1,16 @@
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { specForLabUp } from '../lab/prepare.js';
+import {
+  DEFAULT_SPEC,
+  etcdForwardSocket,
+  followLabFlows,
+  labDown,
+  labUp,
+  listenLoopback,
+} from '@wirescope/lab';
+import { specForLabUp } from './lab-prepare.js';
 import { parseCommandArgs } from '../args.js';
-import { labDown, labUp } from '../lab/lab.js';
-import { labStatus } from '../lab/status.js';
-import { listenLoopback } from '../lab/forward.js';
-import { etcdForwardSocket } from '../lab/names.js';
-import { DEFAULT_SPEC } from './lab.js';
-import { followLabFlows } from '../lab/flows-tail.js';
+import { printLabStatus } from './lab-status.js';
 
 const USAGE = 'usage: wirescope demo [--spec FILE] [--etcd-port PORT]';
 
@@ -39,7 +42,7 @@ export const command: Command = {
     const ours = result.status === 'started';
     if (!ours) console.log('lab was already running; the demo will leave it running on exit');
     console.log('');
-    await labStatus('text');
+    await printLabStatus('text');
     let forward;
     try {
       forward = await listenLoopback(etcdPort, etcdForwardSocket);

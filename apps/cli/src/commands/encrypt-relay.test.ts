@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Mechanism, NodeEncryptionStatusSchema, PeerEncryptionStatusSchema } from '@wirescope/flow';
-import { formatEncryptStatus } from '../lab/status.js';
+import { formatEncryptStatus } from '../encrypt-format.js';
 import { fromRelayNode } from './encrypt-relay.js';
 
 test("the relay's NodeEncryptionStatus prints like an agent's /v1/encrypt (no MTU, handshake age from now)", () => {

@@ -8,7 +8,7 @@ import {
   type NodeEncryptionStatus,
 } from '@wirescope/flow';
 import { clientCredentials, makeClient, methods, unary } from '@wirescope/observer';
-import type { NodeEncryptView } from '../lab/status.js';
+import type { NodeEncryptView } from '../encrypt-format.js';
 
 export type EncryptResult = NodeEncryptView | { node: string; error: string };
 

@@ -1,10 +1,9 @@
 import { parseCommandArgs, textOrJson } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { agentRequest } from '@wirescope/agent';
-import { readState } from '../lab/state.js';
-import { agentSocket } from '../lab/names.js';
-import { formatEncryptStatus } from '../lab/status.js';
+import { agentRequest } from '@wirescope/agent/client';
+import { labAgents } from '@wirescope/lab';
+import { formatEncryptStatus } from '../encrypt-format.js';
 import { encryptStatusViaRelay, type EncryptResult } from './encrypt-relay.js';
 import { defaultServer } from '../observe/connect.js';
 
@@ -14,16 +13,19 @@ const USAGE =
 /** How long `encrypt status` waits for the relay before asking the lab's agents directly. */
 const RELAY_TIMEOUT_MS = 1500;
 
-/** Agent sockets to ask: an explicit one, else the lab's (all nodes or the named one). */
+/**
+ * Agent sockets to ask without the relay: an explicit one (--socket), else the local lab's agents
+ * (all nodes or the named one) as @wirescope/lab knows them.
+ */
 function targets(node: string | undefined, socket: string | undefined): { node: string; socket: string }[] {
   if (socket) return [{ node: node ?? socket, socket }];
-  const state = readState();
-  if (!state)
+  const agents = labAgents();
+  if (!agents)
     throw new UsageError("no lab is running and no --socket given; start one with 'wirescope lab up'");
-  const names = state.spec.nodes.map((n) => n.name);
+  const names = agents.map((a) => a.node);
   if (node !== undefined && !names.includes(node))
     throw new UsageError(`--node "${node}" is not a lab node; accepted: ${names.join(', ')}`);
-  return (node ? [node] : names).map((n) => ({ node: n, socket: agentSocket(n) }));
+  return node === undefined ? agents : agents.filter((a) => a.node === node);
 }
 
 export const command: Command = {

@@ -1,18 +1,22 @@
-import { fileURLToPath } from 'node:url';
+// `wirescope lab`: a thin front for @wirescope/lab (flags, messages, exit codes).
+import {
+  DEFAULT_SPEC,
+  LOG_DIR,
+  PREFIX,
+  LabError,
+  forwardIntoNamespace,
+  labDown,
+  labNamespaces,
+  labUp,
+  startComponent,
+  stopComponent,
+} from '@wirescope/lab';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { specForLabUp } from '../lab/prepare.js';
+import { specForLabUp } from './lab-prepare.js';
 import { parseCommandArgs, textOrJson } from '../args.js';
-import { LabError, labDown, labNamespaces, labUp, startComponent, stopComponent } from '../lab/lab.js';
-import { LOG_DIR, PREFIX, socketIn } from '../lab/names.js';
-import { keepGoingWhenOutputCloses } from '../lab/output.js';
-import { listenLoopback, startNamespaceForward } from '../lab/forward.js';
-import { isAlive } from '../lab/process.js';
-import { existsSync, rmSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { labStatus } from '../lab/status.js';
-
-export const DEFAULT_SPEC = fileURLToPath(new URL('../../../../lab/cluster.yaml', import.meta.url));
+import { keepGoingWhenOutputCloses } from '../output.js';
+import { printLabStatus } from './lab-status.js';
 const USAGE =
   'usage: wirescope lab up|down|status [--spec FILE] [-o text|json] | wirescope lab stop|start PROCESS (etcd, agent-NODE, relay, relay-forward, supervisor, pod-NS-NAME) | wirescope lab forward NETNS HOST:PORT [--local-port PORT]';
 
@@ -95,7 +99,7 @@ export const command: Command = {
         return 0;
       }
       case 'status':
-        return labStatus(output);
+        return printLabStatus(output);
       case undefined:
         throw new UsageError(`missing action; ${USAGE}`);
       default:
@@ -128,30 +132,18 @@ async function forward(args: string[], localPortFlag: string | undefined): Promi
       `--local-port "${localPortFlag}" is not valid; accepted: 0-65535 (0 = any free port)`,
     );
   }
-  const name = `forward-${namespace}-${port}-${process.pid}`;
-  const socketPath = socketIn(name);
-  const inner = startNamespaceForward(name, namespace, socketPath, match[1] ?? '127.0.0.1', port);
-  const stopInner = () => {
-    if (isAlive(inner.pid)) process.kill(inner.pid, 'SIGTERM');
-    rmSync(socketPath, { force: true });
-  };
-  for (let i = 0; i < 100 && !existsSync(socketPath); i++) await sleep(50);
-  let outer;
+  let forward;
   try {
-    if (!existsSync(socketPath))
-      throw new Error(`the forward inside ${namespace} did not start (log ${inner.log})`);
-    outer = await listenLoopback(localPort, socketPath);
+    forward = await forwardIntoNamespace(namespace, match[1] ?? '127.0.0.1', port, localPort);
   } catch (err) {
-    stopInner();
     console.error(`wirescope: ${(err as Error).message}`);
     return 1;
   }
-  console.log(`forwarding 127.0.0.1:${outer.port} -> ${namespace} ${target} (Ctrl-C to stop)`);
+  console.log(`forwarding 127.0.0.1:${forward.port} -> ${namespace} ${target} (Ctrl-C to stop)`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
-  outer.close();
-  stopInner();
+  forward.close();
   return 0;
 }

@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
+import { DEFAULT_SPEC } from './programs.js';
 import { loadSpec, parseSpec, SpecError } from './spec.js';
-
-const DEFAULT_SPEC = fileURLToPath(new URL('../../../../lab/cluster.yaml', import.meta.url));
 
 const good = `nodes:
   - name: n1

@@ -1,6 +1,5 @@
+import { loadSpec, preflightProblems, SpecError, type LabSpec } from '@wirescope/lab';
 import { UsageError } from '../command.js';
-import { preflightProblems } from './lab.js';
-import { loadSpec, SpecError, type LabSpec } from './spec.js';
 
 /**
  * What `lab up` and `demo` check before creating anything: the spec (every problem printed,

@@ -1,7 +1,7 @@
 import { request, type ClientRequest } from 'node:http';
 import { create, fromJson } from '@bufbuild/protobuf';
 import { FlowPrinter, FlowSchema, GetFlowsResponseSchema, registry } from '@wirescope/flow';
-import type { FollowLine } from '@wirescope/agent';
+import type { FollowLine } from '@wirescope/agent/client';
 import { agentSocket } from './names.js';
 
 /**

@@ -62,3 +62,21 @@ export function exitOf(pid: number): string | undefined {
   if (!stat || stat.state !== 'Z') return undefined;
   return formatWaitStatus(stat.exitCode);
 }
+
+/** Sends `sig` to `pid`; a process that is already gone is no error. */
+export function sendSignal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** /proc/<pid>/cmdline: the arguments joined by NUL; '' when no such process exists. */
+export function commandLineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}

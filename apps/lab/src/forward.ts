@@ -1,6 +1,9 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { chmodSync, existsSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { socketIn } from './names.js';
+import { isAlive, sendSignal } from './process.js';
+import { FORWARD_MAIN } from './programs.js';
 import { startDaemon, type Daemon } from './shell.js';
 
 /**
@@ -75,6 +78,47 @@ export function startNamespaceForward(
   host: string,
   port: number,
 ): Daemon {
-  const main = fileURLToPath(new URL('./forward-main.js', import.meta.url));
-  return startDaemon(name, namespace, [process.execPath, main, socketPath, host, String(port)]);
+  return startDaemon(name, namespace, [process.execPath, FORWARD_MAIN, socketPath, host, String(port)]);
+}
+
+/** A forward from the root namespace's loopback into a lab namespace, open until closed. */
+export interface NamespaceForward {
+  /** The loopback port it listens on (the one asked for, or the one picked for 0). */
+  port: number;
+  close(): void;
+}
+
+/**
+ * `lab forward`: like kubectl port-forward, 127.0.0.1:localPort (0 = any free port) in the root
+ * namespace to host:port inside a lab namespace, through a unix socket under SOCKET_DIR.
+ */
+export async function forwardIntoNamespace(
+  namespace: string,
+  host: string,
+  port: number,
+  localPort: number,
+): Promise<NamespaceForward> {
+  const name = `forward-${namespace}-${port}-${process.pid}`;
+  const socketPath = socketIn(name);
+  const inner = startNamespaceForward(name, namespace, socketPath, host, port);
+  const stopInner = () => {
+    if (isAlive(inner.pid)) sendSignal(inner.pid, 'SIGTERM');
+    rmSync(socketPath, { force: true });
+  };
+  for (let i = 0; i < 100 && !existsSync(socketPath); i++) await sleep(50);
+  try {
+    if (!existsSync(socketPath))
+      throw new Error(`the forward inside ${namespace} did not start (log ${inner.log})`);
+    const outer = await listenLoopback(localPort, socketPath);
+    return {
+      port: outer.port,
+      close: () => {
+        outer.close();
+        stopInner();
+      },
+    };
+  } catch (err) {
+    stopInner();
+    throw err;
+  }
 }

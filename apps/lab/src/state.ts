@@ -2,6 +2,7 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { STATE_FILE } from './names.js';
 import type { Daemon } from './shell.js';
 import type { LabSpec } from './spec.js';
+import { isAlive } from './process.js';
 
 /** A recorded lab process, with what `lab stop` and the supervisor add to it. */
 export interface DaemonRecord extends Daemon {
@@ -12,7 +13,7 @@ export interface DaemonRecord extends Daemon {
   lastRestart?: { at: string; reason: string };
 }
 
-/** What `lab up` left running; `lab status`, `lab down` and `encrypt status` read it. */
+/** What `lab up` left running; `lab status`, `lab down` and the supervisor read it (others: labAgents). */
 export interface LabState {
   startedAt: string;
   readyAfterMs: number;
@@ -41,4 +42,10 @@ export function writeState(state: LabState, file = STATE_FILE): void {
   } finally {
     rmSync(temporary, { force: true });
   }
+}
+
+/** The recorded daemons that still run, and those that do not. */
+export function runningDaemons(state: LabState): { alive: DaemonRecord[]; dead: DaemonRecord[] } {
+  const alive = state.daemons.filter((d) => isAlive(d.pid));
+  return { alive, dead: state.daemons.filter((d) => !alive.includes(d)) };
 }
