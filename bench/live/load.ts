@@ -1,0 +1,134 @@
+// The load side of bench:live: lab/workloads/loadgen.mjs started inside pod namespaces with
+// `ip netns exec` (the root namespace never sends to a lab address). One server and one client
+// pod per node; each client alternates between the server on its own node (same-node, never
+// encrypted) and the server on the next node (cross-node, through WireGuard).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { LabLayout, LabPod } from './lab.js';
+
+const LOADGEN = fileURLToPath(new URL('../../lab/workloads/loadgen.mjs', import.meta.url));
+export const LOAD_PORT = Number(process.env.BENCH_LOAD_PORT ?? 5402);
+
+export interface LoadPlan {
+  servers: LabPod[];
+  clients: { pod: LabPod; targets: string[] }[];
+}
+
+export interface LoadReport {
+  started: number;
+  completed: number;
+  failed: number;
+  shed: number;
+  seconds: number;
+  errors: Record<string, number>;
+}
+
+/** A server pod (an http-server workload) and a different client pod on every node. */
+export function planLoad(layout: LabLayout): LoadPlan {
+  const servers: LabPod[] = [];
+  const clientPods: LabPod[] = [];
+  for (const node of layout.nodes) {
+    const pods = layout.pods.filter((p) => p.node === node.name && p.ip && p.netns);
+    const server = pods.find((p) => p.workload === 'http-server') ?? pods[0];
+    const client = pods.find((p) => p !== server);
+    if (!server || !client) throw new Error(`node ${node.name} needs two pods for the load generator`);
+    servers.push(server);
+    clientPods.push(client);
+  }
+  const clients = clientPods.map((pod, i) => ({
+    pod,
+    targets: [servers[i]!, servers[(i + 1) % servers.length]!].map((s) => `${s.ip}:${LOAD_PORT}`),
+  }));
+  return { servers, clients };
+}
+
+function inPod(pod: LabPod, workload: object): ChildProcess {
+  return spawn('ip', ['netns', 'exec', pod.netns, process.execPath, LOADGEN], {
+    env: { ...process.env, WSL_WORKLOAD: JSON.stringify(workload), WSL_POD: pod.name },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+function firstLine(child: ChildProcess, what: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(
+      () => reject(new Error(`${what}: no answer in ${timeoutMs} ms: ${err}`)),
+      timeoutMs,
+    );
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        resolve(out.slice(0, out.indexOf('\n')));
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-1000)));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${code}): ${err.trim()}`));
+    });
+  });
+}
+
+/** Starts the servers; stop() ends them by their pids. */
+export async function startServers(plan: LoadPlan): Promise<{ stop(): Promise<void> }> {
+  const children = plan.servers.map((pod) => ({
+    pod,
+    child: inPod(pod, { mode: 'serve', port: LOAD_PORT }),
+  }));
+  const stop = async () => {
+    await Promise.all(
+      children.map(async ({ child }) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }),
+    );
+  };
+  try {
+    await Promise.all(
+      children.map(({ pod, child }) => firstLine(child, `load server in ${pod.name}`, 10_000)),
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { stop };
+}
+
+/**
+ * One step: every client opens `ratePerClient` connections/s for durationMs. Each generator stops
+ * by itself; one still running durationMs + 15 s later is killed by its pid.
+ */
+export async function runLoad(
+  plan: LoadPlan,
+  ratePerClient: number,
+  durationMs: number,
+): Promise<LoadReport> {
+  const runs = plan.clients.map(async ({ pod, targets }) => {
+    const child = inPod(pod, { mode: 'load', targets, rate: ratePerClient, durationMs });
+    const killer = setTimeout(() => child.kill('SIGKILL'), durationMs + 15_000);
+    try {
+      return JSON.parse(
+        await firstLine(child, `load generator in ${pod.name}`, durationMs + 20_000),
+      ) as LoadReport;
+    } finally {
+      clearTimeout(killer);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+  const reports = await Promise.all(runs);
+  const total: LoadReport = { started: 0, completed: 0, failed: 0, shed: 0, seconds: 0, errors: {} };
+  for (const r of reports) {
+    total.started += r.started;
+    total.completed += r.completed;
+    total.failed += r.failed;
+    total.shed += r.shed;
+    total.seconds = Math.max(total.seconds, r.seconds);
+    for (const [code, n] of Object.entries(r.errors)) total.errors[code] = (total.errors[code] ?? 0) + n;
+  }
+  return total;
+}
