@@ -10,6 +10,7 @@
 // pre-encoded recorded bytes.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { create } from '@bufbuild/protobuf';
@@ -120,7 +121,8 @@ function pct(values: number[], p: number): number {
 }
 
 async function startRelay(agents: Agent[]): Promise<{ address: string; stop(): Promise<void> }> {
-  const bin = fileURLToPath(import.meta.resolve('@wirescope/relay/bin'));
+  // the relay's program through its package export (tsx runs this file as CommonJS: no import.meta.resolve)
+  const bin = createRequire(import.meta.url).resolve('@wirescope/relay/bin');
   const peers = agents.map((a, i) => `wst-node-${i + 1}=${a.address}`).join(',');
   const nodeArgs = process.env.BENCH_RELAY_NODE_ARGS ? process.env.BENCH_RELAY_NODE_ARGS.split(' ') : [];
   const child = spawn(

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { cli } from './lab-helpers.js';
 
 test('lab up with an invalid spec names file, line and field, and creates nothing', () => {
@@ -82,7 +82,7 @@ test('the agent rejects bad flags with a clear message and exit code 2', () => {
   const agent = spawnSync(
     process.execPath,
     [
-      fileURLToPath(import.meta.resolve('@wirescope/agent/bin')),
+      createRequire(import.meta.url).resolve('@wirescope/agent/bin'),
       '--node-name',
       'n1',
       '--underlay-ip',
