@@ -96,7 +96,9 @@ export async function serverStatus(address: string, deadlineMs = 20_000): Promis
 
 /** The datapath's running total of kernel ring-buffer reservation failures, summed over CPUs. */
 export async function kernelLost(agentSocket: string): Promise<number> {
-  const status = await agentRequest<{ stats?: { lostEvents?: number } }>(agentSocket, 'GET', '/v1/datapath');
+  const status = await agentRequest<{ stats?: { lostEvents?: number } }>(agentSocket, 'GET', '/v1/datapath', {
+    timeoutMs: 20_000,
+  });
   return status.stats?.lostEvents ?? 0;
 }
 
