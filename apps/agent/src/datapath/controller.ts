@@ -45,6 +45,7 @@ export class DatapathController implements EnrichContext {
   private readonly knownNodes = new Map<string, NodeRecord>();
   private lastState: DatapathState | undefined;
   private detached = false;
+  private programming: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly config: AgentConfig,
@@ -155,7 +156,10 @@ export class DatapathController implements EnrichContext {
       })),
       peerNodeIds,
     };
-    if (!this.detached) await this.datapath.sync(this.lastState);
+    const state = this.lastState;
+    await this.oneAtATime(async () => {
+      if (!this.detached) await this.datapath.sync(state);
+    });
     await this.refreshInterfaces();
   }
 
@@ -175,23 +179,37 @@ export class DatapathController implements EnrichContext {
    * again with the last synced maps: the overhead benchmark compares the two.
    */
   async setAttached(attached: boolean): Promise<void> {
-    if (attached === !this.detached) return;
-    if (!attached) {
-      this.detached = true;
-      this.datapath.stop();
-      return;
-    }
-    await this.datapath.start();
-    this.detached = false;
-    if (this.lastState) await this.datapath.sync(this.lastState);
+    await this.oneAtATime(async () => {
+      if (attached === !this.detached) return;
+      if (!attached) {
+        this.detached = true;
+        this.datapath.stop();
+        return;
+      }
+      await this.datapath.start();
+      this.detached = false;
+      if (this.lastState) await this.datapath.sync(this.lastState);
+    });
   }
 
   /** The WireGuard device was recreated: its new ifindex is compiled into the programs, so load them again. */
   async reload(): Promise<void> {
-    if (this.detached) return;
-    this.datapath.stop();
-    await this.datapath.start();
-    if (this.lastState) await this.datapath.sync(this.lastState);
+    await this.oneAtATime(async () => {
+      if (this.detached) return;
+      this.datapath.stop();
+      await this.datapath.start();
+      if (this.lastState) await this.datapath.sync(this.lastState);
+    });
+  }
+
+  /**
+   * Loading, attaching and syncing the programs await `ip` and tc calls: a resync interleaved with
+   * a re-attach could attach one endpoint twice and keep the wrong link. One at a time, in order.
+   */
+  private oneAtATime(step: () => Promise<void>): Promise<void> {
+    const run = this.programming.then(step, step);
+    this.programming = run.catch(() => undefined);
+    return run;
   }
 
   get attached(): boolean {
