@@ -118,10 +118,13 @@ export class WireguardManager {
     const current = await this.dump();
     const changes: PeerChanges = { added: [], updated: [], removed: [] };
 
-    // Remove first: a rotated key's old peer still holds the allowed-ips the new one needs.
+    // One `wg set` for every change: a rotated key's old peer holds the allowed-ips its new one
+    // needs, and removing it in a command of its own left a gap in which packets to that node had
+    // no peer (seen as failed requests across a key rotation). Removals come first in the command.
+    const args: string[] = [];
     for (const peer of current.peers) {
       if (wanted.has(peer.publicKey)) continue;
-      await run('wg', ['set', name, 'peer', peer.publicKey, 'remove']);
+      args.push('peer', peer.publicKey, 'remove');
       changes.removed.push(peer.publicKey);
     }
     const byKey = new Map(current.peers.map((p) => [p.publicKey, p]));
@@ -137,9 +140,7 @@ export class WireguardManager {
       ) {
         continue;
       }
-      await run('wg', [
-        'set',
-        name,
+      args.push(
         'peer',
         key,
         'endpoint',
@@ -148,9 +149,10 @@ export class WireguardManager {
         node.podCIDR,
         'persistent-keepalive',
         keepalive === 0 ? 'off' : String(keepalive),
-      ]);
+      );
       (existing ? changes.updated : changes.added).push(node.name);
     }
+    if (args.length > 0) await run('wg', ['set', name, ...args]);
     await this.routes.sync(remote.map((n) => n.podCIDR));
     return changes;
   }
