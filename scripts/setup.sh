@@ -24,7 +24,7 @@ if [ ${#MISSING[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${MISSING[@]}" >/tmp/wirescope-apt.log 2>&1 \
     || { tail -20 /tmp/wirescope-apt.log >&2; die "apt-get install ${MISSING[*]} failed (log: /tmp/wirescope-apt.log)"; }
   # Debian's service packages may start their own daemons; Wirescope runs its own instances.
-  for svc in etcd prometheus prometheus-node-exporter; do
+  for svc in etcd prometheus prometheus-node-exporter prometheus-alertmanager; do
     if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
       systemctl disable --now "$svc" >/dev/null 2>&1 || true
     fi
