@@ -81,6 +81,9 @@ interface Probe {
   startedAt: number;
   ms: number;
   status: number;
+  /** curl's exit code and message when it failed (7: refused/unreachable, 28: timeout, 56: reset). */
+  curlExit?: number;
+  curlError?: string;
 }
 
 const describePair = (p: Pair) => `${p.from}(${pod(p.from).node}) -> ${p.to}(${pod(p.to).node})`;
@@ -95,20 +98,31 @@ function podRequest(pair: Pair, marker: string, timeoutSeconds: number): Promise
   return new Promise((resolve) => {
     const child = spawn(
       'ip',
-      ['netns', 'exec', pod(pair.from).netns, 'curl', '-s', '-m', String(timeoutSeconds)].concat([
+      ['netns', 'exec', pod(pair.from).netns, 'curl', '-sS', '-m', String(timeoutSeconds)].concat([
         '-o',
         '/dev/null',
         '-w',
         '%{http_code}',
         url,
       ]),
-      { stdio: ['ignore', 'pipe', 'ignore'] },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
+    let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', () =>
-      resolve({ pair: describePair(pair), startedAt, ms: Date.now() - startedAt, status: Number(out) || 0 }),
-    );
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    // 'close', not 'exit': 'exit' can come before the last stdout bytes are read, which turned
+    // a successful request into "status 0" about once in 500 (the old intermittent "failure").
+    child.once('close', (code) => {
+      const probe: Probe = {
+        pair: describePair(pair),
+        startedAt,
+        ms: Date.now() - startedAt,
+        status: Number(out) || 0,
+      };
+      if (code !== 0) Object.assign(probe, { curlExit: code ?? -1, curlError: err.trim() });
+      resolve(probe);
+    });
   });
 }
 
@@ -309,17 +323,11 @@ test('agent SIGKILL kept down 60 s: traffic to and from its pods never stops, th
     const { failed } = summarize('agent-kill (60 s down, restart)', probes);
     for (const f of failed)
       console.log(
-        `# agent-kill: ${f.pair} failed (status ${f.status} after ${f.ms} ms), ` +
+        `# agent-kill: ${f.pair} failed (status ${f.status} after ${f.ms} ms, curl ${f.curlExit} ${f.curlError}), ` +
           `${f.startedAt - killedAt} ms after the SIGKILL, ${f.startedAt - restartedAt} ms after the restart`,
       );
-    // The promise is that the node is never cut off: traffic never stops. One isolated failed
-    // request (seen once in 213, a fast status 0 whose cause is still open; the lines above say
-    // when) is tolerated; two in a row on one pair, or a second anywhere, is an outage.
-    assert.ok(failed.length <= 1, `at most one isolated failed request, got ${JSON.stringify(failed)}`);
-    for (const f of failed) {
-      const next = probes.find((p) => p.pair === f.pair && p.startedAt > f.startedAt);
-      assert.equal(next?.status, 200, `the request after the failed one on ${f.pair} succeeded`);
-    }
+    // The promise is that the node is never cut off: not one request fails.
+    assert.deepEqual(failed, [], 'every cross-node request succeeded with node1 agent down and restarted');
   });
 });
 

@@ -53,7 +53,8 @@ export function cliAsync(...args: string[]): Promise<CliResult> {
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // 'close' waits for the output streams too ('exit' can come before their last bytes).
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
 
