@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../exec.js';
@@ -93,8 +93,32 @@ export async function ensureDevice(
     }
   }
 
+  // One retry when wireguard-go exits at once: seen once in ~10 lab ups right after another lab's
+  // teardown (exit 1 within 66 ms); the second attempt's error carries both logs' last lines.
+  const first = await startWireguardGo(name, stateDir, log);
+  if (first.device) return first.device;
+  if (first.exitCode === null) throw first.error;
+  log(`wireguard: wireguard-go exited with ${first.exitCode} at once (${first.logTail}); trying again`);
+  await sleep(500);
+  const second = await startWireguardGo(name, stateDir, log);
+  if (second.device) return second.device;
+  throw second.error;
+}
+
+type StartAttempt =
+  | { device: WireguardDevice }
+  | { device?: undefined; exitCode: number | null; logTail: string; error: AgentError };
+
+async function startWireguardGo(
+  name: string,
+  stateDir: string,
+  log: (message: string) => void,
+): Promise<StartAttempt> {
+  const pidFile = join(stateDir, 'wireguard-go.pid');
+  const logPath = join(stateDir, 'wireguard-go.log');
   rmSync(join(WIREGUARD_SOCKET_DIR, `${name}.sock`), { force: true });
-  const logFd = openSync(join(stateDir, 'wireguard-go.log'), 'a');
+  const logStart = existsSync(logPath) ? statSync(logPath).size : 0;
+  const logFd = openSync(logPath, 'a');
   // Detached and in the foreground: its lifetime is ours to manage through the pid file, and it
   // outlives an agent restart so that tunnels keep carrying traffic meanwhile.
   const child = spawn('wireguard-go', ['-f', name], {
@@ -113,16 +137,32 @@ export async function ensureDevice(
   while (Date.now() - started < WIREGUARD_GO_START_MS) {
     if (await deviceResponds(name)) {
       log(`wireguard: wireguard-go pid ${pid} serving ${name}`);
-      return { mechanism: 'wireguard-go', name, pid, adopted: false };
+      return { device: { mechanism: 'wireguard-go', name, pid, adopted: false } };
     }
     if (child.exitCode !== null) break;
     await sleep(50);
   }
-  throw new AgentError(
-    AgentErrorCode.WIREGUARD_FAILED,
-    `wireguard-go did not bring up ${name} within ${(Date.now() - started) / 1000}s` +
-      `${child.exitCode !== null ? ` (it exited with ${child.exitCode})` : ''} (see ${join(stateDir, 'wireguard-go.log')})`,
-  );
+  const logTail = readLogTail(logPath, logStart);
+  const exitCode = child.exitCode;
+  return {
+    exitCode,
+    logTail,
+    error: new AgentError(
+      AgentErrorCode.WIREGUARD_FAILED,
+      `wireguard-go did not bring up ${name} within ${(Date.now() - started) / 1000}s` +
+        `${exitCode !== null ? ` (it exited with ${exitCode})` : ''}: ${logTail} (see ${logPath})`,
+    ),
+  };
+}
+
+/** What wireguard-go wrote since offset, last lines joined on one line ("no output" if nothing). */
+function readLogTail(path: string, offset: number): string {
+  try {
+    const text = readFileSync(path).subarray(offset).toString('utf8').trim();
+    return text ? text.split('\n').slice(-3).join(' | ') : 'no output';
+  } catch (err) {
+    return `log unreadable: ${(err as Error).message}`;
+  }
 }
 
 /** Stops a wireguard-go we started and removes the device (used on deliberate teardown only). */
