@@ -13,9 +13,8 @@ export interface EventHeader {
 
 export type Direction = 'unknown' | 'ingress' | 'egress';
 
-export interface ProbeEvent {
-  kind: 'probe';
-  header: EventHeader;
+/** The fields ws_probe_event and ws_packet_info share (same names, each at its own offset). */
+export interface PacketFields {
   family: 4 | 6;
   saddr: string;
   daddr: string;
@@ -31,6 +30,11 @@ export interface ProbeEvent {
   icmpCode: number;
 }
 
+export interface ProbeEvent extends PacketFields {
+  kind: 'probe';
+  header: EventHeader;
+}
+
 export interface BenchEvent {
   kind: 'bench';
   header: EventHeader;
@@ -38,23 +42,11 @@ export interface BenchEvent {
 }
 
 /** The packet part of trace and drop records (struct ws_packet_info). */
-export interface PacketInfo {
-  family: 4 | 6;
-  saddr: string;
-  daddr: string;
-  sport: number;
-  dport: number;
-  ifindex: number;
-  pktLen: number;
+export interface PacketInfo extends PacketFields {
   srcIdentity: number;
   dstIdentity: number;
   /** ipcache node id of the node on the other side; 0 when none */
   peerNodeId: number;
-  protocol: number;
-  tcpFlags: number;
-  direction: Direction;
-  icmpType: number;
-  icmpCode: number;
   /** enum ws_trace_flag bits */
   flags: number;
 }
@@ -300,8 +292,6 @@ export class EventDecoder {
   }
 }
 
-/** The fields ws_probe_event and ws_packet_info share (same names, each at its own offset). */
-type PacketFields = Omit<PacketInfo, 'srcIdentity' | 'dstIdentity' | 'peerNodeId' | 'flags'>;
 type PacketFieldTable = Record<
   | 'family'
   | 'saddr'
