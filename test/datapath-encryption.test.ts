@@ -7,7 +7,16 @@ import { request } from 'node:http';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { agentRequest } from '@wirescope/agent';
-import { captureFabric, cli, eventually, inNs, labUp, podGet, type Frame } from './lab-helpers.js';
+import {
+  captureFabric,
+  cli,
+  deleteNodeRecord,
+  eventually,
+  inNs,
+  labUp,
+  podGet,
+  type Frame,
+} from './lab-helpers.js';
 
 const NODES = ['node1', 'node2', 'node3'];
 const LOADGEN = 'wsl-node1-shop-loadgen';
@@ -491,15 +500,7 @@ test('(e) strict mode: a node without a peer gets DROPPED 195 on the source and 
   await post('node1', '/v1/datapath/strict', { enabled: true });
   assert.equal((await datapath('node1')).strict, true);
   assert.equal(cli('lab', 'stop', 'agent-node3').code, 0);
-  const del = inNs(
-    'wsl-cp',
-    'etcdctl',
-    '--endpoints',
-    'http://127.0.0.1:2379',
-    'del',
-    '/wirescope/nodes/node3',
-  );
-  assert.equal(del.stdout.trim(), '1', del.stderr);
+  deleteNodeRecord('node3');
   try {
     await eventually('node1 to remove its node3 peer', 10_000, async () => {
       const status = await agentRequest<{ peers: { node?: string }[] }>(

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -465,6 +465,9 @@ test('key rotation under load: every peer re-handshakes with the new key, reques
     console.log(
       `# every peer re-handshaked with node2's new key ${Date.now() - rotatedAt} ms after rotate-key`,
     );
+    const keyFile = `${LAB}/node2/wireguard.key`;
+    assert.notEqual(readFileSync(keyFile, 'utf8').trim(), '', 'the new private key is on disk');
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'the private key file is 0600');
     await sleep(5000);
     const probes = await traffic.stop();
     const { attempted, failed } = summarize('rotation (node2, under load)', probes);

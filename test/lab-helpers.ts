@@ -45,6 +45,20 @@ export function labUp(...args: string[]): CliResult {
   return { ...up, stderr: up.stderr + logs };
 }
 
+/** Deletes a node's permanent record from the lab's etcd (as an operator removing a node would). */
+export function deleteNodeRecord(node: string): void {
+  const del = inNs(
+    'wsl-cp',
+    'etcdctl',
+    '--endpoints',
+    'http://127.0.0.1:2379',
+    'del',
+    `/wirescope/nodes/${node}`,
+  );
+  if (del.stdout.trim() !== '1')
+    throw new Error(`etcdctl del /wirescope/nodes/${node}: ${del.stdout}${del.stderr}`);
+}
+
 /** Like cli(), without blocking the event loop (for running several CLI processes at once). */
 export function cliAsync(...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
