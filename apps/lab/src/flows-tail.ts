@@ -1,7 +1,7 @@
 import { request, type ClientRequest } from 'node:http';
 import { create, fromJson } from '@bufbuild/protobuf';
 import { FlowPrinter, FlowSchema, GetFlowsResponseSchema, registry } from '@wirescope/flow';
-import type { FollowLine } from '@wirescope/agent/client';
+import { onLines, type FollowLine } from '@wirescope/agent/client';
 import { agentSocket } from './names.js';
 
 /**
@@ -18,17 +18,7 @@ export function followLabFlows(nodes: string[], out: (line: string) => void, col
   const connect = (node: string): void => {
     if (stopped) return;
     const req = request({ socketPath: agentSocket(node), path: '/v1/flows/follow?last=0' }, (res) => {
-      let pending = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        pending += chunk;
-        let nl: number;
-        while ((nl = pending.indexOf('\n')) >= 0) {
-          const line = pending.slice(0, nl);
-          pending = pending.slice(nl + 1);
-          printLine(node, line);
-        }
-      });
+      onLines(res, (line) => printLine(node, line));
       res.on('end', () => retry(node));
     });
     req.on('error', () => retry(node));

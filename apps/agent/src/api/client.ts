@@ -137,3 +137,21 @@ export function agentRequest(
     req.end(payload);
   });
 }
+
+/**
+ * Calls onLine with each complete line of a text stream (the follow route's NDJSON), keeping a
+ * partial line until its newline arrives.
+ */
+export function onLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      onLine(line);
+    }
+  });
+}

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { create } from '@bufbuild/protobuf';
 import { HandshakeEventSchema } from '@wirescope/flow';
 import { buildApp } from './app.js';
-import { AgentRequestError, agentRequest } from './client.js';
+import { AgentRequestError, agentRequest, onLines } from './client.js';
 import { FakeAgent, flow } from './fake-agent.test.js';
 import { FollowStream } from './follow-stream.js';
 import type { ObservedItem } from '../flows/observer.js';
@@ -28,18 +28,11 @@ interface Line {
 function lineReader(res: NodeJS.ReadableStream): () => Promise<Line> {
   const lines: Line[] = [];
   const waiting: ((line: Line) => void)[] = [];
-  let pending = '';
-  res.setEncoding('utf8');
-  res.on('data', (chunk: string) => {
-    pending += chunk;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = JSON.parse(pending.slice(0, nl)) as Line;
-      pending = pending.slice(nl + 1);
-      const wake = waiting.shift();
-      if (wake) wake(line);
-      else lines.push(line);
-    }
+  onLines(res, (text) => {
+    const line = JSON.parse(text) as Line;
+    const wake = waiting.shift();
+    if (wake) wake(line);
+    else lines.push(line);
   });
   return () => {
     const line = lines.shift();
