@@ -68,7 +68,13 @@ export function parseHubbleMetrics(text: string): HubbleMetricSpec[] {
       const eq = option.indexOf('=');
       const key = eq < 0 ? option : option.slice(0, eq);
       if (CONTEXT_OPTION_NAMES.includes(key)) {
-        const values = eq < 0 ? [] : option.slice(eq + 1).split(',').filter((v) => v !== '');
+        const values =
+          eq < 0
+            ? []
+            : option
+                .slice(eq + 1)
+                .split(',')
+                .filter((v) => v !== '');
         if (values.length === 0) throw invalid(`hubble metric "${plugin}": ${key} needs a value (${key}=…)`);
         spec.context.set(key, values);
       } else if (PLUGIN_OPTIONS[plugin].includes(key) && eq < 0) {

@@ -5,7 +5,14 @@
 import { Counter, type Registry } from 'prom-client';
 import { DropReason, Verdict, type Flow } from '@wirescope/flow';
 import { ContextLabels } from './context.js';
-import { flowProtocol, flowTypeLabels, icmpTypeName, ipFamily, l4Protocol, verdictName } from './flow-labels.js';
+import {
+  flowProtocol,
+  flowTypeLabels,
+  icmpTypeName,
+  ipFamily,
+  l4Protocol,
+  verdictName,
+} from './flow-labels.js';
 import type { HubbleMetricSpec, HubblePlugin } from './hubble-flag.js';
 
 type Labels = Record<string, string>;
@@ -44,7 +51,9 @@ const PLUGINS: Record<HubblePlugin, PluginShape> = {
     name: 'hubble_flows_processed_total',
     help: 'Total number of flows processed',
     own: () => ['protocol', 'type', 'subtype', 'verdict'],
-    label: (flow) => [{ protocol: flowProtocol(flow), ...flowTypeLabels(flow), verdict: verdictName(flow.verdict) }],
+    label: (flow) => [
+      { protocol: flowProtocol(flow), ...flowTypeLabels(flow), verdict: verdictName(flow.verdict) },
+    ],
   },
   drop: {
     name: 'hubble_drop_total',
@@ -53,7 +62,12 @@ const PLUGINS: Record<HubblePlugin, PluginShape> = {
     contextFirst: true,
     label: (flow) =>
       flow.verdict === Verdict.DROPPED
-        ? [{ reason: DropReason[flow.dropReasonDesc] ?? String(flow.dropReasonDesc), protocol: flowProtocol(flow) }]
+        ? [
+            {
+              reason: DropReason[flow.dropReasonDesc] ?? String(flow.dropReasonDesc),
+              protocol: flowProtocol(flow),
+            },
+          ]
         : [],
   },
   tcp: {
@@ -78,8 +92,10 @@ const PLUGINS: Record<HubblePlugin, PluginShape> = {
     own: () => ['family', 'type'],
     label: (flow) => {
       const p = flow.l4?.protocol;
-      if (p?.case === 'ICMPv4') return [{ family: 'IPv4', type: icmpTypeName('IPv4', p.value.type, p.value.code) }];
-      if (p?.case === 'ICMPv6') return [{ family: 'IPv6', type: icmpTypeName('IPv6', p.value.type, p.value.code) }];
+      if (p?.case === 'ICMPv4')
+        return [{ family: 'IPv4', type: icmpTypeName('IPv4', p.value.type, p.value.code) }];
+      if (p?.case === 'ICMPv6')
+        return [{ family: 'IPv6', type: icmpTypeName('IPv6', p.value.type, p.value.code) }];
       return [];
     },
   },
@@ -110,7 +126,8 @@ const PLUGINS: Record<HubblePlugin, PluginShape> = {
       const labels: Labels = { protocol: flowProtocol(flow), verdict: verdictName(flow.verdict) };
       if (spec.flags.has('port')) {
         const p = flow.l4.protocol;
-        labels.port = p.case === 'TCP' || p.case === 'UDP' || p.case === 'SCTP' ? String(p.value.destinationPort) : '';
+        labels.port =
+          p.case === 'TCP' || p.case === 'UDP' || p.case === 'SCTP' ? String(p.value.destinationPort) : '';
       }
       return [labels];
     },
@@ -124,7 +141,11 @@ const PLUGINS: Record<HubblePlugin, PluginShape> = {
       if (type !== 5 && type !== 129) return [];
       if (flow.source?.identity === HOST_IDENTITY) return [];
       const direction =
-        flow.trafficDirection === 1 ? 'ingress' : flow.trafficDirection === 2 ? 'egress' : 'traffic_direction_unknown';
+        flow.trafficDirection === 1
+          ? 'ingress'
+          : flow.trafficDirection === 2
+            ? 'egress'
+            : 'traffic_direction_unknown';
       const match =
         type === 129
           ? `l7/${flow.l7?.record.case ?? ''}`
@@ -151,7 +172,9 @@ class FlowMetric {
   ) {
     this.context = new ContextLabels(spec.context);
     const own = shape.own(spec);
-    const labelNames = shape.contextFirst ? [...this.context.labelNames, ...own] : [...own, ...this.context.labelNames];
+    const labelNames = shape.contextFirst
+      ? [...this.context.labelNames, ...own]
+      : [...own, ...this.context.labelNames];
     this.counter = new Counter({ name: shape.name, help: shape.help, labelNames, registers: [registry] });
     this.podKeyed = this.context.podKeyed();
   }
@@ -165,7 +188,8 @@ class FlowMetric {
       if (this.shape.contextFirst) Object.assign(labels, own);
       this.counter.inc(labels);
       if (this.podKeyed.source) this.index(flow.source?.namespace, flow.source?.podName, labels);
-      if (this.podKeyed.destination) this.index(flow.destination?.namespace, flow.destination?.podName, labels);
+      if (this.podKeyed.destination)
+        this.index(flow.destination?.namespace, flow.destination?.podName, labels);
     }
   }
 

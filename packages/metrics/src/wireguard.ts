@@ -34,7 +34,10 @@ export function registerWireguardMetrics(registry: Registry, source: NodeMetrics
       this.reset();
       const wg = source.wireguard();
       for (const p of wg?.peers ?? []) {
-        this.set({ device: wg!.interface, public_key: p.publicKey, endpoint: p.endpoint ?? '', name: p.node ?? '' }, 1);
+        this.set(
+          { device: wg!.interface, public_key: p.publicKey, endpoint: p.endpoint ?? '', name: p.node ?? '' },
+          1,
+        );
       }
     },
   });
@@ -48,7 +51,10 @@ export function registerWireguardMetrics(registry: Registry, source: NodeMetrics
       const wg = source.wireguard();
       for (const p of wg?.peers ?? []) {
         for (const cidr of p.allowedIPs) {
-          this.set({ device: wg!.interface, public_key: p.publicKey, allowed_ips: cidr, family: familyOf(cidr) }, 1);
+          this.set(
+            { device: wg!.interface, public_key: p.publicKey, allowed_ips: cidr, family: familyOf(cidr) },
+            1,
+          );
         }
       }
     },
@@ -62,11 +68,20 @@ export function registerWireguardMetrics(registry: Registry, source: NodeMetrics
       collect() {
         this.reset();
         const wg = source.wireguard();
-        for (const p of wg?.peers ?? []) this.inc({ device: wg!.interface, public_key: p.publicKey }, p[pick]);
+        for (const p of wg?.peers ?? [])
+          this.inc({ device: wg!.interface, public_key: p.publicKey }, p[pick]);
       },
     });
-  perPeerCounter('wireguard_peer_receive_bytes_total', 'Number of bytes received from a given peer.', 'rxBytes');
-  perPeerCounter('wireguard_peer_transmit_bytes_total', 'Number of bytes transmitted to a given peer.', 'txBytes');
+  perPeerCounter(
+    'wireguard_peer_receive_bytes_total',
+    'Number of bytes received from a given peer.',
+    'rxBytes',
+  );
+  perPeerCounter(
+    'wireguard_peer_transmit_bytes_total',
+    'Number of bytes transmitted to a given peer.',
+    'txBytes',
+  );
   new Gauge({
     name: 'wireguard_peer_last_handshake_seconds',
     help: 'UNIX timestamp for the last handshake with a given peer.',
@@ -91,7 +106,10 @@ export function registerWireguardMetrics(registry: Registry, source: NodeMetrics
         this.reset();
         const wg = source.wireguard();
         for (const p of wg?.peers ?? []) {
-          this.inc({ interface: wg!.interface, public_key: p.publicKey, allowed_ips: p.allowedIPs.join(',') }, p[pick]);
+          this.inc(
+            { interface: wg!.interface, public_key: p.publicKey, allowed_ips: p.allowedIPs.join(',') },
+            p[pick],
+          );
         }
       },
     });

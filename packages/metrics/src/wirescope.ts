@@ -28,7 +28,10 @@ export function registerStateMetrics(registry: Registry, source: NodeMetricsSour
       collect() {
         this.reset();
         for (const c of source.datapath()?.coverage ?? []) {
-          this.inc({ source_node: source.nodeName, destination_node: c.destinationNode, state: c.state }, c[pick]);
+          this.inc(
+            { source_node: source.nodeName, destination_node: c.destinationNode, state: c.state },
+            c[pick],
+          );
         }
       },
     });
@@ -180,8 +183,10 @@ export class HandshakeMetrics {
     const type = MESSAGE_NAMES[h.messageType];
     if (!type) return;
     let direction = 'unknown';
-    if (h.messageType === HandshakeMessageType.HANDSHAKE_INITIATION) direction = h.initiatedLocally ? 'sent' : 'received';
-    else if (h.messageType === HandshakeMessageType.HANDSHAKE_RESPONSE) direction = h.initiatedLocally ? 'received' : 'sent';
+    if (h.messageType === HandshakeMessageType.HANDSHAKE_INITIATION)
+      direction = h.initiatedLocally ? 'sent' : 'received';
+    else if (h.messageType === HandshakeMessageType.HANDSHAKE_RESPONSE)
+      direction = h.initiatedLocally ? 'received' : 'sent';
     this.messages.inc({ peer_node: peer, message_type: type, direction });
     if (h.messageType === HandshakeMessageType.HANDSHAKE_INITIATION && direction === 'sent') {
       this.pending.set(h.senderIndex, { peer, atMs: this.now() });
