@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EtcdClusterStore } from './etcd.js';
-import type { NodeRecord } from './types.js';
+import { nodeRecord } from './node-fixture.test.js';
 
 // A real etcd on loopback (the root namespace never talks to lab addresses; 127.0.0.1 is fine).
 let etcd: ChildProcess;
@@ -64,13 +64,7 @@ after(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const node = (name: string, n: number): NodeRecord => ({
-  name,
-  underlayIP: `10.77.0.${10 + n}`,
-  podCIDR: `10.244.${n}.0/24`,
-  wireguardPublicKey: `key-${name}`,
-  wireguardPort: 51871,
-});
+const node = nodeRecord;
 
 test('nodes register with a liveness lease, are listed, and a watch sees a deletion', async () => {
   const a = new EtcdClusterStore({ endpoints: [endpoint], leaseTTLSeconds: 5 });

@@ -1,15 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NodeMembership } from './membership.js';
-import type { NodeRecord } from './types.js';
+import { nodeRecord } from './node-fixture.test.js';
 
-const node = (name: string, n: number): NodeRecord => ({
-  name,
-  underlayIP: `10.77.0.${10 + n}`,
-  podCIDR: `10.244.${n}.0/24`,
-  wireguardPublicKey: `key-${name}`,
-  wireguardPort: 51871,
-});
+const node = nodeRecord;
 const nodes = [node('node1', 1), node('node2', 2), node('node3', 3)];
 const names = (list: { name: string }[]) => list.map((n) => n.name);
 
