@@ -10,6 +10,7 @@
 #include "lib/packet.h"
 #include "lib/flowagg.h"
 #include "lib/arp.h"
+#include "lib/coverage.h"
 
 #define TC_ACT_SHOT 2
 
@@ -45,15 +46,19 @@ int from_endpoint(struct __sk_buff *skb)
 				return TC_ACT_OK;
 			}
 			p.flags |= WS_F_ENCRYPTED | WS_F_REDIRECTED;
+			ws_coverage_add(node, WS_COVERAGE_ENCRYPTED, skb);
 			ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb));
 			ws_stat_add(WS_STAT_REDIRECTS, 1);
 			return bpf_redirect(cfg_wg_ifindex, 0);
 		}
 		if (ws_config_get(WS_CONFIG_STRICT)) {
+			ws_coverage_add(node, WS_COVERAGE_DROPPED, skb);
 			ws_stat_add(WS_STAT_STRICT_DROPS, 1);
 			ws_emit_drop(&p, WS_DROP_UNENCRYPTED_TRAFFIC, WS_TRACE_FROM_ENDPOINT, 0);
 			return TC_ACT_SHOT;
 		}
+		/* no peer for that node: it leaves in clear, whichever route the stack takes */
+		ws_coverage_add(node, WS_COVERAGE_PLAINTEXT, skb);
 	}
 	ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb));
 	return TC_ACT_OK;
