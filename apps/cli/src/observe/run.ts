@@ -252,10 +252,26 @@ export function formatStatus(server: string, st: ServerStatusResponse, health = 
   return lines;
 }
 
-export async function runStatus(conn: ConnectOptions, io: Io, json: boolean): Promise<number> {
+/** Connects, waits until ready, runs a one-shot command; any error is one line on stderr, rc 1. */
+async function withReadyClient(
+  conn: ConnectOptions,
+  io: Io,
+  command: (client: grpc.Client) => Promise<number>,
+): Promise<number> {
   const client = connect(conn);
   try {
     await ready(client, conn);
+    return await command(client);
+  } catch (err) {
+    io.err(`wirescope: ${describe(err)}`);
+    return 1;
+  } finally {
+    client.close();
+  }
+}
+
+export function runStatus(conn: ConnectOptions, io: Io, json: boolean): Promise<number> {
+  return withReadyClient(conn, io, async (client) => {
     // as hubble status: the standard health check first, ServerStatus only from a serving Observer
     let health = 'Ok';
     try {
@@ -282,12 +298,7 @@ export async function runStatus(conn: ConnectOptions, io: Io, json: boolean): Pr
       );
     else for (const l of formatStatus(conn.server, st, health)) io.out(l);
     return 0;
-  } catch (err) {
-    io.err(`wirescope: ${describe(err)}`);
-    return 1;
-  } finally {
-    client.close();
-  }
+  });
 }
 
 function age(ns: bigint): string {
@@ -338,10 +349,8 @@ export function formatNodes(resp: GetNodesResponse): string[] {
   );
 }
 
-export async function runListNodes(conn: ConnectOptions, io: Io, json: boolean): Promise<number> {
-  const client = connect(conn);
-  try {
-    await ready(client, conn);
+export function runListNodes(conn: ConnectOptions, io: Io, json: boolean): Promise<number> {
+  return withReadyClient(conn, io, async (client) => {
     const resp = await unary(client, methods.observer.getNodes, create(GetNodesRequestSchema), {
       deadlineMs: conn.timeoutMs,
     });
@@ -353,12 +362,7 @@ export async function runListNodes(conn: ConnectOptions, io: Io, json: boolean):
       );
     else for (const l of formatNodes(resp)) io.out(l);
     return 0;
-  } catch (err) {
-    io.err(`wirescope: ${describe(err)}`);
-    return 1;
-  } finally {
-    client.close();
-  }
+  });
 }
 
 export function formatHandshake(r: GetHandshakesResponse): string {
