@@ -14,6 +14,7 @@ struct ws_packet_info ws_abi_packet_info;
 struct ws_trace_event ws_abi_trace_event;
 struct ws_drop_event ws_abi_drop_event;
 struct ws_handshake_event ws_abi_handshake_event;
+struct ws_policy_verdict_event ws_abi_policy_verdict_event;
 enum ws_event_type ws_abi_event_type;
 enum ws_direction ws_abi_direction;
 enum ws_tcp_flag ws_abi_tcp_flag;
@@ -21,5 +22,6 @@ enum ws_trace_point ws_abi_trace_point;
 enum ws_trace_reason ws_abi_trace_reason;
 enum ws_trace_flag ws_abi_trace_flag;
 enum ws_drop_reason ws_abi_drop_reason;
+enum ws_policy_match ws_abi_policy_match;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -3,7 +3,8 @@
  * Pod host-side veth (lxc…). from_endpoint at tc ingress (packets leaving the pod): ARP
  * answers, ipcache lookup, cross-node pod traffic redirected into the WireGuard device (or
  * dropped in strict mode when the destination node has no peer), everything else follows the
- * stack. to_endpoint at tc egress (packets delivered to the pod): trace only.
+ * stack. to_endpoint at tc egress (packets delivered to the pod): trace. Both enforce network
+ * policy first (lib/policy.h): from_endpoint the pod's egress, to_endpoint its ingress.
  */
 #include "lib/common.h"
 #include "lib/maps.h"
@@ -11,6 +12,7 @@
 #include "lib/flowagg.h"
 #include "lib/arp.h"
 #include "lib/coverage.h"
+#include "lib/policy.h"
 
 #define TC_ACT_SHOT 2
 
@@ -27,6 +29,8 @@ int from_endpoint(struct __sk_buff *skb)
 	p.ifindex = skb->ifindex;
 	p.direction = WS_DIR_EGRESS;
 	ws_resolve_identities(&p, &src, &dst);
+	if (ws_policy_enforce(skb, &p, WS_DIR_EGRESS, WS_TRACE_FROM_ENDPOINT) == WS_POLICY_DROP)
+		return TC_ACT_SHOT;
 	if (dst && (dst->flags & WS_IPC_POD) && !(dst->flags & WS_IPC_LOCAL) && dst->node_id &&
 	    dst->node_id != cfg_node_id) {
 		__u32 node = dst->node_id;
@@ -77,6 +81,8 @@ int to_endpoint(struct __sk_buff *skb)
 	ws_resolve_identities(&p, &src, &dst);
 	if (src && (src->flags & WS_IPC_POD) && !(src->flags & WS_IPC_LOCAL))
 		p.peer_node_id = src->node_id;
+	if (ws_policy_enforce(skb, &p, WS_DIR_INGRESS, WS_TRACE_TO_ENDPOINT) == WS_POLICY_DROP)
+		return TC_ACT_SHOT;
 	ws_flow_observe(&p, WS_TRACE_TO_ENDPOINT, ws_skb_segs(skb));
 	return TC_ACT_OK;
 }

@@ -28,6 +28,7 @@ enum ws_event_type {
 	WS_EVENT_DROP = 3,	/* struct ws_drop_event: datapath or kernel drop with reason */
 	WS_EVENT_HANDSHAKE = 4, /* struct ws_handshake_event: WireGuard handshake message */
 	WS_EVENT_FLOW = 5,	/* reserved: aggregated flow record */
+	WS_EVENT_POLICY_VERDICT = 6, /* struct ws_policy_verdict_event: Cilium's monitor type 5 */
 	WS_EVENT_BENCH = 255,	/* struct ws_bench_event: ring-buffer benchmark filler */
 };
 
@@ -116,7 +117,20 @@ enum ws_trace_flag {
 
 /* Datapath drop reasons (Cilium's numbers). */
 enum ws_drop_reason {
+	WS_DROP_POLICY_DENIED = 133, /* no entry allows it (default deny) */
+	WS_DROP_POLICY_DENY = 181,   /* an ingressDeny / egressDeny entry matched */
 	WS_DROP_UNENCRYPTED_TRAFFIC = 195,
+};
+
+/* Hubble's policy_match_type numbers (which kind of entry decided). */
+enum ws_policy_match {
+	WS_MATCH_NONE = 0,
+	WS_MATCH_L3_ONLY = 1,
+	WS_MATCH_L3_L4 = 2,
+	WS_MATCH_L4_ONLY = 3,
+	WS_MATCH_ALL = 4,
+	WS_MATCH_L3_PROTO = 5,
+	WS_MATCH_PROTO_ONLY = 6,
 };
 
 /* The packet part shared by trace and drop records. */
@@ -158,6 +172,22 @@ struct ws_drop_event {
 	__u64 location; /* kernel: address that freed the skb; datapath: 0 */
 	__u8 trace_point; /* enum ws_trace_point where the datapath dropped */
 	__u8 pad[7];
+};
+
+/*
+ * hdr.subtype: enum ws_trace_point where the verdict was taken. Emitted for the first packet of
+ * every allowed connection of an enforced direction and for every denied packet (Cilium's
+ * policy_verdict_notify); a denied packet is followed by its WS_EVENT_DROP record.
+ */
+struct ws_policy_verdict_event {
+	struct ws_event_header hdr;
+	struct ws_packet_info pkt;
+	__u32 remote_identity; /* the peer's identity the lookup used (world when unknown) */
+	__u32 cookie;	       /* the winning entry's policy attribution (the agent's table); 0 none */
+	__u16 drop_reason;     /* 0: allowed; else enum ws_drop_reason, also when audited */
+	__u8 match_type;       /* enum ws_policy_match */
+	__u8 audited;	       /* 1: audit mode let a would-be deny pass */
+	__u8 pad[4];
 };
 
 /* hdr.subtype: WireGuard message type 1..3. */

@@ -63,6 +63,7 @@ enum ws_stat {
 	WS_STAT_TRACES = 4,
 	WS_STAT_ARP_REPLIES = 5,
 	WS_STAT_TRANSPORT_PACKETS = 6,
+	WS_STAT_POLICY_DROPS = 7, /* dropped by policy (133, 181) or a policy's encryption demand (195) */
 	WS_STAT_SLOTS = 8,
 };
 

@@ -92,7 +92,25 @@ export interface HandshakeEvent {
   direction: Direction;
 }
 
-export type DecodedEvent = ProbeEvent | BenchEvent | TraceEvent | DropEvent | HandshakeEvent;
+/** A policy verdict (Cilium's policy_verdict_notify): the first packet of a connection, or a denied one. */
+export interface PolicyVerdictEvent {
+  kind: 'policy-verdict';
+  header: EventHeader;
+  /** enum ws_trace_point where the verdict was taken */
+  point: number;
+  packet: PacketInfo;
+  remoteIdentity: number;
+  /** the agent's attribution of the winning entry; 0 none */
+  cookie: number;
+  /** 0 allowed; else 133 (default deny) or 181 (deny rule), also when audited */
+  dropReason: number;
+  /** Hubble's policy_match_type */
+  matchType: number;
+  audited: boolean;
+}
+
+export type DecodedEvent =
+  ProbeEvent | BenchEvent | TraceEvent | DropEvent | HandshakeEvent | PolicyVerdictEvent;
 
 /** Why a record was not decoded; each reason is counted in DecoderStats. */
 export type SkipReason = 'truncated' | 'badMagic' | 'unknownVersion' | 'unknownType';
@@ -119,6 +137,7 @@ const PI = LAYOUT.ws_packet_info.fields;
 const T = LAYOUT.ws_trace_event.fields;
 const D = LAYOUT.ws_drop_event.fields;
 const HS = LAYOUT.ws_handshake_event.fields;
+const PV = LAYOUT.ws_policy_verdict_event.fields;
 
 const TRACE_REASONS: Record<number, TraceReason> = {
   [ENUMS.ws_trace_reason.WS_REASON_NEW]: 'new',
@@ -224,6 +243,20 @@ export class EventDecoder {
           point: view.getUint8(start + D.trace_point.offset),
         };
       }
+      case EventType.POLICY_VERDICT:
+        if (len < LAYOUT.ws_policy_verdict_event.size) return this.#skip('truncated');
+        this.stats.decoded++;
+        return {
+          kind: 'policy-verdict',
+          header,
+          point: header.subtype,
+          packet: decodePacketInfo(buf, view, start + PV.pkt.offset),
+          remoteIdentity: view.getUint32(start + PV.remote_identity.offset, true),
+          cookie: view.getUint32(start + PV.cookie.offset, true),
+          dropReason: view.getUint16(start + PV.drop_reason.offset, true),
+          matchType: view.getUint8(start + PV.match_type.offset),
+          audited: view.getUint8(start + PV.audited.offset) !== 0,
+        };
       case EventType.HANDSHAKE:
         if (len < LAYOUT.ws_handshake_event.size) return this.#skip('truncated');
         this.stats.decoded++;

@@ -18,6 +18,7 @@ export {
   type DropEvent,
   type HandshakeEvent,
   type PacketInfo,
+  type PolicyVerdictEvent,
   type TraceEvent,
   type TraceReason,
   type DecoderStats,

@@ -97,6 +97,19 @@ export const LAYOUT = {
       pad: { offset: 97, size: 7 },
     },
   },
+  ws_policy_verdict_event: {
+    size: 104,
+    fields: {
+      hdr: { offset: 0, size: 24 },
+      pkt: { offset: 24, size: 64 },
+      remote_identity: { offset: 88, size: 4 },
+      cookie: { offset: 92, size: 4 },
+      drop_reason: { offset: 96, size: 2 },
+      match_type: { offset: 98, size: 1 },
+      audited: { offset: 99, size: 1 },
+      pad: { offset: 100, size: 4 },
+    },
+  },
   ws_handshake_event: {
     size: 80,
     fields: {
@@ -127,6 +140,7 @@ export const ENUMS = {
     WS_EVENT_DROP: 3,
     WS_EVENT_HANDSHAKE: 4,
     WS_EVENT_FLOW: 5,
+    WS_EVENT_POLICY_VERDICT: 6,
     WS_EVENT_BENCH: 255,
   },
   ws_direction: {
@@ -167,7 +181,18 @@ export const ENUMS = {
     WS_F_REDIRECTED: 0x20,
   },
   ws_drop_reason: {
+    WS_DROP_POLICY_DENIED: 133,
+    WS_DROP_POLICY_DENY: 181,
     WS_DROP_UNENCRYPTED_TRAFFIC: 195,
+  },
+  ws_policy_match: {
+    WS_MATCH_NONE: 0,
+    WS_MATCH_L3_ONLY: 1,
+    WS_MATCH_L3_L4: 2,
+    WS_MATCH_L4_ONLY: 3,
+    WS_MATCH_ALL: 4,
+    WS_MATCH_L3_PROTO: 5,
+    WS_MATCH_PROTO_ONLY: 6,
   },
 } as const;
 
@@ -177,5 +202,6 @@ export const EventType = {
   DROP: ENUMS.ws_event_type.WS_EVENT_DROP,
   HANDSHAKE: ENUMS.ws_event_type.WS_EVENT_HANDSHAKE,
   FLOW: ENUMS.ws_event_type.WS_EVENT_FLOW,
+  POLICY_VERDICT: ENUMS.ws_event_type.WS_EVENT_POLICY_VERDICT,
   BENCH: ENUMS.ws_event_type.WS_EVENT_BENCH,
 } as const;

@@ -138,3 +138,20 @@ test('fuzz: corrupted trace/drop/handshake records never throw', () => {
   assert.equal(s.decoded + s.truncated + s.badMagic + s.unknownVersion + s.unknownType, 20000);
   assert.ok(s.decoded > 0);
 });
+
+test('decodes a policy verdict: a denied SYN at to-endpoint, by a deny rule, audited', () => {
+  const record = Buffer.from(
+    header(6, 104, 0) + PACKET + le(1001, 4) + le(7, 4) + le(181, 2) + '02' + '01' + '00'.repeat(4),
+    'hex',
+  );
+  const e = new EventDecoder().decode(record);
+  assert.ok(e?.kind === 'policy-verdict');
+  assert.deepEqual(
+    [e.point, e.remoteIdentity, e.cookie, e.dropReason, e.matchType, e.audited],
+    [0, 1001, 7, 181, 2, true],
+  );
+  assert.equal(e.packet.dport, 8080);
+  const short = new EventDecoder();
+  assert.equal(short.decode(record.subarray(0, 100)), undefined);
+  assert.equal(short.stats.truncated, 1);
+});
