@@ -22,6 +22,7 @@ import type { FlowObserver } from './flows/observer.js';
 import { canonicalLabels } from './store/identity.js';
 import { NodeMembership, type StaleNode } from './store/membership.js';
 import { AgentError, AgentErrorCode } from './errors.js';
+import { AgentMetrics } from './metrics/agent-metrics.js';
 
 export interface StoreState {
   connected: boolean;
@@ -84,6 +85,7 @@ export class Agent {
   private readonly identityCache = new Map<string, number>();
   private readonly membership: NodeMembership;
   private staleNodes: StaleNode[] = [];
+  private readonly metrics: AgentMetrics;
 
   constructor(
     private readonly config: AgentConfig,
@@ -94,6 +96,17 @@ export class Agent {
     this.nodesCachePath = join(config.stateDir, 'nodes.json');
     this.wireguard = new WireguardManager({ ...config.wireguard, stateDir: config.stateDir, log });
     this.membership = new NodeMembership(config.nodeName, config.nodeGracePeriodSeconds * 1000);
+    this.metrics = new AgentMetrics(
+      config.metrics,
+      {
+        nodeName: config.nodeName,
+        nodes: () => this.keptNodes,
+        encryptStatus: async () => this.markStale(await this.wireguard.status()),
+        datapath: () => this.datapath,
+        observerQueueLost: () => this.hubble?.observer.lostEvents ?? 0,
+      },
+      log,
+    );
   }
 
   private record(): NodeRecord {
@@ -115,6 +128,7 @@ export class Agent {
     }
     if (this.config.datapath.mode === 'bpf') await this.startDatapath();
     await this.startApi();
+    await this.metrics.start(this.datapath?.observer);
     this.unwatch.push(this.store.watchNodes(() => this.scheduleSync()));
     this.unwatch.push(this.store.watchEndpoints(() => this.scheduleSync()));
     await this.store.registerNode(this.record()).catch((err: unknown) => {
@@ -198,6 +212,7 @@ export class Agent {
       this.log(`wireguard: peer sync failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     await this.syncEndpoints(endpoints);
+    this.metrics.endpoints(endpoints);
     await this.syncDatapath(nodes, endpoints);
   }
 
@@ -492,6 +507,7 @@ export class Agent {
     clearTimeout(this.debounce);
     for (const unwatch of this.unwatch) unwatch();
     await this.hubble?.stop().catch(() => undefined);
+    await this.metrics.stop();
     this.datapath?.stop();
     await this.api?.close();
     rmSync(this.config.apiSocket, { force: true });

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { serverTlsFromFlags } from '@wirescope/observer';
+import { DEFAULT_HUBBLE_METRICS, MetricsError, parseHubbleMetrics } from '@wirescope/metrics';
 import { AgentError, AgentErrorCode } from './errors.js';
 import { isDnsSubdomain, parseCidr, parseIPv4 } from './net.js';
 
@@ -20,6 +21,12 @@ export interface AgentConfig {
     mechanism: WireguardMechanism;
     /** Seconds; 0 disables. Non-zero also makes peers handshake as soon as they are programmed. */
     persistentKeepalive: number;
+  };
+  metrics: {
+    /** Prometheus endpoint (Hubble's --hubble-metrics-server), ":9965" or host:port; "" disables. */
+    listen: string;
+    /** Cilium's --hubble-metrics syntax: the Hubble flow metrics and their context labels. */
+    hubbleMetrics: string;
   };
   leaseTTLSeconds: number;
   /** How long a node whose agent is gone keeps its peer (stale) before this agent drops it. */
@@ -45,7 +52,8 @@ export const AGENT_USAGE = `usage: wirescope-agent --node-name NAME --underlay-i
   [--node-grace-period SECONDS]
   [--resync-interval SECONDS] [--datapath bpf|off] [--strict-encryption]
   [--aggregation-interval SECONDS] [--flow-ring-capacity 2^n-1] [--hubble-listen ADDR[,ADDR]]
-  [--hubble-tls-cert FILE --hubble-tls-key FILE [--hubble-tls-client-ca FILE]]`;
+  [--hubble-tls-cert FILE --hubble-tls-key FILE [--hubble-tls-client-ca FILE]]
+  [--hubble-metrics-server [HOST]:PORT|""] [--hubble-metrics "flow drop tcp:sourceContext=pod …"]`;
 
 const options = {
   'node-name': { type: 'string' },
@@ -70,6 +78,8 @@ const options = {
   'hubble-tls-cert': { type: 'string' },
   'hubble-tls-key': { type: 'string' },
   'hubble-tls-client-ca': { type: 'string' },
+  'hubble-metrics-server': { type: 'string' },
+  'hubble-metrics': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -196,7 +206,25 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
     { cert: '--hubble-tls-cert', key: '--hubble-tls-key', clientCa: '--hubble-tls-client-ca' },
     invalid,
   );
+  const metricsListen = str('hubble-metrics-server') ?? ':9965';
+  const metricsPort = /^(|[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(metricsListen);
+  if (
+    metricsListen !== '' &&
+    (!metricsPort || Number(metricsPort[2]) < 1 || Number(metricsPort[2]) > 65535)
+  ) {
+    throw invalid(
+      `--hubble-metrics-server "${metricsListen}" is not valid; accepted: :PORT, HOST:PORT, [IPv6]:PORT, or "" (off)`,
+    );
+  }
+  const hubbleMetrics = str('hubble-metrics') ?? DEFAULT_HUBBLE_METRICS;
+  try {
+    parseHubbleMetrics(hubbleMetrics);
+  } catch (err) {
+    if (err instanceof MetricsError) throw invalid(`--hubble-metrics: ${err.message}`);
+    throw err;
+  }
   return {
+    metrics: { listen: metricsListen, hubbleMetrics },
     datapath: {
       hubbleListen,
       ...(hubbleTls ? { hubbleTls } : {}),

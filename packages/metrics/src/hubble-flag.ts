@@ -3,7 +3,7 @@
  * `name[:option[=v1,v2,…][;option…]]`, e.g.
  * `flow:sourceContext=pod;destinationContext=pod drop tcp icmp port-distribution flows-to-world:port`.
  */
-import { CONTEXT_OPTION_NAMES } from './context.js';
+import { CONTEXT_OPTION_NAMES, ContextLabels } from './context.js';
 import { MetricsError, MetricsErrorCode } from './errors.js';
 
 export const HUBBLE_PLUGINS = [
@@ -84,6 +84,7 @@ export function parseHubbleMetrics(text: string): HubbleMetricSpec[] {
         throw invalid(`hubble metric "${plugin}": unknown option "${option}"; accepted: ${accepted}`);
       }
     }
+    new ContextLabels(spec.context); // refuses bad context values here, naming what is accepted
     specs.push(spec);
   }
   return specs;

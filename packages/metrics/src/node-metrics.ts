@@ -55,6 +55,7 @@ export class NodeMetrics {
 
   /** The text exposition (Prometheus 0.0.4 format). */
   async scrape(): Promise<{ contentType: string; body: string }> {
+    await this.source.refresh?.();
     this.syncHubbleLost();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }

@@ -66,6 +66,8 @@ export interface RingSnapshot {
 
 export interface NodeMetricsSource {
   nodeName: string;
+  /** Called before each scrape (e.g. to re-read the WireGuard device); the getters then answer from it. */
+  refresh?(): Promise<void>;
   wireguard(): WireguardSnapshot | undefined;
   /** nodes in the cluster, this one included */
   clusterNodes(): number;

@@ -391,6 +391,33 @@ export class BpfDatapath {
     return out;
   }
 
+  /**
+   * Cross-node pod packets and bytes leaving this node's pods, per destination node id and state
+   * (ws_coverage in bpf/lib/coverage.h, counted in the kernel for every packet).
+   */
+  coverage(): {
+    nodeId: number;
+    state: 'encrypted' | 'plaintext' | 'dropped';
+    packets: number;
+    bytes: number;
+  }[] {
+    const object = this.objects.get('lxc');
+    if (!object) return [];
+    const states = ['encrypted', 'plaintext', 'dropped'] as const;
+    const out = [];
+    for (const [key, value] of object.map('ws_coverage').entries()) {
+      const state = states[key.readUInt32LE(4)];
+      if (!state) continue;
+      out.push({
+        nodeId: key.readUInt32LE(0),
+        state,
+        packets: Number(value.readBigUInt64LE(0)),
+        bytes: Number(value.readBigUInt64LE(8)),
+      });
+    }
+    return out;
+  }
+
   status(): {
     loaded: boolean;
     strict: boolean;
