@@ -1,0 +1,170 @@
+// The relay's public gRPC API as the UI server uses it: Observer (flows, nodes, namespaces,
+// status) and Wirescope (encryption status, handshakes). Never the agents directly.
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import {
+  GetFlowsRequestSchema,
+  type EncryptionStatusResponse,
+  type GetFlowsRequest,
+  type GetFlowsResponse,
+  type GetHandshakesResponse,
+  type GetNodesResponse,
+  type ServerStatusResponse,
+} from '@wirescope/flow';
+import {
+  clientChannelOptions,
+  clientCredentials,
+  makeClient,
+  methods,
+  serverStream,
+  unary,
+  type ClientTlsFiles,
+} from '@wirescope/observer';
+import { UiError } from './errors.js';
+
+export interface RelayOptions {
+  /** host:port or unix:///path (the lab's relay: 127.0.0.1:4245 through its loopback forward). */
+  address: string;
+  tls?: ClientTlsFiles | undefined;
+  /** Deadline of unary calls. */
+  timeoutMs?: number;
+}
+
+/** A follow stream; `cancel` ends it (and the relay call). */
+export interface FlowFollow {
+  cancel(): void;
+}
+
+export interface FollowHandlers {
+  onResponse(response: GetFlowsResponse): void;
+  /** The stream ended: by cancel (no error), or with the relay's error. */
+  onEnd(error?: UiError): void;
+}
+
+/** What the plugins need from the relay; tests may point it at any Observer server. */
+export interface RelayApi {
+  readonly address: string;
+  status(): Promise<ServerStatusResponse>;
+  nodes(): Promise<GetNodesResponse>;
+  namespaces(): Promise<{ cluster: string; namespace: string }[]>;
+  /** A bounded (non-follow) GetFlows, collected; at most `limit` flows kept, newest last. */
+  flows(request: GetFlowsRequest, limit: number): Promise<GetFlowsResponse[]>;
+  follow(request: GetFlowsRequest, handlers: FollowHandlers): FlowFollow;
+  encryptionStatus(): Promise<EncryptionStatusResponse>;
+  /** The latest handshakes the relay's agents keep, per node. */
+  handshakes(number: number): Promise<GetHandshakesResponse[]>;
+  close(): void;
+}
+
+function relayError(err: unknown, what: string): UiError {
+  const e = err as grpc.ServiceError;
+  if (e.code === grpc.status.INVALID_ARGUMENT) return new UiError('INVALID_FILTER', e.details);
+  return new UiError('RELAY_UNAVAILABLE', `relay ${what}: ${e.details || e.message || String(err)}`);
+}
+
+export class RelayClient implements RelayApi {
+  private readonly client: grpc.Client;
+  private readonly timeoutMs: number;
+  readonly address: string;
+
+  constructor(opts: RelayOptions) {
+    this.address = opts.address;
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+    try {
+      this.client = makeClient(opts.address, clientCredentials(opts.tls), {
+        ...clientChannelOptions(opts.tls),
+        'grpc-node.flow_control_window': 1024 * 1024,
+        'grpc.max_receive_message_length': 16 * 1024 * 1024,
+      });
+    } catch (err) {
+      throw new UiError('CONFIG', (err as Error).message);
+    }
+  }
+
+  private async call<T>(what: string, run: (deadlineMs: number) => Promise<T>): Promise<T> {
+    try {
+      return await run(this.timeoutMs);
+    } catch (err) {
+      throw relayError(err, what);
+    }
+  }
+
+  status(): Promise<ServerStatusResponse> {
+    return this.call('ServerStatus', (deadlineMs) =>
+      unary(this.client, methods.observer.serverStatus, {}, { deadlineMs }),
+    );
+  }
+
+  nodes(): Promise<GetNodesResponse> {
+    return this.call('GetNodes', (deadlineMs) =>
+      unary(this.client, methods.observer.getNodes, {}, { deadlineMs }),
+    );
+  }
+
+  async namespaces(): Promise<{ cluster: string; namespace: string }[]> {
+    const res = await this.call('GetNamespaces', (deadlineMs) =>
+      unary(this.client, methods.observer.getNamespaces, {}, { deadlineMs }),
+    );
+    return res.namespaces.map((n) => ({ cluster: n.cluster, namespace: n.namespace }));
+  }
+
+  encryptionStatus(): Promise<EncryptionStatusResponse> {
+    return this.call('EncryptionStatus', (deadlineMs) =>
+      unary(this.client, methods.wirescope.encryptionStatus, {}, { deadlineMs }),
+    );
+  }
+
+  handshakes(number: number): Promise<GetHandshakesResponse[]> {
+    return this.collect('GetHandshakes', (callOptions) =>
+      serverStream(this.client, methods.wirescope.getHandshakes, { number: BigInt(number) }, { callOptions }),
+    );
+  }
+
+  async flows(request: GetFlowsRequest, limit: number): Promise<GetFlowsResponse[]> {
+    const bounded = create(GetFlowsRequestSchema, { ...request, follow: false });
+    const all = await this.collect('GetFlows', (callOptions) =>
+      serverStream(this.client, methods.observer.getFlows, bounded, { callOptions }),
+    );
+    const flows = all.filter((r) => r.responseTypes.case === 'flow');
+    return flows.length > limit ? flows.slice(flows.length - limit) : flows;
+  }
+
+  private collect<T>(
+    what: string,
+    open: (callOptions: grpc.CallOptions) => grpc.ClientReadableStream<T>,
+  ): Promise<T[]> {
+    return new Promise((resolve, reject) => {
+      const out: T[] = [];
+      const call = open({ deadline: Date.now() + this.timeoutMs * 4 });
+      call.on('data', (r: T) => out.push(r));
+      call.on('error', (err) => reject(relayError(err, what)));
+      call.on('end', () => resolve(out));
+    });
+  }
+
+  follow(request: GetFlowsRequest, handlers: FollowHandlers): FlowFollow {
+    const call = serverStream(this.client, methods.observer.getFlows, create(GetFlowsRequestSchema, request));
+    let cancelled = false;
+    let ended = false;
+    const end = (error?: UiError) => {
+      if (ended) return;
+      ended = true;
+      handlers.onEnd(error);
+    };
+    call.on('data', (r: GetFlowsResponse) => handlers.onResponse(r));
+    call.on('error', (err: grpc.ServiceError) =>
+      end(cancelled && err.code === grpc.status.CANCELLED ? undefined : relayError(err, 'GetFlows')),
+    );
+    call.on('end', () => end());
+    return {
+      cancel: () => {
+        cancelled = true;
+        call.cancel();
+      },
+    };
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

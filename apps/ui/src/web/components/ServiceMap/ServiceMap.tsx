@@ -1,0 +1,197 @@
+import { useMemo } from 'react';
+import { useAppStore } from '../../store/context.js';
+import { linkEncryption, type Link, type LinkEncryption } from '../../domain/service-map.js';
+import {
+  cardHeaderHeight,
+  cardWidth,
+  layoutServiceMap,
+  portRowHeight,
+  type Box,
+} from '../../domain/layout.js';
+
+export const encryptionStyle: Record<
+  LinkEncryption,
+  { color: string; glyph: string; title: string; dash?: string }
+> = {
+  encrypted: { color: '#2f9316', glyph: '🔒', title: 'encrypted (WireGuard)' },
+  partial: { color: '#d98c00', glyph: '◐', title: 'partially encrypted', dash: '8 4' },
+  plaintext: { color: '#c50000', glyph: '🔓', title: 'plaintext cross-node' },
+  'same-node': { color: '#5b7db1', glyph: '⌂', title: 'same node (never needs encryption)', dash: '2 4' },
+  unknown: { color: '#9aa4ae', glyph: '', title: 'no encryption facts' },
+};
+
+function verdictText(l: Link): string {
+  const parts = [...l.verdicts.entries()].map(([v, n]) => `${v.toLowerCase()} ${n}`);
+  const drops = [...l.drops.entries()].map(([r, n]) => `${r} ${n}`);
+  return [parts.join(', '), drops.length ? `dropped: ${drops.join(', ')}` : ''].filter(Boolean).join(' • ');
+}
+
+function edgePath(from: Box, to: Box): string {
+  const x1 = from.x + from.width;
+  const y1 = from.y + cardHeaderHeight / 2;
+  const x2 = to.x;
+  const y2 = to.y + cardHeaderHeight / 2;
+  if (x2 < x1) {
+    // a link back (or inside one rank): route under the cards
+    const low = Math.max(from.y + from.height, to.y + to.height) + 16;
+    return `M${x1},${y1} C${x1 + 40},${low} ${x2 - 40},${low} ${x2},${y2}`;
+  }
+  const mid = (x1 + x2) / 2;
+  return `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`;
+}
+
+export function ServiceMap() {
+  const store = useAppStore();
+  const { map } = store.map;
+  // the layout follows the map's shape (cards and links), not every flow
+  const layout = useMemo(() => layoutServiceMap(map), [store.mapShape, map]);
+  const shown = new Set(store.route.namespaces);
+  const links = [...map.links.values()].filter((l) => l.from !== l.to);
+  if (map.cards.size === 0)
+    return (
+      <div className="empty" data-testid="map-empty">
+        {store.loadingHistory ? 'Loading flows…' : 'No flows yet for this filter.'}
+      </div>
+    );
+  return (
+    <div className="map-wrap">
+      <div className="legend">
+        {(Object.keys(encryptionStyle) as LinkEncryption[]).map((k) => (
+          <span key={k}>
+            <svg width="28" height="10">
+              <line
+                x1="0"
+                y1="5"
+                x2="28"
+                y2="5"
+                stroke={encryptionStyle[k].color}
+                strokeWidth="3"
+                strokeDasharray={encryptionStyle[k].dash}
+              />
+            </svg>
+            {encryptionStyle[k].glyph} {encryptionStyle[k].title}
+          </span>
+        ))}
+        <span className="muted">namespaces:</span>
+        {store.namespaces.map((ns) => (
+          <label key={ns}>
+            <input
+              type="checkbox"
+              checked={shown.has(ns)}
+              onChange={() =>
+                store.navigate({
+                  namespaces: shown.has(ns)
+                    ? store.route.namespaces.filter((n) => n !== ns)
+                    : [...store.route.namespaces, ns],
+                })
+              }
+            />
+            {ns}
+          </label>
+        ))}
+      </div>
+      <svg className="map" data-testid="service-map" width={layout.width + 40} height={layout.height + 40}>
+        {[...layout.namespaces.entries()].map(([ns, box]) =>
+          shown.size && !shown.has(ns) ? null : (
+            <g key={ns} data-testid={`ns-${ns}`}>
+              <rect x={box.x} y={box.y} width={box.width} height={box.height} rx="10" className="ns-box" />
+              <text x={box.x + 10} y={box.y + 16} className="ns-label">
+                {ns}
+              </text>
+            </g>
+          ),
+        )}
+        {links.map((l) => {
+          const from = layout.cards.get(l.from);
+          const to = layout.cards.get(l.to);
+          if (!from || !to) return null;
+          const fromNs = map.cards.get(l.from)?.namespace ?? '';
+          const toNs = map.cards.get(l.to)?.namespace ?? '';
+          if (shown.size && !shown.has(fromNs) && !shown.has(toNs)) return null;
+          const state = linkEncryption(l);
+          const style = encryptionStyle[state];
+          const dropped = l.verdicts.has('DROPPED');
+          const d = edgePath(from, to);
+          const mx = (from.x + from.width + to.x) / 2;
+          const my = (from.y + to.y + cardHeaderHeight) / 2;
+          return (
+            <g
+              key={l.id}
+              className="edge"
+              data-testid="map-edge"
+              data-from={l.from}
+              data-to={l.to}
+              data-port={l.port}
+              data-encryption={state}
+              data-verdicts={[...l.verdicts.keys()].join(',')}
+              data-peers={[...l.peers].join(',')}
+            >
+              <title>
+                {`${l.from} → ${l.to}:${l.port}\n${style.title}${l.peers.size ? ` (peer ${[...l.peers].join(', ')})` : ''}\n` +
+                  `${l.flows} flows: ${l.encrypted} encrypted, ${l.plaintext} plaintext, ${l.sameNode} same-node\n${verdictText(l)}`}
+              </title>
+              <path
+                d={d}
+                fill="none"
+                stroke={dropped ? '#c50000' : style.color}
+                strokeWidth={dropped ? 3 : 2}
+                strokeDasharray={style.dash}
+                markerEnd="url(#arrow)"
+              />
+              <text x={mx} y={my} className="edge-glyph">
+                {style.glyph}
+                {dropped ? ' ✖' : ''}
+              </text>
+            </g>
+          );
+        })}
+        {[...map.cards.values()].map((c) => {
+          const box = layout.cards.get(c.id);
+          if (!box) return null;
+          if (shown.size && c.namespace && !shown.has(c.namespace)) return null;
+          return (
+            <g
+              key={c.id}
+              transform={`translate(${box.x},${box.y})`}
+              className="card"
+              data-testid="map-card"
+              data-card={c.id}
+            >
+              <rect
+                width={cardWidth}
+                height={box.height}
+                rx="8"
+                className={c.reserved ? 'card-box reserved' : 'card-box'}
+              />
+              <text x="10" y="18" className="card-name">
+                {c.name}
+              </text>
+              <text x="10" y="33" className="card-ns">
+                {c.namespace || c.reserved}{' '}
+                {c.pods.size ? `• ${c.pods.size} pod${c.pods.size > 1 ? 's' : ''}` : ''}
+              </text>
+              {[...c.ports].sort().map((p, i) => (
+                <text key={p} x="14" y={cardHeaderHeight + 12 + i * portRowHeight} className="card-port">
+                  ● {p}
+                </text>
+              ))}
+            </g>
+          );
+        })}
+        <defs>
+          <marker
+            id="arrow"
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerWidth="7"
+            markerHeight="7"
+            orient="auto-start-reverse"
+          >
+            <path d="M 0 0 L 10 5 L 0 10 z" fill="#6b7785" />
+          </marker>
+        </defs>
+      </svg>
+    </div>
+  );
+}
