@@ -2,10 +2,11 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { AgentConfig } from './config.js';
-import type { ClusterStore, EndpointRecord, NodeRecord } from './store/types.js';
+import type { ClusterStore, EndpointRecord, NodeRecord, PolicyRecord } from './store/types.js';
 import { WireguardManager, type EncryptStatus } from './wireguard/manager.js';
 import { buildApp } from './api/app.js';
 import type { HealthResponse } from './api/health.js';
+import type { AuditRequest, AuditResponse, PolicyStatusResponse } from './api/policy.js';
 import type { EncryptStatusResponse, RotateKeyResponse } from './api/encrypt.js';
 import type { EndpointsResponse } from './api/endpoints.js';
 import type {
@@ -131,6 +132,7 @@ export class Agent {
     await this.metrics.start(this.datapath?.observer);
     this.unwatch.push(this.store.watchNodes(() => this.scheduleSync()));
     this.unwatch.push(this.store.watchEndpoints(() => this.scheduleSync()));
+    this.unwatch.push(this.store.watchPolicies(() => this.scheduleSync()));
     await this.store.registerNode(this.record()).catch((err: unknown) => {
       this.noteStoreError(err);
     });
@@ -179,12 +181,14 @@ export class Agent {
     let members: NodeRecord[];
     let alive: Set<string>;
     let endpoints: EndpointRecord[];
+    let policies: PolicyRecord[];
     try {
       if (await this.store.ensureRegistered()) this.log('store: node re-registered');
-      [members, alive, endpoints] = await Promise.all([
+      [members, alive, endpoints, policies] = await Promise.all([
         this.store.listNodes(),
         this.store.liveNodeNames(),
         this.store.listEndpoints(),
+        this.store.listPolicies(),
       ]);
     } catch (err) {
       this.noteStoreError(err);
@@ -211,6 +215,7 @@ export class Agent {
     } catch (err) {
       this.log(`wireguard: peer sync failed: ${err instanceof Error ? err.message : String(err)}`);
     }
+    this.datapath?.policy.setRecords(policies);
     await this.syncEndpoints(endpoints);
     this.metrics.endpoints(endpoints);
     await this.syncDatapath(nodes, endpoints);
@@ -396,6 +401,39 @@ export class Agent {
     await this.datapath.setAttached(attached);
     this.log(`datapath: programs ${attached ? 'attached' : 'detached (route steering only)'}`);
     return { node: this.config.nodeName, attached };
+  }
+
+  private policyDatapath(): DatapathController {
+    if (!this.datapath)
+      throw new AgentError(
+        AgentErrorCode.NOT_FOUND,
+        'the eBPF datapath is off on this agent (--datapath off): no network policy',
+      );
+    return this.datapath;
+  }
+
+  policyStatus(): PolicyStatusResponse {
+    return { node: this.config.nodeName, ...this.policyDatapath().policy.status() };
+  }
+
+  /** Audit mode for the whole agent or one local endpoint (namespace/pod); in the maps once this returns. */
+  async setPolicyAudit(request: AuditRequest): Promise<AuditResponse> {
+    const engine = this.policyDatapath().policy;
+    if (
+      request.endpoint !== undefined &&
+      !this.localEndpoints.some((e) => `${e.namespace}/${e.pod}` === request.endpoint)
+    )
+      throw new AgentError(
+        AgentErrorCode.NOT_FOUND,
+        `endpoint "${request.endpoint}" is not on this node; local: ${this.localEndpoints.map((e) => `${e.namespace}/${e.pod}`).join(', ') || 'none'}`,
+      );
+    engine.setAudit(request.enabled, request.endpoint);
+    this.log(
+      `policy: audit mode ${request.enabled ? 'on' : 'off'} for ${request.endpoint ?? 'every endpoint'}`,
+    );
+    await this.sync();
+    const { auditMode, auditEndpoints } = engine.status();
+    return { node: this.config.nodeName, auditMode, auditEndpoints };
   }
 
   flowCounters(): FlowCountersResponse {

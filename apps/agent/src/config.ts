@@ -37,6 +37,8 @@ export interface AgentConfig {
     mode: 'bpf' | 'off';
     /** Drop cross-node pod traffic that would leave unencrypted (reason 195). */
     strict: boolean;
+    /** Cilium's --policy-audit-mode: would-be policy denies pass and are reported AUDIT. */
+    policyAuditMode: boolean;
     aggregationSeconds: number;
     flowRingCapacity: number;
     /** Hubble Observer/Peer gRPC listen addresses (host:port, unix:///path); empty: not served. */
@@ -50,7 +52,7 @@ export const AGENT_USAGE = `usage: wirescope-agent --node-name NAME --underlay-i
   [--state-dir DIR] [--api-socket PATH] [--wg-interface NAME] [--wg-port PORT] [--wg-mtu MTU]
   [--wg-mechanism auto|kernel|wireguard-go] [--wg-keepalive SECONDS] [--lease-ttl SECONDS]
   [--node-grace-period SECONDS]
-  [--resync-interval SECONDS] [--datapath bpf|off] [--strict-encryption]
+  [--resync-interval SECONDS] [--datapath bpf|off] [--strict-encryption] [--policy-audit-mode]
   [--aggregation-interval SECONDS] [--flow-ring-capacity 2^n-1] [--hubble-listen ADDR[,ADDR]]
   [--hubble-tls-cert FILE --hubble-tls-key FILE [--hubble-tls-client-ca FILE]]
   [--hubble-metrics-server [HOST]:PORT|""] [--hubble-metrics "flow drop tcp:sourceContext=pod …"]`;
@@ -72,6 +74,7 @@ const options = {
   'resync-interval': { type: 'string' },
   datapath: { type: 'string' },
   'strict-encryption': { type: 'boolean' },
+  'policy-audit-mode': { type: 'boolean' },
   'aggregation-interval': { type: 'string' },
   'flow-ring-capacity': { type: 'string' },
   'hubble-listen': { type: 'string' },
@@ -230,6 +233,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
       ...(hubbleTls ? { hubbleTls } : {}),
       mode: datapathMode,
       strict: values['strict-encryption'] === true,
+      policyAuditMode: values['policy-audit-mode'] === true,
       aggregationSeconds: integerFlag('aggregation-interval', str('aggregation-interval'), 5, 1, 3600),
       flowRingCapacity,
     },

@@ -1,7 +1,7 @@
 export type { AgentConfig, WireguardMechanism } from './config.js';
 export { parseAgentFlags, AGENT_USAGE } from './config.js';
 export { AgentError, AgentErrorCode } from './errors.js';
-export type { ClusterStore, NodeRecord, EndpointRecord, Unsubscribe } from './store/types.js';
+export type { ClusterStore, NodeRecord, EndpointRecord, PolicyRecord, Unsubscribe } from './store/types.js';
 export { EtcdClusterStore, KEYS } from './store/etcd.js';
 export { RESERVED_IDENTITIES, FIRST_ALLOCATED_IDENTITY, canonicalLabels } from './store/identity.js';
 export type { EncryptStatus, PeerStatus } from './wireguard/manager.js';

@@ -216,8 +216,32 @@ test('an unknown route (or method) is a 404 listing the accepted ones', async ()
       `no route ${method} ${url.split('?')[0]}; accepted: GET /healthz, GET /v1/encrypt, ` +
         'POST /v1/encrypt/rotate-key, GET /v1/endpoints, GET /v1/flows, GET /v1/handshakes, ' +
         'GET /v1/flows/follow, GET /v1/datapath, GET /v1/datapath/flow-counters, ' +
-        'POST /v1/datapath/strict, POST /v1/datapath/attach',
+        'POST /v1/datapath/strict, POST /v1/datapath/attach, GET /v1/policy, POST /v1/policy/audit',
     );
   }
+  await app.close();
+});
+
+test('GET /v1/policy and POST /v1/policy/audit: status whole; a bad endpoint name or value is a 400', async () => {
+  const agent = new FakeAgent();
+  const app = buildApp(agent);
+  const status = await app.inject({ method: 'GET', url: '/v1/policy' });
+  assert.equal(status.statusCode, 200);
+  assert.deepEqual(status.json(), agent.policyStatus());
+  const on = await app.inject({
+    method: 'POST',
+    url: '/v1/policy/audit',
+    payload: { enabled: true, endpoint: 'shop/api' },
+  });
+  assert.deepEqual(on.json(), { node: 'node1', auditMode: false, auditEndpoints: ['shop/api'] });
+  const bad = await app.inject({
+    method: 'POST',
+    url: '/v1/policy/audit',
+    payload: { enabled: true, endpoint: 'api' },
+  });
+  assert.equal(bad.statusCode, 400);
+  assert.match(bad.json().error.message, /endpoint/);
+  const notBool = await app.inject({ method: 'POST', url: '/v1/policy/audit', payload: { enabled: 'yes' } });
+  assert.equal(notBool.statusCode, 400);
   await app.close();
 });

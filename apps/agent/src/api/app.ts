@@ -7,9 +7,15 @@ import { endpointsPlugin, type EndpointSource } from './endpoints.js';
 import { describeValidationError, installErrorHandlers } from './errors.js';
 import { flowsPlugin, type FlowSource } from './flows.js';
 import { healthPlugin, type HealthSource } from './health.js';
+import { policyPlugin, type PolicySource } from './policy.js';
 
 /** What the local API serves from: the Agent, or a test double in unit tests. */
-export type AgentApiSource = HealthSource & EncryptSource & EndpointSource & FlowSource & DatapathSource;
+export type AgentApiSource = HealthSource &
+  EncryptSource &
+  EndpointSource &
+  FlowSource &
+  DatapathSource &
+  PolicySource;
 
 /**
  * The agent's local API (JSON over a unix socket): one plugin per feature, TypeBox schemas on
@@ -59,5 +65,6 @@ export function buildApp(source: AgentApiSource): FastifyInstance {
   void app.register(endpointsPlugin, { source });
   void app.register(flowsPlugin, { source });
   void app.register(datapathPlugin, { source });
+  void app.register(policyPlugin, { source });
   return app;
 }

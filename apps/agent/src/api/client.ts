@@ -6,6 +6,7 @@ import type { EndpointsResponse } from './endpoints.js';
 import type { ErrorResponse } from './errors.js';
 import type { FlowsResponse, HandshakesResponse, LastQuery } from './flows.js';
 import type { HealthResponse } from './health.js';
+import type { AuditRequest, AuditResponse, PolicyStatusResponse } from './policy.js';
 
 /**
  * Every JSON route of the agent's local API: what it takes and what it answers (the schemas in
@@ -23,6 +24,8 @@ export interface AgentRoutes {
   'GET /v1/datapath/flow-counters': { response: FlowCountersResponse };
   'POST /v1/datapath/strict': { body: StrictRequest; response: StrictResponse };
   'POST /v1/datapath/attach': { body: AttachRequest; response: AttachResponse };
+  'GET /v1/policy': { response: PolicyStatusResponse };
+  'POST /v1/policy/audit': { body: AuditRequest; response: AuditResponse };
 }
 
 type Method = 'GET' | 'POST';

@@ -35,6 +35,8 @@ export const DatapathStatsSchema = Type.Object({
   traces: Type.Number(),
   arpReplies: Type.Number(),
   transportPackets: Type.Number(),
+  /** dropped by network policy (133, 181) or a policy's encryption demand (195) */
+  policyDrops: Type.Optional(Type.Number()),
   lostEvents: Type.Number(),
 });
 

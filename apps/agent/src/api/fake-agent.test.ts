@@ -15,6 +15,7 @@ import type { EncryptStatusResponse, RotateKeyResponse } from './encrypt.js';
 import type { EndpointsResponse } from './endpoints.js';
 import type { FlowFeed } from './flows.js';
 import type { HealthResponse } from './health.js';
+import type { AuditRequest, AuditResponse, PolicyStatusResponse } from './policy.js';
 
 /** The flow observer's surface: rings kept as arrays, subscribers observable by the test. */
 export class FakeFeed implements FlowFeed {
@@ -300,5 +301,40 @@ export class FakeAgent implements AgentApiSource {
     this.requireDatapath();
     this.attached = attached;
     return { node: 'node1', attached };
+  }
+
+  auditEndpoints: string[] = [];
+
+  policyStatus(): PolicyStatusResponse {
+    this.requireDatapath();
+    return {
+      node: 'node1',
+      revision: 9,
+      policies: [{ kind: 'CiliumNetworkPolicy', namespace: 'shop', name: 'api-from-shop', revision: 9 }],
+      rejected: [],
+      auditMode: false,
+      auditEndpoints: this.auditEndpoints,
+      endpoints: [
+        {
+          endpoint: 'shop/api',
+          interface: 'lxc2',
+          ingress: { active: true, enforced: true, enforcedBy: ['shop/api-from-shop'] },
+          egress: { active: false, enforced: false, enforcedBy: [] },
+          audit: this.auditEndpoints.includes('shop/api'),
+          requireEncryption: [],
+          entries: 3,
+        },
+      ],
+    };
+  }
+
+  async setPolicyAudit(request: AuditRequest): Promise<AuditResponse> {
+    this.requireDatapath();
+    if (request.endpoint && request.enabled) this.auditEndpoints.push(request.endpoint);
+    return {
+      node: 'node1',
+      auditMode: request.endpoint === undefined && request.enabled,
+      auditEndpoints: this.auditEndpoints,
+    };
   }
 }

@@ -7,6 +7,8 @@ import { run } from '../exec.js';
 import { BpfDatapath, type DatapathState } from './loader.js';
 import { IpcacheFlag, nodeIdOf, type IpcacheEntry } from './maps.js';
 import { vmlinuxHeader } from '@wirescope/bpf';
+import type { PolicyRef } from '@wirescope/policy';
+import { PolicyEngine } from '../policy/engine.js';
 
 const VMLINUX_H = vmlinuxHeader;
 
@@ -35,6 +37,7 @@ export interface DatapathSyncInput {
 export class DatapathController implements EnrichContext {
   readonly datapath: BpfDatapath;
   readonly observer: FlowObserver;
+  readonly policy: PolicyEngine;
   private endpointsByIP = new Map<string, EndpointInfo>();
   private nodesById = new Map<number, NodeInfo>();
   private nodesByIP = new Map<string, NodeInfo>();
@@ -57,6 +60,7 @@ export class DatapathController implements EnrichContext {
     } catch {
       // names are cosmetic: flows then say "reason N"
     }
+    this.policy = new PolicyEngine(config.datapath.policyAuditMode, log);
     this.observer = new FlowObserver(this, config.datapath.flowRingCapacity);
     this.datapath = new BpfDatapath({
       nodeName: config.nodeName,
@@ -155,6 +159,7 @@ export class DatapathController implements EnrichContext {
         netns: e.netns,
       })),
       peerNodeIds,
+      policy: this.policy.program(input.endpoints, local),
     };
     const state = this.lastState;
     await this.oneAtATime(async () => {
@@ -234,6 +239,15 @@ export class DatapathController implements EnrichContext {
 
   receiverIndexFor(peerAddress: string): number | undefined {
     return this.observer.tracker.receiverIndexFor(peerAddress);
+  }
+
+  policyAttribution(cookie: number): PolicyRef[] {
+    return this.policy.attribution(cookie);
+  }
+
+  policyEnforcedBy(ifindex: number, direction: 'ingress' | 'egress'): PolicyRef[] {
+    const name = this.interfaces.get(ifindex);
+    return name ? this.policy.enforcedBy(name, direction) : [];
   }
 
   kernelDropReasonName(reason: number): string | undefined {

@@ -23,6 +23,8 @@ import {
 } from './maps.js';
 import { localNetns, localNetnsMap, netnsProblems, nodeNetnsPath, type LocalNetns } from './netns.js';
 import { bpfOutputDir } from '@wirescope/bpf';
+import type { EndpointPolicyProgram } from '../policy/engine.js';
+import { writePolicyMaps, type PolicyMapCounts } from '../policy/maps.js';
 
 /** Where `make` in bpf/ puts the objects: the @wirescope/bpf package's output directory. */
 export const DEFAULT_BPF_DIR = bpfOutputDir;
@@ -63,6 +65,8 @@ export interface DatapathState {
   endpoints: LocalEndpointAttachment[];
   /** Node ids (nodeIdOf) this node's WireGuard device has a peer for. */
   peerNodeIds: number[];
+  /** The local endpoints' compiled network policy (ws_policy, ws_policy_ep of the lxc object). */
+  policy?: EndpointPolicyProgram[];
 }
 
 export interface AttachmentStatus {
@@ -93,6 +97,7 @@ const STAT_NAMES = [
   'traces',
   'arpReplies',
   'transportPackets',
+  'policyDrops',
 ] as const;
 
 export class DatapathError extends Error {
@@ -119,6 +124,8 @@ export class BpfDatapath {
   private wgIfindex = 0;
   private netnsState: LocalNetns | undefined;
   private netnsReport = '';
+  /** What the last sync wrote into the policy maps. */
+  policyCounts: PolicyMapCounts | undefined;
 
   constructor(private readonly options: DatapathOptions) {
     this.strictMode = options.strict;
@@ -307,6 +314,9 @@ export class BpfDatapath {
       replaceMap(object, 'ws_endpoints', endpointMap);
       replaceMap(object, 'ws_peers', peers);
     }
+    const lxc = this.objects.get('lxc');
+    if (lxc && state.policy)
+      this.policyCounts = writePolicyMaps(lxc, state.policy, (name) => byName.get(name)?.ifindex);
     this.applyNetns(localNetns(nodeNetnsPath(this.options.netns), state.endpoints));
   }
 

@@ -4,7 +4,10 @@
  */
 import { EventDecoder, type DecodedEvent, type RecordBatchLike } from '@wirescope/events';
 
-export type DatapathEvent = Extract<DecodedEvent, { kind: 'trace' | 'drop' | 'handshake' }>;
+export type DatapathEvent = Extract<
+  DecodedEvent,
+  { kind: 'trace' | 'drop' | 'handshake' | 'policy-verdict' }
+>;
 
 export interface DecodeCounters {
   decoded: number;
@@ -19,7 +22,13 @@ export class FlowDecoder {
   decodeBatch(batch: RecordBatchLike): DatapathEvent[] {
     const out: DatapathEvent[] = [];
     for (const event of this.decoder.decodeBatch(batch)) {
-      if (event.kind === 'trace' || event.kind === 'drop' || event.kind === 'handshake') out.push(event);
+      if (
+        event.kind === 'trace' ||
+        event.kind === 'drop' ||
+        event.kind === 'handshake' ||
+        event.kind === 'policy-verdict'
+      )
+        out.push(event);
       else this.otherKinds++;
     }
     return out;

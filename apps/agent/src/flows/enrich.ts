@@ -32,6 +32,7 @@ import {
   type PacketInfo,
   type TraceEvent,
 } from '@wirescope/events';
+import type { PolicyRef } from '@wirescope/policy';
 
 export interface EndpointInfo {
   namespace: string;
@@ -59,6 +60,10 @@ export interface EnrichContext {
   kernelDropReasonName(reason: number): string | undefined;
   /** CLOCK_MONOTONIC ns -> Unix ms. */
   wallClockMs(ktimeNs: bigint): number;
+  /** The policies a verdict record's cookie names (policy/engine.ts); absent: verdicts name none. */
+  policyAttribution?(cookie: number): PolicyRef[];
+  /** The policies that turned default deny on for the endpoint behind a veth. */
+  policyEnforcedBy?(ifindex: number, direction: 'ingress' | 'egress'): PolicyRef[];
 }
 
 const F = ENUMS.ws_trace_flag;
@@ -101,7 +106,7 @@ interface KernelDrop {
   name: string;
 }
 
-function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo, kernelDrop?: KernelDrop): Flow {
+export function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo, kernelDrop?: KernelDrop): Flow {
   const flow = create(FlowSchema, {
     time: timestamp(ctx.wallClockMs(ktimeNs)),
     uuid: randomUUID(),

@@ -8,6 +8,7 @@ import type { RecordBatchLike } from '@wirescope/events';
 import { FlowDecoder } from './decode.js';
 import { HandshakeTracker, dropToFlow, traceToFlow, type EnrichContext } from './enrich.js';
 import { DEFAULT_RING_CAPACITY, Ring } from './ring.js';
+import { policyVerdictToFlow } from '../policy/verdict-flow.js';
 
 /**
  * Kernel drop reasons that are bookkeeping, not lost traffic (a closing socket purging its
@@ -70,7 +71,12 @@ export class FlowObserver {
           this.benignKernelDrops++;
           continue;
         } else {
-          const flow = event.kind === 'trace' ? traceToFlow(this.ctx, event) : dropToFlow(this.ctx, event);
+          const flow =
+            event.kind === 'trace'
+              ? traceToFlow(this.ctx, event)
+              : event.kind === 'policy-verdict'
+                ? policyVerdictToFlow(this.ctx, event)
+                : dropToFlow(this.ctx, event);
           this.flows.push(flow);
           item = { kind: 'flow', flow };
         }

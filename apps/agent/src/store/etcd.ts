@@ -1,7 +1,7 @@
 import { Etcd3, type Lease, type Watcher } from 'etcd3';
 import { ExponentialBackoff } from 'cockatiel';
 import { AgentError, AgentErrorCode } from '../errors.js';
-import type { ClusterStore, EndpointRecord, NodeRecord, Unsubscribe } from './types.js';
+import type { ClusterStore, EndpointRecord, NodeRecord, PolicyRecord, Unsubscribe } from './types.js';
 import {
   FIRST_ALLOCATED_IDENTITY,
   LAST_ALLOCATED_IDENTITY,
@@ -18,11 +18,17 @@ export const KEYS = {
   nodes: '/wirescope/nodes/',
   aliveNodes: '/wirescope/alive/',
   endpoints: '/wirescope/endpoints/',
+  policies: '/wirescope/policies/',
   identityByLabels: '/wirescope/identities/by-labels/',
   identityById: '/wirescope/identities/by-id/',
   node: (name: string) => `/wirescope/nodes/${name}`,
   alive: (name: string) => `/wirescope/alive/${name}`,
   endpoint: (namespace: string, pod: string) => `/wirescope/endpoints/${namespace}/${pod}`,
+  /** cnp/<namespace>/<name> or ccnp/<name> */
+  policy: (kind: string, namespace: string, name: string) =>
+    kind === 'CiliumClusterwideNetworkPolicy'
+      ? `/wirescope/policies/ccnp/${name}`
+      : `/wirescope/policies/cnp/${namespace}/${name}`,
 };
 
 export interface EtcdStoreOptions {
@@ -128,6 +134,41 @@ export class EtcdClusterStore implements ClusterStore {
 
   watchEndpoints(onChange: () => void): Unsubscribe {
     return this.watchPrefix(KEYS.endpoints, onChange);
+  }
+
+  async putPolicy(policy: Omit<PolicyRecord, 'revision'>): Promise<{ revision: number; changed: boolean }> {
+    const key = KEYS.policy(policy.kind, policy.namespace, policy.name);
+    const current = await this.client.get(key).exec();
+    const kv = current.kvs[0];
+    const old = kv
+      ? parseRecord<Omit<PolicyRecord, 'revision'>>(kv.value.toString(), isPolicyRecord)[0]
+      : undefined;
+    if (kv && old && old.text === policy.text) return { revision: Number(kv.mod_revision), changed: false };
+    const put = await this.client.put(key).value(JSON.stringify(policy)).exec();
+    return { revision: Number(put.header.revision), changed: true };
+  }
+
+  async deletePolicy(kind: string, namespace: string, name: string): Promise<boolean> {
+    const res = await this.client
+      .delete()
+      .key(KEYS.policy(kind, namespace, name))
+      .exec();
+    return Number(res.deleted) > 0;
+  }
+
+  /** Every policy, with its revision: the etcd revision of its last change. */
+  async listPolicies(): Promise<PolicyRecord[]> {
+    const res = await this.client.getAll().prefix(KEYS.policies).exec();
+    return res.kvs.flatMap((kv) =>
+      parseRecord<Omit<PolicyRecord, 'revision'>>(kv.value.toString(), isPolicyRecord).map((p) => ({
+        ...p,
+        revision: Number(kv.mod_revision),
+      })),
+    );
+  }
+
+  watchPolicies(onChange: () => void): Unsubscribe {
+    return this.watchPrefix(KEYS.policies, onChange);
   }
 
   /** Removes a node from the cluster on purpose (decommission): its record and its liveness. */
@@ -245,5 +286,18 @@ function isEndpointRecord(value: unknown): value is EndpointRecord {
     typeof v.ip === 'string' &&
     typeof v.labels === 'object' &&
     (v.netns === undefined || typeof v.netns === 'string')
+  );
+}
+
+function isPolicyRecord(value: unknown): value is Omit<PolicyRecord, 'revision'> {
+  const v = value as Partial<PolicyRecord> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.kind === 'string' &&
+    typeof v.name === 'string' &&
+    typeof v.namespace === 'string' &&
+    typeof v.text === 'string' &&
+    typeof v.file === 'string'
   );
 }

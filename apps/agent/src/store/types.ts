@@ -23,6 +23,20 @@ export interface EndpointRecord {
   netns?: string;
 }
 
+/** A network policy as applied (`wirescope policy apply`): the YAML document is the truth. */
+export interface PolicyRecord {
+  kind: string;
+  name: string;
+  /** '' for a clusterwide policy */
+  namespace: string;
+  /** the policy's YAML document, as applied */
+  text: string;
+  /** the file it was applied from, for messages */
+  file: string;
+  /** the store's revision of this policy: changes whenever an apply changes it */
+  revision: number;
+}
+
 export type Unsubscribe = () => void;
 
 /**
@@ -46,6 +60,12 @@ export interface ClusterStore {
   deleteEndpoint(namespace: string, pod: string): Promise<void>;
   listEndpoints(): Promise<EndpointRecord[]>;
   watchEndpoints(onChange: () => void): Unsubscribe;
+  /** Stores a policy; an apply of the same text changes nothing (same revision). */
+  putPolicy(policy: Omit<PolicyRecord, 'revision'>): Promise<{ revision: number; changed: boolean }>;
+  /** true when it existed */
+  deletePolicy(kind: string, namespace: string, name: string): Promise<boolean>;
+  listPolicies(): Promise<PolicyRecord[]>;
+  watchPolicies(onChange: () => void): Unsubscribe;
   /** Cluster-wide numeric identity for a label set: the same labels get the same id everywhere. */
   allocateIdentity(labels: Record<string, string>): Promise<number>;
   /** Cheap round trip used for health and to detect that the store is back. */
