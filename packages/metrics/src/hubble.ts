@@ -227,6 +227,9 @@ export class HubbleFlowMetrics {
         labelNames: ['source'],
         registers: [registry],
       });
+      // both sources from the start: the first loss is an increase, not a new series
+      for (const source of ['perf_event_ring_buffer', 'observer_events_queue'])
+        this.lostEvents.inc({ source }, 0);
     }
   }
 

@@ -196,7 +196,11 @@ export class HandshakeMetrics {
       if (direction === 'received') this.pending.delete(h.receiverIndex);
       this.handshakes.inc({ peer_node: peer, outcome: 'completed' });
       if (this.completedPeers.has(peer)) this.rekeys.inc({ peer_node: peer });
-      else this.completedPeers.add(peer);
+      else {
+        // the pair's series from its first session on, so rate() sees its first rekey
+        this.completedPeers.add(peer);
+        this.rekeys.inc({ peer_node: peer }, 0);
+      }
       if (h.roundTripNs > 0n) this.roundTrip.observe({ peer_node: peer }, Number(h.roundTripNs) / 1e9);
     }
   }

@@ -3,10 +3,12 @@
  * datapath's counters (coverage by node id, mapped to node names) and the flow ring.
  */
 import type {
-  NodeMetricsSource,
-  WireguardSnapshot,
+  CoverageCounter,
+  CoverageState,
   DatapathSnapshot,
+  NodeMetricsSource,
   RingSnapshot,
+  WireguardSnapshot,
 } from '@wirescope/metrics';
 import type { EncryptStatus } from '../wireguard/manager.js';
 import type { NodeRecord } from '../store/types.js';
@@ -15,6 +17,7 @@ import { nodeIdOf } from '../datapath/maps.js';
 
 /** Re-read the WireGuard device at most this often: scrapes stay cheap, handshakes stay fresh. */
 const WIREGUARD_REFRESH_MS = 1000;
+const COVERAGE_STATES: CoverageState[] = ['encrypted', 'plaintext', 'dropped'];
 
 export interface AgentMetricsInputs {
   nodeName: string;
@@ -84,13 +87,34 @@ export class AgentMetricsSource implements NodeMetricsSource {
         attached: a.attached,
       })),
       leakPackets: loader.stats().leakPackets,
-      coverage: loader.coverage().map((c) => ({
-        destinationNode: names.get(c.nodeId) ?? `node-id-${c.nodeId}`,
+      coverage: this.coverage(loader.coverage(), names),
+    };
+  }
+
+  /**
+   * The kernel's counters, plus a zero for every other node and state the kernel has not counted
+   * yet: a pair's first plaintext packet then shows as an increase (rate, alerts), not a new series.
+   */
+  private coverage(
+    counted: ReturnType<DatapathController['datapath']['coverage']>,
+    names: Map<number, string>,
+  ): CoverageCounter[] {
+    const out = new Map<string, CoverageCounter>();
+    for (const node of this.inputs.nodes()) {
+      if (node.name === this.nodeName) continue;
+      for (const state of COVERAGE_STATES)
+        out.set(`${node.name}/${state}`, { destinationNode: node.name, state, packets: 0, bytes: 0 });
+    }
+    for (const c of counted) {
+      const destinationNode = names.get(c.nodeId) ?? `node-id-${c.nodeId}`;
+      out.set(`${destinationNode}/${c.state}`, {
+        destinationNode,
         state: c.state,
         packets: c.packets,
         bytes: c.bytes,
-      })),
-    };
+      });
+    }
+    return [...out.values()];
   }
 
   ring(): RingSnapshot {
