@@ -4,6 +4,7 @@ import { ConfigError, parseRelayArgs } from './config.js';
 import { PeerManager } from './peers.js';
 import { Relay } from './relay.js';
 import { RelayServer } from './server.js';
+import { startMetricsServer } from './metrics.js';
 
 // Bigger pools for Buffer.allocUnsafe: grpc-js allocates one small buffer per message.
 Buffer.poolSize = 256 * 1024;
@@ -27,7 +28,15 @@ async function main(): Promise<void> {
   const addresses: string[] = [];
   for (const server of servers) addresses.push(...(await server.start()));
   console.error(`relay: serving on ${addresses.join(', ')}`);
+  const metrics = config.metricsListen
+    ? await startMetricsServer(peers, {
+        listen: config.metricsListen,
+        agentMetricsPort: config.agentMetricsPort,
+      })
+    : undefined;
+  if (metrics) console.error(`relay: metrics on ${config.metricsListen}`);
   const stop = () => {
+    metrics?.close();
     peers.close();
     Promise.all(servers.map((s) => s.stop(500))).then(() => process.exit(0));
   };

@@ -16,6 +16,10 @@ export interface RelayConfig {
   tls?: ServerTlsFiles | undefined;
   peerTls?: ClientTlsFiles | undefined;
   windowMs: number;
+  /** Prometheus endpoint (Hubble Relay's --metrics-listen-address); '' (the default) turns it off. */
+  metricsListen: string;
+  /** Port of the agents' /metrics, for the targets the relay discovers for Prometheus. */
+  agentMetricsPort: number;
 }
 
 export class ConfigError extends Error {
@@ -30,7 +34,9 @@ export const relayUsage = `usage: wirescope-relay [flags]
   --tls-cert FILE --tls-key FILE [--tls-client-ca FILE]   TLS (mutual with a client CA) toward clients
   --peer-tls-ca FILE [--peer-tls-cert FILE --peer-tls-key FILE] [--peer-tls-server-name NAME]
                              TLS (mutual with a client certificate) toward agents
-  --merge-window-ms N        follow-mode merge window (default 20)`;
+  --merge-window-ms N        follow-mode merge window (default 20)
+  --metrics-listen-address [HOST]:PORT   serve /metrics and Prometheus targets (e.g. :9966; default off)
+  --agent-metrics-port N     port of the agents' /metrics in the targets (default 9965)`;
 
 export function parseRelayArgs(argv: string[]): RelayConfig {
   let values;
@@ -52,6 +58,8 @@ export function parseRelayArgs(argv: string[]): RelayConfig {
         'peer-tls-key': { type: 'string' },
         'peer-tls-server-name': { type: 'string' },
         'merge-window-ms': { type: 'string', default: '20' },
+        'metrics-listen-address': { type: 'string', default: '' },
+        'agent-metrics-port': { type: 'string', default: '9965' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -77,6 +85,15 @@ export function parseRelayArgs(argv: string[]): RelayConfig {
       `--merge-window-ms: "${values['merge-window-ms']}" is not a number of milliseconds in 0-10000`,
     );
   }
+  const metricsListen = values['metrics-listen-address'] ?? '';
+  const metricsPort = /^(|[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(metricsListen);
+  if (metricsListen !== '' && (!metricsPort || Number(metricsPort[2]) < 1 || Number(metricsPort[2]) > 65535))
+    throw new ConfigError(
+      `--metrics-listen-address: "${metricsListen}" is not :PORT, HOST:PORT or [IPv6]:PORT (port 1-65535)`,
+    );
+  const agentMetricsPort = Number(values['agent-metrics-port']);
+  if (!/^\d+$/.test(values['agent-metrics-port'] ?? '') || agentMetricsPort < 1 || agentMetricsPort > 65535)
+    throw new ConfigError(`--agent-metrics-port: "${values['agent-metrics-port']}" is not a port (1-65535)`);
   const invalid = (message: string) => new ConfigError(message);
   const tls = serverTlsFromFlags(
     { cert: values['tls-cert'], key: values['tls-key'], clientCa: values['tls-client-ca'] },
@@ -110,5 +127,7 @@ export function parseRelayArgs(argv: string[]): RelayConfig {
     tls,
     peerTls,
     windowMs,
+    metricsListen,
+    agentMetricsPort,
   };
 }

@@ -7,3 +7,4 @@ export * from './hubble.js';
 export * from './wireguard.js';
 export * from './wirescope.js';
 export * from './node-metrics.js';
+export * from './relay.js';
