@@ -11,6 +11,7 @@ export {
 export type { ErrorResponse } from './api/errors.js';
 export type { HealthResponse } from './api/health.js';
 export type { PolicyStatusResponse, AuditRequest, AuditResponse } from './api/policy.js';
+export type { PolicyRecord } from './store/types.js';
 export type { EncryptStatusResponse, RotateKeyResponse } from './api/encrypt.js';
 export type { EndpointsResponse } from './api/endpoints.js';
 export type { FlowsResponse, HandshakesResponse, FollowLine, LastQuery } from './api/flows.js';

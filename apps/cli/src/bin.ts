@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   status: () => import('./commands/status.js'),
   list: () => import('./commands/list.js'),
   handshakes: () => import('./commands/handshakes.js'),
+  policy: () => import('./commands/policy.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

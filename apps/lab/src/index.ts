@@ -7,6 +7,7 @@ export {
   SpecError,
   type LabSpec,
   type NodeSpec,
+  type LabPolicy,
   type PodSpec,
   type Workload,
 } from './spec.js';
@@ -28,3 +29,4 @@ export { followLabFlows } from './flows-tail.js';
 export { restartSummary } from './supervisor.js';
 export type { DaemonRecord, LabState } from './state.js';
 export { LOG_DIR, PREFIX, etcdForwardSocket } from './names.js';
+export { withLabStore } from './store.js';

@@ -202,8 +202,14 @@ export const DocumentSchema = strictObject(
       problem: () => 'required: a list of at least one node',
     }),
     pods: Type.Optional(Type.Array(Type.Unknown(), { problem: () => 'expected a list of pods' })),
+    // CiliumNetworkPolicy files or directories, relative to the spec: applied by `lab up`
+    policies: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        problem: () => 'expected a list of policy files or directories (relative to the spec)',
+      }),
+    ),
   },
-  'expected a mapping with "nodes" and "pods"',
+  'expected a mapping with "nodes", "pods" and "policies"',
 );
 
 export type Path = (string | number)[];

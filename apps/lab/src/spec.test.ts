@@ -63,7 +63,7 @@ test('unknown field: file, line and field are named', () => {
   ]);
   assert.match(
     problems(`${good}extra: 1\n`)[0] ?? '',
-    /^spec\.yaml:17: extra: unknown field; accepted: nodes, pods$/,
+    /^spec\.yaml:17: extra: unknown field; accepted: nodes, pods, policies$/,
   );
   assert.match(
     problems(good.replace('port: 8080 }', 'port: 8080, tls: true }'))[0] ?? '',
@@ -196,4 +196,34 @@ test('a YAML alias bomb is an invalid spec, not a crash', () => {
     'spec.yaml',
   );
   assert.deepEqual(shared.pods[1]?.labels, { app: 'x' });
+});
+
+test('policies: files relative to the spec are parsed at load; a bad one fails the spec with its file:line', async () => {
+  const { mkdtempSync, writeFileSync, mkdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync('/tmp/wirescope-spec-policies-');
+  mkdirSync(join(dir, 'policies'));
+  const policy = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: p1, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: api}}
+  ingress: [{}]
+`;
+  writeFileSync(join(dir, 'policies', 'a.yaml'), policy);
+  const spec = 'policies: [policies]\nnodes:\n  - name: node1\n    podCIDR: 10.244.1.0/24\n';
+  const parsed = parseSpec(spec, join(dir, 'spec.yaml'));
+  assert.deepEqual(
+    parsed.policies.map((p) => [p.kind, p.namespace, p.name, p.file]),
+    [['CiliumNetworkPolicy', 'shop', 'p1', join(dir, 'policies', 'a.yaml')]],
+  );
+  writeFileSync(
+    join(dir, 'policies', 'b.yaml'),
+    policy.replace('p1', 'p2').replace('ingress: [{}]', 'ingress: [{toFQDNs: []}]'),
+  );
+  assert.throws(
+    () => parseSpec(spec, join(dir, 'spec.yaml')),
+    (err: Error) =>
+      err instanceof SpecError && /b\.yaml:6: spec\.ingress\[0\]\.toFQDNs: unknown field/.test(err.message),
+  );
 });

@@ -2,6 +2,8 @@
 // (spec-schema.ts), then checked across entries; every problem is reported at once, each as
 // "file:line: field: what is wrong; accepted: …", before anything is created.
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { PolicyError, formatProblem, loadPolicyFiles } from '@wirescope/policy';
 import { LineCounter, parseDocument } from 'yaml';
 import {
   cidrContains,
@@ -54,10 +56,20 @@ export interface PodSpec {
   workload: Workload;
 }
 
+/** A network policy the lab applies at `lab up` (parsed, so a bad file fails before anything is created). */
+export interface LabPolicy {
+  kind: string;
+  name: string;
+  namespace: string;
+  text: string;
+  file: string;
+}
+
 export interface LabSpec {
   file: string;
   nodes: NodeSpec[];
   pods: PodSpec[];
+  policies: LabPolicy[];
 }
 
 /** Every problem in a spec, each "file:line: field: what is wrong; accepted: …". */
@@ -125,7 +137,7 @@ export function parseSpec(text: string, file: string): LabSpec {
       problems.add([clash.list, clash.index, 'name'], clash.message);
   }
   if (problems.length > 0) throw new SpecError(problems.sorted());
-  return { file, nodes: nodes.specs, pods };
+  return { file, nodes: nodes.specs, pods, policies: specPolicies(root.policies, file) };
 }
 
 type Report = (found: ReturnType<typeof shapeProblems>) => Set<string | number | undefined>;
@@ -302,4 +314,21 @@ function checkWorkload(raw: unknown, at: Path, report: Report): Workload | undef
   const found = shapeProblems(schema, fields, at);
   report(found);
   return found.length > 0 ? undefined : withDefaults<Workload>(schema, fields);
+}
+
+/** The spec's policy files (relative to the spec), every policy problem named with its own file:line. */
+function specPolicies(paths: unknown, file: string): LabPolicy[] {
+  if (!Array.isArray(paths) || paths.length === 0) return [];
+  try {
+    return loadPolicyFiles(paths.map((p) => resolve(dirname(file), String(p)))).map((p) => ({
+      kind: p.kind,
+      name: p.name,
+      namespace: p.namespace,
+      text: p.text,
+      file: p.file,
+    }));
+  } catch (err) {
+    if (err instanceof PolicyError) throw new SpecError(err.problems.map(formatProblem));
+    throw err;
+  }
 }

@@ -90,6 +90,11 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
         });
       }
       step(`registered ${spec.pods.length} endpoints`);
+      for (const policy of spec.policies) await store.putPolicy(policy);
+      if (spec.policies.length > 0)
+        step(
+          `applied ${spec.policies.length} network policies (${spec.policies.map((p) => p.name).join(', ')})`,
+        );
     });
 
     for (const node of spec.nodes) {

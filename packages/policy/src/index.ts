@@ -2,6 +2,7 @@
 // policy map's entries, and evaluated in userspace exactly as the datapath does.
 export { PolicyError, PolicyErrorCode, formatProblem, type PolicyProblem } from './errors.js';
 export * from './types.js';
+export { loadPolicyFiles, policyFilesOf } from './files.js';
 export { parsePolicies, parseLabelKey, NAMESPACE_LABEL, REQUIRE_ENCRYPTION_ANNOTATION } from './parse.js';
 export { selects, podIdentityLabels, type IdentityLabels } from './selector.js';
 export {
