@@ -17,11 +17,12 @@ export class HandshakeLog {
     private readonly resolvePeer?: (peerAddress: string) => string | undefined,
   ) {}
 
-  push(event: Partial<Omit<HandshakeEvent, '$typeName'>> | HandshakeEvent): void {
+  push(event: Partial<Omit<HandshakeEvent, '$typeName'>> | HandshakeEvent): HandshakeEvent {
     const ev = create(HandshakeEventSchema, { nodeName: this.nodeName, ...event } as never);
     this.events.push(ev);
     if (this.events.length > this.capacity) this.events.shift();
     this.emitter.emit('event', ev);
+    return ev;
   }
 
   recent(n?: number, peerNode?: string): HandshakeEvent[] {

@@ -119,3 +119,77 @@ test('a node event reaches every follower in order with its flows, whatever its 
     assert.match(event.value.message, /wireguard-go exited/);
   }
 });
+
+test('hooks see every flow, handshake and lost notice in order; removal stops them; a throwing hook is dropped alone', async () => {
+  const observer = new Observer({ nodeName: 'wst-node-4', clientQueue: 1 });
+  const seen: string[] = [];
+  const remove = observer.addHook({
+    name: 'recorder',
+    onFlow: (entry) => seen.push(`flow ${entry.seq} ${entry.flow.verdict}`),
+    onHandshake: (h) => seen.push(`handshake ${h.nodeName} ${h.senderIndex}`),
+    onLost: (l) => seen.push(`lost ${LostEventSource[l.source]} ${l.count} cpu ${l.cpu}`),
+  });
+  const original = process.stderr.write;
+  const stderr: string[] = [];
+  process.stderr.write = ((chunk: string) => stderr.push(chunk) > 0) as typeof process.stderr.write;
+  try {
+    observer.addHook({
+      name: 'broken',
+      onFlow: () => {
+        throw new Error('boom');
+      },
+    });
+    const [a, b] = loadRecordedFlows();
+    observer.push(create(FlowSchema, a!));
+    observer.pushHandshake({ senderIndex: 7 });
+    observer.reportLost(LostEventSource.PERF_EVENT_RING_BUFFER, 3, 1);
+    observer.push(create(FlowSchema, b!));
+  } finally {
+    process.stderr.write = original;
+  }
+  assert.deepEqual(
+    stderr,
+    ['observer: hook broken threw and was removed: boom\n'],
+    'said once, then removed',
+  );
+  const [a, b] = loadRecordedFlows();
+  assert.deepEqual(seen, [
+    `flow 0 ${a!.verdict}`,
+    'handshake wst-node-4 7',
+    'lost PERF_EVENT_RING_BUFFER 3 cpu 1',
+    `flow 1 ${b!.verdict}`,
+  ]);
+  assert.equal(observer.handshakes.recent().length, 1);
+  assert.equal(observer.lostCounts().get(LostEventSource.PERF_EVENT_RING_BUFFER), 3);
+  // a follower falling behind is a lost notice too (OBSERVER_EVENTS_QUEUE, per flow missed)
+  const client = blockingSink(1);
+  await observer.getFlows(create(GetFlowsRequestSchema, { follow: true }), client.sink);
+  seen.length = 0;
+  for (const f of loadRecordedFlows().slice(0, 3)) observer.push(create(FlowSchema, f));
+  assert.deepEqual(
+    seen.filter((s) => s.startsWith('lost')),
+    ['lost OBSERVER_EVENTS_QUEUE 1 cpu -1'],
+    'one written, one queued, one lost',
+  );
+  remove();
+  seen.length = 0;
+  observer.push(create(FlowSchema, a!));
+  assert.deepEqual(seen, []);
+});
+
+test('kernel ring losses reach followers as lost_events with their source and CPU', async () => {
+  const observer = new Observer({ nodeName: 'wst-node-5' });
+  const client = blockingSink(100);
+  await observer.getFlows(create(GetFlowsRequestSchema, { follow: true }), client.sink);
+  observer.reportLost(LostEventSource.PERF_EVENT_RING_BUFFER, 12, 0);
+  observer.reportLost(LostEventSource.PERF_EVENT_RING_BUFFER, 0);
+  const events = client.written.map((b) => fromBinary(GetFlowsResponseSchema, b).responseTypes);
+  assert.equal(events.length, 1, 'nothing for a zero count');
+  const lost = events[0]!;
+  assert.equal(lost.case, 'lostEvents');
+  if (lost.case === 'lostEvents') {
+    assert.equal(lost.value.source, LostEventSource.PERF_EVENT_RING_BUFFER);
+    assert.equal(lost.value.numEventsLost, 12n);
+    assert.equal(lost.value.cpu, 0);
+  }
+});

@@ -1,7 +1,9 @@
-// The per-node observer: the flow ring the agent pushes into, and the GetFlows/ServerStatus/
-// GetNodes/GetNamespaces logic the gRPC server exposes.
+// The per-node observer (Hubble's observer half of its parser/observer split): the one flow ring
+// and handshake log of a node, the hooks every consumer registers (the local API's follow stream,
+// metrics, policy verdicts, the UI), and the GetFlows/ServerStatus/GetNodes/GetNamespaces logic
+// the gRPC server exposes.
 import { create, toBinary } from '@bufbuild/protobuf';
-import { timestampMs, type Timestamp } from '@bufbuild/protobuf/wkt';
+import { timestampMs } from '@bufbuild/protobuf/wkt';
 import {
   FilterError,
   GetFlowsResponseSchema,
@@ -15,6 +17,7 @@ import {
   flowTimeMicros,
   type Flow,
   type FlowPredicate,
+  type HandshakeEvent,
   type GetFlowsRequest,
   type Namespace,
   type Node,
@@ -23,10 +26,45 @@ import {
 } from '@wirescope/flow';
 import { ObserverError } from './errors.js';
 import { compileFieldMask } from './fieldmask.js';
-import { FlowRing, type RingEntry } from './ring.js';
+import { HandshakeLog } from './handshakes.js';
+import { defaultFlowCapacity, FlowRing, type RingEntry } from './ring.js';
+import { FlowStream, microsToTimestamp, toMicros, type FlowSink } from './stream.js';
 
-export const defaultCapacity = 4095;
+export type { FlowSink };
+
+/** @deprecated the ring's own name for it: defaultFlowCapacity */
+export const defaultCapacity = defaultFlowCapacity;
 export const defaultClientQueue = 8192;
+
+/** Events that never reached the ring or a client, by Hubble's LostEventSource. */
+export interface LostNotice {
+  source: LostEventSource;
+  count: number;
+  /** The CPU whose kernel ring buffer lost them, when the kernel says (-1: not known). */
+  cpu: number;
+}
+
+/**
+ * What a consumer of the node's flows registers with Observer.addHook (Hubble's OnDecodedFlow /
+ * OnLostEvent hooks). Hooks run synchronously on the agent's hot path, in registration order, once
+ * per event: keep them cheap (count, or queue and return); a hook that throws is reported once on
+ * stderr and removed, so one broken consumer cannot stop the others or the ring.
+ */
+export interface ObserverHook {
+  /**
+   * Every flow, just after it entered the ring and before any GetFlows client sees it.
+   * `entry.flow` is the flow.Flow message (decoded on first use when the producer pushed bytes),
+   * `entry.response` the encoded GetFlowsResponse every client shares, `entry.time` its time in
+   * µs, `entry.seq` its ring position. Do not mutate the flow.
+   */
+  onFlow?(entry: RingEntry): void;
+  /** Every WireGuard handshake message the node logged (the record the handshake log keeps). */
+  onHandshake?(event: HandshakeEvent): void;
+  /** Events lost before the ring (kernel ring buffer, undecodable) or by a slow client's queue. */
+  onLost?(lost: LostNotice): void;
+  /** A name for error messages. */
+  name?: string;
+}
 
 export interface ObserverOptions {
   nodeName: string;
@@ -36,193 +74,22 @@ export interface ObserverOptions {
   version?: string;
   /** Flows buffered per follow client while it is not reading; beyond that they count as lost. */
   clientQueue?: number;
+  /** Handshake records kept for GetHandshakes (default 1024). */
+  handshakeCapacity?: number;
+  /** Names the node behind a peer's underlay address, for handshakes logged before the node list. */
+  resolvePeer?: (peerAddress: string) => string | undefined;
   /** Address advertised in GetNodes. */
   address?: string;
   tls?: boolean;
 }
 
-/** Where a GetFlows call writes: the gRPC stream, or a test double. */
-export interface FlowSink {
-  /** Returns false when the consumer is not keeping up; wait for onDrain before writing more. */
-  write(bytes: Uint8Array): boolean;
-  /** Calls `listener` once, at the next drain. */
-  onDrain(listener: () => void): void;
-  /** Calls `listener` once when the client goes away (at once if it already has). */
-  onCancel(listener: () => void): void;
-  end(): void;
-  readonly cancelled: boolean;
-}
-
-function toMicros(ts: Timestamp | undefined): TimeMicros | undefined {
-  if (!ts) return undefined;
-  return Number(ts.seconds) * 1e6 + Math.floor(ts.nanos / 1000);
-}
-
-function microsToTimestamp(micros: TimeMicros): Timestamp {
-  const seconds = Math.floor(micros / 1e6);
-  return {
-    $typeName: 'google.protobuf.Timestamp',
-    seconds: BigInt(seconds),
-    nanos: (micros - seconds * 1e6) * 1000,
-  };
-}
-
-const sendFlowsPerTick = 256;
-
-/** One GetFlows call: filters, the live queue and lost-event accounting for one client. */
-class FlowStream {
-  private readonly queue: Uint8Array[] = [];
-  private queueHead = 0;
-  private blocked = false;
-  private live = false;
-  private lost = 0;
-  private finished = false;
-  lostTotal = 0;
-
-  constructor(
-    private readonly sink: FlowSink,
-    private readonly match: FlowPredicate | undefined,
-    private readonly mask: ((flow: Flow) => Flow) | undefined,
-    private readonly until: TimeMicros | undefined,
-    private readonly limit: number,
-    private readonly nodeName: string,
-    private readonly onFinish: () => void,
-  ) {}
-
-  private block(): void {
-    this.blocked = true;
-    this.sink.onDrain(() => {
-      this.blocked = false;
-      this.flush();
-    });
-  }
-
-  private encode(entry: RingEntry): Uint8Array {
-    if (!this.mask) return entry.response;
-    const masked = this.mask(entry.flow);
-    return toBinary(
-      GetFlowsResponseSchema,
-      create(GetFlowsResponseSchema, {
-        responseTypes: { case: 'flow', value: masked },
-        nodeName: this.nodeName,
-        time: microsToTimestamp(entry.time),
-      }),
-    );
-  }
-
-  /** Flows waiting for this client (plus one while its transport is full). */
-  get pending(): number {
-    return this.queue.length - this.queueHead + (this.blocked ? 1 : 0);
-  }
-
-  matches(entry: RingEntry): boolean {
-    return !this.match || this.match(entry.flow);
-  }
-
-  /** A live flow from push(). */
-  offer(entry: RingEntry): void {
-    if (this.finished) return;
-    if (this.until !== undefined && entry.time > this.until) {
-      this.finish();
-      return;
-    }
-    if (!this.matches(entry)) return;
-    const bytes = this.encode(entry);
-    if (this.live && !this.blocked && this.queueHead === this.queue.length) {
-      if (!this.sink.write(bytes)) this.block();
-      return;
-    }
-    if (this.queue.length - this.queueHead >= this.limit) {
-      this.lost++;
-      this.lostTotal++;
-      return;
-    }
-    if (this.lost > 0) {
-      this.queue.push(this.lostEvent(this.lost));
-      this.lost = 0;
-    }
-    this.queue.push(bytes);
-  }
-
-  /** A node event (not a flow): every follower gets it, in order with its flows, whatever its filters. */
-  notice(bytes: Uint8Array): void {
-    if (this.finished) return;
-    if (this.live && !this.blocked && this.queueHead === this.queue.length) {
-      if (!this.sink.write(bytes)) this.block();
-      return;
-    }
-    this.queue.push(bytes);
-  }
-
-  private lostEvent(count: number): Uint8Array {
-    return toBinary(
-      GetFlowsResponseSchema,
-      create(GetFlowsResponseSchema, {
-        responseTypes: {
-          case: 'lostEvents',
-          value: { source: LostEventSource.OBSERVER_EVENTS_QUEUE, numEventsLost: BigInt(count) },
-        },
-        nodeName: this.nodeName,
-        time: microsToTimestamp(Date.now() * 1000),
-      }),
-    );
-  }
-
-  /** Writes history without dropping any of it: waits for the client between bursts. */
-  async replay(entries: RingEntry[]): Promise<void> {
-    let sinceYield = 0;
-    let wake: (() => void) | undefined;
-    this.sink.onCancel(() => wake?.());
-    for (const entry of entries) {
-      if (this.sink.cancelled || this.finished) return;
-      if (!this.sink.write(this.encode(entry))) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          this.sink.onDrain(resolve);
-        });
-      } else if (++sinceYield >= sendFlowsPerTick) {
-        // let pushes and other clients run between bursts
-        sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    }
-  }
-
-  goLive(): void {
-    this.live = true;
-    this.flush();
-  }
-
-  private flush(): void {
-    if (!this.live || this.finished) return;
-    for (;;) {
-      while (!this.blocked && this.queueHead < this.queue.length) {
-        const bytes = this.queue[this.queueHead++]!;
-        if (!this.sink.write(bytes)) this.block();
-      }
-      if (this.queueHead === this.queue.length) {
-        this.queue.length = 0;
-        this.queueHead = 0;
-      }
-      if (this.blocked || this.lost === 0) return;
-      // the queue went out and flows overflowed meanwhile: say so before anything newer
-      this.queue.push(this.lostEvent(this.lost));
-      this.lost = 0;
-    }
-  }
-
-  finish(): void {
-    if (this.finished) return;
-    this.flush();
-    this.finished = true;
-    this.onFinish();
-    this.sink.end();
-  }
-}
-
 export class Observer {
   readonly nodeName: string;
   readonly ring: FlowRing;
+  /** The node's WireGuard handshake log (GetHandshakes, `wirescope handshakes`). */
+  readonly handshakes: HandshakeLog;
+  private hooks: ObserverHook[] = [];
+  private readonly lostBySource = new Map<LostEventSource, number>();
   private readonly startedAt = process.hrtime.bigint();
   private readonly streams = new Set<FlowStream>();
   private readonly rateBuckets = new Float64Array(61);
@@ -233,7 +100,83 @@ export class Observer {
 
   constructor(private readonly opts: ObserverOptions) {
     this.nodeName = opts.nodeName;
-    this.ring = new FlowRing(opts.capacity ?? defaultCapacity);
+    this.ring = new FlowRing(opts.capacity ?? defaultFlowCapacity);
+    this.handshakes = new HandshakeLog(opts.nodeName, opts.handshakeCapacity, opts.resolvePeer);
+  }
+
+  /** Registers a consumer of every flow, handshake and lost notice; returns its removal. */
+  addHook(hook: ObserverHook): () => void {
+    this.hooks = [...this.hooks, hook];
+    return () => {
+      this.hooks = this.hooks.filter((h) => h !== hook);
+    };
+  }
+
+  private hookFailed(hook: ObserverHook, err: unknown): void {
+    this.hooks = this.hooks.filter((h) => h !== hook);
+    process.stderr.write(
+      `observer: hook ${hook.name ?? '(unnamed)'} threw and was removed: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+  }
+
+  /** Logs one handshake record and hands it to every hook. */
+  pushHandshake(event: Partial<Omit<HandshakeEvent, '$typeName'>> | HandshakeEvent): HandshakeEvent {
+    const record = this.handshakes.push(event);
+    for (const hook of this.hooks) {
+      if (!hook.onHandshake) continue;
+      try {
+        hook.onHandshake(record);
+      } catch (err) {
+        this.hookFailed(hook, err);
+      }
+    }
+    return record;
+  }
+
+  /**
+   * Events lost before they reached the ring (the kernel ring buffer's reservation failures,
+   * records that could not be decoded): counted by source, handed to the hooks and told to every
+   * follower as a lost_events message in order with its flows, as Hubble does.
+   */
+  reportLost(source: LostEventSource, count: number, cpu = -1): void {
+    if (count <= 0) return;
+    this.lostBySource.set(source, (this.lostBySource.get(source) ?? 0) + count);
+    this.notifyLost({ source, count, cpu });
+    const bytes = toBinary(
+      GetFlowsResponseSchema,
+      create(GetFlowsResponseSchema, {
+        responseTypes: {
+          case: 'lostEvents',
+          value: { source, numEventsLost: BigInt(count), cpu: cpu >= 0 ? cpu : undefined },
+        },
+        nodeName: this.nodeName,
+        time: microsToTimestamp(Date.now() * 1000),
+      }),
+    );
+    for (const s of this.streams) s.notice(bytes);
+  }
+
+  private notifyLost(lost: LostNotice): void {
+    for (const hook of this.hooks) {
+      if (!hook.onLost) continue;
+      try {
+        hook.onLost(lost);
+      } catch (err) {
+        this.hookFailed(hook, err);
+      }
+    }
+  }
+
+  /** Lost events so far by source; OBSERVER_EVENTS_QUEUE includes what slow clients missed. */
+  lostCounts(): Map<LostEventSource, number> {
+    const out = new Map(this.lostBySource);
+    const clients = this.lostEvents;
+    if (clients > 0)
+      out.set(
+        LostEventSource.OBSERVER_EVENTS_QUEUE,
+        (out.get(LostEventSource.OBSERVER_EVENTS_QUEUE) ?? 0) + clients,
+      );
+    return out;
   }
 
   get version(): string {
@@ -273,6 +216,14 @@ export class Observer {
   }
 
   private deliver(entry: RingEntry): void {
+    for (const hook of this.hooks) {
+      if (!hook.onFlow) continue;
+      try {
+        hook.onFlow(entry);
+      } catch (err) {
+        this.hookFailed(hook, err);
+      }
+    }
     for (const s of this.streams) s.offer(entry);
   }
 
@@ -438,6 +389,7 @@ export class Observer {
         stream.lostTotal = 0;
         this.streams.delete(stream);
       },
+      (count) => this.notifyLost({ source: LostEventSource.OBSERVER_EVENTS_QUEUE, count, cpu: -1 }),
     );
     // Subscribe before taking the snapshot so no flow falls between history and live.
     if (req.follow) this.streams.add(stream);

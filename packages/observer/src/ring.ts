@@ -63,8 +63,18 @@ export class RingEntry {
   }
 }
 
+/** 16x Hubble's default of 4,095 flows: a burst of fresh connections stays in the history. */
+export const defaultFlowCapacity = 65535;
+export const maxFlowCapacity = 2 ** 24 - 1;
+
+/** Why `n` is no flow ring capacity (Hubble's rule: 2^n - 1), or undefined when it is one. */
+export function flowCapacityProblem(n: number): string | undefined {
+  if (Number.isInteger(n) && n >= 1 && n <= maxFlowCapacity && ((n + 1) & n) === 0) return undefined;
+  return `${n} is not a valid flow ring capacity; accepted: 2^n - 1 from 1 to ${maxFlowCapacity} (e.g. 4095, 65535)`;
+}
+
 export function isValidCapacity(n: number): boolean {
-  return Number.isInteger(n) && n >= 1 && n <= 2 ** 24 - 1 && ((n + 1) & n) === 0;
+  return flowCapacityProblem(n) === undefined;
 }
 
 export class FlowRing {
@@ -73,9 +83,8 @@ export class FlowRing {
   private next = 0;
 
   constructor(readonly capacity: number) {
-    if (!isValidCapacity(capacity)) {
-      throw new RangeError(`ring capacity must be 2^n - 1 (e.g. 4095, 65535), got ${capacity}`);
-    }
+    const problem = flowCapacityProblem(capacity);
+    if (problem) throw new RangeError(problem);
     this.slots = new Array<RingEntry | undefined>(capacity + 1);
   }
 
