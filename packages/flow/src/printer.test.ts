@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { create, fromJson } from '@bufbuild/protobuf';
-import { FlowSchema, LostEventSource, type Flow } from './gen/flow/flow_pb.js';
+import { FlowSchema, LostEventSource, TrafficDirection, Verdict, type Flow } from './gen/flow/flow_pb.js';
 import { GetFlowsResponseSchema, type GetFlowsResponse } from './gen/observer/observer_pb.js';
 import { NodeState } from './gen/relay/relay_pb.js';
 import { FlowPrinter, outputFormats, type OutputFormat } from './printer.js';
@@ -299,4 +299,45 @@ test('with debug the connected nodes are shown too, on stderr; long node lists a
   assert.deepEqual(nodeStatusLines('compact', true, NodeState.NODE_CONNECTED, many).err, [
     'Nov 21 10:00:00.000: Receiving flows from 12 nodes: worker-1, worker-2, worker-3, worker-4, worker-5 (and 7 more)',
   ]);
+});
+
+test('policy verdicts print as hubble does: match type and direction, ALLOWED / DENIED / AUDITED, BY names on request', () => {
+  const verdictFlow = (verdict: Verdict, by: 'allowed' | 'denied') =>
+    create(FlowSchema, {
+      time: { seconds: 1700000000n, nanos: 0 },
+      verdict,
+      eventType: { type: 5, subType: 0 },
+      policyMatchType: 2,
+      trafficDirection: TrafficDirection.INGRESS,
+      isReply: by === 'allowed' ? false : undefined,
+      source: { namespace: 'untrusted', podName: 'scanner', identity: 300 },
+      destination: { namespace: 'data', podName: 'db', identity: 301 },
+      IP: { source: '10.244.2.11', destination: '10.244.3.10' },
+      l4: {
+        protocol: { case: 'TCP', value: { sourcePort: 40000, destinationPort: 8080, flags: { SYN: true } } },
+      },
+      [by === 'allowed' ? 'ingressAllowedBy' : 'ingressDeniedBy']: [
+        { name: 'db-deny-untrusted', namespace: 'data', kind: 'CiliumNetworkPolicy' },
+      ],
+    });
+  const lines = (printPolicyNames: boolean, f: ReturnType<typeof verdictFlow>) => {
+    return new FlowPrinter({ format: 'compact', out: () => {}, printPolicyNames }).compact(f);
+  };
+  const denied = verdictFlow(Verdict.DROPPED, 'denied');
+  assert.match(
+    lines(false, denied),
+    /untrusted\/scanner:40000 \(ID:300\) <> data\/db:8080 \(ID:301\) policy-verdict:L3-L4 INGRESS DENIED \(TCP Flags: SYN\)$/,
+  );
+  assert.match(
+    lines(true, denied),
+    / policy-verdict:L3-L4 INGRESS DENIED BY db-deny-untrusted \(CiliumNetworkPolicy\) \(TCP Flags: SYN\)$/,
+  );
+  assert.match(
+    lines(true, verdictFlow(Verdict.FORWARDED, 'allowed')),
+    / -> .* policy-verdict:L3-L4 INGRESS ALLOWED BY db-deny-untrusted \(CiliumNetworkPolicy\) /,
+  );
+  assert.match(
+    lines(true, verdictFlow(Verdict.AUDIT, 'denied')),
+    / policy-verdict:L3-L4 INGRESS AUDITED \(TCP/,
+  );
 });

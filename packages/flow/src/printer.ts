@@ -4,6 +4,9 @@ import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import {
   FlowSchema,
   LostEventSourceSchema,
+  TrafficDirection,
+  TrafficDirectionSchema,
+  Verdict,
   VerdictSchema,
   type Endpoint,
   type Flow,
@@ -36,6 +39,8 @@ export interface PrinterOptions {
   err?: (line: string) => void;
   /** Like hubble --debug: also the informational node states (connected), not only the failures. */
   debug?: boolean;
+  /** hubble's --print-policy-names: ALLOWED / DENIED policy verdicts say ` BY name (kind)`. */
+  printPolicyNames?: boolean;
 }
 
 const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -88,14 +93,47 @@ export function formatIdentity(identity: number): string {
   return reserved ? `(${reserved})` : `(ID:${identity})`;
 }
 
+/** cilium's api.PolicyMatchType names. */
 const policyMatchNames: Record<number, string> = {
   0: 'none',
   1: 'L3-Only',
   2: 'L3-L4',
   3: 'L4-Only',
   4: 'all',
-  5: 'L7',
+  5: 'L3-Proto',
+  6: 'Proto-Only',
 };
+
+const MONITOR_POLICY_VERDICT = 5;
+
+/**
+ * hubble's getVerdict for a policy verdict: ALLOWED / DENIED / AUDITED, and with
+ * --print-policy-names ` BY name (kind), …` from the direction's list (AUDITED never gets names).
+ */
+export function policyVerdictText(flow: Flow, printPolicyNames: boolean): string | undefined {
+  if (flow.eventType?.type !== MONITOR_POLICY_VERDICT) return undefined;
+  const ingress = flow.trafficDirection === TrafficDirection.INGRESS;
+  let text: string;
+  let names: Flow['ingressAllowedBy'] = [];
+  switch (flow.verdict) {
+    case Verdict.FORWARDED:
+    case Verdict.REDIRECTED:
+      text = 'ALLOWED';
+      names = ingress ? flow.ingressAllowedBy : flow.egressAllowedBy;
+      break;
+    case Verdict.DROPPED:
+    case Verdict.ERROR:
+      text = 'DENIED';
+      names = ingress ? flow.ingressDeniedBy : flow.egressDeniedBy;
+      break;
+    case Verdict.AUDIT:
+      return 'AUDITED';
+    default:
+      return enumName(VerdictSchema, flow.verdict);
+  }
+  const listed = names.filter((p) => p.name && p.kind).map((p) => `${p.name} (${p.kind})`);
+  return printPolicyNames && listed.length > 0 ? `${text} BY ${listed.join(', ')}` : text;
+}
 
 /**
  * A kernel drop's TYPE. Hubble's own printer can only show sub_type 255 as a number ("255, 0");
@@ -123,8 +161,11 @@ export function flowType(flow: Flow): string {
     case 1:
       if (sub === kernelDropSubType) return kernelDropType(flow);
       return dropReasonDescriptions[sub] ?? `drop reason ${sub}`;
-    case 5:
-      return `policy-verdict:${policyMatchNames[flow.policyMatchType] ?? flow.policyMatchType}`;
+    case MONITOR_POLICY_VERDICT:
+      return `policy-verdict:${policyMatchNames[flow.policyMatchType] ?? flow.policyMatchType} ${enumName(
+        TrafficDirectionSchema,
+        flow.trafficDirection,
+      )}`;
     case 7:
       return 'trace-sock';
     default:
@@ -329,11 +370,12 @@ export class FlowPrinter {
       arrow = '<-';
     }
     const verdict = enumName(VerdictSchema, flow.verdict);
+    const verdictText = policyVerdictText(flow, this.opts.printPolicyNames ?? false) ?? verdict;
     const node = this.opts.nodeName ? ` [${flow.nodeName}]` : '';
     let line =
       `${formatTimestamp(flow.time)}${node}: ${this.paint('cyan', src)} ${this.paint('magenta', srcId)} ` +
       `${this.paint('blue', arrow)} ${this.paint('cyan', dst)} ${this.paint('magenta', dstId)} ` +
-      `${flowType(flow)} ${this.paint(this.verdictColor(verdict), verdict)} (${flowSummary(flow)})`;
+      `${flowType(flow)} ${this.paint(this.verdictColor(verdict), verdictText)} (${flowSummary(flow)})`;
     const state = encryptionState(flow);
     if (state === 'encrypted') line += ` ${this.paint('green', '🔒')}`;
     else if (state === 'leak') line += ` ${this.paint('red', '⚠ plaintext leak')}`;
@@ -349,7 +391,7 @@ export class FlowPrinter {
       `     SOURCE: ${src}`,
       `DESTINATION: ${dst}`,
       `       TYPE: ${flowType(flow)}`,
-      `    VERDICT: ${enumName(VerdictSchema, flow.verdict)}`,
+      `    VERDICT: ${policyVerdictText(flow, this.opts.printPolicyNames ?? false) ?? enumName(VerdictSchema, flow.verdict)}`,
       `    SUMMARY: ${flowSummary(flow)}`,
       ` ENCRYPTION: ${encryptionText(flow)}`,
     );
@@ -364,7 +406,7 @@ export class FlowPrinter {
       src,
       dst,
       flowType(flow),
-      enumName(VerdictSchema, flow.verdict),
+      policyVerdictText(flow, this.opts.printPolicyNames ?? false) ?? enumName(VerdictSchema, flow.verdict),
       flowSummary(flow),
       encryptionText(flow),
     );

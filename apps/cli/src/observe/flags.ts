@@ -25,6 +25,8 @@ export interface ObserveOptions {
   request: GetFlowsRequest;
   format: OutputFormat;
   nodeName: boolean;
+  /** hubble --print-policy-names: policy verdicts say which policy allowed or denied (set only when given) */
+  printPolicyNames?: boolean;
   color: 'auto' | 'always' | 'never';
   /** hubble --debug: connected-node events too (always on stderr). */
   debug: boolean;
@@ -42,6 +44,7 @@ interface Selection {
   format: OutputFormat;
   color: ObserveOptions['color'];
   nodeName: boolean;
+  printPolicyNames?: boolean;
   debug: boolean;
   fieldMask: string[];
 }
@@ -79,6 +82,7 @@ const selectionFlags: Record<string, SelectionFlag> = {
     },
   },
   'print-node-name': { option: { type: 'boolean' }, apply: (s) => (s.nodeName = true) },
+  'print-policy-names': { option: { type: 'boolean' }, apply: (s) => (s.printPolicyNames = true) },
   debug: { option: { type: 'boolean', short: 'D' }, apply: (s) => (s.debug = true) },
   'field-mask': {
     option: { type: 'string', multiple: true },
@@ -105,7 +109,7 @@ export const observeUsage = `usage: wirescope observe [flags]
   filters (repeat to OR values; --not negates the next filter flag; --X matches either side,
   --from-X the source, --to-X the destination):
 ${filterUsage('    ')}
-  output: -o compact|json|jsonpb|dict|table, --print-node-name, --color auto|always|never,
+  output: -o compact|json|jsonpb|dict|table, --print-node-name, --print-policy-names, --color auto|always|never,
     --debug/-D (node status on stderr includes connected nodes, not only unavailable/error/gone)
   ${connectUsage}`;
 
@@ -157,6 +161,7 @@ export function parseObserveArgs(args: string[], now = Date.now()): ObserveOptio
     request: buildRequest(selection, allow, deny),
     format: selection.format,
     nodeName: selection.nodeName,
+    ...(selection.printPolicyNames ? { printPolicyNames: true } : {}),
     color: selection.color,
     debug: selection.debug,
     connect: connectOptions(connectFlagValues(given)),

@@ -152,6 +152,7 @@ export async function runObserve(
     format: opts.format,
     color,
     nodeName: opts.nodeName,
+    printPolicyNames: opts.printPolicyNames ?? false,
     debug: opts.debug,
     out: io.out,
     err: io.err,
