@@ -104,7 +104,7 @@ export class Agent {
         nodes: () => this.keptNodes,
         encryptStatus: async () => this.markStale(await this.wireguard.status()),
         datapath: () => this.datapath,
-        observerQueueLost: () => this.hubble?.observer.lostEvents ?? 0,
+        observerQueueLost: () => this.datapath?.observer.observer.lostEvents ?? 0,
       },
       log,
     );
@@ -238,7 +238,10 @@ export class Agent {
         lastOutage: this.device.lastOutage,
       };
       this.log(`wireguard: ${problem}; recreating it with the same key and peers`);
-      this.hubble?.observer.notifyNodeStatus(NodeState.NODE_ERROR, `encryption device down: ${problem}`);
+      this.datapath?.observer.observer.notifyNodeStatus(
+        NodeState.NODE_ERROR,
+        `encryption device down: ${problem}`,
+      );
       await this.publishEncryptStatus();
     }
     try {
@@ -259,7 +262,7 @@ export class Agent {
     };
     this.device = { state: 'up', since: outage.to, lastOutage: outage };
     this.log(`wireguard: device back after ${outage.seconds.toFixed(1)}s (${outage.reason})`);
-    this.hubble?.observer.notifyNodeStatus(
+    this.datapath?.observer.observer.notifyNodeStatus(
       NodeState.NODE_CONNECTED,
       `encryption device back after ${outage.seconds.toFixed(1)}s (${outage.reason})`,
     );
@@ -312,11 +315,10 @@ export class Agent {
         const hubble = new HubbleMount(
           {
             nodeName: this.config.nodeName,
-            capacity: this.config.datapath.flowRingCapacity,
             listen,
             tls: this.config.datapath.hubbleTls,
           },
-          controller.observer,
+          controller.observer.observer,
         );
         this.log(`hubble: Observer API on ${(await hubble.start()).join(', ')}`);
         this.hubble = hubble;

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { serverTlsFromFlags } from '@wirescope/observer';
+import { defaultFlowCapacity, flowCapacityProblem, serverTlsFromFlags } from '@wirescope/observer';
 import { DEFAULT_HUBBLE_METRICS, MetricsError, parseHubbleMetrics } from '@wirescope/metrics';
 import { AgentError, AgentErrorCode } from './errors.js';
 import { isDnsSubdomain, parseCidr, parseIPv4 } from './net.js';
@@ -40,6 +40,7 @@ export interface AgentConfig {
     /** Cilium's --policy-audit-mode: would-be policy denies pass and are reported AUDIT. */
     policyAuditMode: boolean;
     aggregationSeconds: number;
+    /** Flows the node's observer keeps (--flow-buffer-capacity, 2^n - 1). */
     flowRingCapacity: number;
     /** Hubble Observer/Peer gRPC listen addresses (host:port, unix:///path); empty: not served. */
     hubbleListen: string[];
@@ -53,7 +54,7 @@ export const AGENT_USAGE = `usage: wirescope-agent --node-name NAME --underlay-i
   [--wg-mechanism auto|kernel|wireguard-go] [--wg-keepalive SECONDS] [--lease-ttl SECONDS]
   [--node-grace-period SECONDS]
   [--resync-interval SECONDS] [--datapath bpf|off] [--strict-encryption] [--policy-audit-mode]
-  [--aggregation-interval SECONDS] [--flow-ring-capacity 2^n-1] [--hubble-listen ADDR[,ADDR]]
+  [--aggregation-interval SECONDS] [--flow-buffer-capacity 2^n-1] [--hubble-listen ADDR[,ADDR]]
   [--hubble-tls-cert FILE --hubble-tls-key FILE [--hubble-tls-client-ca FILE]]
   [--hubble-metrics-server [HOST]:PORT|""] [--hubble-metrics "flow drop tcp:sourceContext=pod …"]`;
 
@@ -76,7 +77,7 @@ const options = {
   'strict-encryption': { type: 'boolean' },
   'policy-audit-mode': { type: 'boolean' },
   'aggregation-interval': { type: 'string' },
-  'flow-ring-capacity': { type: 'string' },
+  'flow-buffer-capacity': { type: 'string' },
   'hubble-listen': { type: 'string' },
   'hubble-tls-cert': { type: 'string' },
   'hubble-tls-key': { type: 'string' },
@@ -179,18 +180,12 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
   if (datapathMode !== 'bpf' && datapathMode !== 'off') {
     throw invalid(`--datapath "${datapathMode}" is not valid; accepted: bpf, off`);
   }
-  const flowRingCapacity = integerFlag(
-    'flow-ring-capacity',
-    str('flow-ring-capacity'),
-    4095,
-    1,
-    (1 << 20) - 1,
-  );
-  if (((flowRingCapacity + 1) & flowRingCapacity) !== 0) {
-    throw invalid(
-      `--flow-ring-capacity "${flowRingCapacity}" is not valid; accepted: 2^n - 1 from 1 to ${(1 << 20) - 1} (e.g. 4095, 65535)`,
-    );
-  }
+  // Hubble's --hubble-event-buffer-capacity rule (2^n - 1); the default keeps 16x Hubble's 4,095
+  const flowRingCapacity = Number(str('flow-buffer-capacity') ?? defaultFlowCapacity);
+  const capacityProblem = /^\d+$/.test(str('flow-buffer-capacity') ?? '0')
+    ? flowCapacityProblem(flowRingCapacity)
+    : `${str('flow-buffer-capacity')} is not an integer`;
+  if (capacityProblem) throw invalid(`--flow-buffer-capacity: ${capacityProblem}`);
   const hubbleListen = (str('hubble-listen') ?? '')
     .split(',')
     .map((a) => a.trim())

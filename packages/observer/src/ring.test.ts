@@ -32,3 +32,17 @@ test('a 65535-entry ring wraps correctly', () => {
   assert.equal(snap[0]!.time, 70000 - 65535);
   assert.equal(snap.at(-1)!.time, 69999);
 });
+
+test('last(n) gives the newest n entries oldest first, at most what is held', () => {
+  const ring = new FlowRing(7);
+  for (let i = 0; i < 20; i++) ring.push(1000 + i, 'n', undefined, new Uint8Array([i]));
+  assert.deepEqual(
+    ring.last(3).map((e) => e.seq),
+    [17, 18, 19],
+  );
+  assert.deepEqual(
+    ring.last(100).map((e) => e.seq),
+    [13, 14, 15, 16, 17, 18, 19],
+  );
+  assert.deepEqual(ring.last(0), []);
+});

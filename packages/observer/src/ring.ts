@@ -126,6 +126,14 @@ export class FlowRing {
     return this.slots[seq & this.capacity];
   }
 
+  /** The newest n entries, oldest first. */
+  last(n: number): RingEntry[] {
+    const out: RingEntry[] = [];
+    for (let s = Math.max(this.oldestSeq, this.next - Math.max(0, n)); s < this.next; s++)
+      out.push(this.slots[s & this.capacity]!);
+    return out;
+  }
+
   /** Entries from oldest to newest (a snapshot: later pushes do not affect it). */
   snapshot(): RingEntry[] {
     const out: RingEntry[] = [];

@@ -18,8 +18,9 @@ test('datapath flags: defaults, bpf with strict mode, interval and ring capacity
   assert.deepEqual(defaults.datapath, {
     mode: 'off',
     strict: false,
+    policyAuditMode: false,
     aggregationSeconds: 5,
-    flowRingCapacity: 4095,
+    flowRingCapacity: 65535,
     hubbleListen: [],
   });
   const on = parseAgentFlags([
@@ -29,16 +30,17 @@ test('datapath flags: defaults, bpf with strict mode, interval and ring capacity
     '--strict-encryption',
     '--aggregation-interval',
     '10',
-    '--flow-ring-capacity',
-    '65535',
+    '--flow-buffer-capacity',
+    '1023',
     '--hubble-listen',
     '0.0.0.0:4244,unix:///run/wirescope/hubble.sock',
   ]) as AgentConfig;
   assert.deepEqual(on.datapath, {
     mode: 'bpf',
     strict: true,
+    policyAuditMode: false,
     aggregationSeconds: 10,
-    flowRingCapacity: 65535,
+    flowRingCapacity: 1023,
     hubbleListen: ['0.0.0.0:4244', 'unix:///run/wirescope/hubble.sock'],
   });
 });
@@ -48,7 +50,14 @@ test('bad datapath flags are one-line errors naming what is accepted', () => {
     () => parseAgentFlags([...base, '--datapath', 'ebpf']),
     /--datapath "ebpf" is not valid; accepted: bpf, off/,
   );
-  assert.throws(() => parseAgentFlags([...base, '--flow-ring-capacity', '4096']), /2\^n - 1/);
+  assert.throws(
+    () => parseAgentFlags([...base, '--flow-buffer-capacity', '4096']),
+    /--flow-buffer-capacity: 4096 is not a valid flow ring capacity; accepted: 2\^n - 1 from 1 to 16777215/,
+  );
+  assert.throws(
+    () => parseAgentFlags([...base, '--flow-buffer-capacity', '64k']),
+    /--flow-buffer-capacity: 64k is not an integer/,
+  );
   assert.throws(
     () => parseAgentFlags([...base, '--aggregation-interval', '0']),
     /--aggregation-interval "0" is not valid/,

@@ -1,13 +1,14 @@
 /**
- * The observer half: decoded events -> enriched flows and handshake records in rings, with
- * seen/lost counters and live subscribers (the follow stream). Until the Hubble gRPC server of
- * @wirescope/observer is mounted on the agent, the local API serves these rings.
+ * The agent's side of its one observer: decoded events -> enriched flows and handshake records,
+ * pushed into @wirescope/observer's Observer (the node's only flow ring and handshake log, which
+ * the gRPC server, the local API, metrics and policy verdicts all read through its hooks), with
+ * the parser's seen/lost counters.
  */
-import type { Flow, HandshakeEvent as HandshakeRecord } from '@wirescope/flow';
+import { LostEventSource, type Flow, type HandshakeEvent as HandshakeRecord } from '@wirescope/flow';
 import type { RecordBatchLike } from '@wirescope/events';
+import { Observer, defaultFlowCapacity } from '@wirescope/observer';
 import { FlowDecoder } from './decode.js';
 import { HandshakeTracker, dropToFlow, traceToFlow, type EnrichContext } from './enrich.js';
-import { DEFAULT_RING_CAPACITY, Ring } from './ring.js';
 import { policyVerdictToFlow } from '../policy/verdict-flow.js';
 
 /**
@@ -32,20 +33,30 @@ export interface ObserverCounters {
 }
 
 export class FlowObserver {
-  readonly flows: Ring<Flow>;
-  readonly handshakes: Ring<HandshakeRecord>;
+  /** The node's one observer: flow ring, handshake log, hooks, GetFlows. */
+  readonly observer: Observer;
   private readonly decoder = new FlowDecoder();
   readonly tracker = new HandshakeTracker();
-  private readonly subscribers = new Set<(item: ObservedItem) => void>();
   private kernelLost = 0;
+  private handshakesSeen = 0;
+  /** Events decoded but not turned into a flow (an enrich failure): never silently gone. */
+  private enrichFailed = 0;
   benignKernelDrops = 0;
+
+  /** Flow ring views for the local API, read from the one ring (newest last). */
+  readonly flows = {
+    last: (n: number): Flow[] => this.observer.ring.last(n).map((entry) => entry.flow),
+  };
 
   constructor(
     private readonly ctx: EnrichContext,
-    capacity = DEFAULT_RING_CAPACITY,
+    capacity = defaultFlowCapacity,
   ) {
-    this.flows = new Ring<Flow>(capacity);
-    this.handshakes = new Ring<HandshakeRecord>(Math.min(capacity, 4095));
+    this.observer = new Observer({
+      nodeName: ctx.nodeName,
+      capacity,
+      resolvePeer: (address) => this.peerNodeName(address),
+    });
   }
 
   onBatch(batch: RecordBatchLike): void {
@@ -57,49 +68,48 @@ export class FlowObserver {
       a.header.ktimeNs < b.header.ktimeNs ? -1 : a.header.ktimeNs > b.header.ktimeNs ? 1 : 0,
     );
     for (const event of events) {
-      let item: ObservedItem;
+      let flow: Flow;
       try {
         if (event.kind === 'handshake') {
-          const handshake = this.tracker.toRecord(this.ctx, event);
-          this.handshakes.push(handshake);
-          item = { kind: 'handshake', handshake };
-        } else if (
+          this.observer.pushHandshake(this.tracker.toRecord(this.ctx, event));
+          this.handshakesSeen++;
+          continue;
+        }
+        if (
           event.kind === 'drop' &&
           event.kernel &&
           BENIGN_KERNEL_DROPS.has(this.ctx.kernelDropReasonName(event.reason) ?? '')
         ) {
           this.benignKernelDrops++;
           continue;
-        } else {
-          const flow =
-            event.kind === 'trace'
-              ? traceToFlow(this.ctx, event)
-              : event.kind === 'policy-verdict'
-                ? policyVerdictToFlow(this.ctx, event)
-                : dropToFlow(this.ctx, event);
-          this.flows.push(flow);
-          item = { kind: 'flow', flow };
         }
+        flow =
+          event.kind === 'trace'
+            ? traceToFlow(this.ctx, event)
+            : event.kind === 'policy-verdict'
+              ? policyVerdictToFlow(this.ctx, event)
+              : dropToFlow(this.ctx, event);
       } catch {
-        this.flows.lost++;
+        this.enrichFailed++;
         continue;
       }
-      for (const fn of this.subscribers) fn(item);
+      this.observer.push(flow);
     }
   }
 
-  /** The kernel's running total of ring-buffer reservation failures (summed over CPUs). */
+  /**
+   * The kernel's running total of ring-buffer reservation failures (summed over CPUs): what is
+   * new since the last reading goes to the observer as PERF_EVENT_RING_BUFFER lost events.
+   */
   setKernelLost(total: number): void {
+    if (total > this.kernelLost)
+      this.observer.reportLost(LostEventSource.PERF_EVENT_RING_BUFFER, total - this.kernelLost);
     this.kernelLost = total;
   }
 
   /** Handshake records, with the peer filled in when the node list arrived after the message. */
   lastHandshakes(n: number): HandshakeRecord[] {
-    const list = this.handshakes.last(n);
-    for (const h of list) {
-      if (!h.peerNode) h.peerNode = this.peerNodeName(h.peerAddress) ?? '';
-    }
-    return list;
+    return n === 0 ? [] : this.observer.handshakes.recent(n);
   }
 
   /** The node behind an underlay address, for handshakes recorded before the node list arrived. */
@@ -107,19 +117,23 @@ export class FlowObserver {
     return this.ctx.nodeByUnderlayIP(underlayAddress)?.name;
   }
 
+  /** Every flow and handshake as it is observed (a hook on the one observer); returns the removal. */
   subscribe(fn: (item: ObservedItem) => void): () => void {
-    this.subscribers.add(fn);
-    return () => this.subscribers.delete(fn);
+    return this.observer.addHook({
+      onFlow: (entry) => fn({ kind: 'flow', flow: entry.flow }),
+      onHandshake: (handshake) => fn({ kind: 'handshake', handshake }),
+    });
   }
 
   counters(): ObserverCounters {
     const d = this.decoder.counters();
+    const ring = this.observer.ring;
     return {
-      flowsSeen: this.flows.seen,
-      flowsInRing: this.flows.size,
-      capacity: this.flows.capacity,
-      handshakesSeen: this.handshakes.seen,
-      lost: d.skipped + this.kernelLost + this.flows.lost,
+      flowsSeen: ring.seen,
+      flowsInRing: ring.size,
+      capacity: ring.capacity,
+      handshakesSeen: this.handshakesSeen,
+      lost: d.skipped + this.kernelLost + this.enrichFailed,
       decoded: d.decoded,
       undecodable: d.skipped,
       kernelLost: this.kernelLost,

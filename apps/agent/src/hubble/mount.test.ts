@@ -46,7 +46,7 @@ function traceRecord(): Buffer {
 
 test('flows from the datapath observer are served by the Hubble Observer API; nodes become peers; health SERVING', async () => {
   const flows = new FlowObserver(ctx);
-  const mount = new HubbleMount({ nodeName: 'node1', capacity: 4095, listen: ['127.0.0.1:0'] }, flows);
+  const mount = new HubbleMount({ nodeName: 'node1', listen: ['127.0.0.1:0'] }, flows.observer);
   const [address] = await mount.start();
   try {
     for (const service of ['hubble.server.Observer', 'observer.Observer', ''])
@@ -100,11 +100,10 @@ test('with TLS the TCP port requires a client certificate while the unix socket 
   const mount = new HubbleMount(
     {
       nodeName: 'node1',
-      capacity: 4095,
       listen: ['127.0.0.1:0', `unix://${socket}`],
       tls: { cert: pki.serverCert, key: pki.serverKey, clientCa: pki.ca },
     },
-    flows,
+    flows.observer,
   );
   const [tcp, unix] = await mount.start();
   assert.equal(unix, `unix://${socket}`);

@@ -1,15 +1,9 @@
 /**
- * Mounts @wirescope/observer's Hubble Observer/Peer/Wirescope gRPC server on the agent and feeds
- * it from the datapath's flow observer: every enriched flow goes into its ring, every handshake
- * into its handshake log, and the cluster's nodes become Peer.Notify entries for the relay.
+ * Mounts @wirescope/observer's Hubble Observer/Peer/Wirescope gRPC server on the agent, serving
+ * the datapath's one observer (its flow ring and handshake log: nothing is copied), and makes the
+ * cluster's nodes Peer.Notify entries for the relay.
  */
-import {
-  HandshakeLog,
-  Observer,
-  ObserverServer,
-  PeerRegistry,
-  type ServerTlsFiles,
-} from '@wirescope/observer';
+import { Observer, ObserverServer, PeerRegistry, type ServerTlsFiles } from '@wirescope/observer';
 import {
   Mechanism,
   NodeEncryptionStatusSchema,
@@ -20,11 +14,9 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { EncryptStatus } from '../wireguard/manager.js';
 import type { NodeRecord } from '../store/types.js';
-import type { FlowObserver } from '../flows/observer.js';
 
 export interface HubbleMountOptions {
   nodeName: string;
-  capacity: number;
   /** host:port and unix:///path addresses; the first TCP one's port is advertised to peers. */
   listen: string[];
   /** TLS for the TCP addresses; unix sockets stay plain (local, guarded by file permissions). */
@@ -32,19 +24,14 @@ export interface HubbleMountOptions {
 }
 
 export class HubbleMount {
-  readonly observer: Observer;
-  readonly handshakes: HandshakeLog;
   readonly peers = new PeerRegistry();
   private readonly servers: ObserverServer[] = [];
   private encryption: NodeEncryptionStatus[] = [];
-  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly options: HubbleMountOptions,
-    private readonly flows: FlowObserver,
+    readonly observer: Observer,
   ) {
-    this.observer = new Observer({ nodeName: options.nodeName, capacity: options.capacity });
-    this.handshakes = new HandshakeLog(options.nodeName, undefined, (address) => flows.peerNodeName(address));
     const unix = options.listen.filter((a) => a.startsWith('unix://'));
     const tcp = options.listen.filter((a) => !a.startsWith('unix://'));
     const groups = options.tls
@@ -54,9 +41,9 @@ export class HubbleMount {
       if (group.listen.length === 0) continue;
       this.servers.push(
         new ObserverServer({
-          observer: this.observer,
+          observer,
           peers: this.peers,
-          handshakes: this.handshakes,
+          handshakes: observer.handshakes,
           encryptionStatus: () => this.encryption,
           ...group,
         }),
@@ -96,10 +83,6 @@ export class HubbleMount {
   }
 
   async start(): Promise<string[]> {
-    this.unsubscribe = this.flows.subscribe((item) => {
-      if (item.kind === 'flow') this.observer.push(item.flow);
-      else this.handshakes.push(item.handshake);
-    });
     const bound: string[] = [];
     for (const server of this.servers) bound.push(...(await server.start()));
     return bound;
@@ -115,7 +98,6 @@ export class HubbleMount {
   }
 
   async stop(): Promise<void> {
-    this.unsubscribe?.();
     await Promise.all(this.servers.map((s) => s.stop()));
   }
 }

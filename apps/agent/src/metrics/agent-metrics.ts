@@ -28,9 +28,10 @@ export class AgentMetrics {
 
   /** Serves /metrics; a port that cannot be bound is logged, and the agent runs on without it. */
   async start(observer: FlowObserver | undefined): Promise<void> {
-    this.unhook = observer?.subscribe((item) => {
-      if (item.kind === 'flow') this.metrics.observeFlow(item.flow);
-      else this.metrics.observeHandshake(item.handshake);
+    this.unhook = observer?.observer.addHook({
+      name: 'metrics',
+      onFlow: (entry) => this.metrics.observeFlow(entry.flow),
+      onHandshake: (handshake) => this.metrics.observeHandshake(handshake),
     });
     if (this.options.listen === '') return;
     const app = buildMetricsApp(this.metrics);
