@@ -18,6 +18,13 @@ int BPF_PROG(kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reaso
 
 	if ((__u32)reason < WS_FIRST_REAL_DROP_REASON || (__u32)reason > 0xffff)
 		return 0;
+	/*
+	 * A tc program's TC_ACT_SHOT: the datapath's own drops (policy, strict encryption), which it
+	 * already reported with Cilium's reason; a second, kernel-side record would double them.
+	 */
+	if ((__u32)reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TC_EGRESS) ||
+	    (__u32)reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TC_INGRESS))
+		return 0;
 	if (ws_kdrop_parse(skb, &p) < 0)
 		return 0;
 	/* ICMP echo replies are freed with NO_SOCKET after a ping socket took its copy */
