@@ -7,6 +7,7 @@ import {
   ETCD_PORT,
   HUBBLE_PORT,
   PREFIX,
+  RELAY_METRICS_PORT,
   RELAY_FORWARD_PORT,
   RELAY_PORT,
   RELAY_SOCKET,
@@ -117,6 +118,8 @@ export function startRelay(spec: LabSpec): Daemon {
     pki.relayClient.cert,
     '--peer-tls-key',
     pki.relayClient.key,
+    '--metrics-listen-address',
+    `:${RELAY_METRICS_PORT}`,
   ]);
 }
 

@@ -4,7 +4,14 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withLabLock } from './lock.js';
-import { LAB_DIR, PREFIX, RELAY_SOCKET, WIREGUARD_SOCKET_DIR } from './names.js';
+import {
+  ALERTMANAGER_SOCKET,
+  LAB_DIR,
+  PREFIX,
+  PROMETHEUS_SOCKET,
+  RELAY_SOCKET,
+  WIREGUARD_SOCKET_DIR,
+} from './names.js';
 import { commandLineOf, isAlive, sendSignal } from './process.js';
 import { LOOPBACK_MAIN, SUPERVISOR_MAIN } from './programs.js';
 import { run } from './shell.js';
@@ -74,12 +81,18 @@ export async function labDownLocked(): Promise<DownResult> {
   return { namespaces, processes: pids.size };
 }
 
+/** The sockets of the lab's root-namespace forwards: the relay's, Prometheus's, Alertmanager's. */
+const LOOPBACK_SOCKETS = [RELAY_SOCKET, PROMETHEUS_SOCKET, ALERTMANAGER_SOCKET];
+
 function rootNamespacePids(): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const argv = commandLineOf(Number(entry)).split('\0');
-    if ((argv[1] === LOOPBACK_MAIN && argv[3] === RELAY_SOCKET) || argv[1] === SUPERVISOR_MAIN)
+    if (
+      (argv[1] === LOOPBACK_MAIN && LOOPBACK_SOCKETS.includes(argv[3] ?? '')) ||
+      argv[1] === SUPERVISOR_MAIN
+    )
       found.push(Number(entry));
   }
   return found;

@@ -96,6 +96,18 @@ export const RELAY_PORT = 4245;
 export const RELAY_SOCKET = `${LAB_DIR}/relay.sock`;
 /** Where the root namespace reaches the relay (plain gRPC on loopback, like a kubectl port-forward). */
 export const RELAY_FORWARD_PORT = 4245;
+/** Prometheus metrics: every agent on its node's addresses, the relay in the control plane. */
+export const AGENT_METRICS_PORT = 9965;
+export const RELAY_METRICS_PORT = 9966;
+/** The lab's Prometheus, Alertmanager and webhook receiver (control plane), forwarded to loopback. */
+export const PROMETHEUS_PORT = 9090;
+export const ALERTMANAGER_PORT = 9093;
+export const ALERT_RECEIVER_PORT = 9095;
+export const MONITORING_DIR = `${LAB_DIR}/monitoring`;
+/** Every webhook delivery of the lab's Alertmanager, one JSON body a line. */
+export const ALERTS_FILE = `${MONITORING_DIR}/alerts.jsonl`;
+export const PROMETHEUS_SOCKET = `${SOCKET_DIR}/prometheus.sock`;
+export const ALERTMANAGER_SOCKET = `${SOCKET_DIR}/alertmanager.sock`;
 
 /** A socket under SOCKET_DIR for a process named `name`, its path short enough for sun_path. */
 export const socketIn = (name: string): string =>
@@ -111,6 +123,7 @@ const LAB_DIR_ENTRIES = [
   DNS_ZONE_FILE,
   TLS_DIR,
   RELAY_SOCKET,
+  MONITORING_DIR,
 ];
 
 export interface NameClash {

@@ -16,6 +16,8 @@ export const SUPERVISOR_MAIN = resolveExport('@wirescope/lab/supervisor-main');
 export const FORWARD_MAIN = resolveExport('@wirescope/lab/forward-main');
 /** The root-namespace half: 127.0.0.1:PORT -> unix socket (loopback-main.ts). */
 export const LOOPBACK_MAIN = resolveExport('@wirescope/lab/loopback-main');
+/** The Alertmanager webhook receiver (alert-receiver-main.ts). */
+export const ALERT_RECEIVER_MAIN = resolveExport('@wirescope/lab/alert-receiver-main');
 /** The spec `lab up` and `demo` use without --spec: lab/cluster.yaml. */
 export const DEFAULT_SPEC = resolveExport('@wirescope/lab-assets/cluster.yaml');
 

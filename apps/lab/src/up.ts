@@ -2,6 +2,7 @@
 // mesh is complete, the relay until it sees every agent, the supervisor, then the pods' workloads.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { startAgent, startEtcd, startRelay, startRelayForward, startSupervisor } from './daemons.js';
+import { ALERTMANAGER_URL, PROMETHEUS_URL, monitoringReady, startMonitoring } from './monitoring.js';
 import { labDownLocked, labNamespaces, type Progress } from './down.js';
 import { startNamespaceForward } from './forward.js';
 import { withLabLock } from './lock.js';
@@ -119,6 +120,14 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
     step(
       `relay in ${CONTROL_PLANE_NS} (mTLS ${CONTROL_PLANE_ADDRESS}:${RELAY_PORT}) sees ${spec.nodes.length}/${spec.nodes.length} agents; ` +
         `forwarded to 127.0.0.1:${RELAY_FORWARD_PORT}`,
+    );
+    daemons.push(...startMonitoring());
+    save(0);
+    await waitFor('Prometheus to scrape every agent and the relay', 30_000, () =>
+      monitoringReady(spec.nodes.map((n) => n.name)),
+    );
+    step(
+      `Prometheus (${PROMETHEUS_URL}) scrapes ${spec.nodes.length} agents and the relay; Alertmanager at ${ALERTMANAGER_URL}`,
     );
     daemons.push(startSupervisor());
     save(0);
