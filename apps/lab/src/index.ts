@@ -28,5 +28,13 @@ export {
 export { followLabFlows } from './flows-tail.js';
 export { restartSummary } from './supervisor.js';
 export type { DaemonRecord, LabState } from './state.js';
-export { LOG_DIR, PREFIX, etcdForwardSocket } from './names.js';
+export { ALERTS_FILE, LOG_DIR, PREFIX, etcdForwardSocket } from './names.js';
+export {
+  ALERTMANAGER_URL,
+  LAB_ALERT_FOR,
+  LAB_SCRAPE_SECONDS,
+  PROMETHEUS_URL,
+  prometheusTargets,
+  type TargetHealth,
+} from './monitoring.js';
 export { withLabStore } from './store.js';

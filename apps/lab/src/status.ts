@@ -20,6 +20,8 @@ import { readState, runningDaemons, type DaemonRecord } from './state.js';
 import { withLabStore } from './store.js';
 import { SUPERVISED, SUPERVISOR_DAEMON } from './supervisor.js';
 import { relayStatus } from './wait.js';
+import { ALERTMANAGER_URL, PROMETHEUS_URL, prometheusTargets } from './monitoring.js';
+import { ALERTS_FILE } from './names.js';
 
 /** A supervised daemon's restarts and deliberate stop. */
 export interface Supervision {
@@ -69,8 +71,19 @@ export interface LabStatusReport {
   relay: RelayReport;
   forward: { pid: number | undefined; running: boolean; listen: string; to: string } & Supervision;
   supervisor: { pid: number | undefined; running: boolean; watches: string[]; log: string | undefined };
+  monitoring: MonitoringReport;
   nodes: NodeReport[];
   pods: PodReport[];
+}
+
+/** The lab's Prometheus (its targets' health) and Alertmanager, as the root namespace reaches them. */
+export interface MonitoringReport {
+  prometheus: {
+    url: string;
+    running: boolean;
+    targets: { up: number; total: number; down: string[] } | { error: string };
+  };
+  alertmanager: { url: string; running: boolean; webhookLog: string };
 }
 
 /** What the text form adds to the report (not in `-o json`, as before). */
@@ -184,6 +197,7 @@ export async function labStatus(): Promise<LabStatus> {
     watches: [...SUPERVISED],
     log: supervisorDaemon?.log,
   };
+  const monitoring = await monitoringReport(daemon);
   const etcd = daemon('etcd');
   const healthy = state.readyAfterMs > 0 && dead.length === 0 && Array.isArray(storeNodes);
   return {
@@ -198,6 +212,7 @@ export async function labStatus(): Promise<LabStatus> {
       relay,
       forward,
       supervisor,
+      monitoring,
       nodes,
       pods,
     },
@@ -207,6 +222,27 @@ export async function labStatus(): Promise<LabStatus> {
       dead,
       tlsDir: TLS_DIR,
     },
+  };
+}
+
+async function monitoringReport(
+  daemon: (name: string) => DaemonRecord | undefined,
+): Promise<MonitoringReport> {
+  const running = (name: string) => {
+    const d = daemon(name);
+    return d !== undefined && isAlive(d.pid);
+  };
+  let targets: MonitoringReport['prometheus']['targets'];
+  try {
+    const list = await prometheusTargets();
+    const down = list.filter((t) => t.health !== 'up').map((t) => `${t.job}/${t.node}`);
+    targets = { up: list.length - down.length, total: list.length, down };
+  } catch (err) {
+    targets = { error: (err as Error).message };
+  }
+  return {
+    prometheus: { url: PROMETHEUS_URL, running: running('prometheus'), targets },
+    alertmanager: { url: ALERTMANAGER_URL, running: running('alertmanager'), webhookLog: ALERTS_FILE },
   };
 }
 

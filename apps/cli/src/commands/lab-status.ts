@@ -14,7 +14,8 @@ export async function printLabStatus(output: 'text' | 'json'): Promise<number> {
     return 1;
   }
   const { report, details } = status;
-  const { relay, forward, supervisor, nodes, pods, etcd, healthy } = report;
+  const { relay, forward, supervisor, monitoring, nodes, pods, etcd, healthy } = report;
+  const { prometheus, alertmanager } = monitoring;
   if (output === 'json') {
     console.log(JSON.stringify(report, null, 2));
     return healthy ? 0 : 1;
@@ -34,6 +35,12 @@ export async function printLabStatus(output: 'text' | 'json'): Promise<number> {
       `(npx wirescope observe -f; npx wirescope status)`,
     `supervisor: pid ${supervisor.pid ?? '-'} ${supervisor.running ? 'running' : 'NOT RUNNING'}, restarts ${supervisor.watches.join(' and ')} when they die`,
     ...details.supervised.flatMap((d) => supervisionLine(d)),
+    `prometheus: ${prometheus.url} ${prometheus.running ? 'running' : 'NOT RUNNING'}; ` +
+      ('error' in prometheus.targets
+        ? `unreachable: ${prometheus.targets.error}`
+        : `targets up ${prometheus.targets.up}/${prometheus.targets.total}` +
+          (prometheus.targets.down.length > 0 ? ` (down: ${prometheus.targets.down.join(', ')})` : '')),
+    `alertmanager: ${alertmanager.url} ${alertmanager.running ? 'running' : 'NOT RUNNING'}; webhook deliveries in ${alertmanager.webhookLog}`,
     `certificates: ${details.tlsDir} (CA ca.crt; CLI cli-client.crt/.key)`,
     '',
     'NODES',
