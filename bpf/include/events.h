@@ -184,7 +184,7 @@ struct ws_policy_verdict_event {
 	struct ws_packet_info pkt;
 	__u32 remote_identity; /* the peer's identity the lookup used (world when unknown) */
 	__u32 cookie;	       /* the winning entry's policy attribution (the agent's table); 0 none */
-	__u16 drop_reason;     /* 0: allowed; else enum ws_drop_reason, also when audited */
+	__u16 drop_reason;     /* 0: allowed; else enum ws_drop_reason (133, 181, 195), also when audited */
 	__u8 match_type;       /* enum ws_policy_match */
 	__u8 audited;	       /* 1: audit mode let a would-be deny pass */
 	__u8 pad[4];

@@ -216,8 +216,11 @@ static __always_inline int ws_policy_enforce(struct __sk_buff *skb, const struct
 	    skb->ingress_ifindex != cfg_wg_ifindex) {
 		struct ws_ipcache_value *src = ws_ipcache_lookup4(p->saddr);
 
-		if (src && (src->flags & WS_IPC_POD) && !(src->flags & WS_IPC_LOCAL))
+		if (src && (src->flags & WS_IPC_POD) && !(src->flags & WS_IPC_LOCAL)) {
+			/* a verdict record too: its flow names the policy that demanded encryption */
+			ws_emit_policy_verdict(p, point, p->src_identity, 0, WS_DROP_UNENCRYPTED_TRAFFIC, WS_MATCH_NONE, 0);
 			return ws_policy_drop(p, point, WS_DROP_UNENCRYPTED_TRAFFIC);
+		}
 	}
 	if (!(flags & (egress ? WS_PEP_EGRESS_ACTIVE : WS_PEP_INGRESS_ACTIVE))) {
 		if (!ct)

@@ -250,6 +250,11 @@ export class DatapathController implements EnrichContext {
     return name ? this.policy.enforcedBy(name, direction) : [];
   }
 
+  policyEncryptionBy(ifindex: number): PolicyRef[] {
+    const name = this.interfaces.get(ifindex);
+    return name ? this.policy.encryptionBy(name) : [];
+  }
+
   kernelDropReasonName(reason: number): string | undefined {
     return this.dropReasons.get(reason);
   }

@@ -5,28 +5,32 @@
  */
 import { randomUUID } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
-import { timestampFromMs, type Timestamp } from '@bufbuild/protobuf/wkt';
+import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import {
   DropReason,
   EndpointSchema,
   FlowSchema,
   FlowType,
   HandshakeEventSchema,
+  IPSchema,
   IPVersion,
+  Layer4Schema,
   Mechanism,
+  TCPFlagsSchema,
   TraceObservationPoint,
   TrafficDirection,
   Verdict,
+  WorkloadSchema,
   ciliumSummary,
   kernelDropSubType,
-  setEncryption,
+  messageFactory,
+  packedEncryption,
   type Endpoint,
   type Flow,
   type HandshakeEvent as HandshakeRecord,
 } from '@wirescope/flow';
 import {
   ENUMS,
-  tcpFlagNames,
   type DropEvent,
   type HandshakeEvent,
   type PacketInfo,
@@ -64,6 +68,8 @@ export interface EnrichContext {
   policyAttribution?(cookie: number): PolicyRef[];
   /** The policies that turned default deny on for the endpoint behind a veth. */
   policyEnforcedBy?(ifindex: number, direction: 'ingress' | 'egress'): PolicyRef[];
+  /** The policies that demand encryption for traffic to the endpoint behind a veth. */
+  policyEncryptionBy?(ifindex: number): PolicyRef[];
 }
 
 const F = ENUMS.ws_trace_flag;
@@ -81,23 +87,51 @@ export function observationPoint(point: number): TraceObservationPoint {
     : (point as TraceObservationPoint);
 }
 
+// One zero message per call, without create()'s descriptor walk (it led the hot path's profile).
+const newFlow = messageFactory(FlowSchema);
+const newEndpoint = messageFactory(EndpointSchema);
+const newIP = messageFactory(IPSchema);
+const newLayer4 = messageFactory(Layer4Schema);
+const newTCPFlags = messageFactory(TCPFlagsSchema);
+
+/**
+ * Endpoint messages shared by the flows of one endpoint (and identity) until the next sync
+ * replaces its EndpointInfo: building labels and workloads per flow was a large part of enrich.
+ * Flows are never mutated after they enter the ring, so sharing is safe.
+ */
+const endpointMessages = new WeakMap<EndpointInfo, Map<number, Endpoint>>();
+const reservedEndpoints = new Map<number, Endpoint>();
+
 function endpointFor(ctx: EnrichContext, ip: string, identity: number): Endpoint {
   const ep = ctx.endpointByIP(ip);
   if (ep) {
-    return create(EndpointSchema, {
-      identity: ep.identity || identity,
-      namespace: ep.namespace,
-      podName: ep.pod,
-      labels: Object.entries(ep.labels)
+    let byIdentity = endpointMessages.get(ep);
+    if (byIdentity === undefined) endpointMessages.set(ep, (byIdentity = new Map()));
+    let message = byIdentity.get(identity);
+    if (message === undefined) {
+      message = newEndpoint();
+      message.identity = ep.identity || identity;
+      message.namespace = ep.namespace;
+      message.podName = ep.pod;
+      message.labels = Object.entries(ep.labels)
         .map(([k, v]) => `k8s:${k}=${v}`)
-        .sort(),
-      workloads: [{ name: ep.labels.app ?? ep.pod, kind: 'Pod' }],
-    });
+        .sort();
+      message.workloads = [create(WorkloadSchema, { name: ep.labels.app ?? ep.pod, kind: 'Pod' })];
+      byIdentity.set(identity, message);
+    }
+    return message;
   }
   const node = ctx.nodeByUnderlayIP(ip);
   const reserved = node ? (node.name === ctx.nodeName ? 1 : 6) : identity || 2;
-  const label = RESERVED_LABELS[reserved];
-  return create(EndpointSchema, { identity: reserved, labels: label ? [label] : [] });
+  let message = reservedEndpoints.get(reserved);
+  if (message === undefined) {
+    message = newEndpoint();
+    message.identity = reserved;
+    const label = RESERVED_LABELS[reserved];
+    if (label) message.labels = [label];
+    if (reservedEndpoints.size < 4096) reservedEndpoints.set(reserved, message);
+  }
+  return message;
 }
 
 /** A kernel drop's skb_drop_reason, by value and (when vmlinux names it) by name. */
@@ -107,26 +141,26 @@ interface KernelDrop {
 }
 
 export function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo, kernelDrop?: KernelDrop): Flow {
-  const flow = create(FlowSchema, {
-    time: timestamp(ctx.wallClockMs(ktimeNs)),
-    uuid: randomUUID(),
-    Type: FlowType.L3_L4,
-    nodeName: ctx.nodeName,
-    IP: {
-      source: p.saddr,
-      destination: p.daddr,
-      ipVersion: p.family === 6 ? IPVersion.IPv6 : IPVersion.IPv4,
-      encrypted: (p.flags & F.WS_F_ENCRYPTED) !== 0,
-    },
-    source: endpointFor(ctx, p.saddr, p.srcIdentity),
-    destination: endpointFor(ctx, p.daddr, p.dstIdentity),
-    trafficDirection:
-      p.direction === 'egress'
-        ? TrafficDirection.EGRESS
-        : p.direction === 'ingress'
-          ? TrafficDirection.INGRESS
-          : TrafficDirection.TRAFFIC_DIRECTION_UNKNOWN,
-  });
+  const flow = newFlow();
+  flow.time = timestamp(ctx.wallClockMs(ktimeNs));
+  flow.uuid = randomUUID();
+  flow.Type = FlowType.L3_L4;
+  flow.nodeName = ctx.nodeName;
+  const encrypted = (p.flags & F.WS_F_ENCRYPTED) !== 0;
+  const ip = newIP();
+  ip.source = p.saddr;
+  ip.destination = p.daddr;
+  ip.ipVersion = p.family === 6 ? IPVersion.IPv6 : IPVersion.IPv4;
+  ip.encrypted = encrypted;
+  flow.IP = ip;
+  flow.source = endpointFor(ctx, p.saddr, p.srcIdentity);
+  flow.destination = endpointFor(ctx, p.daddr, p.dstIdentity);
+  flow.trafficDirection =
+    p.direction === 'egress'
+      ? TrafficDirection.EGRESS
+      : p.direction === 'ingress'
+        ? TrafficDirection.INGRESS
+        : TrafficDirection.TRAFFIC_DIRECTION_UNKNOWN;
   // kernel drops happen in any namespace: their ifindex is not one of this node's interfaces
   if (p.ifindex && !(p.flags & F.WS_F_KERNEL))
     flow.interface = {
@@ -138,8 +172,7 @@ export function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo, ker
   flow.l4 = layer4(p);
   flow.Summary = ciliumSummary(flow);
   const peer = p.peerNodeId ? ctx.nodeById(p.peerNodeId) : undefined;
-  const encrypted = (p.flags & F.WS_F_ENCRYPTED) !== 0;
-  setEncryption(flow, {
+  flow.extensions = packedEncryption({
     mechanism: encrypted ? Mechanism.WIREGUARD : Mechanism.NONE,
     peerNode: peer?.name ?? '',
     peerPublicKey: peer?.publicKey ?? '',
@@ -151,30 +184,25 @@ export function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo, ker
   return flow;
 }
 
+const TCP_FLAG_BITS = [
+  ['FIN', 0x01],
+  ['SYN', 0x02],
+  ['RST', 0x04],
+  ['PSH', 0x08],
+  ['ACK', 0x10],
+  ['URG', 0x20],
+  ['ECE', 0x40],
+  ['CWR', 0x80],
+] as const;
+
 function layer4(p: PacketInfo): Flow['l4'] {
-  const l4 = create(FlowSchema).l4 ?? { $typeName: 'flow.Layer4' as const, protocol: { case: undefined } };
+  const l4 = newLayer4();
   if (p.protocol === 6) {
-    const flags = Object.fromEntries(tcpFlagNames(p.tcpFlags).map((n) => [n, true]));
+    const flags = newTCPFlags();
+    for (const [name, bit] of TCP_FLAG_BITS) if (p.tcpFlags & bit) flags[name] = true;
     l4.protocol = {
       case: 'TCP',
-      value: {
-        $typeName: 'flow.TCP',
-        sourcePort: p.sport,
-        destinationPort: p.dport,
-        flags: {
-          $typeName: 'flow.TCPFlags',
-          FIN: false,
-          SYN: false,
-          RST: false,
-          PSH: false,
-          ACK: false,
-          URG: false,
-          ECE: false,
-          CWR: false,
-          NS: false,
-          ...flags,
-        },
-      },
+      value: { $typeName: 'flow.TCP', sourcePort: p.sport, destinationPort: p.dport, flags },
     };
   } else if (p.protocol === 17) {
     l4.protocol = {
@@ -190,7 +218,13 @@ function layer4(p: PacketInfo): Flow['l4'] {
 }
 
 function timestamp(ms: number): Timestamp {
-  return timestampFromMs(Math.floor(ms));
+  const whole = Math.floor(ms);
+  const seconds = Math.floor(whole / 1000);
+  return {
+    $typeName: 'google.protobuf.Timestamp',
+    seconds: BigInt(seconds),
+    nanos: (whole - seconds * 1000) * 1e6,
+  };
 }
 
 export function traceToFlow(ctx: EnrichContext, e: TraceEvent): Flow {

@@ -124,6 +124,13 @@ export class PolicyEngine {
     return this.refsByCookie.get(cookie) ?? [];
   }
 
+  /** The policies that demand encryption for traffic to the endpoint behind a veth. */
+  encryptionBy(interfaceName: string): PolicyRef[] {
+    for (const { endpoint, compiled } of this.compiled.values())
+      if (endpoint.interface === interfaceName) return compiled.requireEncryption;
+    return [];
+  }
+
   /** The policies that switched default deny on for the endpoint behind a veth (named on a default deny). */
   enforcedBy(interfaceName: string, direction: 'ingress' | 'egress'): PolicyRef[] {
     for (const { endpoint, compiled } of this.compiled.values())

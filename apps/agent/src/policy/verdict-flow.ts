@@ -2,7 +2,8 @@
  * A policy-verdict record -> a Hubble flow, as Cilium's threefour parser and policy correlation
  * make it: event type 5, verdict FORWARDED / DROPPED / AUDIT, policy_match_type, the direction,
  * and the policies that allowed or denied it in *_allowed_by / *_denied_by. On a default deny
- * (133) no rule matched: the policies whose selection turned default deny on are named instead.
+ * (133) no rule matched: the policies whose selection turned default deny on are named instead;
+ * plaintext to an endpoint that demands encryption (195) names the policies that demand it.
  */
 import { create } from '@bufbuild/protobuf';
 import { PolicySchema, Verdict, type DropReason, type Flow, type Policy } from '@wirescope/flow';
@@ -12,6 +13,7 @@ import { baseFlow, type EnrichContext } from '../flows/enrich.js';
 
 const MONITOR_POLICY_VERDICT = 5;
 const POLICY_DENIED = 133;
+const UNENCRYPTED_TRAFFIC = 195;
 
 /** Hubble's flow.Policy with the labels Cilium derives for a policy (GetPolicyFromLabels' inverse). */
 export function hubblePolicy(ref: PolicyRef): Policy {
@@ -48,6 +50,7 @@ export function policyVerdictToFlow(ctx: EnrichContext, e: PolicyVerdictEvent): 
   let refs = ctx.policyAttribution?.(e.cookie) ?? [];
   if (denied && refs.length === 0 && e.dropReason === POLICY_DENIED)
     refs = ctx.policyEnforcedBy?.(e.packet.ifindex, direction) ?? [];
+  if (e.dropReason === UNENCRYPTED_TRAFFIC) refs = ctx.policyEncryptionBy?.(e.packet.ifindex) ?? [];
   const policies = refs.map(hubblePolicy);
   if (!denied) {
     if (ingress) flow.ingressAllowedBy = policies;
