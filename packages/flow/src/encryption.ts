@@ -1,5 +1,5 @@
 // Wirescope's encryption facts ride in Flow.extensions as a packed wirescope.v1.Encryption.
-import { create, createRegistry, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, createRegistry, fromBinary } from '@bufbuild/protobuf';
 import { file_flow_flow, type Flow } from './gen/flow/flow_pb.js';
 import { file_observer_observer } from './gen/observer/observer_pb.js';
 import { file_peer_peer } from './gen/peer/peer_pb.js';
@@ -10,7 +10,8 @@ import {
   file_wirescope_v1_wirescope,
   type Encryption,
 } from './gen/wirescope/v1/wirescope_pb.js';
-import { AnySchema } from '@bufbuild/protobuf/wkt';
+import { AnySchema, type Any } from '@bufbuild/protobuf/wkt';
+import { compileEncoder } from './compiled-encoder.js';
 
 export const encryptionTypeUrl = 'type.googleapis.com/wirescope.v1.Encryption';
 
@@ -113,12 +114,30 @@ export function encryptionFields(flow: Flow): Readonly<EncryptionFields> {
 
 /** Packs `enc` into flow.extensions (mutates and returns the flow). */
 export function setEncryption(flow: Flow, enc: Partial<Omit<Encryption, '$typeName'>>): Flow {
-  const message = create(EncryptionSchema, enc);
-  flow.extensions = create(AnySchema, {
-    typeUrl: encryptionTypeUrl,
-    value: toBinary(EncryptionSchema, message),
-  });
+  flow.extensions = packedEncryption(enc);
   return flow;
+}
+
+// a node sees few distinct encryption facts (per peer and key index): pack each once
+const packed = new Map<string, Any>();
+const encodeEncryption = compileEncoder(EncryptionSchema, { ownBuffer: true });
+
+/**
+ * `enc` as the Any that Flow.extensions carries. Shared between flows with the same facts (a
+ * bounded cache, as the agent packs one per flow): treat it as immutable.
+ */
+export function packedEncryption(enc: Partial<Omit<Encryption, '$typeName'>>): Any {
+  const key = `${enc.mechanism ?? 0}|${enc.peerNode ?? ''}|${enc.peerPublicKey ?? ''}|${enc.receiverIndex ?? 0}|${enc.leak ? 1 : 0}|${enc.kernelDropReason ?? ''}|${enc.kernelDropReasonCode ?? 0}`;
+  let any = packed.get(key);
+  if (any === undefined) {
+    if (packed.size >= 4096) packed.clear();
+    any = create(AnySchema, {
+      typeUrl: encryptionTypeUrl,
+      value: encodeEncryption(create(EncryptionSchema, enc)),
+    });
+    packed.set(key, any);
+  }
+  return any;
 }
 
 export const mechanismNames: Record<string, Mechanism> = {

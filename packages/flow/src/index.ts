@@ -23,3 +23,4 @@ export * from './printer.js';
 export * from './summary.js';
 export * from './fixtures.js';
 export * from './compiled-encoder.js';
+export * from './factory.js';
