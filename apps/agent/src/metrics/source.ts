@@ -34,6 +34,8 @@ export class AgentMetricsSource implements NodeMetricsSource {
   readonly nodeName: string;
   private wg: WireguardSnapshot | undefined;
   private wgReadAt = 0;
+  /** node id -> name of every node seen: the kernel keeps counting a node removed from the store. */
+  private readonly nodeNames = new Map<number, string>();
 
   constructor(private readonly inputs: AgentMetricsInputs) {
     this.nodeName = inputs.nodeName;
@@ -77,7 +79,8 @@ export class AgentMetricsSource implements NodeMetricsSource {
     const controller = this.inputs.datapath();
     if (!controller?.datapath.loaded) return undefined;
     const loader = controller.datapath;
-    const names = new Map(this.inputs.nodes().map((n) => [nodeIdOf(n.underlayIP), n.name]));
+    for (const n of this.inputs.nodes()) this.nodeNames.set(nodeIdOf(n.underlayIP), n.name);
+    const names = this.nodeNames;
     const status = loader.status();
     return {
       attachments: status.attachments.map((a) => ({
