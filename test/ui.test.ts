@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ROOT, cli, eventually, inNs, labUp } from './lab-helpers.js';
+import type { EncryptionResponse, StatusResponse } from '@wirescope/ui';
+import { ROOT, cli, deleteNodeRecord, eventually, inNs, labUp } from './lab-helpers.js';
 
 const SHOTS = `${ROOT}test-results/ui`;
 const PORT = 12100 + randomInt(800);
@@ -59,7 +60,7 @@ interface EdgeInfo {
   from: string;
   to: string;
   encryption: string;
-  peers: string;
+  tunnels: string;
   verdicts: string;
 }
 
@@ -69,7 +70,7 @@ async function edges(): Promise<EdgeInfo[]> {
       from: e.getAttribute('data-from') ?? '',
       to: e.getAttribute('data-to') ?? '',
       encryption: e.getAttribute('data-encryption') ?? '',
-      peers: e.getAttribute('data-peers') ?? '',
+      tunnels: e.getAttribute('data-tunnels') ?? '',
       verdicts: e.getAttribute('data-verdicts') ?? '',
     })),
   );
@@ -77,23 +78,23 @@ async function edges(): Promise<EdgeInfo[]> {
 
 test('the map shows the lab workloads: shop -> db encrypted (WireGuard, with the peer), same-node edges marked same-node', async () => {
   await page.goto(`${BASE}/map`);
-  const found = await eventually('the api -> db and loadgen -> frontend edges', 20_000, async () => {
+  const wanted = ['shop/loadgen', 'shop/frontend', 'shop/api', 'data/db', 'kube-system/kube-dns'];
+  const found = await eventually('the workloads, api -> db and loadgen -> frontend', 20_000, async () => {
     const list = await edges();
     const toDb = list.find((e) => e.from === 'shop/api' && e.to === 'data/db');
     const sameNode = list.find((e) => e.from === 'shop/loadgen' && e.to === 'shop/frontend');
-    return toDb && sameNode ? { toDb, sameNode, list } : undefined;
+    const cards = await page.$$eval('[data-testid=map-card]', (els) =>
+      els.map((e) => e.getAttribute('data-card')),
+    );
+    return toDb && sameNode && wanted.every((c) => cards.includes(c)) ? { toDb, sameNode, list } : undefined;
   });
   assert.equal(found.toDb.encryption, 'encrypted', JSON.stringify(found.toDb));
-  assert.equal(found.toDb.peers, 'node3', 'api (node2) and api-2 (node3) -> db (node3): the peer is node3');
+  // api is on node2, api-2 beside db on node3 (same-node): the one tunnel is node2 -> node3
+  assert.equal(found.toDb.tunnels, 'node2→node3');
   assert.match(found.toDb.verdicts, /FORWARDED/);
   assert.equal(found.sameNode.encryption, 'same-node');
   const frontendToApi = found.list.find((e) => e.from === 'shop/frontend' && e.to === 'shop/api');
   assert.equal(frontendToApi?.encryption, 'encrypted');
-  const cards = await page.$$eval('[data-testid=map-card]', (els) =>
-    els.map((e) => e.getAttribute('data-card')),
-  );
-  for (const card of ['shop/loadgen', 'shop/frontend', 'shop/api', 'data/db', 'kube-system/kube-dns'])
-    assert.ok(cards.includes(card), `card ${card} in ${cards.join(', ')}`);
   for (const ns of ['shop', 'data', 'kube-system'])
     assert.equal(await page.locator(`[data-testid=ns-${ns}]`).count(), 1, `namespace box ${ns}`);
   await shot('map');
@@ -165,7 +166,10 @@ test('a bad filter shows an inline error; opening a row pauses and the details s
   await page.goto(`${BASE}/flows?filter=verdict%3DSOMETIMES`);
   await page.waitForSelector('[data-testid=filter-error]', { timeout: 10_000 });
   assert.match((await page.locator('[data-testid=filter-error]').textContent()) ?? '', /SOMETIMES/);
-  await page.goto(`${BASE}/flows?filter=from%3Apod%3Dshop%2Ffrontend&filter=encrypted%3Dtrue`);
+  // sent by frontend and seen on its own node (node1), encrypted: the peer is the receiver's node
+  await page.goto(
+    `${BASE}/flows?filter=from%3Apod%3Dshop%2Ffrontend&filter=node%3Dnode1&filter=encrypted%3Dtrue`,
+  );
   await page.waitForSelector('[data-testid=flow-row]', { timeout: 15_000 });
   await page.locator('[data-testid=flow-row]').first().click();
   await page.waitForSelector('[data-testid=resume]');
@@ -198,7 +202,7 @@ async function cellStates(): Promise<Record<string, string>> {
   return Object.fromEntries(cells);
 }
 
-test('the coverage matrix shows every pair Encrypted at 100%; a pair whose pod traffic leaves in clear turns Plaintext within 5 s', async () => {
+test('the coverage matrix shows every pair Encrypted at 100%; a pair made plaintext (strict off, peer removed) turns Plaintext within 5 s', async () => {
   await page.goto(`${BASE}/encryption`);
   const pairs = ['node1→node2', 'node1→node3', 'node2→node1', 'node2→node3', 'node3→node1', 'node3→node2'];
   const all = await eventually('every pair Encrypted 100%', 20_000, async () => {
@@ -209,28 +213,53 @@ test('the coverage matrix shows every pair Encrypted at 100%; a pair whose pod t
   });
   assert.equal(Object.keys(all).length, 6);
   await shot('encryption-matrix');
-  // node1 -> node3 outside the tunnel: strict mode is off, and a route sends node3's pod CIDR over
-  // the underlay, bypassing the WireGuard device (the datapath flags it as a leak)
-  assert.equal(
-    inNs('wsl-node1', 'ip', 'route', 'replace', '10.244.3.0/24', 'via', '10.77.0.13', 'dev', 'eth0').code,
-    0,
-  );
+  // node1 -> node3 made plaintext, strict mode off: node3 leaves the cluster store (its agent
+  // stopped, its record deleted), node1 removes the WireGuard peer, and a route sends node3's pod
+  // CIDR over the underlay: pod traffic now leaves node1 in clear (the datapath flags it)
+  assert.equal(cli('lab', 'stop', 'agent-node3').code, 0);
+  deleteNodeRecord('node3');
   try {
+    await eventually('node1 to remove its node3 peer', 15_000, async () => {
+      const enc = (await (await fetch(`${BASE}/api/encryption`)).json()) as EncryptionResponse;
+      const node1 = enc.nodes.find((n) => n.nodeName === 'node1');
+      return node1 && !node1.peers.some((p) => p.peerNode === 'node3') ? true : undefined;
+    });
+    assert.equal(
+      inNs('wsl-node1', 'ip', 'route', 'replace', '10.244.3.0/24', 'via', '10.77.0.13', 'dev', 'eth0').code,
+      0,
+    );
     const start = Date.now();
     const states = await eventually('node1→node3 to turn Plaintext', 5_000, async () => {
       const s = await cellStates();
       return s['node1→node3']?.startsWith('Plaintext') ? s : undefined;
+    }).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(await cellStates())}`);
     });
     console.log(`node1→node3 ${states['node1→node3']} after ${Date.now() - start} ms`);
     await shot('encryption-plaintext');
     await page.locator('[data-pair="node1→node3"]').click();
     await page.waitForSelector('[data-testid=drift]');
+    const drift = (await page.locator('[data-testid=drift]').textContent()) ?? '';
+    assert.match(drift, /✖/, 'the checklist names what is wrong with the pair');
+    const leaks = await page.locator('[data-testid=leak-table] tbody tr').allTextContents();
+    assert.ok(
+      leaks.some((row) => row.includes('node1 → node3')),
+      `a node1 → node3 leak row in ${leaks.join(' | ')}`,
+    );
     await shot('encryption-drift');
-    const leakRows = await page.locator('[data-testid=leak-table] tbody tr').count();
-    assert.ok(leakRows >= 1);
+    // the cell opens that pair's flows, plaintext first
+    await page.locator('[data-testid=pair-flows]').click();
+    await page.waitForSelector('[data-testid=flow-row]', { timeout: 10_000 });
+    assert.match(page.url(), /\/flows\?filter=node%3Dnode1&filter=peer%3Dnode3&filter=encrypted%3Dfalse/);
+    await shot('pair-plaintext-flows');
   } finally {
     inNs('wsl-node1', 'ip', 'route', 'del', '10.244.3.0/24', 'via', '10.77.0.13', 'dev', 'eth0');
+    assert.equal(cli('lab', 'start', 'agent-node3').code, 0);
   }
+  await eventually('node3 back: the relay sees 3/3 nodes', 30_000, async () => {
+    const status = (await (await fetch(`${BASE}/api/status`)).json()) as StatusResponse;
+    return status.connectedNodes === 3 && status.unavailableNodes.length === 0 ? true : undefined;
+  });
 });
 
 test('stopping an agent shows the node banner within 5 s; restarting it clears the banner', async () => {

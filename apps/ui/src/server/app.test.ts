@@ -53,6 +53,11 @@ test('GET /api/namespaces lists the namespaces of the flows, sorted', async () =
 test('GET /api/flows: the last N, filtered with the hubble vocabulary, as observe flags', async () => {
   const all = (await app.inject({ url: '/api/flows?limit=1000' })).json<FlowsResponse>();
   assert.equal(all.flows.length, 148);
+  // Hubble's JSON, as `observe -o json` prints it: proto field names
+  const first = asFlow(all.flows[0]);
+  assert.equal(first.node_name, 'wst-node-1', 'the recorded node name, as recorded');
+  assert.ok(all.flows.some((f) => asFlow(f).source?.pod_name && asFlow(f).trace_observation_point));
+  assert.ok(!('nodeName' in all.flows[0]!));
   const res = await app.inject({ url: '/api/flows?filter=encrypted=false&filter=protocol=tcp&limit=1000' });
   assert.equal(res.statusCode, 200);
   const body = res.json<FlowsResponse>();

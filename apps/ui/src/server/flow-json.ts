@@ -6,7 +6,7 @@ import { FlowSchema, registry, type Flow, type GetFlowsResponse } from '@wiresco
 export type FlowJson = JsonObject;
 
 export function flowJson(flow: Flow): FlowJson {
-  return toJson(FlowSchema, flow, { useProtoFieldNames: true, registry }) as FlowJson;
+  return toJson(FlowSchema, flow, { useProtoFieldName: true, registry }) as FlowJson;
 }
 
 /** The flows among responses, as JSON; node status and lost events are reported elsewhere. */

@@ -65,6 +65,8 @@ test('cross-node egress outside the tunnel and underlay leaks are plaintext; sam
   assert.equal(flowEncryption(same), 'same-node');
   assert.equal(nodePair(same), undefined);
   assert.equal(flowEncryption({ ...pods }), 'unknown', 'a stock Hubble flow has no encryption facts');
+  const strictDrop: FlowView = { ...clear, verdict: 'DROPPED', drop_reason_desc: 'UNENCRYPTED_TRAFFIC' };
+  assert.equal(flowEncryption(strictDrop), 'unknown', 'strict mode blocked it: nothing left in clear');
 });
 
 test('names and drop reasons', () => {

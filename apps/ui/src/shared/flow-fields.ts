@@ -115,11 +115,9 @@ export function flowEncryption(f: FlowView): FlowEncryption {
   if (ext?.leak) return 'plaintext';
   if (f.IP?.encrypted || ext?.mechanism === 'MECHANISM_WIREGUARD') return 'encrypted';
   if (!ext) return 'unknown';
-  if (ext.peer_node) {
-    const point = f.trace_observation_point ?? '';
-    if (f.verdict === 'DROPPED' || egressPoints.has(point)) return 'plaintext';
-    return 'delivered';
-  }
+  // a drop sent nothing anywhere: its verdict says what happened, not an encryption state
+  if (f.verdict === 'DROPPED') return 'unknown';
+  if (ext.peer_node) return egressPoints.has(f.trace_observation_point ?? '') ? 'plaintext' : 'delivered';
   if (f.source?.pod_name && f.destination?.pod_name) return 'same-node';
   return 'unknown';
 }

@@ -97,7 +97,7 @@ test('service map: a card per app, api and api-2 in one card; edges by encryptio
   assert.equal(state('shop/loadgen', 'shop/frontend'), 'same-node');
   assert.equal(state('shop/frontend', 'shop/api'), 'encrypted');
   assert.equal(state('shop/api', 'data/db'), 'encrypted', 'api-2 -> db is same-node, api -> db encrypted');
-  assert.deepEqual([...links.find((l) => l.from === 'shop/api')!.peers], ['node3']);
+  assert.deepEqual([...links.find((l) => l.from === 'shop/api')!.tunnels], ['node2→node3']);
   const mixed = buildServiceMap([
     ...labFlows,
     flow(frontend, api, 'node1', 'FROM_ENDPOINT', { peer: 'node2' }),

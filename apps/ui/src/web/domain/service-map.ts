@@ -5,6 +5,7 @@ import {
   destinationPort,
   dropReason,
   flowEncryption,
+  nodePair,
   protocolOf,
   type EndpointJson,
   type FlowView,
@@ -33,8 +34,8 @@ export interface Link {
   encrypted: number;
   plaintext: number;
   sameNode: number;
-  /** Peer nodes the encrypted traffic went to. */
-  peers: Set<string>;
+  /** WireGuard tunnels the encrypted traffic used, as "node2→node3". */
+  tunnels: Set<string>;
   verdicts: Map<string, number>;
   /** Drop reason -> count. */
   drops: Map<string, number>;
@@ -114,7 +115,7 @@ export class ServiceMapBuilder {
         encrypted: 0,
         plaintext: 0,
         sameNode: 0,
-        peers: new Set(),
+        tunnels: new Set(),
         verdicts: new Map(),
         drops: new Map(),
       };
@@ -128,7 +129,8 @@ export class ServiceMapBuilder {
     const state = flowEncryption(f);
     if (state === 'encrypted') {
       link.encrypted++;
-      if (f.extensions?.peer_node) link.peers.add(f.extensions.peer_node);
+      const pair = nodePair(f);
+      if (pair) link.tunnels.add(`${pair.from}→${pair.to}`);
     } else if (state === 'plaintext') link.plaintext++;
     else if (state === 'same-node') link.sameNode++;
   }

@@ -13,12 +13,39 @@ export const encryptionStyle: Record<
   LinkEncryption,
   { color: string; glyph: string; title: string; dash?: string }
 > = {
-  encrypted: { color: '#2f9316', glyph: '🔒', title: 'encrypted (WireGuard)' },
+  encrypted: { color: '#2f9316', glyph: 'locked', title: 'encrypted (WireGuard)' },
   partial: { color: '#d98c00', glyph: '◐', title: 'partially encrypted', dash: '8 4' },
-  plaintext: { color: '#c50000', glyph: '🔓', title: 'plaintext cross-node' },
+  plaintext: { color: '#c50000', glyph: 'open', title: 'plaintext cross-node' },
   'same-node': { color: '#5b7db1', glyph: '⌂', title: 'same node (never needs encryption)', dash: '2 4' },
   unknown: { color: '#9aa4ae', glyph: '', title: 'no encryption facts' },
 };
+
+/** A padlock (closed or open) drawn in SVG: emoji fonts are missing on many servers' browsers. */
+function Padlock({ x, y, open, color }: { x: number; y: number; open: boolean; color: string }) {
+  return (
+    <g transform={`translate(${x - 6},${y - 11})`}>
+      <rect x="0" y="5" width="12" height="9" rx="1.5" fill={color} />
+      <path
+        d={open ? 'M3 5 V3 a3 3 0 0 1 6 0' : 'M3 5 V3 a3 3 0 0 1 6 0 V5'}
+        fill="none"
+        stroke={color}
+        strokeWidth="1.8"
+      />
+    </g>
+  );
+}
+
+function Glyph({ glyph, x, y, color }: { glyph: string; x: number; y: number; color: string }) {
+  if (glyph === 'locked' || glyph === 'open')
+    return <Padlock x={x} y={y} open={glyph === 'open'} color={color} />;
+  return (
+    <text x={x - 5} y={y} className="edge-glyph" fill={color}>
+      {glyph}
+    </text>
+  );
+}
+
+const droppedColor = '#8250df';
 
 function verdictText(l: Link): string {
   const parts = [...l.verdicts.entries()].map(([v, n]) => `${v.toLowerCase()} ${n}`);
@@ -69,9 +96,18 @@ export function ServiceMap() {
                 strokeDasharray={encryptionStyle[k].dash}
               />
             </svg>
-            {encryptionStyle[k].glyph} {encryptionStyle[k].title}
+            <svg width="14" height="14">
+              <Glyph glyph={encryptionStyle[k].glyph} x={7} y={12} color={encryptionStyle[k].color} />
+            </svg>{' '}
+            {encryptionStyle[k].title}
           </span>
         ))}
+        <span>
+          <svg width="28" height="10">
+            <line x1="0" y1="5" x2="28" y2="5" stroke={droppedColor} strokeWidth="3" />
+          </svg>
+          ✖ dropped (policy, strict mode, kernel)
+        </span>
         <span className="muted">namespaces:</span>
         {store.namespaces.map((ns) => (
           <label key={ns}>
@@ -124,24 +160,26 @@ export function ServiceMap() {
               data-port={l.port}
               data-encryption={state}
               data-verdicts={[...l.verdicts.keys()].join(',')}
-              data-peers={[...l.peers].join(',')}
+              data-tunnels={[...l.tunnels].sort().join(',')}
             >
               <title>
-                {`${l.from} → ${l.to}:${l.port}\n${style.title}${l.peers.size ? ` (peer ${[...l.peers].join(', ')})` : ''}\n` +
+                {`${l.from} → ${l.to}:${l.port}\n${style.title}${l.tunnels.size ? ` (tunnel ${[...l.tunnels].join(', ')})` : ''}\n` +
                   `${l.flows} flows: ${l.encrypted} encrypted, ${l.plaintext} plaintext, ${l.sameNode} same-node\n${verdictText(l)}`}
               </title>
               <path
                 d={d}
                 fill="none"
-                stroke={dropped ? '#c50000' : style.color}
+                stroke={dropped ? droppedColor : style.color}
                 strokeWidth={dropped ? 3 : 2}
                 strokeDasharray={style.dash}
                 markerEnd="url(#arrow)"
               />
-              <text x={mx} y={my} className="edge-glyph">
-                {style.glyph}
-                {dropped ? ' ✖' : ''}
-              </text>
+              <Glyph glyph={style.glyph} x={mx} y={my} color={style.color} />
+              {dropped && (
+                <text x={mx + 9} y={my} className="edge-glyph" fill={droppedColor}>
+                  ✖
+                </text>
+              )}
             </g>
           );
         })}
