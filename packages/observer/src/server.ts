@@ -292,7 +292,7 @@ export class ObserverServer {
   constructor(private readonly opts: ObserverServerOptions) {
     this.health.addTo(this.server);
     this.peers = opts.peers ?? new PeerRegistry();
-    this.handshakes = opts.handshakes ?? new HandshakeLog(opts.observer.nodeName);
+    this.handshakes = opts.handshakes ?? opts.observer.handshakes;
     const observer = opts.observer;
     addService(
       this.server,

@@ -8,6 +8,7 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import {
   GetFlowsResponseSchema,
   HandshakeMessageType,
+  LostEventSource,
   ServerStatusResponseSchema,
   NodeState,
   encryptionOf,
@@ -455,5 +456,57 @@ test('without -f a dropped stream fails at once, as before', async () => {
     ]);
   } finally {
     server.forceShutdown();
+  }
+});
+
+test('lost_events print on stderr as they come and once more as a one-line summary at exit', async () => {
+  const server = new grpc.Server();
+  const lost = (source: LostEventSource, numEventsLost: bigint, nodeName: string) =>
+    create(GetFlowsResponseSchema, {
+      responseTypes: { case: 'lostEvents', value: { source, numEventsLost } },
+      nodeName,
+      time: flows[0]!.time,
+    });
+  server.addService(serviceDefinition(observerService), {
+    GetFlows: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      call.write(lost(LostEventSource.OBSERVER_EVENTS_QUEUE, 1200n, 'node1'));
+      call.write(
+        create(GetFlowsResponseSchema, {
+          responseTypes: { case: 'flow', value: flows[0]! },
+          nodeName: flows[0]!.nodeName,
+          time: flows[0]!.time,
+        }),
+      );
+      call.write(lost(LostEventSource.PERF_EVENT_RING_BUFFER, 4n, 'node2'));
+      call.write(lost(LostEventSource.OBSERVER_EVENTS_QUEUE, 34n, 'node2'));
+      call.end();
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  try {
+    const io = capture();
+    assert.equal(await runObserve(parseObserveArgs(['--server', `127.0.0.1:${port}`]), io), 0);
+    assert.equal(io.lines.length, 1, 'the flow alone on stdout');
+    assert.deepEqual(io.errors, [
+      'Nov 21 10:00:00.000 [node1]: EVENTS LOST: OBSERVER_EVENTS_QUEUE lost 1200 events',
+      'Nov 21 10:00:00.000 [node2]: EVENTS LOST: PERF_EVENT_RING_BUFFER lost 4 events',
+      'Nov 21 10:00:00.000 [node2]: EVENTS LOST: OBSERVER_EVENTS_QUEUE lost 34 events',
+      'wirescope: 1,238 flows lost (PERF_EVENT_RING_BUFFER 4, OBSERVER_EVENTS_QUEUE 1,234)',
+    ]);
+    const json = capture();
+    await runObserve(parseObserveArgs(['--server', `127.0.0.1:${port}`, '-o', 'json']), json);
+    assert.equal(json.lines.length, 4, 'json keeps lost_events in the stream, as hubble -o json does');
+    assert.deepEqual(json.errors, [
+      'wirescope: 1,238 flows lost (PERF_EVENT_RING_BUFFER 4, OBSERVER_EVENTS_QUEUE 1,234)',
+    ]);
+    const none = capture();
+    await runObserve(parseObserveArgs(['--server', address]), none);
+    assert.deepEqual(none.errors, [], 'no summary when nothing was lost');
+  } finally {
+    await new Promise<void>((r) => server.tryShutdown(() => r()));
   }
 });

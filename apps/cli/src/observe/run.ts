@@ -8,6 +8,7 @@ import {
   GetHandshakesRequestSchema,
   GetNodesRequestSchema,
   HandshakeMessageType,
+  LostEventSourceSchema,
   NodeStateSchema,
   ServerStatusRequestSchema,
   enumName,
@@ -18,6 +19,8 @@ import {
   type GetFlowsResponse,
   type GetHandshakesResponse,
   type GetNodesResponse,
+  type LostEvent,
+  type LostEventSource,
   type ServerStatusResponse,
 } from '@wirescope/flow';
 import { checkObserverHealth, methods, serverStream, unary } from '@wirescope/observer';
@@ -169,6 +172,7 @@ export async function runObserve(
     wakeFromBackoff?.();
   });
 
+  const lost = new LostTally();
   let request = opts.request;
   let delayMs = backoff.initialMs;
   /** Between the line saying the stream dropped and the one saying it is back. */
@@ -191,6 +195,7 @@ export async function runObserve(
       call.on('metadata', opened);
       call.on('data', (r: GetFlowsResponse) => {
         opened();
+        if (r.responseTypes.case === 'lostEvents') lost.add(r.responseTypes.value);
         if (!resume || resume.admit(r)) printer.write(r);
       });
       call.on('end', () => resolve(undefined));
@@ -225,8 +230,31 @@ export async function runObserve(
   }
   if (flushTimer) clearInterval(flushTimer);
   printer.flush();
+  const summary = lost.summary();
+  if (summary) io.err(summary);
   client.close();
   return code;
+}
+
+/** The lost_events a stream reported, by source: the one line observe prints at exit. */
+export class LostTally {
+  private readonly bySource = new Map<LostEventSource, bigint>();
+
+  add(event: LostEvent): void {
+    this.bySource.set(event.source, (this.bySource.get(event.source) ?? 0n) + event.numEventsLost);
+  }
+
+  /** e.g. "wirescope: 1,204 flows lost (OBSERVER_EVENTS_QUEUE 1,200, PERF_EVENT_RING_BUFFER 4)"; undefined for none. */
+  summary(): string | undefined {
+    let total = 0n;
+    const parts: string[] = [];
+    for (const [source, count] of [...this.bySource].sort((a, b) => a[0] - b[0])) {
+      if (count === 0n) continue;
+      total += count;
+      parts.push(`${enumName(LostEventSourceSchema, source)} ${thousands(count)}`);
+    }
+    return total === 0n ? undefined : `wirescope: ${thousands(total)} flows lost (${parts.join(', ')})`;
+  }
 }
 
 function thousands(n: bigint | number): string {
