@@ -25,10 +25,9 @@ export {
   type LoopbackForward,
   type NamespaceForward,
 } from './forward.js';
-export { followLabFlows } from './flows-tail.js';
 export { restartSummary } from './supervisor.js';
 export type { DaemonRecord, LabState } from './state.js';
-export { ALERTS_FILE, LOG_DIR, PREFIX, etcdForwardSocket } from './names.js';
+export { ALERTS_FILE, LOG_DIR, PREFIX, RELAY_SOCKET, etcdForwardSocket } from './names.js';
 export {
   ALERTMANAGER_URL,
   LAB_ALERT_FOR,

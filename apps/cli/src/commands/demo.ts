@@ -2,12 +2,14 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import {
   DEFAULT_SPEC,
+  RELAY_SOCKET,
   etcdForwardSocket,
-  followLabFlows,
   labDown,
   labUp,
   listenLoopback,
 } from '@wirescope/lab';
+import { parseObserveArgs } from '../observe/flags.js';
+import { runObserve } from '../observe/run.js';
 import { specForLabUp } from './lab-prepare.js';
 import { parseCommandArgs } from '../args.js';
 import { printLabStatus } from './lab-status.js';
@@ -70,19 +72,23 @@ export const command: Command = {
       ].join('\n'),
     );
     console.log(
-      `\nLive flows from ${spec.nodes.map((n) => n.name).join(', ')} (eBPF datapath; encryption shown per flow):`,
+      `\nLive flows from ${spec.nodes.map((n) => n.name).join(', ')} through the relay (eBPF datapath; encryption shown per flow):`,
     );
-    const stopFlows = followLabFlows(
-      spec.nodes.map((n) => n.name),
-      (line) => console.log(line),
-      process.stdout.isTTY === true,
-    );
-    process.once('SIGINT', stopFlows);
-    process.once('SIGTERM', stopFlows);
-    await new Promise<void>((resolve) => {
+    const interrupted = new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     });
+    // what `wirescope observe -f --print-node-name` shows: the relay's merged stream, as a user sees it
+    await runObserve(
+      parseObserveArgs(['--server', `unix://${RELAY_SOCKET}`, '--follow', '--print-node-name']),
+      {
+        out: (line) => console.log(line),
+        err: (line) => console.error(line),
+        isTty: process.stdout.isTTY === true,
+        interrupted,
+      },
+    );
+    await interrupted;
     forward?.close();
     if (ours) {
       console.log('\nremoving the lab...');
