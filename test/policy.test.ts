@@ -477,6 +477,15 @@ spec:
 `,
     ),
   );
+  await eventually('node3 to program the encryption demand', 10_000, async () => {
+    const status = await agentRequest<{ endpoints: { endpoint: string; requireEncryption: string[] }[] }>(
+      '/run/wirescope-lab/node3/agent.sock',
+      'GET',
+      '/v1/policy',
+    );
+    const db = status.endpoints.find((e) => e.endpoint === 'data/db');
+    return db?.requireEncryption.includes('data/db-encrypted-only') ? true : undefined;
+  });
   assert.equal(
     curl(LOADGEN, `http://${DB_IP}:8080/policy-encrypted`).status,
     '200',
