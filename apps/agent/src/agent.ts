@@ -24,6 +24,7 @@ import { canonicalLabels } from './store/identity.js';
 import { NodeMembership, type StaleNode } from './store/membership.js';
 import { AgentError, AgentErrorCode } from './errors.js';
 import { AgentMetrics } from './metrics/agent-metrics.js';
+import type { FlowMetricsResponse } from './api/metrics.js';
 
 export interface StoreState {
   connected: boolean;
@@ -436,6 +437,16 @@ export class Agent {
     await this.sync();
     const { auditMode, auditEndpoints } = engine.status();
     return { node: this.config.nodeName, auditMode, auditEndpoints };
+  }
+
+  flowMetrics(): FlowMetricsResponse {
+    return { node: this.config.nodeName, enabled: this.metrics.flowMetrics };
+  }
+
+  setFlowMetrics(enabled: boolean): FlowMetricsResponse {
+    this.metrics.setFlowMetrics(enabled);
+    this.log(`metrics: flow metrics ${enabled ? 'on' : 'off'}`);
+    return this.flowMetrics();
   }
 
   flowCounters(): FlowCountersResponse {

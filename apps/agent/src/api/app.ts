@@ -8,6 +8,7 @@ import { describeValidationError, installErrorHandlers } from './errors.js';
 import { flowsPlugin, type FlowSource } from './flows.js';
 import { healthPlugin, type HealthSource } from './health.js';
 import { policyPlugin, type PolicySource } from './policy.js';
+import { metricsControlPlugin, type MetricsControlSource } from './metrics.js';
 
 /** What the local API serves from: the Agent, or a test double in unit tests. */
 export type AgentApiSource = HealthSource &
@@ -15,7 +16,8 @@ export type AgentApiSource = HealthSource &
   EndpointSource &
   FlowSource &
   DatapathSource &
-  PolicySource;
+  PolicySource &
+  Partial<MetricsControlSource>;
 
 /**
  * The agent's local API (JSON over a unix socket): one plugin per feature, TypeBox schemas on
@@ -65,6 +67,15 @@ export function buildApp(source: AgentApiSource): FastifyInstance {
   void app.register(endpointsPlugin, { source });
   void app.register(flowsPlugin, { source });
   void app.register(datapathPlugin, { source });
+  if (source.flowMetrics && source.setFlowMetrics) {
+    const { flowMetrics, setFlowMetrics } = source;
+    void app.register(metricsControlPlugin, {
+      source: {
+        flowMetrics: () => flowMetrics.call(source),
+        setFlowMetrics: (e) => setFlowMetrics.call(source, e),
+      },
+    });
+  }
   void app.register(policyPlugin, { source });
   return app;
 }

@@ -7,6 +7,7 @@ import type { ErrorResponse } from './errors.js';
 import type { FlowsResponse, HandshakesResponse, LastQuery } from './flows.js';
 import type { HealthResponse } from './health.js';
 import type { AuditRequest, AuditResponse, PolicyStatusResponse } from './policy.js';
+import type { FlowMetricsRequest, FlowMetricsResponse } from './metrics.js';
 
 /**
  * Every JSON route of the agent's local API: what it takes and what it answers (the schemas in
@@ -26,6 +27,8 @@ export interface AgentRoutes {
   'POST /v1/datapath/attach': { body: AttachRequest; response: AttachResponse };
   'GET /v1/policy': { response: PolicyStatusResponse };
   'POST /v1/policy/audit': { body: AuditRequest; response: AuditResponse };
+  'GET /v1/metrics/flows': { response: FlowMetricsResponse };
+  'POST /v1/metrics/flows': { body: FlowMetricsRequest; response: FlowMetricsResponse };
 }
 
 type Method = 'GET' | 'POST';

@@ -13,6 +13,7 @@ export class AgentMetrics {
   readonly metrics: NodeMetrics;
   private app: FastifyInstance | undefined;
   private unhook: (() => void) | undefined;
+  private observer: FlowObserver | undefined;
   private pods = new Set<string>();
 
   constructor(
@@ -28,11 +29,8 @@ export class AgentMetrics {
 
   /** Serves /metrics; a port that cannot be bound is logged, and the agent runs on without it. */
   async start(observer: FlowObserver | undefined): Promise<void> {
-    this.unhook = observer?.observer.addHook({
-      name: 'metrics',
-      onFlow: (entry) => this.metrics.observeFlow(entry.flow),
-      onHandshake: (handshake) => this.metrics.observeHandshake(handshake),
-    });
+    this.observer = observer;
+    this.setFlowMetrics(true);
     if (this.options.listen === '') return;
     const app = buildMetricsApp(this.metrics);
     try {
@@ -43,6 +41,24 @@ export class AgentMetrics {
       this.log(
         `metrics: cannot listen on ${this.options.listen}: ${err instanceof Error ? err.message : String(err)}`,
       );
+    }
+  }
+
+  get flowMetrics(): boolean {
+    return this.unhook !== undefined;
+  }
+
+  /** Registers (or removes) the observer hook that feeds every flow and handshake into the metrics. */
+  setFlowMetrics(enabled: boolean): void {
+    if (enabled && !this.unhook && this.observer) {
+      this.unhook = this.observer.observer.addHook({
+        name: 'metrics',
+        onFlow: (entry) => this.metrics.observeFlow(entry.flow),
+        onHandshake: (handshake) => this.metrics.observeHandshake(handshake),
+      });
+    } else if (!enabled && this.unhook) {
+      this.unhook();
+      this.unhook = undefined;
     }
   }
 
@@ -58,7 +74,7 @@ export class AgentMetrics {
   }
 
   async stop(): Promise<void> {
-    this.unhook?.();
+    this.setFlowMetrics(false);
     this.metrics.stop();
     await this.app?.close();
   }

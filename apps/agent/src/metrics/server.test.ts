@@ -78,3 +78,30 @@ test('listen address: ":port" is every address, host:port and [v6]:port as given
   assert.deepEqual(metricsListenOptions('127.0.0.1:9965'), { host: '127.0.0.1', port: 9965 });
   assert.deepEqual(metricsListenOptions('[::1]:9965'), { host: '::1', port: 9965 });
 });
+
+test('GET/POST /v1/metrics/flows turn the flow hook off and on (local API plugin, test double)', async () => {
+  const Fastify = (await import('fastify')).default;
+  const { metricsControlPlugin } = await import('../api/metrics.js');
+  let enabled = true;
+  const app = Fastify();
+  await app.register(metricsControlPlugin, {
+    source: {
+      flowMetrics: () => ({ node: 'node-a', enabled }),
+      setFlowMetrics: (e: boolean) => {
+        enabled = e;
+        return { node: 'node-a', enabled };
+      },
+    },
+  });
+  assert.deepEqual((await app.inject({ method: 'GET', url: '/v1/metrics/flows' })).json(), {
+    node: 'node-a',
+    enabled: true,
+  });
+  const off = await app.inject({ method: 'POST', url: '/v1/metrics/flows', payload: { enabled: false } });
+  assert.deepEqual(off.json(), { node: 'node-a', enabled: false });
+  assert.equal(
+    (await app.inject({ method: 'POST', url: '/v1/metrics/flows', payload: { enabled: 'no' } })).statusCode,
+    400,
+  );
+  await app.close();
+});
