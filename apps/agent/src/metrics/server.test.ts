@@ -83,7 +83,13 @@ test('GET/POST /v1/metrics/flows turn the flow hook off and on (local API plugin
   const Fastify = (await import('fastify')).default;
   const { metricsControlPlugin } = await import('../api/metrics.js');
   let enabled = true;
-  const app = Fastify();
+  const { describeValidationError, installErrorHandlers } = await import('../api/errors.js');
+  // as buildApp sets them up: validation errors are 400 {error: {code, message}}
+  const app = Fastify({
+    ajv: { customOptions: { coerceTypes: false, verbose: true } },
+    schemaErrorFormatter: describeValidationError,
+  });
+  installErrorHandlers(app, () => ['GET /v1/metrics/flows', 'POST /v1/metrics/flows']);
   await app.register(metricsControlPlugin, {
     source: {
       flowMetrics: () => ({ node: 'node-a', enabled }),
