@@ -1,12 +1,15 @@
 // Datapath overhead: iperf3 between two pods on two lab nodes through WireGuard, with the eBPF
 // datapath (steering + probes + aggregation) attached versus detached (POST /v1/datapath/attach
 // on every agent: the agents keep running, the WireGuard mesh and the route-based steering keep
-// forwarding), alternated ROUNDS times in one run, plus the agents' CPU while attached. Only lab
+// forwarding), alternated ROUNDS times in one run, plus the agents' CPU while attached. Then the
+// policy arm: the same rounds with a 100-rule policy selecting both pods (50 egress rules on the
+// client, 50 ingress rules on the server, one of each allowing the iperf3 connection) versus no
+// policy at all (the lab's default policies are removed for the arm and put back after). Only lab
 // namespaces carry traffic.
 //
 //   npm run bench:datapath      (brings a lab up and down unless one is already running)
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { agentRequest } from '@wirescope/agent';
@@ -115,6 +118,59 @@ async function setAttached(attached: boolean): Promise<void> {
   }
 }
 
+const POLICY_FILE = `/tmp/wirescope-bench-policy-${process.pid}.yaml`;
+const DEFAULT_POLICIES = `${ROOT}lab/policies/default.yaml`;
+
+/** 100 rules selecting the iperf3 client and server; only one egress and one ingress rule match. */
+function benchPolicy(): string {
+  const ports = (k: number) => `toPorts: [{ports: [{port: "${k === 0 ? PORT : 20000 + k}", protocol: TCP}]}]`;
+  const egress = Array.from(
+    { length: 50 },
+    (_, k) => `  - toEndpoints: [{matchLabels: {app: ${k === 0 ? 'api' : `api-${k}`}}}]\n    ${ports(k)}`,
+  );
+  const ingress = Array.from(
+    { length: 50 },
+    (_, k) =>
+      `  - fromEndpoints: [{matchLabels: {app: ${k === 0 ? 'loadgen' : `loadgen-${k}`}}}]\n    ${ports(k)}`,
+  );
+  return `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: bench-100-rules, namespace: shop}
+specs:
+- endpointSelector: {matchLabels: {app: loadgen}}
+  enableDefaultDeny: {egress: false}
+  egress:
+${egress.join('\n')}
+- endpointSelector: {matchLabels: {app: api}}
+  ingress:
+${ingress.join('\n')}
+`;
+}
+
+/** Waits until node1 and node2 programmed (or dropped) the policy of the two pods. */
+async function policyProgrammed(present: boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const [n1, n2] = await Promise.all(
+      ['node1', 'node2'].map((n) =>
+        agentRequest<{ endpoints: { endpoint: string; entries: number }[] }>(
+          agentSocket(n),
+          'GET',
+          '/v1/policy',
+        ),
+      ),
+    );
+    const entries = (s: typeof n1, ep: string) => s?.endpoints.find((e) => e.endpoint === ep)?.entries ?? 0;
+    const client = entries(n1, 'shop/loadgen');
+    const server = entries(n2, 'shop/api');
+    if (present ? client >= 50 && server >= 50 : client === 0 && server === 0) break;
+    if (Date.now() > deadline)
+      throw new Error(`policy ${present ? 'not programmed' : 'not removed'} within 20 s`);
+    await sleep(200);
+  }
+  await sleep(500);
+}
+
 /** One iperf3 run, and the CPU share of the busiest agent meanwhile. */
 function measure(): { mbps: number; busiest: number } {
   const pids = (labState()?.daemons ?? []).filter((d) => AGENTS.includes(d.name)).map((d) => d.pid);
@@ -189,6 +245,42 @@ async function main(): Promise<void> {
     );
     console.log(
       `datapath probes_mbps=${median(probes).toFixed(0)} bare_mbps=${median(bare).toFixed(0)} ratio=${median(pairedRatios).toFixed(3)} agent_cpu_pct=${mean(cpu).toFixed(1)}`,
+    );
+
+    // policy arm: no policy at all versus 100 rules on both pods, paired per round
+    must('policy delete (lab defaults)', cli('policy', 'delete', '-f', DEFAULT_POLICIES));
+    writeFileSync(POLICY_FILE, benchPolicy());
+    const withPolicy: number[] = [];
+    const noPolicy: number[] = [];
+    try {
+      await policyProgrammed(false);
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? ['policy', 'none'] : ['none', 'policy'];
+        for (const phase of order) {
+          if (phase === 'policy') {
+            must('policy apply', cli('policy', 'apply', '-f', POLICY_FILE));
+            await policyProgrammed(true);
+            const { mbps } = measure();
+            withPolicy.push(mbps);
+            console.log(`round ${round + 1} policy ${mbps.toFixed(0)} Mbit/s (100 rules on both pods)`);
+            must('policy delete', cli('policy', 'delete', 'bench-100-rules', '-n', 'shop'));
+            await policyProgrammed(false);
+          } else {
+            const { mbps } = measure();
+            noPolicy.push(mbps);
+            console.log(`round ${round + 1} none   ${mbps.toFixed(0)} Mbit/s (no policy)`);
+          }
+        }
+      }
+    } finally {
+      rmSync(POLICY_FILE, { force: true });
+      cli('policy', 'delete', 'bench-100-rules', '-n', 'shop');
+      cli('policy', 'apply', '-f', DEFAULT_POLICIES);
+    }
+    const policyRatios = withPolicy.map((p, i) => p / (noPolicy[i] ?? p));
+    console.log(`policy paired ratios: ${policyRatios.map((r) => r.toFixed(3)).join(' ')}`);
+    console.log(
+      `datapath policy_mbps=${median(withPolicy).toFixed(0)} no_policy_mbps=${median(noPolicy).toFixed(0)} policy_ratio=${median(policyRatios).toFixed(3)} target=0.98`,
     );
   } finally {
     server.kill();

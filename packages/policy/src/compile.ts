@@ -95,12 +95,26 @@ function l4Keys(ports: PortProtocol[] | undefined): { protocol: number; port: nu
   return out;
 }
 
+/** Selector -> the identities it selects, for one compile: rules repeat selectors a lot. */
+export type SelectionCache = Map<string, number[]>;
+
 /** Identities a peer rule names; [0] is "any peer" (entity all, or an L4-only rule). */
-export function peerIdentities(rule: PeerRule, identities: readonly IdentityInfo[]): number[] {
+export function peerIdentities(
+  rule: PeerRule,
+  identities: readonly IdentityInfo[],
+  cache: SelectionCache = new Map(),
+): number[] {
   if (!rule.endpoints && !rule.entities) return rule.ports ? [0] : [];
   const out = new Set<number>();
-  for (const selector of rule.endpoints ?? [])
-    for (const identity of identities) if (selects(selector, identity.labels)) out.add(identity.id);
+  for (const selector of rule.endpoints ?? []) {
+    const key = JSON.stringify(selector.requirements);
+    let ids = cache.get(key);
+    if (!ids) {
+      ids = identities.filter((identity) => selects(selector, identity.labels)).map((i) => i.id);
+      cache.set(key, ids);
+    }
+    for (const id of ids) out.add(id);
+  }
   for (const entity of rule.entities ?? [])
     for (const id of entityIdentities(entity, identities)) out.add(id);
   return [...out];
@@ -135,6 +149,8 @@ function covers(outer: PolicyEntry, inner: PolicyEntry): boolean {
 export interface CompileOptions {
   /** Cilium's allow-localhost: the local node may always reach its endpoints (health checks) */
   allowHost?: boolean;
+  /** shared between the endpoints of one compile pass (same identities): selectors evaluated once */
+  selections?: SelectionCache;
 }
 
 /**
@@ -153,9 +169,10 @@ export function compileEndpoint(
     egress: { active: false, enforced: false, enforcedBy: [] as PolicyRef[] },
   };
   const requireEncryption: PolicyRef[] = [];
+  const selections: SelectionCache = options.selections ?? new Map();
   const add = (rules: PeerRule[] | undefined, direction: Direction, deny: boolean, ref: PolicyRef) => {
     for (const rule of rules ?? []) {
-      const peers = peerIdentities(rule, identities);
+      const peers = peerIdentities(rule, identities, selections);
       if (peers.length === 0) continue;
       const l4 = l4Keys(rule.ports);
       for (const identity of peers)

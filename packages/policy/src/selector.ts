@@ -15,14 +15,29 @@ export function podIdentityLabels(namespace: string, labels: Record<string, stri
   return out;
 }
 
-function valuesOf(labels: IdentityLabels, q: Requirement): string[] {
-  const out: string[] = [];
+/** name -> [source, value] of an identity's labels, built once per label object. */
+const indexes = new WeakMap<IdentityLabels, Map<string, [string | undefined, string][]>>();
+
+function indexOf(labels: IdentityLabels): Map<string, [string | undefined, string][]> {
+  let index = indexes.get(labels);
+  if (index) return index;
+  index = new Map();
   for (const [key, value] of Object.entries(labels)) {
     const colon = key.indexOf(':');
     const source = colon < 0 ? undefined : key.slice(0, colon);
     const name = colon < 0 ? key : key.slice(colon + 1);
-    if (name === q.key.name && (q.key.source === undefined || q.key.source === source)) out.push(value);
+    const list = index.get(name);
+    if (list) list.push([source, value]);
+    else index.set(name, [[source, value]]);
   }
+  indexes.set(labels, index);
+  return index;
+}
+
+function valuesOf(labels: IdentityLabels, q: Requirement): string[] {
+  const out: string[] = [];
+  for (const [source, value] of indexOf(labels).get(q.key.name) ?? [])
+    if (q.key.source === undefined || q.key.source === source) out.push(value);
   return out;
 }
 
