@@ -13,7 +13,11 @@
 //
 //   npm run bench:live     (brings a lab up and down unless one is already running)
 //   BENCH_STEPS=5000,10000,20000,30000,40000  offered flows/s per step, cluster-wide
-//   BENCH_STEP_SECONDS=10   BENCH_FOLLOWERS=raw,cli   BENCH_TIMEOUT_S=900 (hard stop)
+//   BENCH_STEP_SECONDS=10   BENCH_FOLLOWERS=raw,cli   BENCH_TIMEOUT_S=1500 (hard stop)
+//   BENCH_METRICS=0         skip the metrics pass: the raw ladder once more with the agents'
+//                           flow metrics off (their observer hook removed), then /metrics scrape
+//                           time (p50 of 30 rounds per agent) and series per node; last line
+//                           metrics live_ratio=<max lossless with / without> scrape_ms=… series_per_node=…
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,11 +36,14 @@ import {
 } from './live/lab.js';
 import { planLoad, runLoad, startServers, type LoadPlan, type LoadReport } from './live/load.js';
 import type { FollowerReply, FollowerRequest, LostNotice } from './live/types.js';
+import { measureScrapes, setFlowMetrics } from './live/metrics.js';
 
 const STEPS = (process.env.BENCH_STEPS ?? '5000,10000,20000,30000,40000').split(',').map(Number);
 const STEP_MS = Number(process.env.BENCH_STEP_SECONDS ?? 10) * 1000;
 const FOLLOWERS = (process.env.BENCH_FOLLOWERS ?? 'raw,cli').split(',') as ('raw' | 'cli')[];
-const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 900) * 1000;
+const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 1500) * 1000;
+/** BENCH_METRICS=0 skips the metrics-off pass (the raw ladder again without the metrics hook). */
+const METRICS_PASS = process.env.BENCH_METRICS !== '0';
 const CALIBRATION_CONNS_PER_S = 150;
 const CALIBRATION_MS = 4000;
 /** The longest wait for the agents to go quiet, and for the follower to catch up, after a step. */
@@ -406,8 +413,43 @@ async function main(): Promise<void> {
     console.log(
       `ring bytes estimated: capacity ${maxFlows(best)} x ${flowBytes.toFixed(0)} B mean ${headline.kind === 'raw' ? 'encoded flow response' : 'JSON line (no raw pass)'} (the observer does not report its ring's bytes)`,
     );
+    let metricsLine: string | undefined;
+    if (METRICS_PASS) {
+      // the same steps with the agents' flow metrics off; the passes above ran with them on
+      const maxLossless = (steps: StepResult[]) => {
+        const h = highestStep(steps);
+        return h.lossless ? h.best.agentFlowsPerS : 0;
+      };
+      await setFlowMetrics(layout.nodes, false);
+      let off: StepResult[];
+      try {
+        off = (await ladder('raw', plan, layout.nodes, calibration)).steps;
+      } finally {
+        await setFlowMetrics(layout.nodes, true);
+      }
+      console.log(summaryLine('metrics-off', off, flowBytes));
+      const on = passes.find((p) => p.kind === 'raw')?.steps ?? headline.steps;
+      const scrapes = measureScrapes(layout.nodes);
+      const series = Object.values(scrapes.seriesPerNode);
+      console.log(
+        `metrics: scrape p50 ${scrapes.p50Ms.toFixed(1)} ms, p90 ${scrapes.p90Ms.toFixed(1)} ms; series ${Object.entries(
+          scrapes.seriesPerNode,
+        )
+          .map(([n, c]) => `${n}=${c}`)
+          .join(
+            ' ',
+          )}; max lossless with ${maxLossless(on).toFixed(0)} / without ${maxLossless(off).toFixed(0)} flows/s` +
+          (highestStep(on).best === on.at(-1) && highestStep(off).best === off.at(-1)
+            ? ' (both lossless at the top step: the ratio is bounded by the ladder)'
+            : ''),
+      );
+      metricsLine =
+        `metrics live_ratio=${(maxLossless(on) / Math.max(1, maxLossless(off))).toFixed(3)} ` +
+        `scrape_ms=${scrapes.p50Ms.toFixed(1)} series_per_node=${Math.max(...series)}`;
+    }
     console.log(`run time ${((Date.now() - started) / 1000).toFixed(0)} s`);
     console.log(summaryLine('live', headline.steps, flowBytes));
+    if (metricsLine) console.log(metricsLine);
   } finally {
     clearTimeout(hardStop);
     await servers.stop();
