@@ -10,7 +10,7 @@ const nodeNamespace = (node: LabNode) => `wsl-${node.name}`;
 
 export async function setFlowMetrics(nodes: LabNode[], enabled: boolean): Promise<void> {
   for (const node of nodes) {
-    const reply = await agentRequest<{ enabled: boolean }>(node.agentSocket, 'POST', '/v1/metrics/flows', {
+    const reply = await agentRequest(node.agentSocket, 'POST', '/v1/metrics/flows', {
       body: { enabled },
     });
     if (reply.enabled !== enabled)
