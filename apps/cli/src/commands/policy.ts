@@ -13,6 +13,7 @@ import {
 import { defaultServer } from '../observe/connect.js';
 import { afterApply, formatPreview, previewFlows } from '../policy/preview.js';
 import { relayFlows } from '../policy/flows.js';
+import { columns } from '../policy/table.js';
 
 const USAGE = `usage: wirescope policy apply -f FILE|DIR [-f …]
        wirescope policy list [-o text|json]
@@ -151,14 +152,7 @@ async function list(output: 'text' | 'json'): Promise<number> {
     ['NAMESPACE', 'NAME', 'KIND', 'REVISION', 'FILE'],
     ...records.map((r) => [r.namespace || '-', r.name, r.kind, String(r.revision), r.file]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows)
-    console.log(
-      row
-        .map((c, i) => c.padEnd(widths[i]! + 3))
-        .join('')
-        .trimEnd(),
-    );
+  for (const line of columns(rows)) console.log(line);
   return 0;
 }
 
@@ -257,12 +251,9 @@ async function audit(state: string | undefined, endpoint: string | undefined): P
   let failed = false;
   for (const agent of agentsOrFail()) {
     try {
-      const r = await agentRequest(
-        agent.socket,
-        'POST',
-        '/v1/policy/audit',
-        { body: endpoint ? { enabled, endpoint } : { enabled } },
-      );
+      const r = await agentRequest(agent.socket, 'POST', '/v1/policy/audit', {
+        body: endpoint ? { enabled, endpoint } : { enabled },
+      });
       applied++;
       console.log(
         `${r.node}: audit mode ${r.auditMode ? 'on' : 'off'}${r.auditEndpoints.length ? `; endpoints: ${r.auditEndpoints.join(', ')}` : ''}`,

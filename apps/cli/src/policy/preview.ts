@@ -15,6 +15,7 @@ import {
   type StoredPolicyLike,
   type Verdict,
 } from '@wirescope/policy';
+import { columns } from './table.js';
 
 export type Change = 'would-block' | 'would-open';
 
@@ -202,13 +203,6 @@ export function formatPreview(r: PreviewResult): string[] {
       x.by.join(', ') || (x.change === 'would-block' ? 'default deny' : '-'),
     ]),
   ];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  for (const row of table)
-    lines.push(
-      row
-        .map((cell, i) => cell.padEnd(widths[i]! + 3))
-        .join('')
-        .trimEnd(),
-    );
+  lines.push(...columns(table));
   return lines;
 }
