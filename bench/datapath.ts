@@ -121,18 +121,17 @@ async function setAttached(attached: boolean): Promise<void> {
 const POLICY_FILE = `/tmp/wirescope-bench-policy-${process.pid}.yaml`;
 const DEFAULT_POLICIES = `${ROOT}lab/policies/default.yaml`;
 
-/** 100 rules selecting the iperf3 client and server; only one egress and one ingress rule match. */
+/**
+ * 100 rules selecting the iperf3 client and server: the first egress and ingress rule allow the
+ * iperf3 connection, the other 98 allow every shop pod on ports of their own, so both pods' maps
+ * hold a few hundred entries, as a real policy set would.
+ */
 function benchPolicy(): string {
-  const ports = (k: number) => `toPorts: [{ports: [{port: "${k === 0 ? PORT : 20000 + k}", protocol: TCP}]}]`;
-  const egress = Array.from(
-    { length: 50 },
-    (_, k) => `  - toEndpoints: [{matchLabels: {app: ${k === 0 ? 'api' : `api-${k}`}}}]\n    ${ports(k)}`,
-  );
-  const ingress = Array.from(
-    { length: 50 },
-    (_, k) =>
-      `  - fromEndpoints: [{matchLabels: {app: ${k === 0 ? 'loadgen' : `loadgen-${k}`}}}]\n    ${ports(k)}`,
-  );
+  const rule = (peer: string, k: number) =>
+    `  - ${peer}: [${k === 0 ? `{matchLabels: {app: ${peer === 'toEndpoints' ? 'api' : 'loadgen'}}}` : '{}'}]\n` +
+    `    toPorts: [{ports: [{port: "${k === 0 ? PORT : 20000 + k}", protocol: TCP}]}]`;
+  const egress = Array.from({ length: 50 }, (_, k) => rule('toEndpoints', k));
+  const ingress = Array.from({ length: 50 }, (_, k) => rule('fromEndpoints', k));
   return `apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: bench-100-rules, namespace: shop}
