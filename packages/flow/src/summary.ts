@@ -98,7 +98,11 @@ const icmpv6: Record<number, TypeCodeNames> = {
   137: { type: 'Redirect' },
 };
 
-/** gopacket's ICMPv4TypeCode/ICMPv6TypeCode String(). */
+/** gopacket's ICMPv4TypeCode/ICMPv6TypeCode String() (also hubble_icmp_total's `type` label). */
+export function icmpTypeName(family: 'IPv4' | 'IPv6', type: number, code: number): string {
+  return icmpTypeCode(family === 'IPv4' ? icmpv4 : icmpv6, type, code);
+}
+
 function icmpTypeCode(table: Record<number, TypeCodeNames>, type: number, code: number): string {
   const names = table[type];
   if (!names) return `${type}(${code})`;
