@@ -81,5 +81,4 @@ export class RelayMetrics {
     }
     return groups.sort((a, b) => (a.labels.node ?? '').localeCompare(b.labels.node ?? ''));
   }
-
 }
