@@ -39,8 +39,8 @@ export interface HubbleMetricSpec {
   flags: Set<string>;
 }
 
-/** What the agent enables when --hubble-metrics is not given (Cilium's Helm example set). */
-export const DEFAULT_HUBBLE_METRICS = 'flow drop tcp icmp port-distribution flows-to-world';
+/** What the agent enables when --hubble-metrics is not given (Cilium's Helm example set, plus policy verdicts). */
+export const DEFAULT_HUBBLE_METRICS = 'flow drop tcp icmp port-distribution flows-to-world policy';
 
 function invalid(message: string): MetricsError {
   return new MetricsError(MetricsErrorCode.INVALID_METRICS_FLAG, message);

@@ -18,7 +18,7 @@ test('metrics flags: Hubble’s :9965 and its default metric set unless told oth
   const c = parseAgentFlags(base) as AgentConfig;
   assert.deepEqual(c.metrics, {
     listen: ':9965',
-    hubbleMetrics: 'flow drop tcp icmp port-distribution flows-to-world',
+    hubbleMetrics: 'flow drop tcp icmp port-distribution flows-to-world policy',
   });
   const d = parseAgentFlags([
     ...base,
