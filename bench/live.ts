@@ -438,7 +438,8 @@ async function main(): Promise<void> {
           .map(([n, c]) => `${n}=${c}`)
           .join(
             ' ',
-          )}; max lossless with ${maxLossless(on).toFixed(0)} / without ${maxLossless(off).toFixed(0)} flows/s` +
+          )}; max lossless with ${maxLossless(on).toFixed(0)} / without ${maxLossless(off).toFixed(0)} flows/s; ` +
+          `agent CPU per 10k flows/s at those steps with ${highestStep(on).best.cpuPctPer10k.toFixed(1)}% / without ${highestStep(off).best.cpuPctPer10k.toFixed(1)}%` +
           (highestStep(on).best === on.at(-1) && highestStep(off).best === off.at(-1)
             ? ' (both lossless at the top step: the ratio is bounded by the ladder)'
             : ''),
