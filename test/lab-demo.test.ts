@@ -27,6 +27,11 @@ test('demo: lab up, how to look at it, Ctrl-C removes the lab', async () => {
   assert.match(output, /lab ready in/);
   assert.match(output, /wirescope encrypt status/);
   assert.match(output, /lab running since/);
+  // issue 13: working Prometheus and Alertmanager URLs, every target up
+  assert.match(output, /prometheus: http:\/\/127\.0\.0\.1:9090 running; targets up 4\/4/);
+  assert.match(output, /alertmanager: http:\/\/127\.0\.0\.1:9093 running/);
+  assert.equal((await fetch('http://127.0.0.1:9093/-/ready')).status, 200);
+  assert.equal((await fetch('http://127.0.0.1:9090/-/ready')).status, 200);
   const encrypt = cli('encrypt', 'status', '-o', 'json');
   assert.equal(encrypt.code, 0, encrypt.stderr);
   assert.equal((JSON.parse(encrypt.stdout) as unknown[]).length, 3);
