@@ -19,7 +19,6 @@ import { chromium } from 'playwright-core';
 
 const stepMs = Number(process.env.BENCH_STEP_MS ?? 30_000);
 const rates = (process.env.BENCH_RATES ?? '1000,5000,10000').split(',').map(Number);
-const uiBin = createRequire(import.meta.url).resolve('@wirescope/ui/bin');
 const port = 12900 + Math.floor(Math.random() * 90);
 const base = `http://127.0.0.1:${port}`;
 
@@ -28,131 +27,139 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks of 10 ms
 }
 
-const relay = await startReplayRelay();
-const server = spawn(process.execPath, [uiBin, '--listen', `127.0.0.1:${port}`, '--relay', relay.address], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
-try {
-  for (let i = 0; ; i++) {
-    if (
-      await fetch(`${base}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (i > 100) throw new Error('the UI server did not start');
-    await sleep(100);
-  }
-  const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
-  await page.addInitScript(() => {
-    const w = window as unknown as { longTasks: number[] };
-    w.longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) w.longTasks.push(e.duration);
-    }).observe({ type: 'longtask', buffered: true });
+async function main(): Promise<void> {
+  const uiBin = createRequire(import.meta.url).resolve('@wirescope/ui/bin');
+  const relay = await startReplayRelay();
+  const server = spawn(process.execPath, [uiBin, '--listen', `127.0.0.1:${port}`, '--relay', relay.address], {
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const cdp = await page.context().newCDPSession(page);
-  const heapMiB = async () => {
-    await cdp.send('HeapProfiler.collectGarbage');
-    const { usedSize } = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
-    return usedSize / (1 << 20);
-  };
-  await page.goto(`${base}/map`);
-  await page.waitForSelector('[data-testid=connection]');
-  await sleep(1000);
-  const heapStart = await heapMiB();
-  const flowCount = () =>
-    page.evaluate(() => document.querySelector('[data-testid=flow-count]')?.textContent ?? '');
-  console.log(
-    `ui bench (replay): steps of ${stepMs / 1000} s at ${rates.join(', ')} flows/s; heap at start ${heapStart.toFixed(1)} MiB`,
-  );
-
-  const results: { rate: number; maxLongTask: number; cpuPct: number }[] = [];
-  for (const rate of rates) {
-    await page.evaluate(() => ((window as unknown as { longTasks: number[] }).longTasks = []));
-    const cpu0 = cpuSeconds(server.pid!);
-    const start = performance.now();
-    let offered = 0;
-    // a 10 ms tick pushes what the rate owes by now: bounded, stops by itself at the step's end
-    while (performance.now() - start < stepMs) {
-      const due = Math.floor(((performance.now() - start) / 1000) * rate) - offered;
-      if (due > 0) {
-        relay.replay(due);
-        offered += due;
-      }
-      await sleep(10);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  try {
+    for (let i = 0; ; i++) {
+      if (
+        await fetch(`${base}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
+      if (i > 100) throw new Error('the UI server did not start');
+      await sleep(100);
     }
-    await sleep(500);
-    const cpuPct = ((cpuSeconds(server.pid!) - cpu0) / ((performance.now() - start) / 1000)) * 100;
-    const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
-    const rateText = await page.evaluate(
-      () => document.querySelector('[data-testid=connection]')?.textContent ?? '',
-    );
-    const skipped = await page.evaluate(
-      () => document.querySelector('[data-testid=skipped]')?.textContent ?? 'none skipped',
-    );
-    const maxLongTask = Math.max(0, ...longTasks);
-    results.push({ rate, maxLongTask, cpuPct });
+    const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+    await page.addInitScript(() => {
+      const w = window as unknown as { longTasks: number[] };
+      w.longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) w.longTasks.push(e.duration);
+      }).observe({ type: 'longtask', buffered: true });
+    });
+    const cdp = await page.context().newCDPSession(page);
+    const heapMiB = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      const { usedSize } = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
+      return usedSize / (1 << 20);
+    };
+    await page.goto(`${base}/map`);
+    await page.waitForSelector('[data-testid=connection]');
+    await sleep(1000);
+    const heapStart = await heapMiB();
+    const flowCount = () =>
+      page.evaluate(() => document.querySelector('[data-testid=flow-count]')?.textContent ?? '');
     console.log(
-      `step ${rate} flows/s: offered ${offered} in ${((performance.now() - start) / 1000).toFixed(1)} s, ` +
-        `long tasks ${longTasks.length} (max ${maxLongTask.toFixed(0)} ms), UI server CPU ${cpuPct.toFixed(1)}% of a core, ` +
-        `browser at the end: ${rateText.trim()}; table: ${await flowCount()}; ${skipped} (total)`,
+      `ui bench (replay): steps of ${stepMs / 1000} s at ${rates.join(', ')} flows/s; heap at start ${heapStart.toFixed(1)} MiB`,
     );
-  }
-  const heapEnd = await heapMiB();
-  const heapGrowth = heapEnd - heapStart;
-  console.log(
-    `heap ${heapStart.toFixed(1)} -> ${heapEnd.toFixed(1)} MiB (the table keeps at most 10,000 flows)`,
-  );
 
-  // a replayed 3,000-pod cluster: 300 workloads of 10 pods in 10 namespaces, each talking to the next
-  const recorded = loadRecordedFlows().filter((f) => f.source?.podName && f.destination?.podName);
-  const bigStart = Date.now();
-  for (let w = 0; w < 300; w++)
-    for (let p = 0; p < 10; p++) {
-      const f = clone(FlowSchema, recorded[(w * 10 + p) % recorded.length]!);
-      const ns = `team-${w % 10}`;
-      const peer = (w + 1) % 300;
-      f.source!.namespace = ns;
-      f.source!.podName = `svc-${w}-${p}`;
-      f.source!.labels = [`k8s:app=svc-${w}`, `k8s:io.kubernetes.pod.namespace=${ns}`];
-      f.destination!.namespace = `team-${peer % 10}`;
-      f.destination!.podName = `svc-${peer}-0`;
-      f.destination!.labels = [`k8s:app=svc-${peer}`, `k8s:io.kubernetes.pod.namespace=team-${peer % 10}`];
-      f.time = {
-        $typeName: 'google.protobuf.Timestamp',
-        seconds: BigInt(Math.floor(Date.now() / 1000)),
-        nanos: 0,
-      };
-      relay.observer.push(f);
+    const results: { rate: number; maxLongTask: number; cpuPct: number }[] = [];
+    for (const rate of rates) {
+      await page.evaluate(() => ((window as unknown as { longTasks: number[] }).longTasks = []));
+      const cpu0 = cpuSeconds(server.pid!);
+      const start = performance.now();
+      let offered = 0;
+      // a 10 ms tick pushes what the rate owes by now: bounded, stops by itself at the step's end
+      while (performance.now() - start < stepMs) {
+        const due = Math.floor(((performance.now() - start) / 1000) * rate) - offered;
+        if (due > 0) {
+          relay.replay(due);
+          offered += due;
+        }
+        await sleep(10);
+      }
+      await sleep(500);
+      const cpuPct = ((cpuSeconds(server.pid!) - cpu0) / ((performance.now() - start) / 1000)) * 100;
+      const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
+      const rateText = await page.evaluate(
+        () => document.querySelector('[data-testid=connection]')?.textContent ?? '',
+      );
+      const skipped = await page.evaluate(
+        () => document.querySelector('[data-testid=skipped]')?.textContent ?? 'none skipped',
+      );
+      const maxLongTask = Math.max(0, ...longTasks);
+      results.push({ rate, maxLongTask, cpuPct });
+      console.log(
+        `step ${rate} flows/s: offered ${offered} in ${((performance.now() - start) / 1000).toFixed(1)} s, ` +
+          `long tasks ${longTasks.length} (max ${maxLongTask.toFixed(0)} ms), UI server CPU ${cpuPct.toFixed(1)}% of a core, ` +
+          `browser at the end: ${rateText.trim()}; table: ${await flowCount()}; ${skipped} (total)`,
+      );
     }
-  const since = new Date(bigStart - 1000).toISOString();
-  const t0 = performance.now();
-  await page.goto(`${base}/map?since=${encodeURIComponent(since)}`);
-  await page.waitForFunction(
-    () => document.querySelectorAll('[data-testid=map-card]').length >= 300,
-    undefined,
-    {
-      timeout: 60_000,
-      polling: 20,
-    },
-  );
-  const mapMs = performance.now() - t0;
-  console.log(
-    `3,000-pod replayed cluster (300 workloads): map drawn in ${(mapMs / 1000).toFixed(2)} s from navigation (target < 2 s)`,
-  );
-  await page.screenshot({ path: '/tmp/wirescope-bench-ui-3000-pods.png' });
+    const heapEnd = await heapMiB();
+    const heapGrowth = heapEnd - heapStart;
+    console.log(
+      `heap ${heapStart.toFixed(1)} -> ${heapEnd.toFixed(1)} MiB (the table keeps at most 10,000 flows)`,
+    );
 
-  const passed = results.filter((r) => r.maxLongTask <= 100).map((r) => r.rate);
-  const at5k = results.find((r) => r.rate === 5000);
-  console.log(
-    `ui max_flows_per_s_no_longtask_over_100ms=${passed.length ? Math.max(...passed) : 0} ` +
-      `heap_growth_mib=${heapGrowth.toFixed(1)} server_cpu_pct_at_5k=${at5k ? at5k.cpuPct.toFixed(1) : 'n/a'}`,
-  );
-} finally {
-  await browser.close();
-  server.kill('SIGTERM');
-  await relay.stop();
+    // a replayed 3,000-pod cluster: 300 workloads of 10 pods in 10 namespaces, each talking to the next
+    const recorded = loadRecordedFlows().filter((f) => f.source?.podName && f.destination?.podName);
+    const bigStart = Date.now();
+    for (let w = 0; w < 300; w++)
+      for (let p = 0; p < 10; p++) {
+        const f = clone(FlowSchema, recorded[(w * 10 + p) % recorded.length]!);
+        const ns = `team-${w % 10}`;
+        const peer = (w + 1) % 300;
+        f.source!.namespace = ns;
+        f.source!.podName = `svc-${w}-${p}`;
+        f.source!.labels = [`k8s:app=svc-${w}`, `k8s:io.kubernetes.pod.namespace=${ns}`];
+        f.destination!.namespace = `team-${peer % 10}`;
+        f.destination!.podName = `svc-${peer}-0`;
+        f.destination!.labels = [`k8s:app=svc-${peer}`, `k8s:io.kubernetes.pod.namespace=team-${peer % 10}`];
+        f.time = {
+          $typeName: 'google.protobuf.Timestamp',
+          seconds: BigInt(Math.floor(Date.now() / 1000)),
+          nanos: 0,
+        };
+        relay.observer.push(f);
+      }
+    const since = new Date(bigStart - 1000).toISOString();
+    const t0 = performance.now();
+    await page.goto(`${base}/map?since=${encodeURIComponent(since)}`);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid=map-card]').length >= 300,
+      undefined,
+      {
+        timeout: 60_000,
+        polling: 20,
+      },
+    );
+    const mapMs = performance.now() - t0;
+    console.log(
+      `3,000-pod replayed cluster (300 workloads): map drawn in ${(mapMs / 1000).toFixed(2)} s from navigation (target < 2 s)`,
+    );
+    await page.screenshot({ path: '/tmp/wirescope-bench-ui-3000-pods.png' });
+
+    const passed = results.filter((r) => r.maxLongTask <= 100).map((r) => r.rate);
+    const at5k = results.find((r) => r.rate === 5000);
+    console.log(
+      `ui max_flows_per_s_no_longtask_over_100ms=${passed.length ? Math.max(...passed) : 0} ` +
+        `heap_growth_mib=${heapGrowth.toFixed(1)} server_cpu_pct_at_5k=${at5k ? at5k.cpuPct.toFixed(1) : 'n/a'}`,
+    );
+  } finally {
+    await browser.close();
+    server.kill('SIGTERM');
+    await relay.stop();
+  }
 }
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useAppStore } from '../../store/context.js';
 import {
   destinationName,
@@ -48,6 +48,16 @@ export function FlowsTable() {
   const store = useAppStore();
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);
+  const body = useRef<HTMLDivElement>(null);
+  // measured on resize only: reading clientHeight on every render forced a layout per batch
+  useEffect(() => {
+    const el = body.current;
+    if (!el) return;
+    setHeight(el.clientHeight);
+    const observer = new ResizeObserver(() => setHeight(el.clientHeight));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
   const total = store.flows.size;
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
   const last = Math.min(total, Math.ceil((scrollTop + height) / rowHeight) + overscan);
@@ -90,9 +100,7 @@ export function FlowsTable() {
           <div
             className="tbody"
             data-testid="flows-table"
-            ref={(el) => {
-              if (el && el.clientHeight !== height) setHeight(el.clientHeight);
-            }}
+            ref={body}
             onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
           >
             <div style={{ height: total * rowHeight, position: 'relative' }}>
