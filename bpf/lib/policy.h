@@ -9,8 +9,10 @@
  *                 identity 0 = any peer (L4-only). Endpoint, identity and direction always
  *                 match exactly (72 bits); protocol and port are the prefix.
  *   ws_policy_ep  host-side veth ifindex -> which directions have rules / are default deny, audit
- *   ws_policy_ct  connection tracking: forward packets are looked up every time (a policy change
- *                 applies to open connections), replies of tracked connections pass, and the
+ *   ws_policy_ct  connection tracking: replies of tracked connections pass; a forward packet of
+ *                 a tracked connection passes without a lookup while the endpoint's policy
+ *                 generation is the one it was allowed under (any change of the endpoint's entries
+ *                 makes open connections be looked up again, so a new deny applies to them); the
  *                 verdict record is emitted once per connection
  *
  * API:
@@ -56,8 +58,8 @@ struct ws_policy_value {
 };
 
 struct ws_policy_ep {
-	__u32 flags; /* enum ws_policy_ep_flag */
-	__u32 pad;
+	__u32 flags;	  /* enum ws_policy_ep_flag */
+	__u32 generation; /* changes whenever the endpoint's entries or flags change */
 };
 
 struct ws_ct_key {
@@ -74,7 +76,8 @@ struct ws_ct_value {
 	__u64 created_ns;
 	__u8 direction; /* enum ws_direction of the connection's first packet at the endpoint */
 	__u8 audited;
-	__u8 pad[6];
+	__u8 pad[2];
+	__u32 generation; /* ws_policy_ep.generation it was last allowed under; 0: never looked up */
 };
 
 struct {
@@ -167,9 +170,15 @@ static __always_inline void ws_ct_fill(struct ws_ct_key *key, const struct ws_pa
 	key->endpoint = ep;
 }
 
-static __always_inline void ws_ct_create(const struct ws_ct_key *key, __u8 direction, __u8 audited)
+static __always_inline void ws_ct_create(const struct ws_ct_key *key, __u8 direction, __u8 audited,
+					 __u32 generation)
 {
-	struct ws_ct_value v = { .created_ns = bpf_ktime_get_ns(), .direction = direction, .audited = audited };
+	struct ws_ct_value v = {
+		.created_ns = bpf_ktime_get_ns(),
+		.direction = direction,
+		.audited = audited,
+		.generation = generation,
+	};
 
 	bpf_map_update_elem(&ws_policy_ct, key, &v, BPF_ANY);
 }
@@ -224,16 +233,21 @@ static __always_inline int ws_policy_enforce(struct __sk_buff *skb, const struct
 	}
 	if (!(flags & (egress ? WS_PEP_EGRESS_ACTIVE : WS_PEP_INGRESS_ACTIVE))) {
 		if (!ct)
-			ws_ct_create(&key, dir, 0); /* so that its replies pass the other direction */
+			ws_ct_create(&key, dir, 0, 0); /* so that its replies pass the other direction */
 		return WS_POLICY_PASS;
 	}
+	/* allowed under this very policy: the verdict stands (no lookup per packet) */
+	if (ct && cfg->generation && ct->generation == cfg->generation && !ct->audited)
+		return WS_POLICY_PASS;
 	remote = egress ? p->dst_identity : p->src_identity;
 	if (!remote)
 		remote = WS_IDENTITY_WORLD;
 	entry = ws_policy_decide(p, ep, remote, egress, &match);
 	if (entry && !entry->deny) {
-		if (!ct) {
-			ws_ct_create(&key, dir, 0);
+		if (ct) {
+			ct->generation = cfg->generation;
+		} else {
+			ws_ct_create(&key, dir, 0, cfg->generation);
 			if (flags & (egress ? WS_PEP_EGRESS_ENFORCED : WS_PEP_INGRESS_ENFORCED))
 				ws_emit_policy_verdict(p, point, remote, entry->cookie, 0, match, 0);
 		}
@@ -242,7 +256,7 @@ static __always_inline int ws_policy_enforce(struct __sk_buff *skb, const struct
 	reason = entry ? WS_DROP_POLICY_DENY : WS_DROP_POLICY_DENIED;
 	if (flags & WS_PEP_AUDIT) {
 		if (!ct) {
-			ws_ct_create(&key, dir, 1);
+			ws_ct_create(&key, dir, 1, 0);
 			ws_emit_policy_verdict(p, point, remote, entry ? entry->cookie : 0, reason, match, 1);
 		}
 		return WS_POLICY_PASS;

@@ -25,6 +25,7 @@ export {
   policyValue,
   endpointFlags,
   endpointValue,
+  policyGeneration,
   PolicyEpFlag,
   POLICY_KEY_SIZE,
   POLICY_VALUE_SIZE,

@@ -4,7 +4,7 @@
  *
  *   struct ws_policy_key   { u32 prefixlen; u32 endpoint; u32 identity; u8 egress; u8 protocol; be16 dport; }  16 B
  *   struct ws_policy_value { u32 precedence; u32 cookie; u8 deny; u8 prefix_len; u8 pad[2]; }                  12 B
- *   struct ws_policy_ep    { u32 flags; u32 pad; }                                                              8 B
+ *   struct ws_policy_ep    { u32 flags; u32 generation; }                                                       8 B
  */
 import type { CompiledEndpoint, PolicyEntry } from './compile.js';
 import { l4PrefixLength } from './lookup.js';
@@ -58,8 +58,39 @@ export function endpointFlags(c: CompiledEndpoint, audit: boolean): number {
   return flags;
 }
 
-export function endpointValue(flags: number): Buffer {
+/**
+ * generation: any number that changes whenever the endpoint's entries or flags change (never 0):
+ * connections allowed under another generation are looked up again.
+ */
+export function endpointValue(flags: number, generation: number): Buffer {
   const v = Buffer.alloc(8);
   v.writeUInt32LE(flags >>> 0, 0);
+  v.writeUInt32LE(generation >>> 0 || 1, 4);
   return v;
+}
+
+/** FNV-1a over what the datapath holds for an endpoint: its generation (changes with content only). */
+export function policyGeneration(flags: number, entries: { entry: PolicyEntry; cookie: number }[]): number {
+  let h = 0x811c9dc5;
+  const mix = (n: number) => {
+    for (let i = 0; i < 4; i++) {
+      h ^= (n >>> (i * 8)) & 0xff;
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+  };
+  mix(flags);
+  const keyed = entries.map(
+    ({ entry: e, cookie }) =>
+      [
+        e.identity,
+        (e.direction === 'egress' ? 1 : 0) | (e.deny ? 2 : 0),
+        e.protocol,
+        e.port,
+        e.portBits,
+        cookie,
+      ] as const,
+  );
+  keyed.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a[3] - b[3] || a[4] - b[4]);
+  for (const k of keyed) for (const n of k) mix(n);
+  return h || 1;
 }

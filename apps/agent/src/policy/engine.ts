@@ -9,6 +9,7 @@ import {
   endpointFlags,
   parsePolicies,
   podIdentityLabels,
+  policyGeneration,
   type CompiledEndpoint,
   type IdentityInfo,
   type PolicyEntry,
@@ -22,6 +23,8 @@ export interface EndpointPolicyProgram {
   interface: string;
   /** struct ws_policy_ep.flags */
   flags: number;
+  /** struct ws_policy_ep.generation: changes with the entries or flags */
+  generation: number;
   entries: { entry: PolicyEntry; cookie: number }[];
 }
 
@@ -154,11 +157,8 @@ export class PolicyEngine {
       const audit = this.audited(name);
       const flags = endpointFlags(compiled, audit);
       if (flags === 0 && compiled.entries.length === 0) continue; // no policy selects it: nothing to look up
-      out.push({
-        interface: ep.interface,
-        flags,
-        entries: compiled.entries.map((entry) => ({ entry, cookie: this.cookieOf(entry.policies) })),
-      });
+      const entries = compiled.entries.map((entry) => ({ entry, cookie: this.cookieOf(entry.policies) }));
+      out.push({ interface: ep.interface, flags, generation: policyGeneration(flags, entries), entries });
     }
     return out;
   }

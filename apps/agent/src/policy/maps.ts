@@ -55,7 +55,7 @@ export function writePolicyMaps(
   for (const ep of program) {
     const ifindex = ifindexOf(ep.interface);
     if (!ifindex) continue;
-    endpoints.set(u32(ifindex).toString('hex'), endpointValue(ep.flags));
+    endpoints.set(u32(ifindex).toString('hex'), endpointValue(ep.flags, ep.generation));
     for (const { entry, cookie } of ep.entries)
       entries.set(policyKey(ifindex, entry).toString('hex'), policyValue(entry, cookie));
   }

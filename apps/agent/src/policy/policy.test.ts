@@ -64,8 +64,15 @@ test('the engine compiles only endpoints a policy selects, with cookies naming t
     enforced: true,
     enforcedBy: ['shop/api-from-shop'],
   });
+  assert.equal(
+    engine.program(ENDPOINTS, ENDPOINTS.slice(0, 2))[0]!.generation,
+    program[0]!.generation,
+    'same content, same generation',
+  );
   engine.setAudit(true, 'shop/api');
-  assert.equal(engine.program(ENDPOINTS, ENDPOINTS.slice(0, 2))[0]!.flags, 0x1 | 0x4 | 0x10);
+  const audited = engine.program(ENDPOINTS, ENDPOINTS.slice(0, 2))[0]!;
+  assert.equal(audited.flags, 0x1 | 0x4 | 0x10);
+  assert.notEqual(audited.generation, program[0]!.generation, 'open connections are looked up again');
 });
 
 test('a stored record that no longer parses is skipped and named, the rest still applies', () => {
