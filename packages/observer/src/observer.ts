@@ -34,7 +34,12 @@ export type { FlowSink };
 
 /** @deprecated the ring's own name for it: defaultFlowCapacity */
 export const defaultCapacity = defaultFlowCapacity;
-export const defaultClientQueue = 8192;
+/**
+ * Flows a follower may fall behind by before it is sent lost_events: a ring's worth, so that a
+ * burst the ring holds also fits a reader's queue (entries are references to the ring's shared
+ * response bytes, ~8 B a slot while the reader keeps up).
+ */
+export const defaultClientQueue = 65536;
 
 /** Events that never reached the ring or a client, by Hubble's LostEventSource. */
 export interface LostNotice {
@@ -90,6 +95,8 @@ export class Observer {
   readonly handshakes: HandshakeLog;
   private hooks: ObserverHook[] = [];
   private readonly lostBySource = new Map<LostEventSource, number>();
+  /** Newest ring position per "cluster/namespace" seen: GetNamespaces without decoding the ring. */
+  private readonly namespaceSeq = new Map<string, number>();
   private readonly startedAt = process.hrtime.bigint();
   private readonly streams = new Set<FlowStream>();
   private readonly rateBuckets = new Float64Array(61);
@@ -225,6 +232,22 @@ export class Observer {
       }
     }
     for (const s of this.streams) s.offer(entry);
+    // entries pushed as bytes are noted when GetNamespaces asks (decoding each costs more than the push)
+    if (entry.decoded) this.noteNamespaces(entry);
+    entry.settle();
+  }
+
+  private noteNamespaces(entry: RingEntry): void {
+    const flow = entry.flow;
+    for (const ep of [flow.source, flow.destination]) {
+      if (!ep?.namespace) continue;
+      const cluster = ep.clusterName || this.opts.clusterName || '';
+      this.namespaceSeq.set(
+        `${cluster}/${ep.namespace}`,
+        Math.max(entry.seq, this.namespaceSeq.get(`${cluster}/${ep.namespace}`) ?? -1),
+      );
+    }
+    entry.namespacesNoted = true;
   }
 
   /**
@@ -319,18 +342,20 @@ export class Observer {
 
   /** Namespaces of the endpoints in the ring, sorted. */
   namespaces(): Namespace[] {
-    const seen = new Map<string, Namespace>();
-    for (const entry of this.ring.snapshot()) {
-      for (const ep of [entry.flow.source, entry.flow.destination]) {
-        if (!ep?.namespace) continue;
-        const cluster = ep.clusterName || this.opts.clusterName || '';
-        const key = `${cluster}/${ep.namespace}`;
-        if (!seen.has(key)) seen.set(key, create(NamespaceSchema, { cluster, namespace: ep.namespace }));
-      }
+    for (let seq = this.ring.oldestSeq; seq < this.ring.seen; seq++) {
+      const entry = this.ring.get(seq)!;
+      if (!entry.namespacesNoted) this.noteNamespaces(entry);
     }
-    return [...seen.values()].sort(
-      (a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace),
-    );
+    const out: Namespace[] = [];
+    for (const [key, seq] of this.namespaceSeq) {
+      if (seq < this.ring.oldestSeq) {
+        this.namespaceSeq.delete(key);
+        continue;
+      }
+      const slash = key.indexOf('/');
+      out.push(create(NamespaceSchema, { cluster: key.slice(0, slash), namespace: key.slice(slash + 1) }));
+    }
+    return out.sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace));
   }
 
   /** Validates a request; throws ObserverError (INVALID_ARGUMENT) naming what is wrong. */

@@ -18,6 +18,8 @@ export class RingEntry {
   private flowValue: Flow | undefined;
   private bytesValue: Uint8Array | undefined;
   private responseValue: Uint8Array | undefined;
+  /** The observer has counted this flow's namespaces (for GetNamespaces). */
+  namespacesNoted = false;
 
   constructor(
     readonly seq: number,
@@ -32,10 +34,25 @@ export class RingEntry {
     this.bytesValue = bytes;
   }
 
-  /** The decoded flow; decoded on first use when the entry was pushed as bytes. */
+  /**
+   * The flow message. Until settle() it is the object pushed; after, or for an entry pushed as
+   * bytes, it is decoded from the wire bytes on each read (not kept: the ring holds bytes only).
+   */
   get flow(): Flow {
-    this.flowValue ??= fromBinary(FlowSchema, this.bytes);
-    return this.flowValue;
+    return this.flowValue ?? fromBinary(FlowSchema, this.bytes);
+  }
+
+  /**
+   * Keeps only the wire bytes: the encoded GetFlowsResponse (built now if no client needed it)
+   * and the flow inside it; the message object graph (a few KiB a flow) goes to the GC. Called
+   * once the hooks and the live clients have had the flow, so 65,535 flows cost ~500 B each.
+   */
+  settle(): void {
+    if (this.flowValue === undefined) return;
+    const response = this.response;
+    const range = findField(response, 1);
+    if (range) this.bytesValue = response.subarray(range[0], range[1]);
+    this.flowValue = undefined;
   }
 
   get decoded(): boolean {
