@@ -214,7 +214,7 @@ async function stallableProxy(
   };
 }
 
-test('a slow client gets lost_events and does not slow the producer or other clients', async () => {
+test('a slow client gets lost_events and does not slow the producer or other clients', async (t) => {
   const slowObserver = new Observer({ nodeName: 'wst-node-2', capacity: 4095, clientQueue: 8192 });
   const slowServer = new ObserverServer({ observer: slowObserver, listen: ['127.0.0.1:0'] });
   const [addr] = await slowServer.start();
@@ -240,6 +240,14 @@ test('a slow client gets lost_events and does not slow the producer or other cli
       }
     }
   };
+  t.after(async () => {
+    slowCall.cancel();
+    fastCall.cancel();
+    slow.close();
+    fast.close();
+    proxy.close();
+    await slowServer.stop(100);
+  });
   slowCall.on('data', count(slowGot));
   fastCall.on('data', count(fastGot));
   slowCall.on('error', () => {});
@@ -250,8 +258,16 @@ test('a slow client gets lost_events and does not slow the producer or other cli
   // Recorded flows replayed as bytes, so the producer costs next to nothing.
   const encoded = flows.map((f) => toBinary(FlowSchema, f));
   const started = performance.now();
-  // ~40,000 flows/s: well within what one reading client takes in this same process.
+  // Up to ~40,000 flows/s, but never more than half the client queue ahead of the fast client: on
+  // a starved machine (CI beside other jobs) a reading client can fall behind any fixed rate, and
+  // what is asserted is that the stalled client costs the fast one nothing, not the machine's speed.
   for (let i = 0; i < total; i += 100) {
+    if (i - fastGot.flows > 4096)
+      await waitFor(
+        () => i - fastGot.flows <= 2048,
+        20000,
+        `fast client to keep up (${JSON.stringify(fastGot)})`,
+      );
     for (let j = 0; j < 100; j++) slowObserver.pushEncoded(encoded[(i + j) % encoded.length]!);
     await new Promise((r) => setTimeout(r, 2));
   }
@@ -272,12 +288,6 @@ test('a slow client gets lost_events and does not slow the producer or other cli
   assert.ok(slowGot.lostMessages >= 1 && slowGot.lost > 0, 'lost_events reported to the slow client');
   assert.ok(slowGot.flows > 0);
   assert.ok(pushMs < 30000, `push took ${pushMs} ms`);
-  slowCall.cancel();
-  fastCall.cancel();
-  slow.close();
-  fast.close();
-  proxy.close();
-  await slowServer.stop(100);
 });
 
 test('ServerStatus, GetNodes and GetNamespaces over a unix socket', async () => {
