@@ -1,6 +1,9 @@
-// The stores' one mechanism: a version that changes on every update, listeners told at most once
-// per animation frame (a burst of batches renders once), and a React hook that re-renders on it.
+// The stores' one mechanism: a version that changes on every update, listeners told at most every
+// 200 ms (Whisker renders once a second; a burst of batches renders once), and a React hook.
 import { useSyncExternalStore } from 'react';
+
+/** Renders per second stay bounded however many batches arrive: at 5k flows/s that is 10 batches. */
+const renderIntervalMs = 200;
 
 export class Observable {
   private readonly listeners = new Set<() => void>();
@@ -20,8 +23,7 @@ export class Observable {
       this.scheduled = false;
       for (const l of this.listeners) l();
     };
-    if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run);
-    else setTimeout(run, 16);
+    setTimeout(run, renderIntervalMs);
   }
 }
 

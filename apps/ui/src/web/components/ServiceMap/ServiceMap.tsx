@@ -1,12 +1,18 @@
 import { useMemo } from 'react';
 import { useAppStore } from '../../store/context.js';
-import { linkEncryption, type Link, type LinkEncryption } from '../../domain/service-map.js';
+import {
+  linkEncryption,
+  type Link,
+  type LinkEncryption,
+  type ServiceMap as ServiceMapModel,
+} from '../../domain/service-map.js';
 import {
   cardHeaderHeight,
   cardWidth,
   layoutServiceMap,
   portRowHeight,
   type Box,
+  type MapLayout,
 } from '../../domain/layout.js';
 
 export const encryptionStyle: Record<
@@ -67,13 +73,130 @@ function edgePath(from: Box, to: Box): string {
   return `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`;
 }
 
+function mapSvg(map: ServiceMapModel, layout: MapLayout, shown: Set<string>) {
+  const links = [...map.links.values()].filter((l) => l.from !== l.to);
+  return (
+    <svg className="map" data-testid="service-map" width={layout.width + 40} height={layout.height + 40}>
+      {[...layout.namespaces.entries()].map(([ns, box]) =>
+        shown.size && !shown.has(ns) ? null : (
+          <g key={ns} data-testid={`ns-${ns}`}>
+            <rect x={box.x} y={box.y} width={box.width} height={box.height} rx="10" className="ns-box" />
+            <text x={box.x + 10} y={box.y + 16} className="ns-label">
+              {ns}
+            </text>
+          </g>
+        ),
+      )}
+      {links.map((l) => {
+        const from = layout.cards.get(l.from);
+        const to = layout.cards.get(l.to);
+        if (!from || !to) return null;
+        const fromNs = map.cards.get(l.from)?.namespace ?? '';
+        const toNs = map.cards.get(l.to)?.namespace ?? '';
+        if (shown.size && !shown.has(fromNs) && !shown.has(toNs)) return null;
+        const state = linkEncryption(l);
+        const style = encryptionStyle[state];
+        const dropped = l.verdicts.has('DROPPED');
+        const d = edgePath(from, to);
+        const mx = (from.x + from.width + to.x) / 2;
+        const my = (from.y + to.y + cardHeaderHeight) / 2;
+        return (
+          <g
+            key={l.id}
+            className="edge"
+            data-testid="map-edge"
+            data-from={l.from}
+            data-to={l.to}
+            data-port={l.port}
+            data-encryption={state}
+            data-verdicts={[...l.verdicts.keys()].join(',')}
+            data-tunnels={[...l.tunnels].sort().join(',')}
+          >
+            <title>
+              {`${l.from} → ${l.to}:${l.port}\n${style.title}${l.tunnels.size ? ` (tunnel ${[...l.tunnels].join(', ')})` : ''}\n` +
+                `${l.flows} flows: ${l.encrypted} encrypted, ${l.plaintext} plaintext, ${l.sameNode} same-node\n${verdictText(l)}`}
+            </title>
+            <path
+              d={d}
+              fill="none"
+              stroke={dropped ? droppedColor : style.color}
+              strokeWidth={dropped ? 3 : 2}
+              strokeDasharray={style.dash}
+              markerEnd="url(#arrow)"
+            />
+            <Glyph glyph={style.glyph} x={mx} y={my} color={style.color} />
+            {dropped && (
+              <text x={mx + 9} y={my} className="edge-glyph" fill={droppedColor}>
+                ✖
+              </text>
+            )}
+          </g>
+        );
+      })}
+      {[...map.cards.values()].map((c) => {
+        const box = layout.cards.get(c.id);
+        if (!box) return null;
+        if (shown.size && c.namespace && !shown.has(c.namespace)) return null;
+        return (
+          <g
+            key={c.id}
+            transform={`translate(${box.x},${box.y})`}
+            className="card"
+            data-testid="map-card"
+            data-card={c.id}
+          >
+            <rect
+              width={cardWidth}
+              height={box.height}
+              rx="8"
+              className={c.reserved ? 'card-box reserved' : 'card-box'}
+            />
+            <text x="10" y="18" className="card-name">
+              {c.name}
+            </text>
+            <text x="10" y="33" className="card-ns">
+              {c.namespace || c.reserved}{' '}
+              {c.pods.size ? `• ${c.pods.size} pod${c.pods.size > 1 ? 's' : ''}` : ''}
+            </text>
+            {[...c.ports].sort().map((p, i) => (
+              <text key={p} x="14" y={cardHeaderHeight + 12 + i * portRowHeight} className="card-port">
+                ● {p}
+              </text>
+            ))}
+          </g>
+        );
+      })}
+      <defs>
+        <marker
+          id="arrow"
+          viewBox="0 0 10 10"
+          refX="9"
+          refY="5"
+          markerWidth="7"
+          markerHeight="7"
+          orient="auto-start-reverse"
+        >
+          <path d="M 0 0 L 10 5 L 0 10 z" fill="#6b7785" />
+        </marker>
+      </defs>
+    </svg>
+  );
+}
+
 export function ServiceMap() {
   const store = useAppStore();
   const { map } = store.map;
   // the layout follows the map's shape (cards and links), not every flow
   const layout = useMemo(() => layoutServiceMap(map), [store.mapShape, map]);
   const shown = new Set(store.route.namespaces);
-  const links = [...map.links.values()].filter((l) => l.from !== l.to);
+  // the drawing changes with the map's shape, and its edge states at most once a second: a
+  // reused element is skipped by React, so live batches re-render the legend and not every edge
+  const second = Math.floor(Date.now() / 1000);
+  const namespaces = store.route.namespaces.join(',');
+  const svg = useMemo(
+    () => mapSvg(map, layout, new Set(namespaces ? namespaces.split(',') : [])),
+    [map, layout, second, namespaces],
+  );
   if (map.cards.size === 0)
     return (
       <div className="empty" data-testid="map-empty">
@@ -126,110 +249,7 @@ export function ServiceMap() {
           </label>
         ))}
       </div>
-      <svg className="map" data-testid="service-map" width={layout.width + 40} height={layout.height + 40}>
-        {[...layout.namespaces.entries()].map(([ns, box]) =>
-          shown.size && !shown.has(ns) ? null : (
-            <g key={ns} data-testid={`ns-${ns}`}>
-              <rect x={box.x} y={box.y} width={box.width} height={box.height} rx="10" className="ns-box" />
-              <text x={box.x + 10} y={box.y + 16} className="ns-label">
-                {ns}
-              </text>
-            </g>
-          ),
-        )}
-        {links.map((l) => {
-          const from = layout.cards.get(l.from);
-          const to = layout.cards.get(l.to);
-          if (!from || !to) return null;
-          const fromNs = map.cards.get(l.from)?.namespace ?? '';
-          const toNs = map.cards.get(l.to)?.namespace ?? '';
-          if (shown.size && !shown.has(fromNs) && !shown.has(toNs)) return null;
-          const state = linkEncryption(l);
-          const style = encryptionStyle[state];
-          const dropped = l.verdicts.has('DROPPED');
-          const d = edgePath(from, to);
-          const mx = (from.x + from.width + to.x) / 2;
-          const my = (from.y + to.y + cardHeaderHeight) / 2;
-          return (
-            <g
-              key={l.id}
-              className="edge"
-              data-testid="map-edge"
-              data-from={l.from}
-              data-to={l.to}
-              data-port={l.port}
-              data-encryption={state}
-              data-verdicts={[...l.verdicts.keys()].join(',')}
-              data-tunnels={[...l.tunnels].sort().join(',')}
-            >
-              <title>
-                {`${l.from} → ${l.to}:${l.port}\n${style.title}${l.tunnels.size ? ` (tunnel ${[...l.tunnels].join(', ')})` : ''}\n` +
-                  `${l.flows} flows: ${l.encrypted} encrypted, ${l.plaintext} plaintext, ${l.sameNode} same-node\n${verdictText(l)}`}
-              </title>
-              <path
-                d={d}
-                fill="none"
-                stroke={dropped ? droppedColor : style.color}
-                strokeWidth={dropped ? 3 : 2}
-                strokeDasharray={style.dash}
-                markerEnd="url(#arrow)"
-              />
-              <Glyph glyph={style.glyph} x={mx} y={my} color={style.color} />
-              {dropped && (
-                <text x={mx + 9} y={my} className="edge-glyph" fill={droppedColor}>
-                  ✖
-                </text>
-              )}
-            </g>
-          );
-        })}
-        {[...map.cards.values()].map((c) => {
-          const box = layout.cards.get(c.id);
-          if (!box) return null;
-          if (shown.size && c.namespace && !shown.has(c.namespace)) return null;
-          return (
-            <g
-              key={c.id}
-              transform={`translate(${box.x},${box.y})`}
-              className="card"
-              data-testid="map-card"
-              data-card={c.id}
-            >
-              <rect
-                width={cardWidth}
-                height={box.height}
-                rx="8"
-                className={c.reserved ? 'card-box reserved' : 'card-box'}
-              />
-              <text x="10" y="18" className="card-name">
-                {c.name}
-              </text>
-              <text x="10" y="33" className="card-ns">
-                {c.namespace || c.reserved}{' '}
-                {c.pods.size ? `• ${c.pods.size} pod${c.pods.size > 1 ? 's' : ''}` : ''}
-              </text>
-              {[...c.ports].sort().map((p, i) => (
-                <text key={p} x="14" y={cardHeaderHeight + 12 + i * portRowHeight} className="card-port">
-                  ● {p}
-                </text>
-              ))}
-            </g>
-          );
-        })}
-        <defs>
-          <marker
-            id="arrow"
-            viewBox="0 0 10 10"
-            refX="9"
-            refY="5"
-            markerWidth="7"
-            markerHeight="7"
-            orient="auto-start-reverse"
-          >
-            <path d="M 0 0 L 10 5 L 0 10 z" fill="#6b7785" />
-          </marker>
-        </defs>
-      </svg>
+      {svg}
     </div>
   );
 }
