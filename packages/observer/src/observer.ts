@@ -119,6 +119,22 @@ export class Observer {
     };
   }
 
+  /** Calls every hook's `name` with `arg`; a hook that throws is named on stderr and removed. */
+  private runHooks<K extends 'onFlow' | 'onHandshake' | 'onLost'>(
+    name: K,
+    arg: Parameters<NonNullable<ObserverHook[K]>>[0],
+  ): void {
+    for (const hook of this.hooks) {
+      const fn = hook[name] as ((value: typeof arg) => void) | undefined;
+      if (!fn) continue;
+      try {
+        fn.call(hook, arg);
+      } catch (err) {
+        this.hookFailed(hook, err);
+      }
+    }
+  }
+
   private hookFailed(hook: ObserverHook, err: unknown): void {
     this.hooks = this.hooks.filter((h) => h !== hook);
     process.stderr.write(
@@ -129,14 +145,7 @@ export class Observer {
   /** Logs one handshake record and hands it to every hook. */
   pushHandshake(event: Partial<Omit<HandshakeEvent, '$typeName'>> | HandshakeEvent): HandshakeEvent {
     const record = this.handshakes.push(event);
-    for (const hook of this.hooks) {
-      if (!hook.onHandshake) continue;
-      try {
-        hook.onHandshake(record);
-      } catch (err) {
-        this.hookFailed(hook, err);
-      }
-    }
+    this.runHooks('onHandshake', record);
     return record;
   }
 
@@ -164,14 +173,7 @@ export class Observer {
   }
 
   private notifyLost(lost: LostNotice): void {
-    for (const hook of this.hooks) {
-      if (!hook.onLost) continue;
-      try {
-        hook.onLost(lost);
-      } catch (err) {
-        this.hookFailed(hook, err);
-      }
-    }
+    this.runHooks('onLost', lost);
   }
 
   /** Lost events so far by source; OBSERVER_EVENTS_QUEUE includes what slow clients missed. */
@@ -223,14 +225,7 @@ export class Observer {
   }
 
   private deliver(entry: RingEntry): void {
-    for (const hook of this.hooks) {
-      if (!hook.onFlow) continue;
-      try {
-        hook.onFlow(entry);
-      } catch (err) {
-        this.hookFailed(hook, err);
-      }
-    }
+    this.runHooks('onFlow', entry);
     for (const s of this.streams) s.offer(entry);
     // entries pushed as bytes are noted when GetNamespaces asks (decoding each costs more than the push)
     if (entry.decoded) this.noteNamespaces(entry);
