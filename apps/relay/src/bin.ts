@@ -29,10 +29,14 @@ async function main(): Promise<void> {
   for (const server of servers) addresses.push(...(await server.start()));
   console.error(`relay: serving on ${addresses.join(', ')}`);
   const metrics = config.metricsListen
-    ? await startMetricsServer(peers, {
-        listen: config.metricsListen,
-        agentMetricsPort: config.agentMetricsPort,
-      })
+    ? await startMetricsServer(
+        peers,
+        {
+          listen: config.metricsListen,
+          agentMetricsPort: config.agentMetricsPort,
+        },
+        () => relay.traffic,
+      )
     : undefined;
   if (metrics) console.error(`relay: metrics on ${config.metricsListen}`);
   const stop = () => {

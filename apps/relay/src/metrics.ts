@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { RelayMetrics, type PeerConnectionStatus, type RelayPeerSnapshot } from '@wirescope/metrics';
 import type { PeerManager } from './peers.js';
+import type { RelayTraffic } from './relay.js';
 
 /** Each peer's grpc channel state by Cilium's names; a peer between connections has none. */
 export function peerSnapshots(peers: PeerManager): RelayPeerSnapshot[] {
@@ -24,8 +25,15 @@ export interface MetricsServerOptions {
   agentMetricsPort: number;
 }
 
-export async function startMetricsServer(peers: PeerManager, options: MetricsServerOptions): Promise<Server> {
-  const metrics = new RelayMetrics({ peers: () => peerSnapshots(peers) }, { processMetrics: true });
+export async function startMetricsServer(
+  peers: PeerManager,
+  options: MetricsServerOptions,
+  traffic?: () => RelayTraffic,
+): Promise<Server> {
+  const metrics = new RelayMetrics(
+    { peers: () => peerSnapshots(peers), ...(traffic ? { traffic } : {}) },
+    { processMetrics: true },
+  );
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET') {

@@ -58,6 +58,12 @@ function nodeStatus(state: NodeState, names: string[], message = ''): Uint8Array
 const getFlowsPath = methods.observer.getFlows.path;
 const getFlowBatchesPath = methods.wirescope.getFlowBatches.path;
 
+export interface RelayTraffic {
+  requests: { follow: number; query: number };
+  open: { follow: number; query: number };
+  flowsSent: number;
+}
+
 export class Relay {
   private readonly startedAt = process.hrtime.bigint();
   /**
@@ -65,6 +71,12 @@ export class Relay {
    * GetFlowBatches with UNIMPLEMENTED, e.g. stock Hubble: they are read through GetFlows.
    */
   private readonly withoutBatches = new WeakSet<grpc.Client>();
+  /** GetFlows requests by mode (started, still open) and flows written to clients, for /metrics. */
+  readonly traffic: RelayTraffic = {
+    requests: { follow: 0, query: 0 },
+    open: { follow: 0, query: 0 },
+    flowsSent: 0,
+  };
 
   constructor(
     readonly peers: PeerManager,
@@ -80,6 +92,9 @@ export class Relay {
   async getFlows(req: GetFlowsRequest, sink: FlowSink): Promise<void> {
     Observer.validate(req);
     const follow = req.follow;
+    const mode = follow ? 'follow' : 'query';
+    this.traffic.requests[mode]++;
+    this.traffic.open[mode]++;
     const perNode = this.opts.perNodeBuffer ?? 512;
     const upstream = new Map<string, RawServerStream>();
     let finished = false;
@@ -87,6 +102,7 @@ export class Relay {
       windowMs: follow ? (this.opts.windowMs ?? 20) : Infinity,
       capacity: this.opts.mergeCapacity ?? 4096,
       emit: (bytes) => {
+        this.traffic.flowsSent++;
         const ok = sink.write(bytes);
         if (!ok) {
           // after the last source ended, only this drain can empty the merge: finish here too
@@ -102,6 +118,7 @@ export class Relay {
     const finish = () => {
       if (finished) return;
       finished = true;
+      this.traffic.open[mode]--;
       this.peers.off('state', onPeerState);
       for (const call of upstream.values()) call.cancel();
       upstream.clear();

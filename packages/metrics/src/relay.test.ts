@@ -30,6 +30,14 @@ test('relay: every connection status present, zeros included; peers as service-d
     { targets: ['[fd00::3]:9965'], labels: { node: 'node-c' } },
   ]);
   peers = [];
+  const withTraffic = new RelayMetrics({
+    peers: () => [],
+    traffic: () => ({ requests: { follow: 3, query: 5 }, open: { follow: 2, query: 0 }, flowsSent: 42 }),
+  });
+  const body = (await withTraffic.scrape()).body;
+  assert.match(body, /^wirescope_relay_get_flows_requests_total\{mode="follow"\} 3$/m);
+  assert.match(body, /^wirescope_relay_clients\{mode="follow"\} 2$/m);
+  assert.match(body, /^wirescope_relay_flows_sent_total 42$/m);
   assert.equal((await status()).READY, 0);
   assert.match(
     (await m.scrape()).body,

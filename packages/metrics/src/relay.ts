@@ -2,7 +2,7 @@
  * The relay's metrics (Hubble Relay's hubble_relay_pool_peer_connection_status, every status
  * always present) and its Prometheus service discovery: the agents it learnt from the cluster.
  */
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** grpc connectivity states as Cilium's relay names them, plus a peer without a connection. */
 export const PEER_CONNECTION_STATUSES = [
@@ -24,6 +24,8 @@ export interface RelayPeerSnapshot {
 
 export interface RelayMetricsSource {
   peers(): RelayPeerSnapshot[];
+  /** GetFlows requests by mode (follow, query): started and still open; flows sent to clients. */
+  traffic?(): { requests: Record<string, number>; open: Record<string, number>; flowsSent: number };
 }
 
 /** One target group of Prometheus's http_sd_configs / file_sd_configs. */
@@ -59,6 +61,35 @@ export class RelayMetrics {
       collect() {
         this.reset();
         for (const p of source.peers()) this.set({ peer_node: p.name }, p.status === 'READY' ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'wirescope_relay_get_flows_requests_total',
+      help: 'GetFlows requests the relay served, by mode (follow, query)',
+      labelNames: ['mode'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [mode, n] of Object.entries(source.traffic?.().requests ?? {})) this.inc({ mode }, n);
+      },
+    });
+    new Gauge({
+      name: 'wirescope_relay_clients',
+      help: 'GetFlows streams open now, by mode (follow, query)',
+      labelNames: ['mode'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [mode, n] of Object.entries(source.traffic?.().open ?? {})) this.set({ mode }, n);
+      },
+    });
+    new Counter({
+      name: 'wirescope_relay_flows_sent_total',
+      help: 'Flows the relay merged by time and wrote to its clients (summed over clients)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(source.traffic?.().flowsSent ?? 0);
       },
     });
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
