@@ -70,7 +70,8 @@ async function main(): Promise<void> {
       `ui bench (replay): steps of ${stepMs / 1000} s at ${rates.join(', ')} flows/s; heap at start ${heapStart.toFixed(1)} MiB`,
     );
 
-    const results: { rate: number; maxLongTask: number; cpuPct: number }[] = [];
+    const results: { rate: number; maxLongTask: number; cpuPct: number; takenShare: number }[] = [];
+    let skippedBefore = 0;
     for (const rate of rates) {
       await page.evaluate(() => ((window as unknown as { longTasks: number[] }).longTasks = []));
       const cpu0 = cpuSeconds(server.pid!);
@@ -95,11 +96,16 @@ async function main(): Promise<void> {
         () => document.querySelector('[data-testid=skipped]')?.textContent ?? 'none skipped',
       );
       const maxLongTask = Math.max(0, ...longTasks);
-      results.push({ rate, maxLongTask, cpuPct });
+      // skipped flows are the server's backpressure: a step the browser did not keep up with fails
+      const skippedTotal = Number(/^(\d+) flows skipped/.exec(skipped)?.[1] ?? 0);
+      const takenShare = offered ? 1 - (skippedTotal - skippedBefore) / offered : 1;
+      skippedBefore = skippedTotal;
+      results.push({ rate, maxLongTask, cpuPct, takenShare });
       console.log(
         `step ${rate} flows/s: offered ${offered} in ${((performance.now() - start) / 1000).toFixed(1)} s, ` +
           `long tasks ${longTasks.length} (max ${maxLongTask.toFixed(0)} ms), UI server CPU ${cpuPct.toFixed(1)}% of a core, ` +
-          `browser at the end: ${rateText.trim()}; table: ${await flowCount()}; ${skipped} (total)`,
+          `browser at the end: ${rateText.trim()}; table: ${await flowCount()}; ${skipped} (total); ` +
+          `browser took ${(takenShare * 100).toFixed(1)}% of this step's flows`,
       );
     }
     const heapEnd = await heapMiB();
@@ -146,7 +152,8 @@ async function main(): Promise<void> {
     );
     await page.screenshot({ path: '/tmp/wirescope-bench-ui-3000-pods.png' });
 
-    const passed = results.filter((r) => r.maxLongTask <= 100).map((r) => r.rate);
+    // a rate counts when the browser took (nearly) every flow and no long task went over 100 ms
+    const passed = results.filter((r) => r.maxLongTask <= 100 && r.takenShare >= 0.99).map((r) => r.rate);
     const at5k = results.find((r) => r.rate === 5000);
     console.log(
       `ui max_flows_per_s_no_longtask_over_100ms=${passed.length ? Math.max(...passed) : 0} ` +
