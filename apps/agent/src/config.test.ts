@@ -1,17 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAgentFlags } from './config.js';
+import { requiredAgentFlags } from './required-flags.test.js';
 
-const base = [
-  '--node-name',
-  'node1',
-  '--underlay-ip',
-  '10.77.0.11',
-  '--pod-cidr',
-  '10.244.1.0/24',
-  '--etcd-endpoints',
-  'http://10.77.0.254:2379',
-];
+const base = requiredAgentFlags;
 
 test('valid flags give a config with the documented defaults', () => {
   const config = parseAgentFlags(base);
