@@ -56,6 +56,18 @@ after(async () => {
   assert.equal(down.code, 0, down.stderr);
 });
 
+test('lab up serves the web UI at http://127.0.0.1:12000; lab status shows it', async () => {
+  const res = await fetch('http://127.0.0.1:12000/healthz');
+  assert.equal(res.status, 200);
+  const page = await fetch('http://127.0.0.1:12000/');
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<div id="root">|<script/);
+  const status = cli('lab', 'status', '-o', 'json');
+  const report = JSON.parse(status.stdout) as { monitoring: { ui: { url: string; running: boolean } } };
+  assert.deepEqual(report.monitoring.ui, { url: 'http://127.0.0.1:12000', running: true });
+  assert.match(cli('lab', 'status').stdout, /^ui: http:\/\/127\.0\.0\.1:12000 running/m);
+});
+
 interface EdgeInfo {
   from: string;
   to: string;

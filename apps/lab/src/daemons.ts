@@ -11,6 +11,7 @@ import {
   RELAY_FORWARD_PORT,
   RELAY_PORT,
   RELAY_SOCKET,
+  UI_PORT,
   WIREGUARD_PORT,
   agentDaemon,
   agentDir,
@@ -19,7 +20,7 @@ import {
   nodeNamespace,
   wireguardInterface,
 } from './names.js';
-import { AGENT_MAIN, LOOPBACK_MAIN, RELAY_MAIN, SUPERVISOR_MAIN } from './programs.js';
+import { AGENT_MAIN, LOOPBACK_MAIN, RELAY_MAIN, SUPERVISOR_MAIN, UI_MAIN } from './programs.js';
 import { startDaemon, type Daemon } from './shell.js';
 import { SUPERVISOR_DAEMON } from './supervisor.js';
 import { labPkiPaths } from './tls.js';
@@ -130,6 +131,18 @@ export function startRelayForward(): Daemon {
     LOOPBACK_MAIN,
     String(RELAY_FORWARD_PORT),
     RELAY_SOCKET,
+  ]);
+}
+
+/** The web UI on loopback, a client of the relay's loopback forward (as a user's browser-side tool is). */
+export function startUi(): Daemon {
+  return startDaemon('ui', '', [
+    process.execPath,
+    UI_MAIN,
+    '--listen',
+    `127.0.0.1:${UI_PORT}`,
+    '--relay',
+    `127.0.0.1:${RELAY_FORWARD_PORT}`,
   ]);
 }
 

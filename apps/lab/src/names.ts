@@ -96,6 +96,9 @@ export const RELAY_PORT = 4245;
 export const RELAY_SOCKET = `${LAB_DIR}/relay.sock`;
 /** Where the root namespace reaches the relay (plain gRPC on loopback, like a kubectl port-forward). */
 export const RELAY_FORWARD_PORT = 4245;
+/** The web UI (apps/ui) in the root namespace, reading the relay through its loopback forward. */
+export const UI_PORT = 12000;
+export const UI_URL = `http://127.0.0.1:${UI_PORT}`;
 /** Prometheus metrics: every agent on its node's addresses, the relay in the control plane. */
 export const AGENT_METRICS_PORT = 9965;
 export const RELAY_METRICS_PORT = 9966;

@@ -10,6 +10,11 @@ const resolveExport = (specifier: string): string => fileURLToPath(import.meta.r
 export const AGENT_MAIN = resolveExport('@wirescope/agent/bin');
 /** The cluster relay (`wirescope-relay`), in the control-plane namespace. */
 export const RELAY_MAIN = resolveExport('@wirescope/relay/bin');
+/**
+ * The web UI server (`wirescope-ui`). Resolved as an export like the others but not a declared
+ * dependency: the UI depends on the CLI (observe's flag parser), which depends on this package.
+ */
+export const UI_MAIN = resolveExport('@wirescope/ui/bin');
 /** Restarts the relay and its forward when one dies (supervisor-main.ts). */
 export const SUPERVISOR_MAIN = resolveExport('@wirescope/lab/supervisor-main');
 /** The in-namespace half of a loopback forward: unix socket -> HOST:PORT (forward-main.ts). */

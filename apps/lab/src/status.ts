@@ -21,7 +21,7 @@ import { withLabStore } from './store.js';
 import { SUPERVISED, SUPERVISOR_DAEMON } from './supervisor.js';
 import { relayStatus } from './wait.js';
 import { ALERTMANAGER_URL, PROMETHEUS_URL, prometheusTargets } from './monitoring.js';
-import { ALERTS_FILE } from './names.js';
+import { ALERTS_FILE, UI_URL } from './names.js';
 
 /** A supervised daemon's restarts and deliberate stop. */
 export interface Supervision {
@@ -84,6 +84,8 @@ export interface MonitoringReport {
     targets: { up: number; total: number; down: string[] } | { error: string };
   };
   alertmanager: { url: string; running: boolean; webhookLog: string };
+  /** The web UI (apps/ui) on loopback. */
+  ui: { url: string; running: boolean };
 }
 
 /** What the text form adds to the report (not in `-o json`, as before). */
@@ -243,6 +245,7 @@ async function monitoringReport(
   return {
     prometheus: { url: PROMETHEUS_URL, running: running('prometheus'), targets },
     alertmanager: { url: ALERTMANAGER_URL, running: running('alertmanager'), webhookLog: ALERTS_FILE },
+    ui: { url: UI_URL, running: running('ui') },
   };
 }
 

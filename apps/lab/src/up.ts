@@ -1,7 +1,7 @@
 // `lab up`: the PKI, the network, etcd with every pod's endpoint, the agents until the WireGuard
 // mesh is complete, the relay until it sees every agent, the supervisor, then the pods' workloads.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { startAgent, startEtcd, startRelay, startRelayForward, startSupervisor } from './daemons.js';
+import { startAgent, startEtcd, startRelay, startRelayForward, startSupervisor, startUi } from './daemons.js';
 import { ALERTMANAGER_URL, PROMETHEUS_URL, monitoringReady, startMonitoring } from './monitoring.js';
 import { labDownLocked, labNamespaces, type Progress } from './down.js';
 import { startNamespaceForward } from './forward.js';
@@ -16,6 +16,7 @@ import {
   RELAY_FORWARD_PORT,
   RELAY_PORT,
   SOCKET_DIR,
+  UI_URL,
   agentDir,
   etcdForwardSocket,
   lxcInterface,
@@ -29,7 +30,7 @@ import { withLabStore } from './store.js';
 import { SUPERVISED } from './supervisor.js';
 import { createLabPki } from './tls.js';
 import { createTopology } from './topology.js';
-import { etcdHealthy, waitFor, waitForMesh, waitForRelay } from './wait.js';
+import { etcdHealthy, requireAlive, uiAnswers, waitFor, waitForMesh, waitForRelay } from './wait.js';
 
 export type UpResult =
   { status: 'started'; state: LabState } | { status: 'already-running'; state: LabState };
@@ -129,6 +130,14 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
     step(
       `Prometheus (${PROMETHEUS_URL}) scrapes ${spec.nodes.length} agents and the relay; Alertmanager at ${ALERTMANAGER_URL}`,
     );
+    const ui = startUi();
+    daemons.push(ui);
+    save(0);
+    await waitFor(`the web UI to answer on ${UI_URL}`, 20_000, () => {
+      requireAlive([ui]);
+      return uiAnswers();
+    });
+    step(`web UI at ${UI_URL} (reads the relay through 127.0.0.1:${RELAY_FORWARD_PORT})`);
     daemons.push(startSupervisor());
     save(0);
     step(`supervisor restarts ${SUPERVISED.join(' and ')} if they die ('lab stop NAME' keeps one down)`);

@@ -9,7 +9,7 @@ import { agentRequest, type EncryptStatusResponse } from '@wirescope/agent/clien
 import { ServerStatusRequestSchema, type ServerStatusResponse } from '@wirescope/flow';
 import { makeClient, methods, unary } from '@wirescope/observer';
 import { LabError } from './errors.js';
-import { RELAY_FORWARD_PORT, agentSocket, etcdForwardSocket } from './names.js';
+import { RELAY_FORWARD_PORT, UI_URL, agentSocket, etcdForwardSocket } from './names.js';
 import { isAlive } from './process.js';
 import type { Daemon } from './shell.js';
 import type { LabSpec } from './spec.js';
@@ -64,6 +64,16 @@ export function etcdHealthy(): Promise<true | undefined> {
     req.on('timeout', () => req.destroy());
     req.end();
   });
+}
+
+/** True once the lab's web UI answers its health route on loopback. */
+export async function uiAnswers(): Promise<true | undefined> {
+  try {
+    const res = await fetch(`${UI_URL}/healthz`, { signal: AbortSignal.timeout(1000) });
+    return res.ok ? true : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The relay's ServerStatus over a plain address (its unix socket, or the loopback forward). */

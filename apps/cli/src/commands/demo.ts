@@ -59,6 +59,7 @@ export const command: Command = {
         '  npx wirescope status                  # the whole cluster through the relay: nodes connected, flows/s',
         '  npx wirescope encrypt status          # WireGuard mesh: peers, handshakes, bytes',
         '  npx wirescope lab status              # nodes, pods, agents, etcd, Prometheus targets',
+        '  http://127.0.0.1:12000                # the web UI: service map, flows, encryption coverage, handshakes',
         '  http://127.0.0.1:9090/targets         # Prometheus: every agent (:9965) and the relay (:9966), up',
         '  http://127.0.0.1:9090/alerts          # Wirescope alert rules (the lab fires them after 4 s)',
         '  http://127.0.0.1:9093                 # Alertmanager; deliveries: /run/wirescope-lab/monitoring/alerts.jsonl',

@@ -15,7 +15,7 @@ export async function printLabStatus(output: 'text' | 'json'): Promise<number> {
   }
   const { report, details } = status;
   const { relay, forward, supervisor, monitoring, nodes, pods, etcd, healthy } = report;
-  const { prometheus, alertmanager } = monitoring;
+  const { prometheus, alertmanager, ui } = monitoring;
   if (output === 'json') {
     console.log(JSON.stringify(report, null, 2));
     return healthy ? 0 : 1;
@@ -41,6 +41,7 @@ export async function printLabStatus(output: 'text' | 'json'): Promise<number> {
         : `targets up ${prometheus.targets.up}/${prometheus.targets.total}` +
           (prometheus.targets.down.length > 0 ? ` (down: ${prometheus.targets.down.join(', ')})` : '')),
     `alertmanager: ${alertmanager.url} ${alertmanager.running ? 'running' : 'NOT RUNNING'}; webhook deliveries in ${alertmanager.webhookLog}`,
+    `ui: ${ui.url} ${ui.running ? 'running' : 'NOT RUNNING'} (the web UI: map, flows, encryption, health)`,
     `certificates: ${details.tlsDir} (CA ca.crt; CLI cli-client.crt/.key)`,
     '',
     'NODES',
