@@ -1,6 +1,7 @@
 // Reading a flow in Hubble's JSON form (what `wirescope observe -o json` prints and the UI server
 // sends): names, ports, verdict and, above all, its encryption state. Shared by the server's CSV
 // export and the SPA's domain code.
+import { reservedIdentityNames } from '@wirescope/flow/names';
 
 export interface EndpointJson {
   ID?: number;
@@ -56,19 +57,10 @@ export interface FlowView {
 /** Any JSON flow object read as a FlowView (the fields it has are Hubble's). */
 export const asFlow = (value: unknown): FlowView => value as FlowView;
 
-const reservedNames: Record<number, string> = {
-  1: 'host',
-  2: 'world',
-  3: 'unmanaged',
-  4: 'health',
-  5: 'init',
-  6: 'remote-node',
-};
-
 /** `ns/pod`, a reserved identity name, or the IP. */
 export function endpointName(ep: EndpointJson | undefined, ip: string | undefined): string {
   if (ep?.pod_name) return ep.namespace ? `${ep.namespace}/${ep.pod_name}` : ep.pod_name;
-  const reserved = ep?.identity !== undefined ? reservedNames[ep.identity] : undefined;
+  const reserved = ep?.identity !== undefined ? reservedIdentityNames[ep.identity] : undefined;
   if (reserved) return `(${reserved})${ip ? ` ${ip}` : ''}`;
   return ip ?? '?';
 }
