@@ -435,7 +435,7 @@ test('key rotation under load: every peer re-handshakes with the new key, reques
   const pairs = [
     { from: 'shop/loadgen', to: 'shop/api' }, // node1 -> node2
     { from: 'shop/worker', to: 'shop/frontend' }, // node2 -> node1
-    { from: 'data/reporter', to: 'shop/api' }, // node3 -> node2
+    { from: 'shop/api-2', to: 'shop/api' }, // node3 -> node2 (shop/api takes only the shop's pods: lab/policies/default.yaml)
     { from: 'shop/worker', to: 'data/db' }, // node2 -> node3
   ];
   await withCleanFabric('rotation', async (marker) => {
