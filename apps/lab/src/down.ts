@@ -10,10 +10,11 @@ import {
   PREFIX,
   PROMETHEUS_SOCKET,
   RELAY_SOCKET,
+  UI_PORT,
   WIREGUARD_SOCKET_DIR,
 } from './names.js';
 import { commandLineOf, isAlive, sendSignal } from './process.js';
-import { LOOPBACK_MAIN, SUPERVISOR_MAIN } from './programs.js';
+import { LOOPBACK_MAIN, SUPERVISOR_MAIN, UI_MAIN } from './programs.js';
 import { run } from './shell.js';
 import { readState, type DaemonRecord } from './state.js';
 
@@ -91,7 +92,8 @@ function rootNamespacePids(): number[] {
     const argv = commandLineOf(Number(entry)).split('\0');
     if (
       (argv[1] === LOOPBACK_MAIN && LOOPBACK_SOCKETS.includes(argv[3] ?? '')) ||
-      argv[1] === SUPERVISOR_MAIN
+      argv[1] === SUPERVISOR_MAIN ||
+      (argv[1] === UI_MAIN && argv.includes(`127.0.0.1:${UI_PORT}`))
     )
       found.push(Number(entry));
   }

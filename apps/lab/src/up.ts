@@ -5,6 +5,7 @@ import { startAgent, startEtcd, startRelay, startRelayForward, startSupervisor, 
 import { ALERTMANAGER_URL, PROMETHEUS_URL, monitoringReady, startMonitoring } from './monitoring.js';
 import { labDownLocked, labNamespaces, type Progress } from './down.js';
 import { startNamespaceForward } from './forward.js';
+import { LabError } from './errors.js';
 import { withLabLock } from './lock.js';
 import {
   CONTROL_PLANE_NS,
@@ -130,6 +131,8 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
     step(
       `Prometheus (${PROMETHEUS_URL}) scrapes ${spec.nodes.length} agents and the relay; Alertmanager at ${ALERTMANAGER_URL}`,
     );
+    // A UI left by another run would answer the wait below while ours cannot bind the port.
+    if (await uiAnswers()) throw new LabError(`something already serves ${UI_URL}; stop it and retry`);
     const ui = startUi();
     daemons.push(ui);
     save(0);
