@@ -62,6 +62,8 @@ const pidOf = (name: string): number => state().daemons.find((d) => d.name === n
 const alive = processRuns;
 
 /** Every frame on the fabric must be WireGuard between nodes, etcd to the control plane, or ARP. */
+const CP_TO_NODE_PORTS = [4244, 9965];
+
 function unexpectedFrames(frames: Frame[]): string[] {
   const nodeIPs = new Set(NODE_IPS.values());
   const bad: string[] = [];
@@ -86,7 +88,13 @@ function unexpectedFrames(frames: Frame[]): string[] {
       f.protocol === 6 &&
       ((nodeIPs.has(f.src) && f.dst === CP_IP && f.dstPort === 2379) ||
         (f.src === CP_IP && f.srcPort === 2379 && nodeIPs.has(f.dst)));
-    if (!wireguard && !etcd) bad.push(describe);
+    // The control plane's own connections to each node: the relay's mTLS Hubble stream (4244) and
+    // Prometheus scraping the agent's /metrics (9965); neither carries pod packets.
+    const controlPlane =
+      f.protocol === 6 &&
+      ((f.src === CP_IP && nodeIPs.has(f.dst) && CP_TO_NODE_PORTS.includes(f.dstPort ?? 0)) ||
+        (nodeIPs.has(f.src) && f.dst === CP_IP && CP_TO_NODE_PORTS.includes(f.srcPort ?? 0)));
+    if (!wireguard && !etcd && !controlPlane) bad.push(describe);
   }
   return bad;
 }
