@@ -30,9 +30,15 @@ function cpuSeconds(pid: number): number {
 async function main(): Promise<void> {
   const uiBin = createRequire(import.meta.url).resolve('@wirescope/ui/bin');
   const relay = await startReplayRelay();
-  const server = spawn(process.execPath, [uiBin, '--listen', `127.0.0.1:${port}`, '--relay', relay.address], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  // BENCH_UI_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/ui-prof", profiles the server under load
+  const nodeArgs = (process.env.BENCH_UI_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const server = spawn(
+    process.execPath,
+    [...nodeArgs, uiBin, '--listen', `127.0.0.1:${port}`, '--relay', relay.address],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   try {
     for (let i = 0; ; i++) {

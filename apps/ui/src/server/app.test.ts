@@ -9,9 +9,9 @@ import { buildApp } from './app.js';
 import { RelayClient } from './relay-client.js';
 import { startReplayRelay, type ReplayRelay } from './testing.js';
 import { asFlow, flowEncryption } from '../shared/flow-fields.js';
-import type { FlowBatch } from './live-hub.js';
+import { batchRows, type FlowBatch } from './live-hub.js';
 import type { ClientToServer, ServerToClient } from './plugins/live.js';
-import type { FlowsResponse } from './plugins/flows.js';
+import type { FlowResponse, FlowsResponse } from './plugins/flows.js';
 import type { StatusResponse } from './plugins/status.js';
 import type { FastifyInstance } from 'fastify';
 
@@ -67,6 +67,19 @@ test('GET /api/flows: the last N, filtered with the hubble vocabulary, as observ
     assert.notEqual(f.IP?.encrypted, true);
     assert.ok(f.l4?.TCP);
   }
+});
+
+test('GET /api/flow/:uuid: the whole flow behind a live row; one no node holds is NOT_FOUND', async () => {
+  const all = (await app.inject({ url: '/api/flows?limit=1000' })).json<FlowsResponse>();
+  const withNames =
+    all.flows.find((f) => asFlow(f).source_names?.length || asFlow(f).Summary) ?? all.flows[3]!;
+  const uuid = asFlow(withNames).uuid!;
+  const res = await app.inject({ url: `/api/flow/${encodeURIComponent(uuid)}` });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.deepEqual(res.json<FlowResponse>().flow, withNames);
+  const gone = await app.inject({ url: '/api/flow/00000000-no-such-flow' });
+  assert.equal(gone.statusCode, 404);
+  assert.equal(gone.json<{ error: { code: string } }>().error.code, 'NOT_FOUND');
 });
 
 test('GET /api/flows: from:/to: and negation select sides as --from-X/--to-X and --not', async () => {
@@ -214,13 +227,13 @@ test('live: batches over socket.io, one relay stream per distinct filter, status
     await new Promise((r) => setTimeout(r, 200)); // the follow streams are open at the relay
     replay.replay(148);
     const deadline = Date.now() + 5000;
-    const count = (bs: FlowBatch[]) => bs.reduce((n, x) => n + x.flows.length, 0);
+    const count = (bs: FlowBatch[]) => bs.reduce((n, x) => n + x.count, 0);
     const expected = loadRecordedFlows().filter((f) => f.IP?.encrypted).length;
     while (Date.now() < deadline && (count(batchesA) < expected || count(batchesB) === 0))
       await new Promise((r) => setTimeout(r, 20));
     assert.ok(count(batchesA) >= expected, `${count(batchesA)} of ${expected}`);
-    for (const f of batchesA.flatMap((x) => x.flows)) assert.equal(flowEncryption(asFlow(f)), 'encrypted');
-    for (const f of batchesB.flatMap((x) => x.flows)) assert.notEqual(asFlow(f).IP?.encrypted, true);
+    for (const f of batchesA.flatMap(batchRows)) assert.equal(flowEncryption(asFlow(f)), 'encrypted');
+    for (const f of batchesB.flatMap(batchRows)) assert.notEqual(asFlow(f).IP?.encrypted, true);
     assert.ok(batchesA.every((x) => x.skipped === 0));
     assert.equal((await status).nodes[0]?.name, 'replay-node');
   } finally {

@@ -4,6 +4,8 @@ export const uiErrorCodes = {
   INVALID_FILTER: 400,
   /** A query parameter out of range (time range, limit, format). */
   INVALID_ARGUMENT: 400,
+  /** What was asked for is not there (a flow the relay's nodes no longer hold). */
+  NOT_FOUND: 404,
   /** The relay could not be reached or failed the call. */
   RELAY_UNAVAILABLE: 502,
   /** A flag or file given to the server at start-up. */

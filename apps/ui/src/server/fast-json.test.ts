@@ -12,6 +12,7 @@ import {
   Mechanism,
 } from '@wirescope/flow';
 import { FastJson } from './fast-json.js';
+import { rowFields } from './flow-json.js';
 
 const fast = new FastJson(registry);
 const reference = (schema: Parameters<typeof toJson>[0], m: unknown) =>
@@ -73,4 +74,19 @@ test('responses: node status and lost events', () => {
     }),
   ])
     assert.deepEqual(fast.write(GetFlowsResponseSchema, r), reference(GetFlowsResponseSchema, r));
+});
+
+test('a projection writes exactly the chosen fields of the full JSON (the live rows)', () => {
+  const row = fast.projection(FlowSchema, rowFields);
+  let dropped = 0;
+  for (const f of loadRecordedFlows()) {
+    const full = reference(FlowSchema, f) as Record<string, unknown>;
+    const expected = Object.fromEntries(
+      Object.entries(full).filter(([k]) => (rowFields as readonly string[]).includes(k)),
+    );
+    assert.deepEqual(row(f), expected);
+    if (Object.keys(full).length > Object.keys(expected).length) dropped++;
+  }
+  assert.ok(dropped > 0, 'the rows leave fields out of some recorded flows');
+  assert.throws(() => fast.projection(FlowSchema, ['no_such_field']), /no field no_such_field/);
 });

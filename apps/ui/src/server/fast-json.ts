@@ -74,6 +74,16 @@ function timestampJson(ts: { seconds: bigint; nanos: number }): string {
   return `${base}.${digits}Z`;
 }
 
+type Plan = (m: Record<string, unknown>, out: Record<string, JsonValue>) => void;
+
+function compose(plans: Plan[]): Writer {
+  return (m) => {
+    const out: Record<string, JsonValue> = {};
+    for (const p of plans) p(m, out);
+    return out;
+  };
+}
+
 export class FastJson {
   private readonly writers = new Map<DescMessage, Writer>();
 
@@ -104,21 +114,28 @@ export class FastJson {
     return { ...inner, '@type': v.typeUrl };
   }
 
+  /**
+   * A writer of some top-level fields only (proto names), each written exactly as `write` would:
+   * the compact form of a message for a reader that needs no more.
+   */
+  projection(desc: DescMessage, fields: readonly string[]): (message: unknown) => Record<string, JsonValue> {
+    const wanted = new Set(fields);
+    const unknown = fields.filter((name) => !desc.fields.some((f) => f.name === name));
+    if (unknown.length) throw new Error(`${desc.typeName} has no field ${unknown.join(', ')}`);
+    const writer = compose(desc.fields.filter((f) => wanted.has(f.name)).map((f) => this.plan(f)));
+    return (m) => writer(m as Record<string, unknown>);
+  }
+
   private writer(desc: DescMessage): Writer {
     const cached = this.writers.get(desc);
     if (cached) return cached;
     // fields of message type resolve their writer on first use, so a type may contain itself
-    const plans = desc.fields.map((f) => this.plan(f));
-    const built: Writer = (m) => {
-      const out: Record<string, JsonValue> = {};
-      for (const p of plans) p(m, out);
-      return out;
-    };
+    const built = compose(desc.fields.map((f) => this.plan(f)));
     this.writers.set(desc, built);
     return built;
   }
 
-  private plan(f: DescField): (m: Record<string, unknown>, out: Record<string, JsonValue>) => void {
+  private plan(f: DescField): Plan {
     const name = f.name;
     const read: (m: Record<string, unknown>) => unknown = f.oneof
       ? (m) => {

@@ -6,6 +6,6 @@ export { UiError, uiErrorCodes, type UiErrorCode } from './errors.js';
 export { LiveHub, defaultLiveLimits, type FlowBatch, type LiveLimits } from './live-hub.js';
 export type { StatusResponse, NodeInfo } from './plugins/status.js';
 export type { NamespacesResponse } from './plugins/namespaces.js';
-export type { FlowsResponse, FlowJson } from './plugins/flows.js';
+export type { FlowsResponse, FlowResponse, FlowJson } from './plugins/flows.js';
 export type { EncryptionResponse, NodeEncryption, PeerEncryption, Handshake } from './plugins/encryption.js';
 export type { ClientToServer, ServerToClient, SubscribeAck, SubscribeRequest } from './plugins/live.js';

@@ -1,10 +1,11 @@
 // Live flows to browsers: one relay follow stream per distinct filter, shared by every socket that
-// uses it; each socket gets batches (every `batchMs`, or at once at `batchMax` flows), sent with an
-// acknowledgement so that a browser that has not taken the last batch gets no new one. What piles
-// up meanwhile is bounded (`queueMax`): beyond it flows are counted and reported as skipped, never
-// queued without bound.
+// uses it; each flow is encoded once (a row's JSON text) for all of them. Each socket gets batches
+// (every `batchMs`, or at once at `batchMax` flows) under credit-based flow control: at most
+// `window` batches may be unacknowledged, so throughput is not one batch per round trip, and a
+// browser that stops acknowledging stops getting batches. What piles up meanwhile is bounded
+// (`queueMax`): beyond it flows are counted and reported as skipped, never queued without bound.
 import type { GetFlowsResponse } from '@wirescope/flow';
-import { flowJson, type FlowJson } from './flow-json.js';
+import { flowRowText } from './flow-json.js';
 import type { FlowFollow, RelayApi } from './relay-client.js';
 import { filterKey, flowRequest } from './flow-request.js';
 import type { UiError } from './errors.js';
@@ -13,19 +14,32 @@ export interface LiveLimits {
   batchMs: number;
   batchMax: number;
   queueMax: number;
+  /** Batches a socket may have unacknowledged at once (its credit). */
+  window: number;
 }
 
-export const defaultLiveLimits: LiveLimits = { batchMs: 50, batchMax: 500, queueMax: 5000 };
+export const defaultLiveLimits: LiveLimits = { batchMs: 50, batchMax: 500, queueMax: 5000, window: 4 };
 
 /** One batch as a socket receives it (the `flows` event). */
 export interface FlowBatch {
-  flows: FlowJson[];
+  /**
+   * The rows, a JSON array as UTF-8 bytes (a Buffer here; the browser gets an ArrayBuffer): sent
+   * as a binary attachment, socket.io neither re-encodes nor escapes the pre-encoded rows.
+   */
+  rows: Uint8Array | ArrayBuffer;
+  /** Rows in `rows`. */
+  count: number;
   /** Flows this socket missed since its last batch because it was not keeping up. */
   skipped: number;
   /** Events the relay or agents reported lost (LostEvent) since the last batch. */
   lost: number;
   /** Node status changes seen in the stream since the last batch. */
   nodeStatus: { state: string; nodes: string[]; message: string }[];
+}
+
+/** Decodes a batch's rows (server tests; the browser does the same with TextDecoder). */
+export function batchRows(batch: FlowBatch): Record<string, unknown>[] {
+  return JSON.parse(Buffer.from(batch.rows as Uint8Array).toString('utf8')) as Record<string, unknown>[];
 }
 
 /** Where a subscriber's batches go: the socket.io emit with an ack, or a test double. */
@@ -35,11 +49,12 @@ export interface BatchTarget {
 }
 
 class Subscriber {
-  private queue: FlowJson[] = [];
+  private queue: string[] = [];
   private skipped = 0;
   private lost = 0;
   private nodeStatus: FlowBatch['nodeStatus'] = [];
-  private inFlight = false;
+  private inFlight = 0;
+  private closed = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -47,9 +62,9 @@ class Subscriber {
     private readonly limits: LiveLimits,
   ) {}
 
-  offer(flow: FlowJson): void {
+  offer(row: string): void {
     if (this.queue.length >= this.limits.queueMax) this.skipped++;
-    else this.queue.push(flow);
+    else this.queue.push(row);
     if (this.queue.length >= this.limits.batchMax) this.flush();
     else this.schedule();
   }
@@ -64,7 +79,12 @@ class Subscriber {
     this.schedule();
   }
 
+  private pending(): boolean {
+    return this.queue.length > 0 || this.skipped > 0 || this.lost > 0 || this.nodeStatus.length > 0;
+  }
+
   private schedule(): void {
+    if (this.closed) return;
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.flush();
@@ -72,25 +92,28 @@ class Subscriber {
   }
 
   private flush(): void {
-    if (this.inFlight) return; // the ack sends what gathered meanwhile
-    if (!this.queue.length && !this.skipped && !this.lost && !this.nodeStatus.length) return;
+    // out of credit: an acknowledgement sends what gathered meanwhile
+    if (this.closed || this.inFlight >= this.limits.window || !this.pending()) return;
+    const rows = this.queue.splice(0, this.limits.batchMax);
     const batch: FlowBatch = {
-      flows: this.queue.splice(0, this.limits.batchMax),
+      rows: Buffer.from(`[${rows.join(',')}]`),
+      count: rows.length,
       skipped: this.skipped,
       lost: this.lost,
       nodeStatus: this.nodeStatus,
     };
     this.skipped = this.lost = 0;
     this.nodeStatus = [];
-    this.inFlight = true;
+    this.inFlight++;
     this.target.send(batch, () => {
-      this.inFlight = false;
+      this.inFlight--;
       if (this.queue.length >= this.limits.batchMax) this.flush();
-      else if (this.queue.length || this.skipped || this.lost) this.schedule();
+      else if (this.pending()) this.schedule();
     });
   }
 
   close(): void {
+    this.closed = true;
     clearTimeout(this.timer);
   }
 }
@@ -160,9 +183,9 @@ export class LiveHub {
   private dispatch(r: GetFlowsResponse, subscribers: Set<Subscriber>): void {
     const t = r.responseTypes;
     if (t.case === 'flow') {
-      // converted once for every socket of this filter
-      const json = flowJson(t.value);
-      for (const s of subscribers) s.offer(json);
+      // encoded once for every socket of this filter
+      const row = flowRowText(t.value);
+      for (const s of subscribers) s.offer(row);
     } else if (t.case === 'lostEvents') {
       for (const s of subscribers) s.addLost(Number(t.value.numEventsLost));
     } else if (t.case === 'nodeStatus') {

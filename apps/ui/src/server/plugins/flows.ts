@@ -1,12 +1,16 @@
 // Flow history and export: GET /api/flows (JSON, for the table's time range) and
-// GET /api/flows/export (JSON lines or CSV, the same selection), both through the relay's GetFlows.
+// GET /api/flows/export (JSON lines or CSV, the same selection), both through the relay's GetFlows;
+// GET /api/flow/:uuid, one whole flow for the details panel (live rows carry only part of it).
+import { create } from '@bufbuild/protobuf';
 import { Type, type Static } from '@sinclair/typebox';
+import { FlowFilterSchema } from '@wirescope/flow';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { RelayApi } from '../relay-client.js';
 import { flowRequest, selectionFlags, type FlowSelection } from '../flow-request.js';
 import { responsesToFlows, type FlowJson } from '../flow-json.js';
 import { flowsCsv } from '../export.js';
-import { ERROR_RESPONSES } from './errors.js';
+import { ERROR_RESPONSES, ErrorResponseSchema } from './errors.js';
+import { UiError } from '../errors.js';
 
 export const maxHistoryFlows = 20_000;
 
@@ -49,7 +53,31 @@ async function history(relay: RelayApi, q: FlowsQuery): Promise<FlowsResponse> {
   return { observeFlags: flags, flows: responsesToFlows(responses) };
 }
 
+export const FlowResponseSchema = Type.Object({ flow: Type.Record(Type.String(), Type.Unknown()) });
+export type FlowResponse = { flow: FlowJson };
+
+/** The newest flow with this uuid the relay's nodes still hold. */
+async function flowByUuid(relay: RelayApi, uuid: string): Promise<FlowResponse> {
+  const request = flowRequest({ filters: [], last: 1 });
+  request.whitelist = [create(FlowFilterSchema, { uuid: [uuid] })];
+  const flows = responsesToFlows(await relay.flows(request, 1));
+  const flow = flows[flows.length - 1];
+  if (!flow) throw new UiError('NOT_FOUND', `no node holds flow ${uuid} any more`);
+  return { flow };
+}
+
 export const flowsPlugin: FastifyPluginAsyncTypebox<{ relay: RelayApi }> = async (app, { relay }) => {
+  app.get(
+    '/api/flow/:uuid',
+    {
+      schema: {
+        params: Type.Object({ uuid: Type.String({ minLength: 1, maxLength: 200 }) }),
+        response: { 200: FlowResponseSchema, 404: ErrorResponseSchema, ...ERROR_RESPONSES },
+      },
+    },
+    (request) => flowByUuid(relay, request.params.uuid),
+  );
+
   app.get(
     '/api/flows',
     { schema: { querystring: FlowsQuerySchema, response: { 200: FlowsResponseSchema, ...ERROR_RESPONSES } } },

@@ -2,6 +2,7 @@
 // message (a bad filter's message is shown inline under the filter bar).
 import type {
   EncryptionResponse,
+  FlowResponse,
   FlowsResponse,
   NamespacesResponse,
   StatusResponse,
@@ -62,6 +63,7 @@ export const api = {
   namespaces: () => getJson<NamespacesResponse>('/api/namespaces'),
   encryption: () => getJson<EncryptionResponse>('/api/encryption'),
   flows: (q: HistoryQuery) => getJson<FlowsResponse>('/api/flows', historyParams(q)),
+  flow: (uuid: string) => getJson<FlowResponse>(`/api/flow/${encodeURIComponent(uuid)}`),
   exportUrl: (q: HistoryQuery, format: 'jsonl' | 'csv') =>
     `/api/flows/export${queryString({ ...historyParams(q), format })}`,
 };

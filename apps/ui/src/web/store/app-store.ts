@@ -3,8 +3,8 @@
 // node-gone banner, and the encryption status polled every 2 s. Components read it and call its
 // actions; only this store talks to the api/ layer.
 import { api, ApiError } from '../api/rest.js';
-import { LiveConnection, type ConnectionState } from '../api/live.js';
-import type { EncryptionResponse, FlowBatch, StatusResponse } from '../../server/index.js';
+import { LiveConnection, type ConnectionState, type LiveBatch } from '../api/live.js';
+import type { EncryptionResponse, StatusResponse } from '../../server/index.js';
 import { asFlow, type FlowView } from '../../shared/flow-fields.js';
 import { parseFilterEntries, FilterSyntaxError } from '../../shared/filter-entry.js';
 import { formatRoute, parseRoute, type Route } from '../domain/route.js';
@@ -38,6 +38,12 @@ export class AppStore extends Observable {
   previousEncryption: EncryptionResponse | undefined;
   encryptionError: string | undefined;
   selected: FlowView | undefined;
+  /** The selected flow whole (a live row carries part of it): fetched when a row opens. */
+  selectedFull: FlowView | undefined;
+  /** Why the whole flow could not be fetched (the panel then shows the row's fields). */
+  selectedFullError: string | undefined;
+  /** Live rows, as opposed to history's whole flows. */
+  private readonly rows = new WeakSet<FlowView>();
   namespaces: string[] = [];
   private live: LiveConnection | undefined;
   private rateCount = 0;
@@ -163,13 +169,13 @@ export class AppStore extends Observable {
     this.flows.push(f);
   }
 
-  private onBatch(b: FlowBatch): void {
+  private onBatch(b: LiveBatch): void {
     this.skipped += b.skipped;
     this.lost += b.lost;
     this.rateCount += b.flows.length;
     if (this.route.since || this.route.until) return;
-    for (const raw of b.flows) {
-      const f = asFlow(raw);
+    for (const f of b.flows) {
+      this.rows.add(f);
       if (this.paused) {
         this.missedWhilePaused++;
         this.pairs.add(f);
@@ -204,8 +210,22 @@ export class AppStore extends Observable {
   /** Opening a row pauses live mode (as Whisker does); closing it resumes. */
   select(flow: FlowView | undefined): void {
     this.selected = flow;
+    this.selectedFullError = undefined;
+    this.selectedFull = flow && !this.rows.has(flow) ? flow : undefined;
     if (flow) this.paused = true;
     else this.resume();
+    this.changed();
+    if (flow && !this.selectedFull) void this.fetchWhole(flow);
+  }
+
+  private async fetchWhole(row: FlowView): Promise<void> {
+    try {
+      if (!row.uuid) throw new Error('the flow has no uuid');
+      const { flow } = await api.flow(row.uuid);
+      if (this.selected === row) this.selectedFull = asFlow(flow);
+    } catch (err) {
+      if (this.selected === row) this.selectedFullError = (err as Error).message;
+    }
     this.changed();
   }
 

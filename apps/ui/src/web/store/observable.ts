@@ -1,9 +1,13 @@
-// The stores' one mechanism: a version that changes on every update, listeners told at most every
-// 200 ms (Whisker renders once a second; a burst of batches renders once), and a React hook.
+// The stores' one mechanism: a version that changes on every update, listeners told in the next
+// animation frame at most every 200 ms (Whisker renders once a second; every batch that arrives
+// meanwhile is coalesced into one render), and a React hook.
 import { useSyncExternalStore } from 'react';
 
 /** Renders per second stay bounded however many batches arrive: at 5k flows/s that is 10 batches. */
 const renderIntervalMs = 200;
+
+const nextFrame: (run: () => void) => void =
+  typeof requestAnimationFrame === 'function' ? (run) => requestAnimationFrame(run) : (run) => run();
 
 export class Observable {
   private readonly listeners = new Set<() => void>();
@@ -23,7 +27,8 @@ export class Observable {
       this.scheduled = false;
       for (const l of this.listeners) l();
     };
-    setTimeout(run, renderIntervalMs);
+    // in a frame, so a render never lands between two frames' work
+    setTimeout(() => nextFrame(run), renderIntervalMs);
   }
 }
 

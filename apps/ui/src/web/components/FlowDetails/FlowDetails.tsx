@@ -42,9 +42,11 @@ function endpointFields(prefix: string, ep: EndpointJson | undefined, ip: string
   );
 }
 
-export function FlowDetails({ flow }: { flow: FlowView }) {
+export function FlowDetails({ flow: row }: { flow: FlowView }) {
   const store = useAppStore();
   const [tab, setTab] = useState<'fields' | 'journey' | 'json'>('fields');
+  // a live row until the whole flow arrives (or, when no node holds it any more, for good)
+  const flow = store.selectedFull ?? row;
   const ext = flow.extensions;
   const steps = tab === 'journey' ? journey(flow, store.flows) : [];
   return (
@@ -57,6 +59,13 @@ export function FlowDetails({ flow }: { flow: FlowView }) {
           ✕
         </button>
       </div>
+      {!store.selectedFull && (
+        <div className="muted" data-testid="details-partial">
+          {store.selectedFullError
+            ? `Showing the live row's fields: ${store.selectedFullError}`
+            : 'Fetching the whole flow…'}
+        </div>
+      )}
       <div className="tabs">
         {(['fields', 'journey', 'json'] as const).map((t) => (
           <button
