@@ -40,6 +40,11 @@ export interface AgentConfig {
     /** Cilium's --policy-audit-mode: would-be policy denies pass and are reported AUDIT. */
     policyAuditMode: boolean;
     aggregationSeconds: number;
+    /**
+     * Most ms the flow-event reader waits to gather records into one batch (--event-batch-wait):
+     * one loop wake-up per record cost more than the records themselves at a few thousand flows/s.
+     */
+    eventBatchWaitMs: number;
     /** Flows the node's observer keeps (--flow-buffer-capacity, 2^n - 1). */
     flowRingCapacity: number;
     /** Hubble Observer/Peer gRPC listen addresses (host:port, unix:///path); empty: not served. */
@@ -54,7 +59,7 @@ export const AGENT_USAGE = `usage: wirescope-agent --node-name NAME --underlay-i
   [--wg-mechanism auto|kernel|wireguard-go] [--wg-keepalive SECONDS] [--lease-ttl SECONDS]
   [--node-grace-period SECONDS]
   [--resync-interval SECONDS] [--datapath bpf|off] [--strict-encryption] [--policy-audit-mode]
-  [--aggregation-interval SECONDS] [--flow-buffer-capacity 2^n-1] [--hubble-listen ADDR[,ADDR]]
+  [--aggregation-interval SECONDS] [--event-batch-wait MS] [--flow-buffer-capacity 2^n-1] [--hubble-listen ADDR[,ADDR]]
   [--hubble-tls-cert FILE --hubble-tls-key FILE [--hubble-tls-client-ca FILE]]
   [--hubble-metrics-server [HOST]:PORT|""] [--hubble-metrics "flow drop tcp:sourceContext=pod …"]`;
 
@@ -77,6 +82,7 @@ const options = {
   'strict-encryption': { type: 'boolean' },
   'policy-audit-mode': { type: 'boolean' },
   'aggregation-interval': { type: 'string' },
+  'event-batch-wait': { type: 'string' },
   'flow-buffer-capacity': { type: 'string' },
   'hubble-listen': { type: 'string' },
   'hubble-tls-cert': { type: 'string' },
@@ -230,6 +236,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
       strict: values['strict-encryption'] === true,
       policyAuditMode: values['policy-audit-mode'] === true,
       aggregationSeconds: integerFlag('aggregation-interval', str('aggregation-interval'), 5, 1, 3600),
+      eventBatchWaitMs: integerFlag('event-batch-wait', str('event-batch-wait'), 10, 0, 1000),
       flowRingCapacity,
     },
     nodeName,

@@ -259,3 +259,35 @@ test('ring buffer: drain() from inside a batch handler is refused, not re-entere
   assert.equal(errors.length, 1);
   assert.match(String(errors[0]), /cannot be called from inside a batch handler/);
 });
+
+test('coalesceMs: records submitted within the interval arrive as one batch, none lost; pause() still wins', async () => {
+  const probe = load(PROBE);
+  const frame = (sport: number) =>
+    buildFrame({ src: '192.0.2.1', dst: '198.51.100.7', protocol: 'udp', sport, dport: 53 });
+  const decoder = new EventDecoder();
+  const batches: number[][] = [];
+  const reader = probe.openRingBuffer(
+    'events',
+    (batch) => {
+      batches.push(decoder.decodeBatch(batch).flatMap((e) => (e.kind === 'probe' ? [e.sport] : [])));
+      // submitted while the first batch is handled: they land inside the reader's pause
+      if (batches.length === 1)
+        for (let port = 2; port <= 6; port++) probe.program('probe_egress').testRun(frame(port));
+    },
+    { coalesceMs: 300 },
+  );
+  probe.program('probe_egress').testRun(frame(1));
+  await waitFor(() => batches.flat().length === 6, 'records 1-6', 3000);
+  assert.deepEqual(batches, [[1], [2, 3, 4, 5, 6]]);
+  // a user pause() during an interval is not undone when the interval ends
+  reader.pause();
+  probe.program('probe_egress').testRun(frame(7));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(batches.flat().length, 6);
+  reader.resume();
+  await waitFor(() => batches.flat().length === 7, 'record 7 after resume', 3000);
+  assert.throws(
+    () => probe.openRingBuffer('events', () => {}, { coalesceMs: -1 }),
+    /coalesceMs must be an integer/,
+  );
+});

@@ -33,6 +33,15 @@ export interface RingBufferOptions {
    * but a batch's buffer is only valid until the handler returns.
    */
   reuseBuffer?: boolean;
+  /**
+   * Coalesce wake-ups (default 0: every wake-up is delivered at once). After a batch shorter
+   * than half of batchBytes the reader stops polling for this many ms, so records pile up in the
+   * kernel ring and arrive as one batch: at a few thousand records/s the kernel otherwise wakes
+   * the loop for every record or two, and each wake-up costs far more than the records (one
+   * callback, one downstream write per consumer). The kernel keeps records meanwhile; a batch of
+   * half batchBytes or more means the reader is behind, and it keeps draining without a pause.
+   */
+  coalesceMs?: number;
 }
 
 /** Copy of record i of a batch's buffer (a view, not a copy: subarray). */
@@ -67,6 +76,9 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
   #queue: RecordBatch[] = [];
   #wake: (() => void) | undefined;
   #reuseBuffer: boolean;
+  #coalesceMs: number;
+  #coalesceTimer: NodeJS.Timeout | undefined;
+  #iteratorFull = false;
   /** @internal lets the owning BpfObject forget a closed reader */
   onClose: ((reader: RingBufferReader) => void) | undefined;
 
@@ -79,6 +91,9 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
     const reuseBuffer = options.reuseBuffer ?? false;
     if (typeof reuseBuffer !== 'boolean') throw invalidArg('reuseBuffer must be a boolean');
     this.#reuseBuffer = reuseBuffer;
+    const coalesceMs = options.coalesceMs ?? 0;
+    checkInt('coalesceMs', coalesceMs, 0, 1000);
+    this.#coalesceMs = coalesceMs;
     this.map = map;
     this.#handler = onBatch ?? (() => {});
     this.#native = new native.RingBufferHandle(
@@ -89,11 +104,37 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
           offsets,
           count: offsets.length - 1,
         });
+        if (this.#coalesceMs > 0 && byteLength < batchBytes / 2 && this.#native !== undefined)
+          this.#coalesce();
       },
       batchBytes,
       reuseBuffer,
     );
     if (options.paused) this.pause();
+  }
+
+  /**
+   * Polls exactly when nobody holds the reader back: not paused by the user, not over the async
+   * iterator's high-water mark, not waiting out a coalescing interval.
+   */
+  #applyPolling(): void {
+    if (this.#native === undefined) return;
+    if (this.#paused || this.#iteratorFull || this.#coalesceTimer !== undefined) this.#native.pause();
+    else this.#native.resume();
+  }
+
+  #coalesce(): void {
+    if (this.#coalesceTimer !== undefined) return;
+    this.#coalesceTimer = setTimeout(() => {
+      this.#coalesceTimer = undefined;
+      this.#applyPolling();
+    }, this.#coalesceMs);
+    this.#applyPolling();
+  }
+
+  #cancelCoalesce(): void {
+    clearTimeout(this.#coalesceTimer);
+    this.#coalesceTimer = undefined;
   }
 
   get closed(): boolean {
@@ -105,13 +146,16 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
   }
 
   pause(): void {
-    this.#handle().pause();
+    this.#handle();
     this.#paused = true;
+    this.#applyPolling();
   }
 
   resume(): void {
-    this.#handle().resume();
+    this.#handle();
     this.#paused = false;
+    this.#cancelCoalesce();
+    this.#applyPolling();
   }
 
   /** Delivers everything pending right now, synchronously; returns the record count. */
@@ -125,6 +169,7 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
 
   close(): void {
     if (this.#native === undefined) return;
+    this.#cancelCoalesce();
     this.#native.close();
     this.#native = undefined;
     this.onClose?.(this);
@@ -143,15 +188,20 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
           ? { buffer: Buffer.from(batch.buffer), offsets: batch.offsets.slice(), count: batch.count }
           : batch,
       );
-      if (this.#queue.length >= ITERATOR_HIGH_WATER && !this.#paused) this.#handle().pause();
+      if (this.#queue.length >= ITERATOR_HIGH_WATER && !this.#iteratorFull) {
+        this.#iteratorFull = true;
+        this.#applyPolling();
+      }
       this.#wake?.();
     };
     try {
       for (;;) {
         const batch = this.#queue.shift();
         if (batch !== undefined) {
-          if (this.#queue.length < ITERATOR_HIGH_WATER / 2 && !this.#paused && !this.closed)
-            this.#handle().resume();
+          if (this.#queue.length < ITERATOR_HIGH_WATER / 2 && this.#iteratorFull && !this.closed) {
+            this.#iteratorFull = false;
+            this.#applyPolling();
+          }
           yield batch;
           continue;
         }
@@ -161,7 +211,9 @@ export class RingBufferReader implements AsyncIterable<RecordBatch> {
       }
     } finally {
       this.#iterating = false;
+      this.#iteratorFull = false;
       if (userPaused && !this.closed) this.pause();
+      else this.#applyPolling();
     }
   }
 

@@ -69,6 +69,7 @@ export class DatapathController implements EnrichContext {
       wgPort: config.wireguard.listenPort,
       strict: config.datapath.strict,
       aggregationSeconds: config.datapath.aggregationSeconds,
+      eventBatchWaitMs: config.datapath.eventBatchWaitMs,
       log,
       onBatch: (batch) => this.observer.onBatch(batch),
     });

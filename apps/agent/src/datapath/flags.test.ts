@@ -12,6 +12,7 @@ test('datapath flags: defaults, bpf with strict mode, interval and ring capacity
     strict: false,
     policyAuditMode: false,
     aggregationSeconds: 5,
+    eventBatchWaitMs: 10,
     flowRingCapacity: 65535,
     hubbleListen: [],
   });
@@ -22,6 +23,8 @@ test('datapath flags: defaults, bpf with strict mode, interval and ring capacity
     '--strict-encryption',
     '--aggregation-interval',
     '10',
+    '--event-batch-wait',
+    '0',
     '--flow-buffer-capacity',
     '1023',
     '--hubble-listen',
@@ -32,6 +35,7 @@ test('datapath flags: defaults, bpf with strict mode, interval and ring capacity
     strict: true,
     policyAuditMode: false,
     aggregationSeconds: 10,
+    eventBatchWaitMs: 0,
     flowRingCapacity: 1023,
     hubbleListen: ['0.0.0.0:4244', 'unix:///run/wirescope/hubble.sock'],
   });

@@ -44,6 +44,8 @@ export interface DatapathOptions {
   wgPort: number;
   strict: boolean;
   aggregationSeconds: number;
+  /** RingBufferOptions.coalesceMs of the flow-event reader (0: deliver every wake-up at once). */
+  eventBatchWaitMs?: number;
   bpfDir?: string;
   /** Network namespace (name under /run/netns) to manage; default: the agent's own. */
   netns?: string;
@@ -191,7 +193,9 @@ export class BpfDatapath {
       this.objects.set(spec.name, object);
       if (!sharedEvents) {
         sharedEvents = object.map('events');
-        object.openRingBuffer('events', (batch) => this.options.onBatch(batch));
+        object.openRingBuffer('events', (batch) => this.options.onBatch(batch), {
+          coalesceMs: this.options.eventBatchWaitMs ?? 0,
+        });
       }
     }
     this.setStrict(this.strictMode);
