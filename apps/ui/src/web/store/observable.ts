@@ -1,6 +1,7 @@
-// The stores' one mechanism: a version that changes on every update, listeners told in the next
+// The stores' one mechanism: a version that changes on every update, listeners told in an
 // animation frame at most every 200 ms (Whisker renders once a second; every batch that arrives
-// meanwhile is coalesced into one render), and a React hook.
+// meanwhile is coalesced into one render): the first change after a quiet spell renders in the
+// next frame, a burst waits out the interval. And a React hook.
 import { useSyncExternalStore } from 'react';
 
 /** Renders per second stay bounded however many batches arrive: at 5k flows/s that is 10 batches. */
@@ -12,6 +13,7 @@ const nextFrame: (run: () => void) => void =
 export class Observable {
   private readonly listeners = new Set<() => void>();
   private scheduled = false;
+  private lastRun = -Infinity;
   version = 0;
 
   readonly subscribe = (listener: () => void): (() => void) => {
@@ -25,10 +27,13 @@ export class Observable {
     this.scheduled = true;
     const run = () => {
       this.scheduled = false;
+      this.lastRun = performance.now();
       for (const l of this.listeners) l();
     };
     // in a frame, so a render never lands between two frames' work
-    setTimeout(() => nextFrame(run), renderIntervalMs);
+    const wait = this.lastRun + renderIntervalMs - performance.now();
+    if (wait <= 0) nextFrame(run);
+    else setTimeout(() => nextFrame(run), wait);
   }
 }
 
