@@ -1,4 +1,5 @@
-// The UI server: fastify, one plugin per feature, TypeBox schemas; the relay is its only source.
+// The UI server: fastify, one plugin per feature, TypeBox schemas; the relay is its only source of
+// flows and state, Prometheus (optional) of the charts.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { RelayApi } from './relay-client.js';
@@ -9,6 +10,8 @@ import { namespacesPlugin } from './plugins/namespaces.js';
 import { flowsPlugin } from './plugins/flows.js';
 import { encryptionPlugin } from './plugins/encryption.js';
 import { livePlugin } from './plugins/live.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import type { PrometheusApi } from './prometheus.js';
 import { webPlugin } from './plugins/web.js';
 
 export interface UiAppOptions {
@@ -17,6 +20,10 @@ export interface UiAppOptions {
   webDir?: string | undefined;
   live?: LiveLimits | undefined;
   statusIntervalMs?: number | undefined;
+  /** The charts' source; without it they answer METRICS_UNAVAILABLE. */
+  prometheus?: PrometheusApi | undefined;
+  /** The clock of the charts' time ranges (tests). */
+  now?: (() => number) | undefined;
 }
 
 export async function buildApp(opts: UiAppOptions): Promise<FastifyInstance> {
@@ -32,6 +39,7 @@ export async function buildApp(opts: UiAppOptions): Promise<FastifyInstance> {
   await app.register(namespacesPlugin, { relay: opts.relay });
   await app.register(flowsPlugin, { relay: opts.relay });
   await app.register(encryptionPlugin, { relay: opts.relay });
+  await app.register(metricsPlugin, { prometheus: opts.prometheus, now: opts.now });
   await app.register(livePlugin, {
     relay: opts.relay,
     limits: opts.live,

@@ -6,9 +6,11 @@ import { clientTlsFromFlags } from '@wirescope/observer';
 import { buildApp } from './app.js';
 import { RelayClient } from './relay-client.js';
 import { UiError } from './errors.js';
+import { PrometheusClient } from './prometheus.js';
 
 const usage = `usage: wirescope-ui [--listen 127.0.0.1:12000] [--relay localhost:4245]
   [--tls-ca-cert-files CA --tls-client-cert-file CERT --tls-client-key-file KEY --tls-server-name NAME]
+  [--prometheus URL] (the charts' source; default http://127.0.0.1:9090, the lab's; "" for none)
   [--web-dir DIR] (default: the SPA built beside this program)`;
 
 export async function main(argv: string[]): Promise<void> {
@@ -22,6 +24,7 @@ export async function main(argv: string[]): Promise<void> {
       'tls-client-key-file': { type: 'string' },
       'tls-server-name': { type: 'string' },
       'web-dir': { type: 'string' },
+      prometheus: { type: 'string', default: process.env.WIRESCOPE_PROMETHEUS ?? 'http://127.0.0.1:9090' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -48,7 +51,8 @@ export async function main(argv: string[]): Promise<void> {
   );
   const relay = new RelayClient({ address: values.relay, tls });
   const webDir = values['web-dir'] ?? fileURLToPath(new URL('../web', import.meta.url));
-  const app = await buildApp({ relay, webDir });
+  const prometheus = values.prometheus ? new PrometheusClient(values.prometheus) : undefined;
+  const app = await buildApp({ relay, webDir, prometheus });
   await app.listen({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) });
   console.log(`wirescope ui: http://${values.listen} (relay ${values.relay})`);
   const stop = () => {

@@ -8,6 +8,8 @@ export const uiErrorCodes = {
   NOT_FOUND: 404,
   /** The relay could not be reached or failed the call. */
   RELAY_UNAVAILABLE: 502,
+  /** The metrics source (Prometheus) could not be reached or refused the query. */
+  METRICS_UNAVAILABLE: 503,
   /** A flag or file given to the server at start-up. */
   CONFIG: 500,
 } as const;

@@ -9,3 +9,5 @@ export type { NamespacesResponse } from './plugins/namespaces.js';
 export type { FlowsResponse, FlowResponse, FlowJson } from './plugins/flows.js';
 export type { EncryptionResponse, NodeEncryption, PeerEncryption, Handshake } from './plugins/encryption.js';
 export type { ClientToServer, ServerToClient, SubscribeAck, SubscribeRequest } from './plugins/live.js';
+export { PrometheusClient, type PrometheusApi, type RangeSeries } from './prometheus.js';
+export type { ChartResponse } from './plugins/metrics.js';

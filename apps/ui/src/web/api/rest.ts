@@ -1,6 +1,7 @@
 // REST calls to the UI server. Every failure becomes an ApiError carrying the server's code and
 // message (a bad filter's message is shown inline under the filter bar).
 import type {
+  ChartResponse,
   EncryptionResponse,
   FlowResponse,
   FlowsResponse,
@@ -64,6 +65,8 @@ export const api = {
   encryption: () => getJson<EncryptionResponse>('/api/encryption'),
   flows: (q: HistoryQuery) => getJson<FlowsResponse>('/api/flows', historyParams(q)),
   flow: (uuid: string) => getJson<FlowResponse>(`/api/flow/${encodeURIComponent(uuid)}`),
+  chart: (id: string, range: string) =>
+    getJson<ChartResponse>(`/api/metrics/${encodeURIComponent(id)}`, { range }),
   exportUrl: (q: HistoryQuery, format: 'jsonl' | 'csv') =>
     `/api/flows/export${queryString({ ...historyParams(q), format })}`,
 };

@@ -17,6 +17,7 @@ import {
 import { dropsOverTime, policyVerdicts, topDroppedPairs } from './drops.js';
 import { journey } from './journey.js';
 import { formatRoute, parseRoute } from './route.js';
+import { formatValue, niceTicks, polyline, seriesMax } from './chart.js';
 import { FlowRing } from '../store/flow-ring.js';
 import { PairWindow } from '../store/pair-window.js';
 
@@ -348,5 +349,37 @@ test('pair window: the recent seconds decide, so a pair that turned plaintext sh
     w.counts(t + 40_000).get('node1→node2'),
     { encrypted: 20, plaintext: 4 },
     'nothing in the last 3 s: the last minute',
+  );
+});
+
+test('charts: round ticks over the data, values in their unit, points inside the plot', () => {
+  assert.deepEqual(niceTicks(0), [0, 1]);
+  assert.deepEqual(niceTicks(100), [0, 25, 50, 75, 100]);
+  assert.deepEqual(niceTicks(7), [0, 2, 4, 6, 8]);
+  assert.deepEqual(niceTicks(0.3), [0, 0.1, 0.2, 0.3]);
+  for (const max of [3, 17, 999, 12345, 0.042]) {
+    const t = niceTicks(max);
+    assert.ok(t[t.length - 1]! >= max && t.length <= 6, `${max}: ${t.join()}`);
+  }
+  assert.equal(formatValue(1536, 'B/s'), '1.50 KiB/s');
+  assert.equal(formatValue(5 * 1024 * 1024, 'B/s'), '5 MiB/s');
+  assert.equal(formatValue(45, 's'), '45 s');
+  assert.equal(formatValue(600, 's'), '10 min');
+  assert.equal(formatValue(50, '%'), '50%');
+  assert.equal(formatValue(2.5, 'flows/s'), '2.50 flows/s');
+  const series = [
+    {
+      name: 'a',
+      points: [
+        [100, 0],
+        [150, 5],
+        [200, 10],
+      ] as [number, number][],
+    },
+  ];
+  assert.equal(seriesMax(series), 10);
+  assert.equal(
+    polyline(series[0]!.points, { width: 100, height: 50, start: 100, end: 200 }, 10),
+    '0.0,50.0 50.0,25.0 100.0,0.0',
   );
 });

@@ -4,7 +4,8 @@
 // actions; only this store talks to the api/ layer.
 import { api, ApiError } from '../api/rest.js';
 import { LiveConnection, type ConnectionState, type LiveBatch } from '../api/live.js';
-import type { EncryptionResponse, StatusResponse } from '../../server/index.js';
+import type { ChartResponse, EncryptionResponse, StatusResponse } from '../../server/index.js';
+import { chartsOf, type ChartId, type ChartRange } from '../../shared/charts.js';
 import { asFlow, type FlowView } from '../../shared/flow-fields.js';
 import { parseFilterEntries, FilterSyntaxError } from '../../shared/filter-entry.js';
 import { formatRoute, parseRoute, type Route } from '../domain/route.js';
@@ -45,6 +46,9 @@ export class AppStore extends Observable {
   /** Live rows, as opposed to history's whole flows. */
   private readonly rows = new WeakSet<FlowView>();
   namespaces: string[] = [];
+  /** The current screen's Prometheus charts, refreshed every 10 s; an error says why there is none. */
+  readonly charts = new Map<ChartId, { data?: ChartResponse; error?: string }>();
+  chartRange: ChartRange = '15m';
   private live: LiveConnection | undefined;
   private rateCount = 0;
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -76,6 +80,7 @@ export class AppStore extends Observable {
     });
     addEventListener('popstate', () => {
       this.route = parseRoute(location.pathname, location.search);
+      void this.refreshCharts();
       void this.applySelection();
     });
     this.timers.push(
@@ -85,7 +90,9 @@ export class AppStore extends Observable {
         this.changed();
       }, 1000),
       setInterval(() => void this.refreshEncryption(), 2000),
+      setInterval(() => void this.refreshCharts(), 10_000),
     );
+    void this.refreshCharts();
     void this.refreshEncryption();
     void api.namespaces().then(
       (r) => {
@@ -196,10 +203,31 @@ export class AppStore extends Observable {
     this.changed();
   }
 
+  private async refreshCharts(): Promise<void> {
+    const ids = chartsOf(this.route.screen);
+    for (const id of this.charts.keys()) if (!ids.includes(id)) this.charts.delete(id);
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          this.charts.set(id, { data: await api.chart(id, this.chartRange) });
+        } catch (err) {
+          this.charts.set(id, { error: (err as Error).message });
+        }
+      }),
+    );
+    this.changed();
+  }
+
+  setChartRange(range: ChartRange): void {
+    this.chartRange = range;
+    void this.refreshCharts();
+  }
+
   navigate(patch: Partial<Route>): void {
     const before = this.route;
     this.route = { ...this.route, ...patch };
     history.pushState(null, '', formatRoute(this.route));
+    if (before.screen !== this.route.screen) void this.refreshCharts();
     const selectionChanged =
       JSON.stringify([before.filters, before.since, before.until]) !==
       JSON.stringify([this.route.filters, this.route.since, this.route.until]);

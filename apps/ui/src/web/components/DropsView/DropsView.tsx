@@ -1,5 +1,6 @@
 import { useAppStore } from '../../store/context.js';
 import { dropsOverTime, policyVerdicts, topDroppedPairs } from '../../domain/drops.js';
+import { Charts } from '../Charts/Charts.js';
 
 const palette = ['#c50000', '#d98c00', '#6f42c1', '#1f6feb', '#2f9316', '#8b949e'];
 
@@ -85,6 +86,7 @@ export function DropsView() {
           </table>
         )}
       </section>
+      <Charts screen="drops" />
     </div>
   );
 }

@@ -8,6 +8,7 @@ import {
   pairKey,
   type CoverageState,
 } from '../../domain/encryption.js';
+import { Charts } from '../Charts/Charts.js';
 
 const stateClass: Record<CoverageState, string> = {
   Encrypted: 'cov-ok',
@@ -230,6 +231,7 @@ export function EncryptionView() {
           </ul>
         </details>
       </section>
+      <Charts screen="encryption" />
     </div>
   );
 }

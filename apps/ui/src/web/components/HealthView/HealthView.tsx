@@ -1,4 +1,5 @@
 import { useAppStore } from '../../store/context.js';
+import { Charts } from '../Charts/Charts.js';
 
 export function HealthView() {
   const store = useAppStore();
@@ -47,6 +48,7 @@ export function HealthView() {
           ))}
         </tbody>
       </table>
+      <Charts screen="health" />
     </div>
   );
 }
