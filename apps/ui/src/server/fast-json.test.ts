@@ -2,7 +2,7 @@
 // policy names and the Encryption extension, and whole responses with node status and lost events.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clone, create, toJson } from '@bufbuild/protobuf';
+import { clone, create, toBinary, toJson } from '@bufbuild/protobuf';
 import {
   FlowSchema,
   GetFlowsResponseSchema,
@@ -13,6 +13,7 @@ import {
 } from '@wirescope/flow';
 import { FastJson } from './fast-json.js';
 import { rowFields } from './flow-json.js';
+import { WireJson } from './wire-json.js';
 
 const fast = new FastJson(registry);
 const reference = (schema: Parameters<typeof toJson>[0], m: unknown) =>
@@ -89,4 +90,31 @@ test('a projection writes exactly the chosen fields of the full JSON (the live r
   }
   assert.ok(dropped > 0, 'the rows leave fields out of some recorded flows');
   assert.throws(() => fast.projection(FlowSchema, ['no_such_field']), /no field no_such_field/);
+});
+
+test('WireJson, from the bytes: the same JSON as FastJson from the message, whole and as rows', () => {
+  const wire = new WireJson(registry);
+  const rows = wire.projection(FlowSchema, rowFields);
+  const fastRows = fast.projection(FlowSchema, rowFields);
+  const flows = loadRecordedFlows();
+  const policy = clone(FlowSchema, flows[0]!);
+  policy.egressAllowedBy = [
+    { $typeName: 'flow.Policy', name: 'p', namespace: 'n', labels: ['a=b', 'c=d'], revision: 7n, kind: 'K' },
+  ];
+  policy.isReply = false;
+  policy.time = { $typeName: 'google.protobuf.Timestamp', seconds: 1_800_000_000n, nanos: 123_456_789 };
+  for (const f of [...flows, policy]) {
+    const bytes = toBinary(FlowSchema, f);
+    assert.deepEqual(wire.read(FlowSchema, bytes), fast.write(FlowSchema, f));
+    assert.deepEqual(rows(bytes), fastRows(f));
+  }
+  // whole responses (node status, lost events) through the same path
+  const status = create(GetFlowsResponseSchema, {
+    nodeName: 'n1',
+    responseTypes: { case: 'nodeStatus', value: { stateChange: 2, nodeNames: ['a', 'b'], message: 'gone' } },
+  });
+  assert.deepEqual(
+    wire.read(GetFlowsResponseSchema, toBinary(GetFlowsResponseSchema, status)),
+    reference(GetFlowsResponseSchema, status),
+  );
 });

@@ -19,7 +19,7 @@ import { FeatureSet_FieldPresence } from '@bufbuild/protobuf/wkt';
 type Writer = (message: Record<string, unknown>) => Record<string, JsonValue>;
 type ValueWriter = (value: unknown) => JsonValue;
 
-const wrappers = new Set([
+export const wrapperTypes = new Set([
   'google.protobuf.DoubleValue',
   'google.protobuf.FloatValue',
   'google.protobuf.Int64Value',
@@ -64,7 +64,7 @@ function enumWriter(desc: DescEnum): ValueWriter {
   return (v) => names.get(v as number) ?? (v as number);
 }
 
-function timestampJson(ts: { seconds: bigint; nanos: number }): string {
+export function timestampJson(ts: { seconds: bigint; nanos: number }): string {
   const ms = Number(ts.seconds) * 1000;
   const text = new Date(ms).toISOString(); // ...:SS.000Z
   const base = text.slice(0, 19);
@@ -97,7 +97,7 @@ export class FastJson {
     if (desc.typeName === 'google.protobuf.Timestamp')
       return (v) => timestampJson(v as { seconds: bigint; nanos: number });
     // protobuf-es holds a wrapper field as its plain value (isReply: boolean | undefined)
-    if (wrappers.has(desc.typeName)) return scalarWriter(desc.fields[0]!.scalar!);
+    if (wrapperTypes.has(desc.typeName)) return scalarWriter(desc.fields[0]!.scalar!);
     if (desc.typeName === 'google.protobuf.Any')
       return (v) => this.any(v as { typeUrl: string; value: Uint8Array });
     if (desc.typeName.startsWith('google.protobuf.'))

@@ -6,6 +6,7 @@
 import type { JsonObject } from '@bufbuild/protobuf';
 import { FlowSchema, registry, type Flow, type GetFlowsResponse } from '@wirescope/flow';
 import { FastJson } from './fast-json.js';
+import { WireJson } from './wire-json.js';
 
 export type FlowJson = JsonObject;
 
@@ -43,6 +44,13 @@ const rowWriter = writer.projection(FlowSchema, rowFields);
 /** A live row as JSON text: encoded once per flow and shared by every socket of its stream. */
 export function flowRowText(flow: Flow): string {
   return JSON.stringify(rowWriter(flow));
+}
+
+const rowFromBytes = new WireJson(registry).projection(FlowSchema, rowFields);
+
+/** The same row text from a flow's protobuf bytes (the live path: no message decoded). */
+export function flowRowFromBytes(bytes: Uint8Array): string {
+  return JSON.stringify(rowFromBytes(bytes));
 }
 
 /** The flows among responses, as JSON; node status and lost events are reported elsewhere. */

@@ -157,6 +157,10 @@ export class LiveHub {
       const subscribers = new Set<Subscriber>();
       const follow = this.relay.follow(request, {
         onResponse: (r) => this.dispatch(r, subscribers),
+        // encoded once for every socket of this filter
+        onFlowRow: (row) => {
+          for (const s of subscribers) s.offer(row);
+        },
         onEnd: (error) => {
           if (this.streams.get(key)?.subscribers === subscribers) this.streams.delete(key);
           for (const s of subscribers) {

@@ -1,9 +1,11 @@
 // The relay's public gRPC API as the UI server uses it: Observer (flows, nodes, namespaces,
 // status) and Wirescope (encryption status, handshakes). Never the agents directly.
 import * as grpc from '@grpc/grpc-js';
-import { create } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import {
   GetFlowsRequestSchema,
+  GetFlowsResponseSchema,
   type EncryptionStatusResponse,
   type GetFlowsRequest,
   type GetFlowsResponse,
@@ -16,11 +18,13 @@ import {
   clientCredentials,
   makeClient,
   methods,
+  RawServerStream,
   serverStream,
   unary,
   type ClientTlsFiles,
 } from '@wirescope/observer';
 import { UiError } from './errors.js';
+import { flowRowFromBytes } from './flow-json.js';
 
 export interface RelayOptions {
   /** host:port or unix:///path (the lab's relay: 127.0.0.1:4245 through its loopback forward). */
@@ -36,7 +40,10 @@ export interface FlowFollow {
 }
 
 export interface FollowHandlers {
+  /** Node status, lost events (and flows, from a relay that decodes them). */
   onResponse(response: GetFlowsResponse): void;
+  /** A flow as its live row's JSON text, read straight from the response's bytes. */
+  onFlowRow?(row: string): void;
   /** The stream ended: by cancel (no error), or with the relay's error. */
   onEnd(error?: UiError): void;
 }
@@ -143,7 +150,6 @@ export class RelayClient implements RelayApi {
   }
 
   follow(request: GetFlowsRequest, handlers: FollowHandlers): FlowFollow {
-    const call = serverStream(this.client, methods.observer.getFlows, create(GetFlowsRequestSchema, request));
     let cancelled = false;
     let ended = false;
     const end = (error?: UiError) => {
@@ -151,15 +157,27 @@ export class RelayClient implements RelayApi {
       ended = true;
       handlers.onEnd(error);
     };
-    call.on('data', (r: GetFlowsResponse) => handlers.onResponse(r));
-    call.on('error', (err: grpc.ServiceError) =>
-      end(cancelled && err.code === grpc.status.CANCELLED ? undefined : relayError(err, 'GetFlows')),
+    // raw responses: a flow becomes its row without being decoded into a message first
+    const stream = new RawServerStream(
+      this.client,
+      methods.observer.getFlows.path,
+      toBinary(GetFlowsRequestSchema, create(GetFlowsRequestSchema, request)),
+      {
+        onMessage: (bytes) => {
+          const flow = handlers.onFlowRow ? flowField(bytes) : undefined;
+          if (flow) handlers.onFlowRow!(flowRowFromBytes(flow));
+          else handlers.onResponse(fromBinary(GetFlowsResponseSchema, bytes));
+        },
+        onStatus: (code, details) => {
+          if (code === grpc.status.OK || (cancelled && code === grpc.status.CANCELLED)) end();
+          else end(relayError({ code, details, message: details } as grpc.ServiceError, 'GetFlows'));
+        },
+      },
     );
-    call.on('end', () => end());
     return {
       cancel: () => {
         cancelled = true;
-        call.cancel();
+        stream.cancel();
       },
     };
   }
@@ -167,4 +185,16 @@ export class RelayClient implements RelayApi {
   close(): void {
     this.client.close();
   }
+}
+
+/** The bytes of a GetFlowsResponse's `flow` (field 1), when it is a flow. */
+function flowField(bytes: Uint8Array): Uint8Array | undefined {
+  const r = new BinaryReader(bytes);
+  let flow: Uint8Array | undefined;
+  while (r.pos < r.len) {
+    const [no, wt] = r.tag();
+    if (no === 1 && wt === WireType.LengthDelimited) flow = r.bytes();
+    else r.skip(wt, no);
+  }
+  return flow;
 }
