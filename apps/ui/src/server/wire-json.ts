@@ -219,6 +219,16 @@ export class WireJson {
         return read(r, r.pos + len);
       };
     };
+    // the element of a list or the value of a map
+    const elementOf = (
+      kind: 'message' | 'enum' | 'scalar',
+      of: { message?: DescMessage; enum?: DescEnum; scalar?: ScalarType },
+    ): ScalarReader =>
+      kind === 'message'
+        ? message(of.message!)
+        : kind === 'enum'
+          ? enumReader(of.enum!)
+          : scalarReader(of.scalar!);
     switch (f.fieldKind) {
       case 'enum': {
         const toName = enumName(f.enum);
@@ -255,12 +265,7 @@ export class WireJson {
         };
       }
       case 'list': {
-        const element: ScalarReader =
-          f.listKind === 'message'
-            ? message(f.message)
-            : f.listKind === 'enum'
-              ? enumReader(f.enum)
-              : scalarReader(f.scalar);
+        const element = elementOf(f.listKind, f);
         const canPack = f.listKind === 'enum' || (f.listKind === 'scalar' && packable(f.scalar));
         return (r, wt, out) => {
           const list = ((out[name] as JsonValue[] | undefined) ?? (out[name] = [])) as JsonValue[];
@@ -273,12 +278,7 @@ export class WireJson {
       case 'map': {
         const key = scalarReader(f.mapKey);
         const keyDefault = String(scalarDefault(f.mapKey));
-        const value: ScalarReader =
-          f.mapKind === 'message'
-            ? message(f.message)
-            : f.mapKind === 'enum'
-              ? enumReader(f.enum)
-              : scalarReader(f.scalar);
+        const value = elementOf(f.mapKind, f);
         const valueDefault = (): JsonValue =>
           f.mapKind === 'message'
             ? {}

@@ -20,7 +20,8 @@ export function niceTicks(max: number, count = 4): number[] {
 const binary = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
 export function formatValue(v: number, unit: string): string {
-  const short = (n: number) => (n >= 100 || Number.isInteger(n) ? n.toFixed(0) : n.toPrecision(3));
+  // three significant digits at most, no trailing zeros (0.5%, 1.5 KiB/s, 97.5 B/s, 156 B/s)
+  const short = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : String(Number(n.toPrecision(3))));
   if (unit === 'B/s') {
     let i = 0;
     while (Math.abs(v) >= 1024 && i < binary.length - 1) {

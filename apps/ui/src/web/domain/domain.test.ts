@@ -361,12 +361,15 @@ test('charts: round ticks over the data, values in their unit, points inside the
     const t = niceTicks(max);
     assert.ok(t[t.length - 1]! >= max && t.length <= 6, `${max}: ${t.join()}`);
   }
-  assert.equal(formatValue(1536, 'B/s'), '1.50 KiB/s');
+  assert.equal(formatValue(1536, 'B/s'), '1.5 KiB/s');
+  assert.equal(formatValue(0.5, '%'), '0.5%');
+  assert.equal(formatValue(97.5, 'B/s'), '97.5 B/s');
   assert.equal(formatValue(5 * 1024 * 1024, 'B/s'), '5 MiB/s');
   assert.equal(formatValue(45, 's'), '45 s');
   assert.equal(formatValue(600, 's'), '10 min');
   assert.equal(formatValue(50, '%'), '50%');
-  assert.equal(formatValue(2.5, 'flows/s'), '2.50 flows/s');
+  assert.equal(formatValue(2.5, 'flows/s'), '2.5 flows/s');
+  assert.equal(formatValue(1 / 3, 'events/s'), '0.333 events/s');
   const series = [
     {
       name: 'a',
