@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { randomInt } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { EncryptionResponse, StatusResponse } from '@wirescope/ui';
@@ -212,6 +213,49 @@ test('a bad filter shows an inline error; opening a row pauses and the details s
   assert.equal(raw.extensions?.peer_node, peer);
   await page.locator('[data-testid=details-close]').click();
   await page.waitForSelector('[data-testid=pause]');
+});
+
+test('the map exports as a standalone SVG; the flows table hides columns (kept on reload) and sorts by one', async () => {
+  await page.goto(`${BASE}/map`);
+  await page.waitForSelector('[data-testid=map-card]', { timeout: 15_000 });
+  const cards = await page.locator('[data-testid=map-card]').count();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('[data-testid=export-svg]').click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^wirescope-map-.*\.svg$/);
+  const svg = await readFile((await download.path())!, 'utf8');
+  assert.match(svg, /^<\?xml[^>]*>\n<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(svg, /<style>[^<]*\.card-box/, 'the map style rules travel with it');
+  assert.ok((svg.match(/data-testid="map-card"/g) ?? []).length >= cards, `${cards} cards`);
+  assert.match(svg, /data-from="shop\/api" data-to="data\/db"/);
+
+  await page.goto(`${BASE}/flows`);
+  await page.waitForSelector('[data-testid=flow-row]', { timeout: 15_000 });
+  await page.locator('[data-testid=column-picker] summary').click();
+  await page.locator('[data-testid=column-tcp-flags]').uncheck();
+  assert.equal(await page.locator('[data-testid=th-tcp-flags]').count(), 0);
+  await page.reload();
+  await page.waitForSelector('[data-testid=flow-row]', { timeout: 15_000 });
+  assert.equal(await page.locator('[data-testid=th-tcp-flags]').count(), 0, 'hidden after a reload');
+  assert.equal(await page.locator('[data-testid=th-encryption]').count(), 1);
+  await page.locator('[data-testid=pause]').click();
+  await page.locator('[data-testid=th-node]').click();
+  assert.equal(await page.locator('[data-testid=th-node]').getAttribute('data-sort'), 'ascending');
+  const nodes = await page.$$eval('[data-testid=flow-row] .col-node', (els) =>
+    els.map((e) => e.textContent ?? ''),
+  );
+  assert.ok(nodes.length > 1);
+  assert.deepEqual(nodes, [...nodes].sort(), 'rows ordered by node');
+  await shot('flows-sorted-by-node');
+  await page.locator('[data-testid=th-node]').click();
+  const down = await page.$$eval('[data-testid=flow-row] .col-node', (els) =>
+    els.map((e) => e.textContent ?? ''),
+  );
+  assert.deepEqual(down, [...down].sort().reverse(), 'then descending');
+  await page.locator('[data-testid=column-picker] summary').click();
+  await page.locator('[data-testid=column-tcp-flags]').check();
+  await page.locator('[data-testid=resume]').click();
 });
 
 test("the Encryption, Drops and Health screens chart the lab's Prometheus", async () => {

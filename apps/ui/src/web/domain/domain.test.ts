@@ -18,6 +18,7 @@ import { dropsOverTime, policyVerdicts, topDroppedPairs } from './drops.js';
 import { journey } from './journey.js';
 import { formatRoute, parseRoute } from './route.js';
 import { formatValue, niceTicks, polyline, seriesMax } from './chart.js';
+import { columns, nextSort, sortFlows, visibleColumns } from './table.js';
 import { FlowRing } from '../store/flow-ring.js';
 import { PairWindow } from '../store/pair-window.js';
 
@@ -385,4 +386,48 @@ test('charts: round ticks over the data, values in their unit, points inside the
     polyline(series[0]!.points, { width: 100, height: 50, start: 100, end: 200 }, 10),
     '0.0,50.0 50.0,25.0 100.0,0.0',
   );
+});
+
+test('flows table: columns can be hidden (one always stays), sorted by any column, ties newest first', () => {
+  assert.deepEqual(
+    visibleColumns(new Set(['tcp-flags', 'point'])).map((c) => c.id),
+    columns.map((c) => c.id).filter((id) => id !== 'tcp-flags' && id !== 'point'),
+  );
+  assert.deepEqual(
+    visibleColumns(new Set(columns.map((c) => c.id))).map((c) => c.id),
+    ['source'],
+  );
+  assert.deepEqual(nextSort(undefined, 'verdict'), { column: 'verdict', descending: false });
+  assert.deepEqual(nextSort({ column: 'verdict', descending: false }, 'verdict'), {
+    column: 'verdict',
+    descending: true,
+  });
+  assert.equal(nextSort({ column: 'verdict', descending: true }, 'verdict'), undefined);
+  assert.deepEqual(nextSort({ column: 'verdict', descending: true }, 'node'), {
+    column: 'node',
+    descending: false,
+  });
+  // newest first, as the ring gives them
+  const f = (uuid: string, verdict: string, port: number, time: string): FlowView => ({
+    uuid,
+    verdict,
+    time,
+    l4: { TCP: { destination_port: port } },
+  });
+  const flows = [
+    f('d', 'FORWARDED', 8080, '2026-01-01T00:00:04Z'),
+    f('c', 'DROPPED', 53, '2026-01-01T00:00:03Z'),
+    f('b', 'FORWARDED', 443, '2026-01-01T00:00:02Z'),
+    f('a', 'DROPPED', 9000, '2026-01-01T00:00:01Z'),
+  ];
+  const ids = (list: FlowView[]) => list.map((x) => x.uuid).join('');
+  assert.equal(ids(sortFlows(flows, { column: 'verdict', descending: false })), 'cadb');
+  assert.equal(ids(sortFlows(flows, { column: 'verdict', descending: true })), 'dbca');
+  assert.equal(
+    ids(sortFlows(flows, { column: 'port', descending: false })),
+    'cbda',
+    'numeric order: 53 < 443 < 8080',
+  );
+  assert.equal(ids(sortFlows(flows, { column: 'time', descending: false })), 'abcd');
+  assert.equal(ids(sortFlows(flows, { column: 'no-such', descending: false })), 'dcba');
 });

@@ -16,6 +16,17 @@ import { Observable } from './observable.js';
 
 export const flowCapacity = 10_000;
 
+const hiddenColumnsKey = 'wirescope.flows.hiddenColumns';
+
+function readHiddenColumns(): Set<string> {
+  try {
+    const saved = JSON.parse(localStorage.getItem(hiddenColumnsKey) ?? '[]') as unknown;
+    return new Set(Array.isArray(saved) ? saved.map(String) : []);
+  } catch {
+    return new Set();
+  }
+}
+
 export class AppStore extends Observable {
   route: Route;
   readonly flows = new FlowRing<FlowView>(flowCapacity);
@@ -49,6 +60,8 @@ export class AppStore extends Observable {
   /** The current screen's Prometheus charts, refreshed every 10 s; an error says why there is none. */
   readonly charts = new Map<ChartId, { data?: ChartResponse; error?: string }>();
   chartRange: ChartRange = '15m';
+  /** Flows table columns the user hid (kept in localStorage: a preference, not a selection). */
+  hiddenColumns: ReadonlySet<string> = readHiddenColumns();
   private live: LiveConnection | undefined;
   private rateCount = 0;
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -215,6 +228,18 @@ export class AppStore extends Observable {
         }
       }),
     );
+    this.changed();
+  }
+
+  toggleColumn(id: string): void {
+    const next = new Set(this.hiddenColumns);
+    if (!next.delete(id)) next.add(id);
+    this.hiddenColumns = next;
+    try {
+      localStorage.setItem(hiddenColumnsKey, JSON.stringify([...next]));
+    } catch {
+      // storage may be off (private windows): the choice lasts this page
+    }
     this.changed();
   }
 

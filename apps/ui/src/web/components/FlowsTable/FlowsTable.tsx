@@ -1,48 +1,33 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useAppStore } from '../../store/context.js';
-import {
-  destinationName,
-  destinationPort,
-  dropReason,
-  encryptionLabel,
-  flowEncryption,
-  protocolOf,
-  sourceName,
-  tcpFlags,
-  type FlowView,
-} from '../../../shared/flow-fields.js';
+import { flowEncryption, type FlowView } from '../../../shared/flow-fields.js';
+import { columns, nextSort, sortFlows, visibleColumns, type SortOrder } from '../../domain/table.js';
 import { FlowDetails } from '../FlowDetails/FlowDetails.js';
 
 const rowHeight = 26;
 const overscan = 10;
 
-interface Column {
-  title: string;
-  width: number;
-  value(f: FlowView): string;
+function ColumnPicker() {
+  const store = useAppStore();
+  return (
+    <details className="column-picker" data-testid="column-picker">
+      <summary>Columns</summary>
+      <div className="column-picker-menu">
+        {columns.map((c) => (
+          <label key={c.id}>
+            <input
+              type="checkbox"
+              checked={!store.hiddenColumns.has(c.id)}
+              onChange={() => store.toggleColumn(c.id)}
+              data-testid={`column-${c.id}`}
+            />
+            {c.title}
+          </label>
+        ))}
+      </div>
+    </details>
+  );
 }
-
-/** Hubble UI's columns plus Encryption, Node and Drop reason. */
-const columns: Column[] = [
-  { title: 'Source', width: 190, value: sourceName },
-  { title: 'Destination', width: 190, value: destinationName },
-  { title: 'Port', width: 70, value: (f) => `${destinationPort(f) ?? ''} ${protocolOf(f)}` },
-  { title: 'Verdict', width: 96, value: (f) => f.verdict ?? '' },
-  { title: 'Encryption', width: 170, value: encryptionLabel },
-  { title: 'Node', width: 70, value: (f) => f.node_name ?? '' },
-  {
-    title: 'Point',
-    width: 120,
-    value: (f) => (f.trace_observation_point ?? '').toLowerCase().replace(/_/g, '-'),
-  },
-  { title: 'Drop reason', width: 150, value: dropReason },
-  { title: 'TCP flags', width: 80, value: tcpFlags },
-  {
-    title: 'Timestamp',
-    width: 110,
-    value: (f) => (f.time ? new Date(f.time).toISOString().slice(11, 23) : ''),
-  },
-];
 
 export function FlowsTable() {
   const store = useAppStore();
@@ -58,11 +43,26 @@ export function FlowsTable() {
     observer.observe(el);
     return () => observer.disconnect();
   }, []);
+  const [sort, setSort] = useState<SortOrder | undefined>();
+  const shown = visibleColumns(store.hiddenColumns);
   const total = store.flows.size;
+  // a sorted view is rebuilt at most once a second while flows arrive (10,000 rows, a few ms)
+  const second = Math.floor(Date.now() / 1000);
+  const sorted = useMemo(
+    () =>
+      sort
+        ? sortFlows(
+            Array.from({ length: store.flows.size }, (_, i) => store.flows.newest(i)!),
+            sort,
+          )
+        : undefined,
+    [sort, second, store.flows.size, store.flows.evicted, store.mapShape],
+  );
+  const at = (i: number) => (sorted ? sorted[i] : store.flows.newest(i));
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
-  const last = Math.min(total, Math.ceil((scrollTop + height) / rowHeight) + overscan);
+  const last = Math.min(sorted?.length ?? total, Math.ceil((scrollTop + height) / rowHeight) + overscan);
   const rows: { i: number; f: FlowView }[] = [];
-  for (let i = first; i < last; i++) rows.push({ i, f: store.flows.newest(i)! });
+  for (let i = first; i < last; i++) rows.push({ i, f: at(i)! });
   return (
     <div className="flows-screen">
       <div className="flows-toolbar">
@@ -78,8 +78,13 @@ export function FlowsTable() {
           </button>
         )}
         <span className="muted" data-testid="flow-count">
-          {total} flows (newest first, up to {store.flows.capacity})
+          {total} flows (
+          {sort
+            ? `by ${columns.find((c) => c.id === sort.column)?.title}${sort.descending ? ', descending' : ''}`
+            : 'newest first'}
+          , up to {store.flows.capacity})
         </span>
+        <ColumnPicker />
         {store.skipped > 0 && (
           <span className="warn-text" data-testid="skipped">
             {store.skipped} flows skipped (browser behind)
@@ -91,9 +96,18 @@ export function FlowsTable() {
       <div className="flows-body">
         <div className="table">
           <div className="thead">
-            {columns.map((c) => (
-              <div key={c.title} style={{ width: c.width }}>
+            {shown.map((c) => (
+              <div
+                key={c.id}
+                style={{ width: c.width }}
+                className={`col-${c.id} sortable`}
+                data-testid={`th-${c.id}`}
+                data-sort={sort?.column === c.id ? (sort.descending ? 'descending' : 'ascending') : undefined}
+                title="sort by this column (again: descending, a third time: newest first)"
+                onClick={() => setSort(nextSort(sort, c.id))}
+              >
                 {c.title}
+                {sort?.column === c.id ? (sort.descending ? ' ▼' : ' ▲') : ''}
               </div>
             ))}
           </div>
@@ -113,8 +127,8 @@ export function FlowsTable() {
                   style={{ top: i * rowHeight, height: rowHeight }}
                   onClick={() => store.select(f === store.selected ? undefined : f)}
                 >
-                  {columns.map((c) => (
-                    <div key={c.title} style={{ width: c.width }}>
+                  {shown.map((c) => (
+                    <div key={c.id} style={{ width: c.width }} className={`col-${c.id}`}>
                       {c.value(f)}
                     </div>
                   ))}

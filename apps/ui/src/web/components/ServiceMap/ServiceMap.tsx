@@ -183,6 +183,40 @@ function mapSvg(map: ServiceMapModel, layout: MapLayout, shown: Set<string>) {
   );
 }
 
+/** The map's own style rules (cards, namespace boxes, edge glyphs), for a standalone SVG file. */
+function mapCss(): string {
+  const rules: string[] = [];
+  for (const sheet of Array.from(document.styleSheets)) {
+    let list: CSSRuleList;
+    try {
+      list = sheet.cssRules;
+    } catch {
+      continue; // a sheet from another origin cannot be read
+    }
+    for (const rule of Array.from(list))
+      if (/^\.(ns-|card-|edge-)/.test((rule as CSSStyleRule).selectorText ?? '')) rules.push(rule.cssText);
+  }
+  return rules.join('\n');
+}
+
+/** Downloads the map as drawn (the namespaces shown, every card and edge) as an SVG file. */
+function exportSvg(): void {
+  const svg = document.querySelector<SVGSVGElement>('[data-testid=service-map]');
+  if (!svg) return;
+  const copy = svg.cloneNode(true) as SVGSVGElement;
+  copy.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+  const style = document.createElementNS('http://www.w3.org/2000/svg', 'style');
+  style.textContent = `svg { font-family: sans-serif; background: #f6f8fa; }\n${mapCss()}`;
+  copy.insertBefore(style, copy.firstChild);
+  const text = `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(copy)}`;
+  const url = URL.createObjectURL(new Blob([text], { type: 'image/svg+xml' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `wirescope-map-${new Date().toISOString().replace(/[:.]/g, '-')}.svg`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export function ServiceMap() {
   const store = useAppStore();
   const { map } = store.map;
@@ -231,6 +265,9 @@ export function ServiceMap() {
           </svg>
           ✖ dropped (policy, strict mode, kernel)
         </span>
+        <button onClick={exportSvg} data-testid="export-svg" title="the map as drawn, as an SVG file">
+          SVG
+        </button>
         <span className="muted">namespaces:</span>
         {store.namespaces.map((ns) => (
           <label key={ns}>
