@@ -8,10 +8,13 @@
  * the node's namespace), do the addresses alone decide, as they would on a kernel of one node.
  *
  * API:
+ *   ws_kdrop_scope(skb)            1 when the skb is in one of this node's namespaces, -1 when
+ *                                  in another node's (nothing more to do: its agent reports it),
+ *                                  0 when no namespace decides (none known, or scoping off)
  *   ws_kdrop_parse(skb, pkt)       IPv4 addresses, protocol, ports / ICMP type, length from the
  *                                  skb's headers (kernel memory); -1 when it is not IPv4
- *   ws_kdrop_attribute(skb, pkt)   0 when this node reports the drop (direction and identities
- *                                  filled), -1 when it belongs to another node or to none
+ *   ws_kdrop_attribute(skb, pkt, scope)  0 when this node reports the drop (direction and
+ *                                  identities filled), -1 when it belongs to another node or none
  */
 #ifndef WIRESCOPE_LIB_KDROP_H
 #define WIRESCOPE_LIB_KDROP_H
@@ -63,19 +66,35 @@ static __always_inline int ws_kdrop_parse(struct sk_buff *skb, struct ws_packet_
 	return 0;
 }
 
-static __always_inline int ws_kdrop_attribute(struct sk_buff *skb, struct ws_packet_info *p)
+/*
+ * First, before parsing: the tracepoint runs every node's program for every drop on the machine,
+ * and a busy lab drops thousands of datagrams a second at a full wireguard-go socket (reason
+ * SOCKET_RCVBUFF); only the node whose namespace it was needs to look further.
+ */
+static __always_inline int ws_kdrop_scope(struct sk_buff *skb)
+{
+	__u32 netns;
+
+	if (!ws_config_get(WS_CONFIG_NETNS_SCOPE))
+		return 0;
+	netns = ws_skb_netns(skb);
+	if (!netns)
+		return 0;
+	/* dropped in another node's namespace (or outside the cluster): not ours */
+	return ws_netns_is_local(netns) ? 1 : -1;
+}
+
+static __always_inline int ws_kdrop_attribute(struct sk_buff *skb, struct ws_packet_info *p, int scope)
 {
 	struct ws_ipcache_value *src = ws_ipcache_lookup4(p->saddr);
 	struct ws_ipcache_value *dst = ws_ipcache_lookup4(p->daddr);
 	int src_local = src && (src->flags & WS_IPC_LOCAL);
 	int dst_local = dst && (dst->flags & WS_IPC_LOCAL);
-	__u32 netns = ws_skb_netns(skb);
 	struct net_device *dev;
 
-	if (netns && ws_config_get(WS_CONFIG_NETNS_SCOPE)) {
-		/* dropped in another node's namespace (or outside the cluster): not ours */
-		if (!ws_netns_is_local(netns))
-			return -1;
+	if (scope < 0)
+		return -1;
+	if (scope > 0) {
 		if (dst_local)
 			p->direction = WS_DIR_INGRESS;
 		else if (src_local)
