@@ -11,7 +11,7 @@
 
 static __always_inline int ws_crypto_observe(struct __sk_buff *skb, __u8 point, __u8 direction)
 {
-	struct ws_ipcache_value *src, *dst, *peer;
+	struct ws_identities id = { .peer = direction == WS_DIR_EGRESS ? WS_PEER_DST : WS_PEER_SRC };
 	struct ws_packet_info p = {};
 
 	if (ws_parse_at(skb, 0, &p) < 0)
@@ -19,11 +19,7 @@ static __always_inline int ws_crypto_observe(struct __sk_buff *skb, __u8 point, 
 	p.ifindex = skb->ifindex;
 	p.direction = direction;
 	p.flags = WS_F_ENCRYPTED;
-	ws_resolve_identities(&p, &src, &dst);
-	peer = direction == WS_DIR_EGRESS ? dst : src;
-	if (peer)
-		p.peer_node_id = peer->node_id;
-	ws_flow_observe(&p, point, ws_skb_segs(skb));
+	ws_flow_observe(&p, point, ws_skb_segs(skb), &id);
 	return TC_ACT_OK;
 }
 

@@ -19,7 +19,8 @@
 SEC("tc")
 int from_endpoint(struct __sk_buff *skb)
 {
-	struct ws_ipcache_value *src, *dst;
+	struct ws_identities id = { .peer = WS_PEER_NONE }; /* peer_node_id: the steering's node */
+	struct ws_ipcache_value *dst;
 	struct ws_packet_info p = {};
 
 	if (skb->protocol == bpf_htons(ETH_P_ARP))
@@ -28,8 +29,8 @@ int from_endpoint(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	p.ifindex = skb->ifindex;
 	p.direction = WS_DIR_EGRESS;
-	ws_resolve_identities(&p, &src, &dst);
-	if (ws_policy_enforce(skb, &p, WS_DIR_EGRESS, WS_TRACE_FROM_ENDPOINT) == WS_POLICY_DROP)
+	dst = ws_ident_dst(&p, &id); /* steering needs it for every packet; the source only for records */
+	if (ws_policy_enforce(skb, &p, WS_DIR_EGRESS, WS_TRACE_FROM_ENDPOINT, &id) == WS_POLICY_DROP)
 		return TC_ACT_SHOT;
 	if (dst && (dst->flags & WS_IPC_POD) && !(dst->flags & WS_IPC_LOCAL) && dst->node_id &&
 	    dst->node_id != cfg_node_id) {
@@ -46,44 +47,42 @@ int from_endpoint(struct __sk_buff *skb)
 			 * segmented above the tunnel MTU and every segment fragmented on the wire.
 			 */
 			if (bpf_check_mtu(skb, cfg_wg_ifindex, &mtu_len, -ETH_HLEN, 0) != BPF_MTU_CHK_RET_SUCCESS) {
-				ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb));
+				ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb), &id);
 				return TC_ACT_OK;
 			}
 			p.flags |= WS_F_ENCRYPTED | WS_F_REDIRECTED;
 			ws_coverage_add(node, WS_COVERAGE_ENCRYPTED, skb);
-			ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb));
+			ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb), &id);
 			ws_stat_add(WS_STAT_REDIRECTS, 1);
 			return bpf_redirect(cfg_wg_ifindex, 0);
 		}
 		if (ws_config_get(WS_CONFIG_STRICT)) {
 			ws_coverage_add(node, WS_COVERAGE_DROPPED, skb);
 			ws_stat_add(WS_STAT_STRICT_DROPS, 1);
+			ws_ident_resolve(&p, &id);
 			ws_emit_drop(&p, WS_DROP_UNENCRYPTED_TRAFFIC, WS_TRACE_FROM_ENDPOINT, 0);
 			return TC_ACT_SHOT;
 		}
 		/* no peer for that node: it leaves in clear, whichever route the stack takes */
 		ws_coverage_add(node, WS_COVERAGE_PLAINTEXT, skb);
 	}
-	ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb));
+	ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb), &id);
 	return TC_ACT_OK;
 }
 
 SEC("tc")
 int to_endpoint(struct __sk_buff *skb)
 {
-	struct ws_ipcache_value *src, *dst;
+	struct ws_identities id = { .peer = WS_PEER_REMOTE_POD_SRC };
 	struct ws_packet_info p = {};
 
 	if (ws_parse_at(skb, ETH_HLEN, &p) < 0)
 		return TC_ACT_OK;
 	p.ifindex = skb->ifindex;
 	p.direction = WS_DIR_INGRESS;
-	ws_resolve_identities(&p, &src, &dst);
-	if (src && (src->flags & WS_IPC_POD) && !(src->flags & WS_IPC_LOCAL))
-		p.peer_node_id = src->node_id;
-	if (ws_policy_enforce(skb, &p, WS_DIR_INGRESS, WS_TRACE_TO_ENDPOINT) == WS_POLICY_DROP)
+	if (ws_policy_enforce(skb, &p, WS_DIR_INGRESS, WS_TRACE_TO_ENDPOINT, &id) == WS_POLICY_DROP)
 		return TC_ACT_SHOT;
-	ws_flow_observe(&p, WS_TRACE_TO_ENDPOINT, ws_skb_segs(skb));
+	ws_flow_observe(&p, WS_TRACE_TO_ENDPOINT, ws_skb_segs(skb), &id);
 	return TC_ACT_OK;
 }
 

@@ -12,7 +12,7 @@
 
 static __always_inline int ws_underlay_observe(struct __sk_buff *skb, __u8 point, __u8 direction)
 {
-	struct ws_ipcache_value *src, *dst;
+	struct ws_identities id = { .peer = direction == WS_DIR_EGRESS ? WS_PEER_DST : WS_PEER_SRC };
 	struct ws_packet_info p = {};
 	int l4_off;
 
@@ -23,15 +23,12 @@ static __always_inline int ws_underlay_observe(struct __sk_buff *skb, __u8 point
 	p.direction = direction;
 	if (ws_wireguard_observe(skb, &p, l4_off, direction))
 		return TC_ACT_OK;
-	ws_resolve_identities(&p, &src, &dst);
-	if ((src && (src->flags & WS_IPC_POD)) || (dst && (dst->flags & WS_IPC_POD))) {
-		struct ws_ipcache_value *peer = direction == WS_DIR_EGRESS ? dst : src;
-
-		if (peer)
-			p.peer_node_id = peer->node_id;
+	/* every packet that is not WireGuard: whether it is a leak depends on both ends */
+	ws_ident_resolve(&p, &id);
+	if ((id.src && (id.src->flags & WS_IPC_POD)) || (id.dst && (id.dst->flags & WS_IPC_POD))) {
 		p.flags = WS_F_LEAK;
 		ws_stat_add(WS_STAT_LEAK_PACKETS, 1);
-		ws_flow_observe(&p, point, ws_skb_segs(skb));
+		ws_flow_observe(&p, point, ws_skb_segs(skb), &id);
 	}
 	return TC_ACT_OK;
 }

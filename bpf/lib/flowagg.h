@@ -6,7 +6,8 @@
  * once per cfg_aggregation_ns while the flow stays active.
  *
  * API:
- *   ws_flow_observe(pkt, point, segs)  account the packet; emit a trace record when due.
+ *   ws_flow_observe(pkt, point, segs, id)  account the packet; emit a trace record when due (the
+ *                                    identities are resolved then, through id: lib/packet.h).
  *   ws_skb_segs(skb)  wire packets an skb stands for (GSO skbs carry many).
  *   ws_emit_drop(pkt, reason, point, location)  always emit a WS_EVENT_DROP record.
  */
@@ -15,6 +16,7 @@
 
 #include "common.h"
 #include "maps.h"
+#include "packet.h"
 #include "ringbuf.h"
 
 static __always_inline __u32 ws_skb_segs(struct __sk_buff *skb)
@@ -121,7 +123,8 @@ static __always_inline void ws_emit_trace(const struct ws_packet_info *p, __u8 p
 }
 
 /* segs: wire packets in this skb (gso_segs of a GSO skb, else 1) */
-static __always_inline void ws_flow_observe(const struct ws_packet_info *p, __u8 point, __u32 segs)
+static __always_inline void ws_flow_observe(struct ws_packet_info *p, __u8 point, __u32 segs,
+					    struct ws_identities *id)
 {
 	struct ws_flow_key key = {};
 	struct ws_flow_value *flow;
@@ -143,11 +146,12 @@ static __always_inline void ws_flow_observe(const struct ws_packet_info *p, __u8
 			.first_ns = now,
 			.last_ns = now,
 			.last_report_ns = now,
-			.src_identity = p->src_identity,
-			.dst_identity = p->dst_identity,
 			.tcp_flags_seen = p->tcp_flags,
 		};
 
+		ws_ident_resolve(p, id);
+		fresh.src_identity = p->src_identity;
+		fresh.dst_identity = p->dst_identity;
 		fresh.reply_flags = ws_reply_flags(p, &key);
 		/* NOEXIST: another CPU may have created it meanwhile; then count on its entry */
 		if (bpf_map_update_elem(&ws_flows, &key, &fresh, BPF_NOEXIST) == 0) {
@@ -165,11 +169,13 @@ static __always_inline void ws_flow_observe(const struct ws_packet_info *p, __u8
 	if (p->tcp_flags & ~flow->tcp_flags_seen) {
 		flow->tcp_flags_seen |= p->tcp_flags;
 		flow->last_report_ns = now;
+		ws_ident_resolve(p, id);
 		ws_emit_trace(p, point, WS_REASON_FLAGS, flow);
 		return;
 	}
 	if (now - flow->last_report_ns >= cfg_aggregation_ns) {
 		flow->last_report_ns = now;
+		ws_ident_resolve(p, id);
 		ws_emit_trace(p, point, WS_REASON_PERIODIC, flow);
 	}
 }

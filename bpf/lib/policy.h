@@ -16,7 +16,8 @@
  *                 verdict record is emitted once per connection
  *
  * API:
- *   ws_policy_enforce(skb, pkt, dir, point)  WS_POLICY_PASS or WS_POLICY_DROP (records emitted)
+ *   ws_policy_enforce(skb, pkt, dir, point, id)  WS_POLICY_PASS or WS_POLICY_DROP (records
+ *                                  emitted); identities resolved through id only when needed
  */
 #ifndef WIRESCOPE_LIB_POLICY_H
 #define WIRESCOPE_LIB_POLICY_H
@@ -192,10 +193,11 @@ static __always_inline int ws_policy_drop(const struct ws_packet_info *p, __u8 p
 
 /*
  * skb: the packet at the endpoint's veth (from_endpoint: dir egress; to_endpoint: dir ingress);
- * pkt: parsed, identities resolved.
+ * pkt: parsed; its identities are resolved (id) only for a lookup or a record: a packet of a
+ * connection the CT already allowed needs neither.
  */
-static __always_inline int ws_policy_enforce(struct __sk_buff *skb, const struct ws_packet_info *p, __u8 dir,
-					     __u8 point)
+static __always_inline int ws_policy_enforce(struct __sk_buff *skb, struct ws_packet_info *p, __u8 dir,
+					     __u8 point, struct ws_identities *id)
 {
 	__u32 ep = skb->ifindex;
 	struct ws_policy_ep *cfg = bpf_map_lookup_elem(&ws_policy_ep, &ep);
@@ -223,10 +225,11 @@ static __always_inline int ws_policy_enforce(struct __sk_buff *skb, const struct
 	 */
 	if (!egress && (flags & WS_PEP_REQUIRE_ENCRYPTION) && cfg_wg_ifindex &&
 	    skb->ingress_ifindex != cfg_wg_ifindex) {
-		struct ws_ipcache_value *src = ws_ipcache_lookup4(p->saddr);
+		struct ws_ipcache_value *src = ws_ident_src(p, id);
 
 		if (src && (src->flags & WS_IPC_POD) && !(src->flags & WS_IPC_LOCAL)) {
 			/* a verdict record too: its flow names the policy that demanded encryption */
+			ws_ident_resolve(p, id);
 			ws_emit_policy_verdict(p, point, p->src_identity, 0, WS_DROP_UNENCRYPTED_TRAFFIC, WS_MATCH_NONE, 0);
 			return ws_policy_drop(p, point, WS_DROP_UNENCRYPTED_TRAFFIC);
 		}
@@ -239,6 +242,7 @@ static __always_inline int ws_policy_enforce(struct __sk_buff *skb, const struct
 	/* allowed under this very policy: the verdict stands (no lookup per packet) */
 	if (ct && cfg->generation && ct->generation == cfg->generation && !ct->audited)
 		return WS_POLICY_PASS;
+	ws_ident_resolve(p, id);
 	remote = egress ? p->dst_identity : p->src_identity;
 	if (!remote)
 		remote = WS_IDENTITY_WORLD;
