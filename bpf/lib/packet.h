@@ -97,26 +97,28 @@ struct ws_identities {
 	__u8 peer; /* enum ws_peer_side */
 };
 
+/* One side's entry, looked up the first time it is asked for; *identity set from it. */
+static __always_inline struct ws_ipcache_value *ws_ident_side(const struct ws_packet_info *p, const __u8 *addr,
+							       struct ws_ipcache_value **entry, __u8 *done,
+							       __u32 *identity)
+{
+	if (!*done) {
+		*done = 1;
+		*entry = p->family == 4 ? ws_ipcache_lookup4(addr) : 0;
+		if (*entry)
+			*identity = (*entry)->identity;
+	}
+	return *entry;
+}
+
 static __always_inline struct ws_ipcache_value *ws_ident_src(struct ws_packet_info *p, struct ws_identities *id)
 {
-	if (!id->src_done) {
-		id->src_done = 1;
-		id->src = p->family == 4 ? ws_ipcache_lookup4(p->saddr) : 0;
-		if (id->src)
-			p->src_identity = id->src->identity;
-	}
-	return id->src;
+	return ws_ident_side(p, p->saddr, &id->src, &id->src_done, &p->src_identity);
 }
 
 static __always_inline struct ws_ipcache_value *ws_ident_dst(struct ws_packet_info *p, struct ws_identities *id)
 {
-	if (!id->dst_done) {
-		id->dst_done = 1;
-		id->dst = p->family == 4 ? ws_ipcache_lookup4(p->daddr) : 0;
-		if (id->dst)
-			p->dst_identity = id->dst->identity;
-	}
-	return id->dst;
+	return ws_ident_side(p, p->daddr, &id->dst, &id->dst_done, &p->dst_identity);
 }
 
 /* Both identities and the peer node in p; every record is written after this. */
