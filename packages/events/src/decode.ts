@@ -188,8 +188,12 @@ export class EventDecoder {
   readonly stats: DecoderStats = { decoded: 0, truncated: 0, badMagic: 0, unknownVersion: 0, unknownType: 0 };
 
   /** Decodes record bytes [start, end) of buf; undefined (and counted) when not decodable. */
-  decode(buf: Uint8Array, start = 0, end = buf.length): DecodedEvent | undefined {
-    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  decode(
+    buf: Uint8Array,
+    start = 0,
+    end = buf.length,
+    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
+  ): DecodedEvent | undefined {
     const available = end - start;
     if (available < HEADER_SIZE) return this.#skip('truncated');
     if (view.getUint16(start + H.magic.offset, true) !== EVENT_MAGIC) return this.#skip('badMagic');
@@ -281,6 +285,7 @@ export class EventDecoder {
   /** Decodes every record of a ring-buffer batch, skipping (and counting) the rest. */
   decodeBatch(batch: RecordBatchLike): DecodedEvent[] {
     const out: DecodedEvent[] = [];
+    const view = new DataView(batch.buffer.buffer, batch.buffer.byteOffset, batch.buffer.byteLength);
     for (let i = 0; i < batch.count; i++) {
       const start = batch.offsets[i];
       const end = batch.offsets[i + 1];
@@ -288,7 +293,7 @@ export class EventDecoder {
         this.#skip('truncated');
         continue;
       }
-      const event = this.decode(batch.buffer, start, end);
+      const event = this.decode(batch.buffer, start, end, view);
       if (event) out.push(event);
     }
     return out;
@@ -364,13 +369,44 @@ function decodeProbe(buf: Uint8Array, view: DataView, start: number, header: Eve
   return { kind: 'probe', header, ...decodePacketFields(P, buf, view, start) };
 }
 
+// Offsets of ws_packet_info as plain constants: the record decoder runs once per flow, and
+// reading them through the layout table (or spreading decodePacketFields) led its profile.
+const PI_FAMILY = PI.family.offset;
+const PI_SADDR = PI.saddr.offset;
+const PI_DADDR = PI.daddr.offset;
+const PI_SPORT = PI.sport.offset;
+const PI_DPORT = PI.dport.offset;
+const PI_IFINDEX = PI.ifindex.offset;
+const PI_PKT_LEN = PI.pkt_len.offset;
+const PI_PROTOCOL = PI.protocol.offset;
+const PI_TCP_FLAGS = PI.tcp_flags.offset;
+const PI_DIRECTION = PI.direction.offset;
+const PI_ICMP_TYPE = PI.icmp_type.offset;
+const PI_ICMP_CODE = PI.icmp_code.offset;
+const PI_SRC_IDENTITY = PI.src_identity.offset;
+const PI_DST_IDENTITY = PI.dst_identity.offset;
+const PI_PEER_NODE_ID = PI.peer_node_id.offset;
+const PI_FLAGS = PI.flags.offset;
+
 function decodePacketInfo(buf: Uint8Array, view: DataView, at: number): PacketInfo {
+  const family = view.getUint8(at + PI_FAMILY) === 6 ? 6 : 4;
   return {
-    ...decodePacketFields(PI, buf, view, at),
-    srcIdentity: view.getUint32(at + PI.src_identity.offset, true),
-    dstIdentity: view.getUint32(at + PI.dst_identity.offset, true),
-    peerNodeId: view.getUint32(at + PI.peer_node_id.offset, true),
-    flags: view.getUint16(at + PI.flags.offset, true),
+    family,
+    saddr: family === 4 ? formatIPv4(buf, at + PI_SADDR) : formatIPv6(buf, at + PI_SADDR),
+    daddr: family === 4 ? formatIPv4(buf, at + PI_DADDR) : formatIPv6(buf, at + PI_DADDR),
+    sport: view.getUint16(at + PI_SPORT, true),
+    dport: view.getUint16(at + PI_DPORT, true),
+    ifindex: view.getUint32(at + PI_IFINDEX, true),
+    pktLen: view.getUint32(at + PI_PKT_LEN, true),
+    protocol: view.getUint8(at + PI_PROTOCOL),
+    tcpFlags: view.getUint8(at + PI_TCP_FLAGS),
+    direction: DIRECTIONS[view.getUint8(at + PI_DIRECTION)] ?? 'unknown',
+    icmpType: view.getUint8(at + PI_ICMP_TYPE),
+    icmpCode: view.getUint8(at + PI_ICMP_CODE),
+    srcIdentity: view.getUint32(at + PI_SRC_IDENTITY, true),
+    dstIdentity: view.getUint32(at + PI_DST_IDENTITY, true),
+    peerNodeId: view.getUint32(at + PI_PEER_NODE_ID, true),
+    flags: view.getUint16(at + PI_FLAGS, true),
   };
 }
 

@@ -24,6 +24,7 @@ import { compileEncoder } from './compiled-encoder.js';
 import {
   AuthType,
   DropReason,
+  EndpointSchema,
   FlowFilterSchema,
   FlowSchema,
   FlowType,
@@ -78,6 +79,22 @@ test('recorded flows: byte-identical to toBinary, round trip deep-equal, no fall
   for (const c of ['TCP', 'UDP', 'ICMPv4']) assert.ok(cases.has(c as never), `recording has l4 ${c}`);
   assert.ok(flows.some((f) => f.l7?.record.case === 'http'));
   assert.ok(flows.some((f) => f.extensions !== undefined));
+});
+
+test('frozen nested messages: written once, copied after, byte-identical (long ones too)', () => {
+  const encode = compileEncoder(FlowSchema);
+  const flows = loadRecordedFlows().filter((f) => f.source && f.destination);
+  const longLabels = Array.from({ length: 40 }, (_, i) => `k8s:label-${i}=value-${i}`);
+  const shared = Object.freeze(
+    create(EndpointSchema, { namespace: 'shop', podName: 'api', identity: 1002, labels: longLabels }),
+  );
+  Object.freeze(shared.labels);
+  for (const [i, recorded] of flows.slice(0, 50).entries()) {
+    const flow = { ...recorded, destination: shared, source: Object.freeze({ ...recorded.source! }) };
+    // twice: the first writes and keeps the bytes, the second copies them
+    for (const round of [1, 2])
+      assert.equal(hex(encode(flow)), hex(toBinary(FlowSchema, flow)), `flow ${i} round ${round}`);
+  }
 });
 
 test('compileEncoder returns one cached encoder per schema', () => {

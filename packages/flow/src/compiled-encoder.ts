@@ -11,6 +11,11 @@
 // (wrong JS types, out-of-range numbers, null messages, longs given as numbers, ...) make the
 // generated code give up; the message is then encoded by toBinary() itself, so the bytes (or the
 // error) are exactly toBinary()'s. `encoder.fallbacks` counts how often that happened.
+//
+// A nested message that is frozen (Object.freeze) is taken as deeply immutable: its bytes are
+// written once per encoder and copied after that. The agent shares one frozen Endpoint (labels,
+// workloads) and one frozen encryption Any between the flows of a pod, which were most of the
+// bytes written per flow.
 import {
   ScalarType,
   toBinary,
@@ -250,6 +255,18 @@ function varintSize(n) {
 }
 // Writes the length of buf[start, p) into the byte reserved at start - 1, moving the content
 // when the length needs more than one byte.
+// Encoded bodies of frozen nested messages (see compileEncoder): a frozen message is taken as
+// deeply immutable, so its bytes are written once and copied after that.
+const memo = new WeakMap();
+function memoized(m, p) {
+  const c = memo.get(m);
+  if (c === undefined) return -1;
+  const n = c.length;
+  if (p + 5 + n > cap) grow(p, 5 + n);
+  p = u32(p, n);
+  buf.set(c, p);
+  return p + n;
+}
 function finish(start, p) {
   const len = p - start;
   if (len < 128) { buf[start - 1] = len; return p; }
@@ -464,6 +481,12 @@ return encode;`;
         `if (p + 5 > cap) grow(p, 5); ${tagSource(field.number, wireEndGroup)}`
       );
     }
+    if (field.fieldKind === 'message')
+      return (
+        `if (p + 6 > cap) grow(p, 6); ${tagSource(field.number, wireLengthDelimited)} ` +
+        `if (!Object.isFrozen(${value})) { const s = ++p; p = ${name}(${value}, p); p = finish(s, p); } ` +
+        `else { const q = memoized(${value}, p); if (q >= 0) p = q; else { const s = ++p; p = ${name}(${value}, p); const n = p - s; p = finish(s, p); memo.set(${value}, buf.slice(p - n, p)); } }`
+      );
     return `if (p + 6 > cap) grow(p, 6); ${tagSource(field.number, wireLengthDelimited)} { const s = ++p; p = ${name}(${value}, p); p = finish(s, p); }`;
   }
 

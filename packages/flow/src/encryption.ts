@@ -131,10 +131,13 @@ export function packedEncryption(enc: Partial<Omit<Encryption, '$typeName'>>): A
   let any = packed.get(key);
   if (any === undefined) {
     if (packed.size >= 4096) packed.clear();
-    any = create(AnySchema, {
-      typeUrl: encryptionTypeUrl,
-      value: encodeEncryption(create(EncryptionSchema, enc)),
-    });
+    // frozen: shared by many flows, and the compiled Flow encoder then writes its bytes once
+    any = Object.freeze(
+      create(AnySchema, {
+        typeUrl: encryptionTypeUrl,
+        value: encodeEncryption(create(EncryptionSchema, enc)),
+      }),
+    );
     packed.set(key, any);
   }
   return any;

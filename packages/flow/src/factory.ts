@@ -23,12 +23,25 @@ export function messageFactory<Desc extends DescMessage>(schema: Desc): MessageF
     else if (member.fieldKind === 'list') lists.push(member.localName);
     else if (member.fieldKind === 'map') maps.push(member.localName);
   }
-  const template = Object.freeze({ ...zero });
-  return () => {
-    const message: Record<string, unknown> = { ...template };
-    for (const name of lists) message[name] = [];
-    for (const name of maps) message[name] = {};
-    for (const name of oneofs) message[name] = { case: undefined };
-    return message as MessageShape<Desc>;
-  };
+  // One generated object literal per schema: every message gets the same hidden class with all
+  // its fields in place, which copying a template ({ ...template }) of Flow's ~40 keys did not
+  // (that copy led the agent's profile once create() was gone).
+  const constants: unknown[] = [];
+  const members = Object.entries(zero).map(([key, value]) => {
+    let source: string;
+    if (lists.includes(key)) source = '[]';
+    else if (maps.includes(key)) source = '{}';
+    else if (oneofs.includes(key)) source = '{ case: undefined }';
+    else if (value === undefined) source = 'undefined';
+    else if (typeof value === 'bigint') source = `${value}n`;
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      source = JSON.stringify(value);
+    else {
+      // empty bytes (a zero-length Uint8Array cannot be written to: one is shared)
+      constants.push(value);
+      source = `c[${constants.length - 1}]`;
+    }
+    return `${JSON.stringify(key)}: ${source}`;
+  });
+  return new Function('c', `return () => ({ ${members.join(', ')} });`)(constants) as MessageFactory<Desc>;
 }
