@@ -4,7 +4,7 @@
 // Live flows travel as rows: the same JSON restricted to what the table, the map, the journey and
 // the encryption and drops screens read; the details panel fetches the whole flow by its uuid.
 import type { JsonObject } from '@bufbuild/protobuf';
-import { FlowSchema, registry, type Flow, type GetFlowsResponse } from '@wirescope/flow';
+import { FlowSchema, registry, type Flow } from '@wirescope/flow';
 import { FastJson } from './fast-json.js';
 import { WireJson } from './wire-json.js';
 
@@ -46,16 +46,15 @@ export function flowRowText(flow: Flow): string {
   return JSON.stringify(rowWriter(flow));
 }
 
-const rowFromBytes = new WireJson(registry).projection(FlowSchema, rowFields);
+const wire = new WireJson(registry);
+const rowFromBytes = wire.projection(FlowSchema, rowFields);
 
 /** The same row text from a flow's protobuf bytes (the live path: no message decoded). */
 export function flowRowFromBytes(bytes: Uint8Array): string {
   return JSON.stringify(rowFromBytes(bytes));
 }
 
-/** The flows among responses, as JSON; node status and lost events are reported elsewhere. */
-export function responsesToFlows(responses: readonly GetFlowsResponse[]): FlowJson[] {
-  const out: FlowJson[] = [];
-  for (const r of responses) if (r.responseTypes.case === 'flow') out.push(flowJson(r.responseTypes.value));
-  return out;
+/** The whole flow's JSON from its protobuf bytes (history, export, the details panel). */
+export function flowJsonFromBytes(bytes: Uint8Array): FlowJson {
+  return wire.read(FlowSchema, bytes) as FlowJson;
 }

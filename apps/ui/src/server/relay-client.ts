@@ -24,7 +24,7 @@ import {
   type ClientTlsFiles,
 } from '@wirescope/observer';
 import { UiError } from './errors.js';
-import { flowRowFromBytes } from './flow-json.js';
+import { flowJsonFromBytes, flowRowFromBytes, type FlowJson } from './flow-json.js';
 
 export interface RelayOptions {
   /** host:port or unix:///path (the lab's relay: 127.0.0.1:4245 through its loopback forward). */
@@ -54,8 +54,8 @@ export interface RelayApi {
   status(): Promise<ServerStatusResponse>;
   nodes(): Promise<GetNodesResponse>;
   namespaces(): Promise<{ cluster: string; namespace: string }[]>;
-  /** A bounded (non-follow) GetFlows, collected; at most `limit` flows kept, newest last. */
-  flows(request: GetFlowsRequest, limit: number): Promise<GetFlowsResponse[]>;
+  /** A bounded (non-follow) GetFlows, collected as Hubble's JSON; at most `limit` kept, newest last. */
+  flows(request: GetFlowsRequest, limit: number): Promise<FlowJson[]>;
   follow(request: GetFlowsRequest, handlers: FollowHandlers): FlowFollow;
   encryptionStatus(): Promise<EncryptionStatusResponse>;
   /** The latest handshakes the relay's agents keep, per node. */
@@ -127,13 +127,36 @@ export class RelayClient implements RelayApi {
     );
   }
 
-  async flows(request: GetFlowsRequest, limit: number): Promise<GetFlowsResponse[]> {
+  flows(request: GetFlowsRequest, limit: number): Promise<FlowJson[]> {
     const bounded = create(GetFlowsRequestSchema, { ...request, follow: false });
-    const all = await this.collect('GetFlows', (callOptions) =>
-      serverStream(this.client, methods.observer.getFlows, bounded, { callOptions }),
-    );
-    const flows = all.filter((r) => r.responseTypes.case === 'flow');
-    return flows.length > limit ? flows.slice(flows.length - limit) : flows;
+    // raw responses: only the flows kept are turned into JSON, straight from their bytes
+    return new Promise((resolve, reject) => {
+      const kept: Uint8Array[] = [];
+      const timer = setTimeout(() => {
+        stream.cancel();
+        reject(new UiError('RELAY_UNAVAILABLE', `relay GetFlows: no answer within ${this.timeoutMs * 4} ms`));
+      }, this.timeoutMs * 4);
+      const stream = new RawServerStream(
+        this.client,
+        methods.observer.getFlows.path,
+        toBinary(GetFlowsRequestSchema, bounded),
+        {
+          onMessage: (bytes) => {
+            const flow = flowField(bytes);
+            if (!flow) return;
+            kept.push(flow);
+            // the newest `limit`: drop the oldest in chunks, not one shift per flow
+            if (kept.length >= limit * 2) kept.splice(0, kept.length - limit);
+          },
+          onStatus: (code, details) => {
+            clearTimeout(timer);
+            if (code !== grpc.status.OK)
+              reject(relayError({ code, details, message: details } as grpc.ServiceError, 'GetFlows'));
+            else resolve(kept.slice(Math.max(0, kept.length - limit)).map(flowJsonFromBytes));
+          },
+        },
+      );
+    });
   }
 
   private collect<T>(

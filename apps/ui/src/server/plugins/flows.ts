@@ -7,7 +7,7 @@ import { FlowFilterSchema } from '@wirescope/flow';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { RelayApi } from '../relay-client.js';
 import { flowRequest, selectionFlags, type FlowSelection } from '../flow-request.js';
-import { responsesToFlows, type FlowJson } from '../flow-json.js';
+import type { FlowJson } from '../flow-json.js';
 import { flowsCsv } from '../export.js';
 import { ERROR_RESPONSES, ErrorResponseSchema } from './errors.js';
 import { UiError } from '../errors.js';
@@ -49,8 +49,7 @@ function selection(q: FlowsQuery): FlowSelection {
 async function history(relay: RelayApi, q: FlowsQuery): Promise<FlowsResponse> {
   const sel = selection(q);
   const flags = selectionFlags(sel);
-  const responses = await relay.flows(flowRequest(sel), q.limit ?? 1000);
-  return { observeFlags: flags, flows: responsesToFlows(responses) };
+  return { observeFlags: flags, flows: await relay.flows(flowRequest(sel), q.limit ?? 1000) };
 }
 
 export const FlowResponseSchema = Type.Object({ flow: Type.Record(Type.String(), Type.Unknown()) });
@@ -60,7 +59,7 @@ export type FlowResponse = { flow: FlowJson };
 async function flowByUuid(relay: RelayApi, uuid: string): Promise<FlowResponse> {
   const request = flowRequest({ filters: [], last: 1 });
   request.whitelist = [create(FlowFilterSchema, { uuid: [uuid] })];
-  const flows = responsesToFlows(await relay.flows(request, 1));
+  const flows = await relay.flows(request, 1);
   const flow = flows[flows.length - 1];
   if (!flow) throw new UiError('NOT_FOUND', `no node holds flow ${uuid} any more`);
   return { flow };

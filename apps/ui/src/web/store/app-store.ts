@@ -240,7 +240,7 @@ export class AppStore extends Observable {
     } catch {
       // storage may be off (private windows): the choice lasts this page
     }
-    this.changed();
+    this.changedNow();
   }
 
   setChartRange(range: ChartRange): void {
@@ -257,7 +257,7 @@ export class AppStore extends Observable {
       JSON.stringify([before.filters, before.since, before.until]) !==
       JSON.stringify([this.route.filters, this.route.since, this.route.until]);
     if (selectionChanged) void this.applySelection();
-    else this.changed();
+    else this.changedNow();
   }
 
   /** Opening a row pauses live mode (as Whisker does); closing it resumes. */
@@ -267,7 +267,7 @@ export class AppStore extends Observable {
     this.selectedFull = flow && !this.rows.has(flow) ? flow : undefined;
     if (flow) this.paused = true;
     else this.resume();
-    this.changed();
+    this.changedNow();
     if (flow && !this.selectedFull) void this.fetchWhole(flow);
   }
 
@@ -284,13 +284,13 @@ export class AppStore extends Observable {
 
   pause(): void {
     this.paused = true;
-    this.changed();
+    this.changedNow();
   }
 
   resume(): void {
     this.paused = false;
     this.missedWhilePaused = 0;
-    this.changed();
+    this.changedNow();
   }
 
   /** Nodes the relay reports unavailable, for the banner. */

@@ -21,6 +21,16 @@ export class Observable {
     return () => this.listeners.delete(listener);
   };
 
+  /**
+   * A change the user just made (a click, a checkbox): told at once, in the same event, so a
+   * controlled input shows its new state instead of snapping back until the next render.
+   */
+  protected changedNow(): void {
+    this.version++;
+    this.lastRun = performance.now();
+    for (const l of this.listeners) l();
+  }
+
   protected changed(): void {
     this.version++;
     if (this.scheduled) return;
