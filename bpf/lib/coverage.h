@@ -29,8 +29,9 @@ struct ws_coverage_value {
 	__u64 bytes;   /* skb length as the pod sent it (L2 included) */
 };
 
+/* Per CPU, summed by the agent: a shared counter bounced between the CPUs on every packet. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct ws_coverage_key);
 	__type(value, struct ws_coverage_value);
@@ -43,15 +44,11 @@ static __always_inline void ws_coverage_add(__u32 node_id, __u32 state, struct _
 
 	v = bpf_map_lookup_elem(&ws_coverage, &key);
 	if (v) {
-		__sync_fetch_and_add(&v->packets, fresh.packets);
-		__sync_fetch_and_add(&v->bytes, fresh.bytes);
-	} else if (bpf_map_update_elem(&ws_coverage, &key, &fresh, BPF_NOEXIST) < 0) {
-		/* another CPU created it first */
-		v = bpf_map_lookup_elem(&ws_coverage, &key);
-		if (v) {
-			__sync_fetch_and_add(&v->packets, fresh.packets);
-			__sync_fetch_and_add(&v->bytes, fresh.bytes);
-		}
+		v->packets += fresh.packets; /* this CPU's slot */
+		v->bytes += fresh.bytes;
+	} else {
+		/* the key's first packet on this CPU (other CPUs' slots start at zero) */
+		bpf_map_update_elem(&ws_coverage, &key, &fresh, BPF_ANY);
 	}
 }
 

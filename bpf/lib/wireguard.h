@@ -28,8 +28,9 @@ struct ws_peer_traffic_value {
 	__u64 bytes; /* UDP payload bytes */
 };
 
+/* Per CPU: every transport packet counts here, and a shared counter bounced between the CPUs. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, struct ws_peer_traffic_key);
 	__type(value, struct ws_peer_traffic_value);
@@ -61,10 +62,11 @@ static __always_inline int ws_wireguard_observe(struct __sk_buff *skb, const str
 		__builtin_memcpy(&key.peer_ip, direction == WS_DIR_EGRESS ? p->daddr : p->saddr, 4);
 		v = bpf_map_lookup_elem(&ws_peer_traffic, &key);
 		if (v) {
-			__sync_fetch_and_add(&v->packets, 1);
-			__sync_fetch_and_add(&v->bytes, payload_len);
+			v->packets += 1; /* this CPU's slot */
+			v->bytes += payload_len;
 		} else {
-			bpf_map_update_elem(&ws_peer_traffic, &key, &fresh, BPF_NOEXIST);
+			/* the first packet of this peer on this CPU (other CPUs' slots start at zero) */
+			bpf_map_update_elem(&ws_peer_traffic, &key, &fresh, BPF_ANY);
 		}
 		ws_stat_add(WS_STAT_TRANSPORT_PACKETS, 1);
 		return 1;

@@ -398,8 +398,7 @@ export class BpfDatapath {
       out.push({
         peerIP: `${key[0]}.${key[1]}.${key[2]}.${key[3]}`,
         direction: key.readUInt32LE(4) === 2 ? ('egress' as const) : ('ingress' as const),
-        packets: Number(value.readBigUInt64LE(0)),
-        bytes: Number(value.readBigUInt64LE(8)),
+        ...sumCounterPairs(value),
       });
     }
     return out;
@@ -422,12 +421,7 @@ export class BpfDatapath {
     for (const [key, value] of object.map('ws_coverage').entries()) {
       const state = states[key.readUInt32LE(4)];
       if (!state) continue;
-      out.push({
-        nodeId: key.readUInt32LE(0),
-        state,
-        packets: Number(value.readBigUInt64LE(0)),
-        bytes: Number(value.readBigUInt64LE(8)),
-      });
+      out.push({ nodeId: key.readUInt32LE(0), state, ...sumCounterPairs(value) });
     }
     return out;
   }
@@ -486,6 +480,20 @@ function messageOf(err: unknown): string {
 
 const ipArgs = (netns: string | undefined, args: string[]): string[] =>
   netns ? ['-n', netns, ...args] : args;
+
+/**
+ * { packets, bytes } of a counter value: two u64, one pair per CPU in the per-CPU maps that count
+ * every packet (ws_peer_traffic, ws_coverage: no atomic add bouncing between CPUs), summed.
+ */
+function sumCounterPairs(value: Buffer): { packets: number; bytes: number } {
+  let packets = 0n;
+  let bytes = 0n;
+  for (let off = 0; off + 16 <= value.length; off += 16) {
+    packets += value.readBigUInt64LE(off);
+    bytes += value.readBigUInt64LE(off + 8);
+  }
+  return { packets: Number(packets), bytes: Number(bytes) };
+}
 
 async function listLinks(netns?: string): Promise<LinkInfo[]> {
   const { stdout } = await run('ip', ipArgs(netns, ['-j', 'link', 'show']));
