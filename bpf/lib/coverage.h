@@ -29,7 +29,7 @@ struct ws_coverage_value {
 	__u64 bytes;   /* skb length as the pod sent it (L2 included) */
 };
 
-/* Per CPU, summed by the agent: a shared counter bounced between the CPUs on every packet. */
+/* Per CPU, summed by the agent: one shared counter would bounce between the CPUs on every packet. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);

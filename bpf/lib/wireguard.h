@@ -28,7 +28,8 @@ struct ws_peer_traffic_value {
 	__u64 bytes; /* UDP payload bytes */
 };
 
-/* Per CPU: every transport packet counts here, and a shared counter bounced between the CPUs. */
+/* Per CPU, summed by the agent: every transport packet counts here; one shared counter would
+ * bounce between the CPUs on every packet. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 1024);
