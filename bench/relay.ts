@@ -14,7 +14,13 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { create } from '@bufbuild/protobuf';
-import { FlowSchema, encodeFlowWithoutTime, loadRecordedFlows } from '@wirescope/flow';
+import {
+  FlowSchema,
+  encodeFlowWithoutTime,
+  loadRecordedFlows,
+  messageFactory,
+  type Flow,
+} from '@wirescope/flow';
 import { Observer, ObserverServer, defaultFlowBatchLimits } from '@wirescope/observer';
 
 // Bigger pools for Buffer.allocUnsafe: grpc-js allocates one small buffer per message.
@@ -39,8 +45,38 @@ const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) 
 const recordedFlows = loadRecordedFlows();
 const recorded = recordedFlows.map(encodeFlowWithoutTime);
 // BENCH_PUSH=flows: agents push Flow messages (the live path: the agent's enrich stage hands the
-// observer a message, which the ring encodes) instead of pre-encoded recorded bytes
+// observer a message, which the ring encodes) instead of pre-encoded recorded bytes. As enrich
+// does, each pushed flow is a fresh top-level message sharing its endpoints and encryption
+// extension with the other flows of the same pods, frozen (the encoder writes those once).
 const pushFlows = process.env.BENCH_PUSH === 'flows';
+function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value))
+    if (typeof v === 'object' && v !== null && !(v instanceof Uint8Array)) deepFreeze(v);
+  return Object.freeze(value);
+}
+const newFlow = messageFactory(FlowSchema);
+const zeroFlow = newFlow() as Record<string, unknown>;
+/** Per recorded flow, the fields enrich would set on a fresh message (the others stay zero). */
+const liveTemplates = recordedFlows.map((flow) => {
+  const copy = create(FlowSchema, flow);
+  if (copy.source) deepFreeze(copy.source);
+  if (copy.destination) deepFreeze(copy.destination);
+  if (copy.extensions) deepFreeze(copy.extensions);
+  const fields = Object.entries(copy).filter(
+    ([key, value]) =>
+      key !== 'time' && JSON.stringify(value, bigints) !== JSON.stringify(zeroFlow[key], bigints),
+  );
+  return fields;
+});
+function bigints(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? String(value) : value;
+}
+function liveFlow(fields: [string, unknown][], time: Flow['time']): Flow {
+  const flow = newFlow() as Record<string, unknown>;
+  for (const [key, value] of fields) flow[key] = value;
+  flow.time = time;
+  return flow as unknown as Flow;
+}
 
 interface Agent {
   observer: Observer;
@@ -82,7 +118,7 @@ function replay(agents: Agent[]): { stop(): number } {
       if (pushFlows) {
         const time = timestampFromMicros(t);
         for (let j = 0; j < batch; j++) {
-          a.observer.push(create(FlowSchema, { ...recordedFlows[i++ % recordedFlows.length]!, time }));
+          a.observer.push(liveFlow(liveTemplates[i++ % liveTemplates.length]!, time));
         }
       } else {
         for (let j = 0; j < batch; j++) {

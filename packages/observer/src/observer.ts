@@ -15,6 +15,7 @@ import {
   compileFilters,
   describeUnknownFields,
   flowTimeMicros,
+  type Endpoint,
   type Flow,
   type FlowPredicate,
   type HandshakeEvent,
@@ -31,6 +32,9 @@ import { defaultFlowCapacity, FlowRing, type RingEntry } from './ring.js';
 import { FlowStream, microsToTimestamp, toMicros, type FlowSink } from './stream.js';
 
 export type { FlowSink };
+
+/** "cluster/namespace" of shared (frozen) endpoint messages. */
+const namespaceKeys = new WeakMap<Endpoint, string>();
 
 /** @deprecated the ring's own name for it: defaultFlowCapacity */
 export const defaultCapacity = defaultFlowCapacity;
@@ -234,15 +238,21 @@ export class Observer {
 
   private noteNamespaces(entry: RingEntry): void {
     const flow = entry.flow;
-    for (const ep of [flow.source, flow.destination]) {
-      if (!ep?.namespace) continue;
-      const cluster = ep.clusterName || this.opts.clusterName || '';
-      this.namespaceSeq.set(
-        `${cluster}/${ep.namespace}`,
-        Math.max(entry.seq, this.namespaceSeq.get(`${cluster}/${ep.namespace}`) ?? -1),
-      );
-    }
+    if (flow.source?.namespace) this.noteNamespace(flow.source, entry.seq);
+    if (flow.destination?.namespace) this.noteNamespace(flow.destination, entry.seq);
     entry.namespacesNoted = true;
+  }
+
+  /** The newest ring position naming the endpoint's namespace. */
+  private noteNamespace(ep: Endpoint, seq: number): void {
+    // the agent shares (frozen) endpoint messages between flows: their key is built once
+    let key = Object.isFrozen(ep) ? namespaceKeys.get(ep) : undefined;
+    if (key === undefined) {
+      key = `${ep.clusterName || this.opts.clusterName || ''}/${ep.namespace}`;
+      if (Object.isFrozen(ep)) namespaceKeys.set(ep, key);
+    }
+    // lazily noted entries (pushed as bytes) can be older than ones noted live
+    if ((this.namespaceSeq.get(key) ?? -1) < seq) this.namespaceSeq.set(key, seq);
   }
 
   /**
