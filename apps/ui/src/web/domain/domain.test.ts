@@ -336,6 +336,9 @@ test('the flow ring is bounded: newest first, the oldest evicted', () => {
   assert.equal(ring.evicted, 2);
   assert.deepEqual([ring.newest(0), ring.newest(2), ring.newest(3)], [5, 3, undefined]);
   assert.deepEqual([...ring], [3, 4, 5]);
+  assert.equal(ring.pushed, 5, 'the newest is item 4 (0-based), a key that stays with it');
+  ring.clear();
+  assert.equal(ring.pushed, 0);
 });
 
 test('pair window: the recent seconds decide, so a pair that turned plaintext shows Plaintext', () => {

@@ -6,6 +6,8 @@ export class FlowRing<T> {
   size = 0;
   /** Flows pushed out of the ring since it started. */
   evicted = 0;
+  /** Items pushed since the last clear: the i-th newest is item number `pushed - 1 - i`. */
+  pushed = 0;
 
   constructor(readonly capacity: number) {
     this.items = new Array<T | undefined>(capacity);
@@ -14,6 +16,7 @@ export class FlowRing<T> {
   push(item: T): void {
     if (this.size === this.capacity) this.evicted++;
     else this.size++;
+    this.pushed++;
     this.items[this.next] = item;
     this.next = (this.next + 1) % this.capacity;
   }
@@ -31,6 +34,7 @@ export class FlowRing<T> {
   clear(): void {
     this.items.fill(undefined);
     this.next = 0;
+    this.pushed = 0;
     this.size = 0;
   }
 }

@@ -120,7 +120,9 @@ export function FlowsTable() {
             <div style={{ height: total * rowHeight, position: 'relative' }}>
               {rows.map(({ i, f }) => (
                 <div
-                  key={f.uuid ?? i}
+                  // live: a row keeps its key as newer flows push it down, so React moves it
+                  // instead of rewriting every cell (and replayed flows' repeated uuids collide)
+                  key={sorted ? i : store.flows.pushed - 1 - i}
                   className={`tr ${f === store.selected ? 'selected' : ''} enc-${flowEncryption(f)} ${f.verdict === 'DROPPED' ? 'dropped' : ''}`}
                   data-testid="flow-row"
                   data-uuid={f.uuid}
