@@ -71,12 +71,16 @@ function labState(): { daemons: { name: string; pid: number }[] } | undefined {
   }
 }
 
-/** The processes whose CPU each transfer reports: the agents and the two nodes' wireguard-go. */
+/**
+ * The processes whose CPU each transfer reports: the agents, the two nodes' wireguard-go, and the
+ * relay and UI server, which only have flows to carry while the datapath is attached.
+ */
 function watchedPids(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const d of labState()?.daemons ?? []) {
     const node = /^agent-(.+)$/.exec(d.name)?.[1];
     if (node && NODES.includes(node)) out[`agent-${node}`] = d.pid;
+    if (d.name === 'relay' || d.name === 'ui') out[d.name] = d.pid;
   }
   for (const node of ['node1', 'node2']) {
     const pid = wireguardGoPid(`wsl-wg-${node}`);
