@@ -45,7 +45,7 @@ const OMIT = 1;
 /**
  * BENCH_PIN=1: one CPU per side (client + its wireguard-go, server + its wireguard-go). Off by
  * default: on this 2-core machine it made the rounds no steadier (12 rounds: IQR 0.727..0.956
- * pinned, 0.726..0.920 not) and cost a fifth of the throughput, wireguard-go's goroutines
+ * pinned, 0.726..0.920 not), and single transfers fell to 66 Mbit/s, wireguard-go's goroutines
  * sharing one CPU.
  */
 const PIN = process.env.BENCH_PIN === '1' && availableParallelism() >= 2;
