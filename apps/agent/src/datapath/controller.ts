@@ -11,6 +11,7 @@ import type { PolicyRef } from '@wirescope/policy';
 import { PolicyEngine } from '../policy/engine.js';
 
 const VMLINUX_H = vmlinuxHeader;
+const INTERFACE_REFRESH_MS = 60_000;
 
 /** Kernel skb_drop_reason names by value, read from the vmlinux.h the objects were built with. */
 export function kernelDropReasons(text: string): Map<number, string> {
@@ -42,6 +43,9 @@ export class DatapathController implements EnrichContext {
   private nodesById = new Map<number, NodeInfo>();
   private nodesByIP = new Map<string, NodeInfo>();
   private interfaces = new Map<number, string>();
+  private interfacesAt = 0;
+  /** The endpoints' veths the names were last read for. */
+  private interfacesFor = '';
   private dropReasons = new Map<number, string>();
   private readonly clockOffsetNs: bigint;
   private lostTimer: NodeJS.Timeout | undefined;
@@ -166,10 +170,20 @@ export class DatapathController implements EnrichContext {
     await this.oneAtATime(async () => {
       if (!this.detached) await this.datapath.sync(state);
     });
-    await this.refreshInterfaces();
+    // names change with the endpoints' veths; otherwise once a minute (or on a miss) is plenty:
+    // each reading is an `ip` process, and one per resync was a good part of the idle agent's CPU
+    const veths = input.endpoints
+      .map((e) => e.interface)
+      .sort()
+      .join(',');
+    if (veths !== this.interfacesFor || Date.now() - this.interfacesAt > INTERFACE_REFRESH_MS) {
+      this.interfacesFor = veths;
+      await this.refreshInterfaces();
+    }
   }
 
   private async refreshInterfaces(): Promise<void> {
+    this.interfacesAt = Date.now();
     try {
       const { stdout } = await run('ip', ['-j', 'link', 'show']);
       this.interfaces = new Map(
@@ -235,7 +249,10 @@ export class DatapathController implements EnrichContext {
   }
 
   interfaceName(ifindex: number): string | undefined {
-    return this.interfaces.get(ifindex);
+    const name = this.interfaces.get(ifindex);
+    // an interface made since the last reading: read again, at most once a second
+    if (name === undefined && Date.now() - this.interfacesAt > 1000) void this.refreshInterfaces();
+    return name;
   }
 
   receiverIndexFor(peerAddress: string): number | undefined {

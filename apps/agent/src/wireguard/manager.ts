@@ -3,6 +3,7 @@ import { run } from '../exec.js';
 import { RouteSteering } from '../datapath/routes.js';
 import type { NodeRecord } from '../store/types.js';
 import { deviceProblem, ensureDevice, type WireguardDevice } from './device.js';
+import { readUapi, uapiSocketPath } from './uapi.js';
 import { parseWgDump, type WgPeerState } from './dump.js';
 import { generateKeyPair, loadOrCreateKeyPair, writePrivateKey, type KeyPair } from './keys.js';
 import type { WireguardMechanism } from '../config.js';
@@ -102,6 +103,14 @@ export class WireguardManager {
   }
 
   private async dump(): Promise<{ publicKey: string; listenPort: number; peers: WgPeerState[] }> {
+    // wireguard-go answers on its UAPI socket: no `wg` process per reading (see uapi.ts)
+    if (this.device?.mechanism === 'wireguard-go') {
+      try {
+        return await readUapi(uapiSocketPath(this.options.interfaceName));
+      } catch {
+        // the socket is elsewhere or the device is going away: `wg` says which
+      }
+    }
     const { stdout } = await run('wg', ['show', this.options.interfaceName, 'dump']);
     return parseWgDump(stdout);
   }
