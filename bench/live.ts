@@ -34,7 +34,14 @@ import {
   type AgentSample,
   type LabNode,
 } from './live/lab.js';
-import { planLoad, runLoad, startServers, type LoadPlan, type LoadReport } from './live/load.js';
+import {
+  planLoad,
+  planReachableLoad,
+  runLoad,
+  startServers,
+  type LoadPlan,
+  type LoadReport,
+} from './live/load.js';
 import type { FollowerReply, FollowerRequest, LostNotice } from './live/types.js';
 import { measureScrapes, setFlowMetrics } from './live/metrics.js';
 
@@ -378,11 +385,14 @@ async function main(): Promise<void> {
   if (ownLab) await sleep(5000);
   const started = Date.now();
   const layout = labLayout();
-  const plan = planLoad(layout);
+  const servers = await startServers(planLoad(layout));
+  const plan = await planReachableLoad(layout).catch(async (err: unknown) => {
+    await servers.stop();
+    throw err;
+  });
   console.log(
     `load: ${plan.clients.map((c) => `${c.pod.name} -> ${c.targets.join(' + ')}`).join('; ')} (fresh connections, one GET each)`,
   );
-  const servers = await startServers(plan);
   const hardStop = setTimeout(() => {
     console.error(`bench:live: hard timeout after ${TIMEOUT_MS / 1000} s`);
     void servers.stop().finally(() => {

@@ -24,22 +24,58 @@ export interface LoadReport {
   errors: Record<string, number>;
 }
 
-/** A server pod (an http-server workload) and a different client pod on every node. */
-export function planLoad(layout: LabLayout): LoadPlan {
+/** A server pod (an http-server workload) and client candidates on every node. */
+function serversAndCandidates(layout: LabLayout): { servers: LabPod[]; candidates: LabPod[][] } {
   const servers: LabPod[] = [];
-  const clientPods: LabPod[] = [];
+  const candidates: LabPod[][] = [];
   for (const node of layout.nodes) {
     const pods = layout.pods.filter((p) => p.node === node.name && p.ip && p.netns);
     const server = pods.find((p) => p.workload === 'http-server') ?? pods[0];
-    const client = pods.find((p) => p !== server);
-    if (!server || !client) throw new Error(`node ${node.name} needs two pods for the load generator`);
+    const others = pods.filter((p) => p !== server);
+    if (!server || others.length === 0)
+      throw new Error(`node ${node.name} needs two pods for the load generator`);
     servers.push(server);
-    clientPods.push(client);
+    candidates.push(others);
   }
-  const clients = clientPods.map((pod, i) => ({
-    pod,
-    targets: [servers[i]!, servers[(i + 1) % servers.length]!].map((s) => `${s.ip}:${LOAD_PORT}`),
-  }));
+  return { servers, candidates };
+}
+
+const targetsOf = (servers: LabPod[], i: number) =>
+  [servers[i]!, servers[(i + 1) % servers.length]!].map((s) => `${s.ip}:${LOAD_PORT}`);
+
+/** A server pod and a different client pod on every node (the first candidate on each). */
+export function planLoad(layout: LabLayout): LoadPlan {
+  const { servers, candidates } = serversAndCandidates(layout);
+  return { servers, clients: candidates.map((c, i) => ({ pod: c[0]!, targets: targetsOf(servers, i) })) };
+}
+
+/**
+ * Like planLoad, but each node's client is the first pod whose connections to both its targets
+ * succeed (a short probe, servers running): the lab's network policies deny some pairs (the
+ * untrusted namespace may not call shop/api), and a client whose SYNs are dropped measures
+ * retransmissions and timeouts instead of the live path.
+ */
+export async function planReachableLoad(layout: LabLayout): Promise<LoadPlan> {
+  const { servers, candidates } = serversAndCandidates(layout);
+  const clients: LoadPlan['clients'] = [];
+  for (const [i, pods] of candidates.entries()) {
+    const targets = targetsOf(servers, i);
+    let chosen: LabPod | undefined;
+    const refused: string[] = [];
+    for (const pod of pods) {
+      const probe = await runLoad({ servers, clients: [{ pod, targets }] }, 20, 500);
+      if (probe.completed > 0 && probe.failed === 0) {
+        chosen = pod;
+        break;
+      }
+      refused.push(`${pod.name} (${probe.failed} of ${probe.started} failed)`);
+    }
+    if (!chosen)
+      throw new Error(`no pod on ${pods[0]?.node} reaches ${targets.join(' and ')}: ${refused.join(', ')}`);
+    if (refused.length)
+      console.log(`load: ${refused.join(', ')} cannot reach ${targets.join(' + ')}; using ${chosen.name}`);
+    clients.push({ pod: chosen, targets });
+  }
   return { servers, clients };
 }
 
