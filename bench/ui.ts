@@ -31,7 +31,8 @@ function cpuSeconds(pid: number): number {
 }
 
 async function main(): Promise<void> {
-  const uiBin = createRequire(import.meta.url).resolve('@wirescope/ui/bin');
+  // BENCH_UI_BIN: another build of the UI server (with its own SPA), for an A/B in the same state
+  const uiBin = process.env.BENCH_UI_BIN ?? createRequire(import.meta.url).resolve('@wirescope/ui/bin');
   const relay = await startReplayRelay();
   // BENCH_UI_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/ui-prof", profiles the server under load
   const nodeArgs = (process.env.BENCH_UI_NODE_ARGS ?? '').split(' ').filter(Boolean);
