@@ -434,3 +434,18 @@ test('flows table: columns can be hidden (one always stays), sorted by any colum
   assert.equal(ids(sortFlows(flows, { column: 'time', descending: false })), 'abcd');
   assert.equal(ids(sortFlows(flows, { column: 'no-such', descending: false })), 'dcba');
 });
+
+test('service map cards: the app label wins over name and k8s-app wherever it stands among the labels', () => {
+  const ep = (labels: string[]) => ({ namespace: 'ns', pod_name: 'p-1', labels });
+  const flow = (labels: string[]): FlowView => ({
+    source: ep(labels),
+    destination: ep(['k8s:app=dst']),
+    l4: { TCP: { destination_port: 80 } },
+  });
+  const map = buildServiceMap([
+    flow(['k8s:name=by-name', 'k8s:io.kubernetes.pod.namespace=ns', 'k8s:app=by-app']),
+    flow(['k8s-app=by-k8s-app', 'k8s:name=named']),
+    flow(['other=x']),
+  ]);
+  assert.deepEqual([...map.cards.keys()].sort(), ['ns/by-app', 'ns/dst', 'ns/named', 'ns/p-1']);
+});

@@ -49,13 +49,22 @@ export interface ServiceMap {
 const appLabelKeys = ['app', 'name', 'k8s-app', 'app.kubernetes.io/name', 'functionName'];
 const reservedNames: Record<number, string> = { 1: 'host', 2: 'world', 4: 'health', 6: 'remote-node' };
 
+const appLabelRank = new Map(appLabelKeys.map((k, i) => [k, i]));
+
+/** The first of appLabelKeys the endpoint has, in one pass over its labels (this runs per flow). */
 function appLabel(ep: EndpointJson): string | undefined {
-  for (const key of appLabelKeys)
-    for (const l of ep.labels ?? []) {
-      const text = l.replace(/^k8s:/, '');
-      if (text.startsWith(`${key}=`)) return text.slice(key.length + 1);
+  let best: string | undefined;
+  let bestRank = appLabelKeys.length;
+  for (const l of ep.labels ?? []) {
+    const text = l.startsWith('k8s:') ? l.slice(4) : l;
+    const eq = text.indexOf('=');
+    const rank = eq < 0 ? undefined : appLabelRank.get(text.slice(0, eq));
+    if (rank !== undefined && rank < bestRank) {
+      bestRank = rank;
+      best = text.slice(eq + 1);
     }
-  return undefined;
+  }
+  return best;
 }
 
 function cardOf(

@@ -54,8 +54,8 @@ export class AppStore extends Observable {
   selectedFull: FlowView | undefined;
   /** Why the whole flow could not be fetched (the panel then shows the row's fields). */
   selectedFullError: string | undefined;
-  /** Live rows, as opposed to history's whole flows. */
-  private readonly rows = new WeakSet<FlowView>();
+  /** History's whole flows, as opposed to live rows (marked this way round: rows are the many). */
+  private readonly whole = new WeakSet<FlowView>();
   namespaces: string[] = [];
   /** The current screen's Prometheus charts, refreshed every 10 s; an error says why there is none. */
   readonly charts = new Map<ChartId, { data?: ChartResponse; error?: string }>();
@@ -153,6 +153,7 @@ export class AppStore extends Observable {
         limit: recent ? 2000 : 20000,
       });
       const flows = res.flows.map(asFlow);
+      for (const f of flows) this.whole.add(f);
       // history is oldest first; live flows that already arrived are newer: keep them on top
       const live = [...this.flows];
       this.resetFlows();
@@ -195,7 +196,6 @@ export class AppStore extends Observable {
     this.rateCount += b.flows.length;
     if (this.route.since || this.route.until) return;
     for (const f of b.flows) {
-      this.rows.add(f);
       if (this.paused) {
         this.missedWhilePaused++;
         this.pairs.add(f);
@@ -264,7 +264,7 @@ export class AppStore extends Observable {
   select(flow: FlowView | undefined): void {
     this.selected = flow;
     this.selectedFullError = undefined;
-    this.selectedFull = flow && !this.rows.has(flow) ? flow : undefined;
+    this.selectedFull = flow && this.whole.has(flow) ? flow : undefined;
     if (flow) this.paused = true;
     else this.resume();
     this.changedNow();
