@@ -3,7 +3,7 @@ import type { AgentConfig } from '../config.js';
 import type { EndpointRecord, NodeRecord } from '../store/types.js';
 import { FlowObserver } from '../flows/observer.js';
 import type { EndpointInfo, EnrichContext, NodeInfo } from '../flows/enrich.js';
-import { run } from '../exec.js';
+import { listLinks } from './links.js';
 import { BpfDatapath, type DatapathState } from './loader.js';
 import { IpcacheFlag, nodeIdOf, type IpcacheEntry } from './maps.js';
 import { vmlinuxHeader } from '@wirescope/bpf';
@@ -185,10 +185,7 @@ export class DatapathController implements EnrichContext {
   private async refreshInterfaces(): Promise<void> {
     this.interfacesAt = Date.now();
     try {
-      const { stdout } = await run('ip', ['-j', 'link', 'show']);
-      this.interfaces = new Map(
-        (JSON.parse(stdout) as { ifindex: number; ifname: string }[]).map((l) => [l.ifindex, l.ifname]),
-      );
+      this.interfaces = new Map((await listLinks()).map((l) => [l.ifindex, l.ifname]));
     } catch {
       // keep the previous names
     }

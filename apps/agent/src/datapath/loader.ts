@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { listLinks, type LinkInfo } from './links.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -104,12 +105,6 @@ const STAT_NAMES = [
 
 export class DatapathError extends Error {
   override name = 'DatapathError';
-}
-
-interface LinkInfo {
-  ifindex: number;
-  ifname: string;
-  address?: string;
 }
 
 /**
@@ -493,15 +488,6 @@ function sumCounterPairs(value: Buffer): { packets: number; bytes: number } {
     bytes += value.readBigUInt64LE(off + 8);
   }
   return { packets: Number(packets), bytes: Number(bytes) };
-}
-
-async function listLinks(netns?: string): Promise<LinkInfo[]> {
-  const { stdout } = await run('ip', ipArgs(netns, ['-j', 'link', 'show']));
-  return (JSON.parse(stdout || '[]') as LinkInfo[]).map((l) => ({
-    ifindex: l.ifindex,
-    ifname: l.ifname,
-    address: l.address,
-  }));
 }
 
 async function underlayInterface(address: string, netns?: string): Promise<LinkInfo | undefined> {
