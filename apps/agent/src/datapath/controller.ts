@@ -278,6 +278,10 @@ export class DatapathController implements EnrichContext {
     return Number((ktimeNs + this.clockOffsetNs) / 1_000_000n);
   }
 
+  wallClockNs(ktimeNs: bigint): bigint {
+    return ktimeNs + this.clockOffsetNs;
+  }
+
   status(): unknown {
     let stats: unknown;
     try {

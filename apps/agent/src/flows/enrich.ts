@@ -64,6 +64,8 @@ export interface EnrichContext {
   kernelDropReasonName(reason: number): string | undefined;
   /** CLOCK_MONOTONIC ns -> Unix ms. */
   wallClockMs(ktimeNs: bigint): number;
+  /** CLOCK_MONOTONIC ns -> Unix ns: flow times at the kernel's resolution, as Hubble's (else ms). */
+  wallClockNs?(ktimeNs: bigint): bigint;
   /** The policies a verdict record's cookie names (policy/engine.ts); absent: verdicts name none. */
   policyAttribution?(cookie: number): PolicyRef[];
   /** The policies that turned default deny on for the endpoint behind a veth. */
@@ -182,7 +184,7 @@ interface KernelDrop {
 
 export function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo, kernelDrop?: KernelDrop): Flow {
   const flow = newFlow();
-  flow.time = timestamp(ctx.wallClockMs(ktimeNs));
+  flow.time = eventTime(ctx, ktimeNs);
   flow.uuid = flowUuid();
   flow.Type = FlowType.L3_L4;
   flow.nodeName = ctx.nodeName;
@@ -293,6 +295,16 @@ function layer4(p: PacketInfo): Flow['l4'] {
   return l4;
 }
 
+function eventTime(ctx: EnrichContext, ktimeNs: bigint): Timestamp {
+  if (!ctx.wallClockNs) return timestamp(ctx.wallClockMs(ktimeNs));
+  const ns = ctx.wallClockNs(ktimeNs);
+  return {
+    $typeName: 'google.protobuf.Timestamp',
+    seconds: ns / 1_000_000_000n,
+    nanos: Number(ns % 1_000_000_000n),
+  };
+}
+
 function timestamp(ms: number): Timestamp {
   const whole = Math.floor(ms);
   const seconds = Math.floor(whole / 1000);
@@ -374,7 +386,7 @@ export class HandshakeTracker {
       }
     }
     return create(HandshakeEventSchema, {
-      time: timestamp(ctx.wallClockMs(e.header.ktimeNs)),
+      time: eventTime(ctx, e.header.ktimeNs),
       nodeName: ctx.nodeName,
       peerNode: peer,
       localAddress: local,
