@@ -149,17 +149,41 @@ async function settle(nodes: LabNode[], backgroundPerS: number): Promise<AgentSa
   }
 }
 
-/** Asks the follower for a window until it has flows from every node newer than the window's end. */
+/**
+ * Each node's window between two samples: (its newest flow time at the first, at the second],
+ * exactly the flows its seen_flows counted in between.
+ */
+function nodeWindows(
+  before: AgentSample,
+  after: AgentSample,
+): Record<string, { fromMicros: number; toMicros: number }> {
+  return Object.fromEntries(
+    Object.keys(after.seen).map((node) => [
+      node,
+      { fromMicros: before.newestMicros[node] ?? 0, toMicros: after.newestMicros[node] ?? 0 },
+    ]),
+  );
+}
+
+/** Asks the follower for the windows until it has flows from every node newer than its window's end. */
 async function receivedIn(
   follower: Follower,
   nodes: LabNode[],
-  fromMicros: number,
-  toMicros: number,
+  before: AgentSample,
+  after: AgentSample,
 ): Promise<Extract<FollowerReply, { type: 'window' }>> {
   const deadline = Date.now() + CATCH_UP_MAX_MS;
+  const perNode = nodeWindows(before, after);
   for (;;) {
-    const reply = await follower.ask<'window'>({ type: 'window', fromMicros, toMicros });
-    const caughtUp = nodes.every((n) => (reply.newestMicros[n.name] ?? 0) > toMicros);
+    const reply = await follower.ask<'window'>({
+      type: 'window',
+      fromMicros: before.atMicros,
+      toMicros: after.atMicros,
+      perNode,
+    });
+    const caughtUp = nodes.every(
+      (n) => (reply.newestMicros[n.name] ?? 0) >= (perNode[n.name]?.toMicros ?? 0),
+    );
     if (caughtUp || Date.now() > deadline || follower.ended) return reply;
     await sleep(250);
   }
@@ -208,7 +232,7 @@ async function runStep(
   const after = await settle(nodes, ctx.backgroundPerS);
   const machineAfter = machineTicks();
   // a follower still behind would start the next step with a full queue: give it time to drain
-  await receivedIn(follower, nodes, before.atMicros, after.atMicros);
+  await receivedIn(follower, nodes, before, after);
   return { label, offeredFlowsPerS, connsPerS, load, before, after, machineBefore, machineAfter };
 }
 
@@ -234,6 +258,7 @@ async function account(m: StepMeasurement, follower: Follower, nodes: LabNode[])
     type: 'window',
     fromMicros: before.atMicros,
     toMicros: after.atMicros,
+    perNode: nodeWindows(before, after),
   });
   const seen = sum(delta(after.seen, before.seen));
   const received = sum(window.perNode);

@@ -7,9 +7,9 @@
 //                      process reads through a pipe and counts line by line (/dev/null would
 //                      leave nothing to count)
 //
-// Flows are counted per node in 10 ms buckets of their own time, so the bench can ask how many of
-// the flows stamped inside a step's window arrived, whatever the delivery lag. Lost-event notices
-// are kept with their time, node and source.
+// Every flow's own time (µs) is kept per node, so the bench can ask how many of the flows stamped
+// inside a node's window arrived, whatever the delivery lag, to the microsecond the agents stamp.
+// Lost-event notices are kept with their time, node and source.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -23,12 +23,13 @@ import {
   responseTimeMicros,
 } from '@wirescope/flow';
 import { RawServerStream, makeClient } from '@wirescope/observer';
+import { rfc3339Micros } from './lab.js';
 import type { FollowerReply, FollowerRequest, LostNotice } from './types.js';
 
-const BUCKET_MICROS = 10_000;
 const [kind, server] = process.argv.slice(2) as ['raw' | 'cli', string];
 
-const buckets = new Map<string, Map<number, number>>();
+/** Flow times per node in arrival order (a growing array: a run is a few million flows). */
+const flowTimes = new Map<string, { micros: Float64Array; length: number }>();
 const newestMicros = new Map<string, number>();
 const lost: LostNotice[] = [];
 /**
@@ -43,10 +44,14 @@ let connected = false;
 function countFlow(node: string, micros: number, bytes: number): void {
   flows++;
   flowBytes += bytes;
-  let perNode = buckets.get(node);
-  if (!perNode) buckets.set(node, (perNode = new Map()));
-  const bucket = Math.floor(micros / BUCKET_MICROS);
-  perNode.set(bucket, (perNode.get(bucket) ?? 0) + 1);
+  let times = flowTimes.get(node);
+  if (!times) flowTimes.set(node, (times = { micros: new Float64Array(1 << 16), length: 0 }));
+  if (times.length === times.micros.length) {
+    const bigger = new Float64Array(times.micros.length * 2);
+    bigger.set(times.micros);
+    times.micros = bigger;
+  }
+  times.micros[times.length++] = micros;
   if (micros > (newestMicros.get(node) ?? 0)) newestMicros.set(node, micros);
   const notices = lostAwaitingFlow.get(node);
   if (notices) {
@@ -112,7 +117,7 @@ function parseCliLine(line: string): void {
       time?: string;
     };
     noteLost({
-      micros: Date.parse(response.time ?? '') * 1000,
+      micros: rfc3339Micros(response.time ?? ''),
       node: response.node_name ?? '',
       source: response.lost_events.source ?? 'UNKNOWN_LOST_EVENT_SOURCE',
       count: Number(response.lost_events.num_events_lost ?? 0),
@@ -122,7 +127,7 @@ function parseCliLine(line: string): void {
   const timeAt = line.indexOf('"time":"');
   const nodeAt = line.indexOf('"node_name":"');
   if (timeAt < 0) return;
-  const micros = Date.parse(line.slice(timeAt + 8, line.indexOf('"', timeAt + 8))) * 1000;
+  const micros = rfc3339Micros(line.slice(timeAt + 8, line.indexOf('"', timeAt + 8)));
   const node = nodeAt < 0 ? '' : line.slice(nodeAt + 13, line.indexOf('"', nodeAt + 13));
   countFlow(node, micros, line.length + 1);
 }
@@ -163,12 +168,14 @@ process.on('message', (message: FollowerRequest) => {
     process.send?.({ type: 'ready', connected } satisfies FollowerReply);
     return;
   }
-  const from = Math.floor(message.fromMicros / BUCKET_MICROS);
-  const to = Math.floor(message.toMicros / BUCKET_MICROS);
   const perNode: Record<string, number> = {};
-  for (const [node, counts] of buckets) {
+  for (const [node, times] of flowTimes) {
+    const window = message.perNode?.[node] ?? { fromMicros: message.fromMicros, toMicros: message.toMicros };
     let sum = 0;
-    for (const [bucket, n] of counts) if (bucket > from && bucket <= to) sum += n;
+    for (let i = 0; i < times.length; i++) {
+      const t = times.micros[i]!;
+      if (t > window.fromMicros && t <= window.toMicros) sum++;
+    }
     perNode[node] = sum;
   }
   process.send?.({

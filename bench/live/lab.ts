@@ -127,6 +127,8 @@ export function alive(pid: number): boolean {
 export interface AgentSample {
   atMicros: number;
   seen: Record<string, number>;
+  /** Time of the newest flow in each agent's ring, read with `seen` in one answer. */
+  newestMicros: Record<string, number>;
   kernelLost: Record<string, number>;
   cpuSeconds: Record<string, number>;
   rssMiB: Record<string, number>;
@@ -135,22 +137,58 @@ export interface AgentSample {
 
 export async function sampleAgents(nodes: LabNode[]): Promise<AgentSample> {
   const atMicros = Date.now() * 1000;
-  const sample: AgentSample = { atMicros, seen: {}, kernelLost: {}, cpuSeconds: {}, rssMiB: {}, ring: {} };
+  const sample: AgentSample = {
+    atMicros,
+    seen: {},
+    newestMicros: {},
+    kernelLost: {},
+    cpuSeconds: {},
+    rssMiB: {},
+    ring: {},
+  };
   await Promise.all(
     nodes.map(async (n) => {
       if (!alive(n.agentPid)) throw new Error(`agent ${n.name} (pid ${n.agentPid}) is gone`);
       sample.cpuSeconds[n.name] = cpuSeconds(n.agentPid);
       sample.rssMiB[n.name] = rssMiB(n.agentPid);
-      const [st, lost] = await Promise.all([
-        serverStatus(`unix://${n.hubbleSocket}`),
-        kernelLost(n.agentSocket),
-      ]);
-      sample.seen[n.name] = st.seenFlows;
-      sample.ring[n.name] = { numFlows: st.numFlows, maxFlows: st.maxFlows };
+      const [newest, lost] = await Promise.all([newestFlow(n.agentSocket), kernelLost(n.agentSocket)]);
+      sample.seen[n.name] = newest.seen;
+      sample.newestMicros[n.name] = newest.micros;
+      sample.ring[n.name] = { numFlows: newest.inRing, maxFlows: newest.capacity };
       sample.kernelLost[n.name] = lost;
     }),
   );
   return sample;
+}
+
+/**
+ * The agent's newest flow and its counters from one local-API answer (GET /v1/flows?last=1): the
+ * flows seen_flows counted up to now are exactly those up to this flow's time.
+ */
+async function newestFlow(
+  agentSocket: string,
+): Promise<{ seen: number; micros: number; inRing: number; capacity: number }> {
+  const reply = await agentRequest<{
+    flows: { flow: { time?: string } }[];
+    counters: { flowsSeen: number; flowsInRing: number; capacity: number };
+  }>(agentSocket, 'GET', '/v1/flows?last=1', { timeoutMs: 20_000 });
+  const time = reply.flows[0]?.flow.time;
+  return {
+    seen: reply.counters.flowsSeen,
+    micros: time ? rfc3339Micros(time) : 0,
+    inRing: reply.counters.flowsInRing,
+    capacity: reply.counters.capacity,
+  };
+}
+
+/** RFC 3339 with up to 9 fractional digits -> Unix µs (Date.parse keeps only ms). */
+export function rfc3339Micros(text: string): number {
+  const dot = text.indexOf('.');
+  if (dot < 0) return Date.parse(text) * 1000;
+  let end = dot + 1;
+  while (end < text.length && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
+  const whole = Date.parse(text.slice(0, dot) + text.slice(end));
+  return whole * 1000 + Number(`${text.slice(dot + 1, end)}000000`.slice(0, 6));
 }
 
 export const sum = (values: Record<string, number>): number =>

@@ -10,8 +10,16 @@ export interface LostNotice {
 
 export type FollowerRequest =
   | { type: 'ready' }
-  /** Flows stamped in (fromMicros, toMicros], at the 10 ms granularity the follower counts in. */
-  | { type: 'window'; fromMicros: number; toMicros: number };
+  /**
+   * Flows stamped in (fromMicros, toMicros], or per node in its own window (the agents' newest
+   * flow times at two samples: exactly the flows their seen_flows counted in between).
+   */
+  | {
+      type: 'window';
+      fromMicros: number;
+      toMicros: number;
+      perNode?: Record<string, { fromMicros: number; toMicros: number }>;
+    };
 
 export type FollowerReply =
   | { type: 'ready'; connected: boolean }
