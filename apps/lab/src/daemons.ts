@@ -7,11 +7,13 @@ import {
   ETCD_PORT,
   HUBBLE_PORT,
   PREFIX,
+  PROMETHEUS_PORT,
   RELAY_METRICS_PORT,
   RELAY_FORWARD_PORT,
   RELAY_PORT,
   RELAY_SOCKET,
   UI_PORT,
+  UI_SOCKET,
   WIREGUARD_PORT,
   agentDaemon,
   agentDir,
@@ -23,7 +25,8 @@ import {
 import { AGENT_MAIN, LOOPBACK_MAIN, RELAY_MAIN, SUPERVISOR_MAIN, UI_MAIN } from './programs.js';
 import { startDaemon, type Daemon } from './shell.js';
 import { SUPERVISOR_DAEMON } from './supervisor.js';
-import { labPkiPaths } from './tls.js';
+import { RELAY_SERVER_NAME, labPkiPaths } from './tls.js';
+import { startNamespaceForward } from './forward.js';
 import { LabError } from './errors.js';
 
 /** The lab's etcd: the cluster store, on the control plane's fabric address and its loopback. */
@@ -134,16 +137,35 @@ export function startRelayForward(): Daemon {
   ]);
 }
 
-/** The web UI on loopback, a client of the relay's loopback forward (as a user's browser-side tool is). */
-export function startUi(): Daemon {
-  return startDaemon('ui', '', [
-    process.execPath,
-    UI_MAIN,
-    '--listen',
-    `127.0.0.1:${UI_PORT}`,
-    '--relay',
-    `127.0.0.1:${RELAY_FORWARD_PORT}`,
-  ]);
+/**
+ * The web UI where DESIGN.md places it, in the control plane: the relay over mTLS (its own client
+ * certificate), Prometheus on the control plane's loopback; served on 127.0.0.1:UI_PORT there and
+ * forwarded to the root namespace's loopback like Prometheus.
+ */
+export function startUi(spec: LabSpec): Daemon[] {
+  const pki = labPkiPaths(spec);
+  return [
+    startDaemon('ui', CONTROL_PLANE_NS, [
+      process.execPath,
+      UI_MAIN,
+      '--listen',
+      `127.0.0.1:${UI_PORT}`,
+      '--relay',
+      `${CONTROL_PLANE_ADDRESS}:${RELAY_PORT}`,
+      '--tls-ca-cert-files',
+      pki.ca,
+      '--tls-client-cert-file',
+      pki.ui.cert,
+      '--tls-client-key-file',
+      pki.ui.key,
+      '--tls-server-name',
+      RELAY_SERVER_NAME,
+      '--prometheus',
+      `http://127.0.0.1:${PROMETHEUS_PORT}`,
+    ]),
+    startNamespaceForward('forward-ui', CONTROL_PLANE_NS, UI_SOCKET, '127.0.0.1', UI_PORT),
+    startDaemon('ui-loopback', '', [process.execPath, LOOPBACK_MAIN, String(UI_PORT), UI_SOCKET]),
+  ];
 }
 
 /** Like the kubelet for the relay's Deployment: restarts the relay or its forward when one dies. */

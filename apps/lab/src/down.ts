@@ -11,6 +11,7 @@ import {
   PROMETHEUS_SOCKET,
   RELAY_SOCKET,
   UI_PORT,
+  UI_SOCKET,
   WIREGUARD_SOCKET_DIR,
 } from './names.js';
 import { commandLineOf, isAlive, sendSignal } from './process.js';
@@ -82,8 +83,8 @@ export async function labDownLocked(): Promise<DownResult> {
   return { namespaces, processes: pids.size };
 }
 
-/** The sockets of the lab's root-namespace forwards: the relay's, Prometheus's, Alertmanager's. */
-const LOOPBACK_SOCKETS = [RELAY_SOCKET, PROMETHEUS_SOCKET, ALERTMANAGER_SOCKET];
+/** The sockets of the lab's root-namespace forwards: the relay's, Prometheus's, Alertmanager's, the UI's. */
+const LOOPBACK_SOCKETS = [RELAY_SOCKET, PROMETHEUS_SOCKET, ALERTMANAGER_SOCKET, UI_SOCKET];
 
 function rootNamespacePids(): number[] {
   const found: number[] = [];

@@ -96,7 +96,10 @@ export const RELAY_PORT = 4245;
 export const RELAY_SOCKET = `${LAB_DIR}/relay.sock`;
 /** Where the root namespace reaches the relay (plain gRPC on loopback, like a kubectl port-forward). */
 export const RELAY_FORWARD_PORT = 4245;
-/** The web UI (apps/ui) in the root namespace, reading the relay through its loopback forward. */
+/**
+ * The web UI (apps/ui) in the control plane, a client of the relay over mTLS like the CLI's, on
+ * 127.0.0.1:UI_PORT there, forwarded to the same port on the root namespace's loopback.
+ */
 export const UI_PORT = 12000;
 export const UI_URL = `http://127.0.0.1:${UI_PORT}`;
 /** Prometheus metrics: every agent on its node's addresses, the relay in the control plane. */
@@ -111,6 +114,7 @@ export const MONITORING_DIR = `${LAB_DIR}/monitoring`;
 export const ALERTS_FILE = `${MONITORING_DIR}/alerts.jsonl`;
 export const PROMETHEUS_SOCKET = `${SOCKET_DIR}/prometheus.sock`;
 export const ALERTMANAGER_SOCKET = `${SOCKET_DIR}/alertmanager.sock`;
+export const UI_SOCKET = `${SOCKET_DIR}/ui.sock`;
 
 /** A socket under SOCKET_DIR for a process named `name`, its path short enough for sun_path. */
 export const socketIn = (name: string): string =>

@@ -16,7 +16,7 @@ test('the lab PKI: every certificate chains to the lab CA, agents carry their un
       { name: 'node2', address: '10.77.0.12' },
     ];
     const pki = await createLabPki({ nodes } as Parameters<typeof createLabPki>[0], dir);
-    const pairs = [pki.agents.node1, pki.agents.node2, pki.relayServer, pki.relayClient, pki.cli];
+    const pairs = [pki.agents.node1, pki.agents.node2, pki.relayServer, pki.relayClient, pki.cli, pki.ui];
     for (const pair of pairs) {
       assert.ok(pair);
       assert.match(openssl('verify', '-CAfile', pki.ca, pair.cert), /: OK/);
@@ -30,6 +30,9 @@ test('the lab PKI: every certificate chains to the lab CA, agents carry their un
     assert.match(relay, new RegExp(`DNS:${RELAY_SERVER_NAME}`));
     assert.match(relay, /IP Address:10\.77\.0\.254/);
     assert.match(openssl('x509', '-in', pki.cli.cert, '-noout', '-text'), /TLS Web Client Authentication/);
+    const ui = openssl('x509', '-in', pki.ui.cert, '-noout', '-text');
+    assert.match(ui, /Subject: CN ?= ?wirescope-ui/);
+    assert.match(ui, /TLS Web Client Authentication/);
     // No CSRs or extension files left behind.
     assert.deepEqual(
       readdirSync(dir).filter((f) => f.endsWith('.csr') || f.endsWith('.ext')),

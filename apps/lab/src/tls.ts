@@ -17,6 +17,8 @@ export interface LabPki {
   relayServer: CertPair;
   relayClient: CertPair;
   cli: CertPair;
+  /** The web UI's client certificate for the relay. */
+  ui: CertPair;
 }
 
 /** The name the relay's server certificate carries (hubble-relay's, so stock clients can verify it). */
@@ -44,6 +46,7 @@ export function labPkiPaths(spec: Pick<LabSpec, 'nodes'>, dir = TLS_DIR): LabPki
     relayServer: pairIn(dir, 'relay-server'),
     relayClient: pairIn(dir, 'relay-client'),
     cli: pairIn(dir, 'cli-client'),
+    ui: pairIn(dir, 'ui-client'),
   };
 }
 
@@ -108,5 +111,6 @@ export async function createLabPki(spec: Pick<LabSpec, 'nodes'>, dir = TLS_DIR):
   ]);
   await issue(dir, pki.relayClient, 'wirescope-relay', [client]);
   await issue(dir, pki.cli, 'wirescope-cli', [client]);
+  await issue(dir, pki.ui, 'wirescope-ui', [client]);
   return pki;
 }

@@ -133,14 +133,16 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
     );
     // A UI left by another run would answer the wait below while ours cannot bind the port.
     if (await uiAnswers()) throw new LabError(`something already serves ${UI_URL}; stop it and retry`);
-    const ui = startUi();
-    daemons.push(ui);
+    const ui = startUi(spec);
+    daemons.push(...ui);
     save(0);
     await waitFor(`the web UI to answer on ${UI_URL}`, 20_000, () => {
-      requireAlive([ui]);
+      requireAlive(ui);
       return uiAnswers();
     });
-    step(`web UI at ${UI_URL} (reads the relay through 127.0.0.1:${RELAY_FORWARD_PORT})`);
+    step(
+      `web UI in ${CONTROL_PLANE_NS} (relay over mTLS ${CONTROL_PLANE_ADDRESS}:${RELAY_PORT}) at ${UI_URL}`,
+    );
     daemons.push(startSupervisor());
     save(0);
     step(`supervisor restarts ${SUPERVISED.join(' and ')} if they die ('lab stop NAME' keeps one down)`);
