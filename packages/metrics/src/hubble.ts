@@ -164,6 +164,12 @@ class FlowMetric {
   private readonly podKeyed: { source: boolean; destination: boolean };
   /** "ns/pod" -> label sets that name it, for the deleted-pod cleanup */
   private readonly byPod = new Map<string, Map<string, Labels>>();
+  /**
+   * Increments since the last collection, by label values: prom-client's inc() hashes and
+   * validates its labels on every call, which was most of this hook's cost per flow; the counts
+   * go into the counter when it is read (its collect callback), so every scrape sees them all.
+   */
+  private readonly pending = new Map<string, { labels: Labels; count: number }>();
 
   constructor(
     private readonly shape: PluginShape,
@@ -175,7 +181,17 @@ class FlowMetric {
     const labelNames = shape.contextFirst
       ? [...this.context.labelNames, ...own]
       : [...own, ...this.context.labelNames];
-    this.counter = new Counter({ name: shape.name, help: shape.help, labelNames, registers: [registry] });
+    const pending = this.pending;
+    this.counter = new Counter({
+      name: shape.name,
+      help: shape.help,
+      labelNames,
+      registers: [registry],
+      collect(this: Counter) {
+        for (const { labels, count } of pending.values()) this.inc(labels, count);
+        pending.clear();
+      },
+    });
     this.podKeyed = this.context.podKeyed();
   }
 
@@ -186,19 +202,22 @@ class FlowMetric {
       const labels = this.shape.contextFirst ? {} : own;
       this.context.values(flow, labels);
       if (this.shape.contextFirst) Object.assign(labels, own);
-      this.counter.inc(labels);
-      if (this.podKeyed.source) this.index(flow.source?.namespace, flow.source?.podName, labels);
+      // one metric always builds its labels in the same order: the values name the series
+      const id = Object.values(labels).join('\u0000');
+      const counted = this.pending.get(id);
+      if (counted) counted.count++;
+      else this.pending.set(id, { labels, count: 1 });
+      if (this.podKeyed.source) this.index(flow.source?.namespace, flow.source?.podName, id, labels);
       if (this.podKeyed.destination)
-        this.index(flow.destination?.namespace, flow.destination?.podName, labels);
+        this.index(flow.destination?.namespace, flow.destination?.podName, id, labels);
     }
   }
 
-  private index(namespace: string | undefined, pod: string | undefined, labels: Labels): void {
+  private index(namespace: string | undefined, pod: string | undefined, id: string, labels: Labels): void {
     if (!pod) return;
     const key = `${namespace ?? ''}/${pod}`;
     let sets = this.byPod.get(key);
     if (!sets) this.byPod.set(key, (sets = new Map()));
-    const id = Object.values(labels).join('\u0000');
     if (!sets.has(id)) sets.set(id, { ...labels });
   }
 
@@ -207,6 +226,7 @@ class FlowMetric {
     const sets = this.byPod.get(key);
     if (!sets) return 0;
     this.byPod.delete(key);
+    for (const id of sets.keys()) this.pending.delete(id);
     for (const labels of sets.values()) this.counter.remove(labels);
     return sets.size;
   }
