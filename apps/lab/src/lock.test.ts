@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -41,6 +42,9 @@ test('a lock left by a process that is gone, a zombie, or whose pid was reused i
   const [line] = (await once(parent.stdout, 'data')) as [Buffer];
   const zombie = Number(line.toString().trim());
   process.kill(zombie, 'SIGKILL');
+  // the signal is delivered asynchronously: on a busy machine the child can still be running
+  for (let i = 0; i < 200 && procStat(zombie)?.state !== 'Z'; i++) await sleep(10);
+  assert.equal(procStat(zombie)?.state, 'Z', 'the killed child is a zombie');
   try {
     for (const holder of [`${exited} 1`, `${zombie}`, `${process.pid} 1`, 'garbage']) {
       const file = lockFile();
