@@ -10,7 +10,8 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { randomUUID } from 'node:crypto';
 import { FlowDecoder, FlowObserver, type EnrichContext, type NodeInfo } from '@wirescope/agent/flows';
-import { LAYOUT } from '@wirescope/events';
+import { LAYOUT, type RecordBatchLike } from '@wirescope/events';
+import { writeEventHeader, writePacketInfo } from '@wirescope/events/testing';
 import {
   EndpointSchema,
   FlowSchema,
@@ -49,33 +50,27 @@ const ctx: EnrichContext = {
 };
 
 /** A batch of to-crypto trace records of fresh connections (distinct source ports), TCP SYN|ACK. */
-function syntheticBatch(): { buffer: Buffer; offsets: Uint32Array; count: number } {
-  const H = LAYOUT.ws_event_header.fields;
-  const P = LAYOUT.ws_packet_info.fields;
+function syntheticBatch(): RecordBatchLike {
   const size = LAYOUT.ws_trace_event.size;
   const buffer = Buffer.alloc(size * RECORDS_PER_BATCH);
   for (let i = 0; i < RECORDS_PER_BATCH; i++) {
     const o = i * size;
-    buffer.writeUInt16LE(0x5753, o + H.magic.offset);
-    buffer.writeUInt8(1, o + H.version.offset);
-    buffer.writeUInt8(2, o + H.type.offset);
-    buffer.writeUInt16LE(size, o + H.len.offset);
-    buffer.writeUInt16LE(13, o + H.subtype.offset);
-    buffer.writeBigUInt64LE(5_000_000n + BigInt(i), o + H.ktime_ns.offset);
-    const at = o + LAYOUT.ws_trace_event.fields.pkt.offset;
-    Buffer.from([10, 244, 1, 11]).copy(buffer, at + P.saddr.offset);
-    Buffer.from([10, 244, 2, 10]).copy(buffer, at + P.daddr.offset);
-    buffer.writeUInt16LE(30000 + i, at + P.sport.offset);
-    buffer.writeUInt16LE(8080, at + P.dport.offset);
-    buffer.writeUInt32LE(9, at + P.ifindex.offset);
-    buffer.writeUInt32LE(1001, at + P.src_identity.offset);
-    buffer.writeUInt32LE(1002, at + P.dst_identity.offset);
-    buffer.writeUInt32LE(NODE2_ID, at + P.peer_node_id.offset);
-    buffer.writeUInt8(4, at + P.family.offset);
-    buffer.writeUInt8(6, at + P.protocol.offset);
-    buffer.writeUInt8(0x12, at + P.tcp_flags.offset);
-    buffer.writeUInt8(2, at + P.direction.offset);
-    buffer.writeUInt16LE(0x06, at + P.flags.offset);
+    writeEventHeader(buffer, o, { type: 2, subtype: 13, size, ktimeNs: 5_000_000n + BigInt(i) });
+    writePacketInfo(buffer, o + LAYOUT.ws_trace_event.fields.pkt.offset, {
+      saddr: [10, 244, 1, 11],
+      daddr: [10, 244, 2, 10],
+      sport: 30000 + i,
+      dport: 8080,
+      ifindex: 9,
+      srcIdentity: 1001,
+      dstIdentity: 1002,
+      peerNodeId: NODE2_ID,
+      family: 4,
+      protocol: 6,
+      tcpFlags: 0x12,
+      direction: 2,
+      flags: 0x06,
+    });
   }
   const offsets = Uint32Array.from({ length: RECORDS_PER_BATCH + 1 }, (_, i) => i * size);
   return { buffer, offsets, count: RECORDS_PER_BATCH };

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LAYOUT } from '@wirescope/events';
+import { recordBatch, writeEventHeader, writePacketInfo } from '@wirescope/events/testing';
 import { DropReason, Mechanism, TraceObservationPoint, Verdict, encryptionOf } from '@wirescope/flow';
 import { FlowDecoder } from './decode.js';
 import { FlowObserver } from './observer.js';
@@ -33,39 +34,30 @@ const ctx: EnrichContext = {
 /** A record laid out through the events layout table (the same offsets the C structs have). */
 function record(type: number, subtype: number, fill: (b: Buffer, pkt: number) => void, size: number): Buffer {
   const b = Buffer.alloc(size);
-  const H = LAYOUT.ws_event_header.fields;
-  b.writeUInt16LE(0x5753, H.magic.offset);
-  b.writeUInt8(1, H.version.offset);
-  b.writeUInt8(type, H.type.offset);
-  b.writeUInt16LE(size, H.len.offset);
-  b.writeUInt16LE(subtype, H.subtype.offset);
-  b.writeBigUInt64LE(5_000_000n, H.ktime_ns.offset);
+  writeEventHeader(b, 0, { type, subtype, size, ktimeNs: 5_000_000n });
   fill(b, 24);
   return b;
 }
 
 function packet(b: Buffer, at: number, flags: number): void {
-  const P = LAYOUT.ws_packet_info.fields;
-  Buffer.from([10, 244, 1, 11]).copy(b, at + P.saddr.offset);
-  Buffer.from([10, 244, 2, 10]).copy(b, at + P.daddr.offset);
-  b.writeUInt16LE(40000, at + P.sport.offset);
-  b.writeUInt16LE(8080, at + P.dport.offset);
-  b.writeUInt32LE(9, at + P.ifindex.offset);
-  b.writeUInt32LE(1001, at + P.src_identity.offset);
-  b.writeUInt32LE(1002, at + P.dst_identity.offset);
-  b.writeUInt32LE(NODE2_ID, at + P.peer_node_id.offset);
-  b.writeUInt8(4, at + P.family.offset);
-  b.writeUInt8(6, at + P.protocol.offset);
-  b.writeUInt8(0x02, at + P.tcp_flags.offset);
-  b.writeUInt8(2, at + P.direction.offset);
-  b.writeUInt16LE(flags, at + P.flags.offset);
+  writePacketInfo(b, at, {
+    saddr: [10, 244, 1, 11],
+    daddr: [10, 244, 2, 10],
+    sport: 40000,
+    dport: 8080,
+    ifindex: 9,
+    srcIdentity: 1001,
+    dstIdentity: 1002,
+    peerNodeId: NODE2_ID,
+    family: 4,
+    protocol: 6,
+    tcpFlags: 0x02,
+    direction: 2,
+    flags,
+  });
 }
 
-const batchOf = (...records: Buffer[]) => {
-  const offsets = [0];
-  for (const r of records) offsets.push((offsets.at(-1) ?? 0) + r.length);
-  return { buffer: Buffer.concat(records), offsets: Uint32Array.from(offsets), count: records.length };
-};
+const batchOf = recordBatch;
 
 test('a to-crypto trace becomes a Hubble flow with identities, encryption and peer', () => {
   const observer = new FlowObserver(ctx);

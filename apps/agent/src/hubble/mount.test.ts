@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LAYOUT } from '@wirescope/events';
+import { writeEventHeader, writePacketInfo } from '@wirescope/events/testing';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
@@ -29,18 +30,13 @@ const ctx: EnrichContext = {
 
 function traceRecord(): Buffer {
   const b = Buffer.alloc(LAYOUT.ws_trace_event.size);
-  const H = LAYOUT.ws_event_header.fields;
-  const P = LAYOUT.ws_packet_info.fields;
-  const at = LAYOUT.ws_trace_event.fields.pkt.offset;
-  b.writeUInt16LE(0x5753, H.magic.offset);
-  b.writeUInt8(1, H.version.offset);
-  b.writeUInt8(2, H.type.offset);
-  b.writeUInt16LE(b.length, H.len.offset);
-  b.writeUInt16LE(5, H.subtype.offset);
-  Buffer.from([10, 244, 1, 11]).copy(b, at + P.saddr.offset);
-  Buffer.from([10, 244, 2, 10]).copy(b, at + P.daddr.offset);
-  b.writeUInt8(4, at + P.family.offset);
-  b.writeUInt8(17, at + P.protocol.offset);
+  writeEventHeader(b, 0, { type: 2, subtype: 5, size: b.length });
+  writePacketInfo(b, LAYOUT.ws_trace_event.fields.pkt.offset, {
+    saddr: [10, 244, 1, 11],
+    daddr: [10, 244, 2, 10],
+    family: 4,
+    protocol: 17,
+  });
   return b;
 }
 
