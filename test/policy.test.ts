@@ -231,7 +231,12 @@ test('the default policy denies scanner -> db: no packet reaches db, DENIED verd
 const HUBBLE = spawnSync('sh', ['-c', 'command -v hubble'], { encoding: 'utf8' }).stdout.trim();
 
 function spawnHubble(args: string[]): string {
-  const res = spawnSync(HUBBLE, args, { encoding: 'utf8', timeout: 60_000 });
+  // stdin is no pipe: hubble observe reads flows from a piped stdin instead of the server
+  const res = spawnSync(HUBBLE, args, {
+    encoding: 'utf8',
+    timeout: 60_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   assert.equal(res.status, 0, res.stderr);
   return res.stdout;
 }

@@ -3,7 +3,7 @@
 // loopback forward on 127.0.0.1:4245, so the CLI works with its defaults.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { randomInt } from 'node:crypto';
@@ -293,6 +293,62 @@ test('observe --follow shows a new cross-node flow within 1 s of the packet', as
   } finally {
     await follower.stop();
   }
+});
+
+/** The stock hubble CLI, when this machine has one on PATH (it is no Debian or npm package). */
+const HUBBLE = spawnSync('sh', ['-c', 'command -v hubble'], { encoding: 'utf8' }).stdout.trim();
+
+function hubble(...args: string[]): string {
+  // stdin is no pipe: hubble observe reads flows from a piped stdin instead of the server
+  const res = spawnSync(HUBBLE, ['--server', 'localhost:4245', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  assert.equal(res.status, 0, `hubble ${args.join(' ')}: ${res.stderr}`);
+  return res.stdout;
+}
+
+test('the stock hubble CLI through the relay: status, trace summaries, kernel drops', async (t) => {
+  if (!HUBBLE) {
+    t.diagnostic('stock hubble CLI not on PATH: this test checked nothing');
+    return;
+  }
+  // hubble health-checks the Observer service (grpc.health.v1) before ServerStatus
+  const status = hubble('status');
+  assert.match(status, /^Healthcheck \(via localhost:4245\): Ok$/m);
+  assert.match(status, /^Connected Nodes: 3\/3$/m);
+  // hubble prints the deprecated Summary as each flow's closing parenthesis
+  const trace = await eventually('a SYN of a cross-node call in hubble observe', 15_000, () => {
+    const out = hubble('observe', '--from-pod', 'shop/frontend', '--to-pod', 'shop/api', '--last', '200');
+    return /shop\/frontend:\d+ \(ID:\d+\) -> shop\/api:8080 \(ID:\d+\) \S+ FORWARDED \(TCP Flags: SYN\)/.test(
+      out,
+    )
+      ? out
+      : undefined;
+  });
+  assert.doesNotMatch(trace, /\(\)$/m, 'no flow has an empty summary');
+  // the lab's udp-probe sends to a closed port of data/db: a kernel drop, never Cilium's
+  // "Interface" (3) or a bare number without its reason
+  const drops = await eventually('the udp-probe kernel drop in hubble observe', 15_000, () => {
+    const out = hubble(
+      'observe',
+      '--verdict',
+      'DROPPED',
+      '--to-pod',
+      'data/db',
+      '--protocol',
+      'udp',
+      '--last',
+      '50',
+    );
+    return /DROPPED/.test(out) ? out : undefined;
+  });
+  assert.match(
+    drops,
+    /ops\/udp-probe:\d+ \(ID:\d+\) <> data\/db:9999 \(ID:\d+\) .* DROPPED \(UDP; kernel drop: NO_SOCKET\)/,
+  );
+  assert.doesNotMatch(drops, /Interface/);
 });
 
 test('stopping an agent: the relay reports it unavailable within 5 s (status and NODE_UNAVAILABLE to a follower), and picks it up after restart', async () => {

@@ -1,13 +1,15 @@
-// The load side of bench:live: lab/workloads/loadgen.mjs started inside pod namespaces with
-// `ip netns exec` (the root namespace never sends to a lab address). One server and one client
+// The load side of bench:live: bench/live/loadgen.c (compiled here with cc) started inside pod
+// namespaces with `ip netns exec` (the root namespace never sends to a lab address). One server and one client
 // pod per node; each client alternates between the server on its own node (same-node, never
 // encrypted) and the server on the next node (cross-node, through WireGuard).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { LabLayout, LabPod } from './lab.js';
 
-const LOADGEN = fileURLToPath(new URL('../../lab/workloads/loadgen.mjs', import.meta.url));
+const LOADGEN_SRC = fileURLToPath(new URL('./loadgen.c', import.meta.url));
+const LOADGEN = fileURLToPath(new URL('../.output/loadgen', import.meta.url));
 export const LOAD_PORT = Number(process.env.BENCH_LOAD_PORT ?? 5402);
 
 export interface LoadPlan {
@@ -79,9 +81,16 @@ export async function planReachableLoad(layout: LabLayout): Promise<LoadPlan> {
   return { servers, clients };
 }
 
-function inPod(pod: LabPod, workload: object): ChildProcess {
-  return spawn('ip', ['netns', 'exec', pod.netns, process.execPath, LOADGEN], {
-    env: { ...process.env, WSL_WORKLOAD: JSON.stringify(workload), WSL_POD: pod.name },
+/** Compiles the load generator when its binary is missing or older than its source. */
+export function buildLoadgen(): void {
+  if (existsSync(LOADGEN) && statSync(LOADGEN).mtimeMs > statSync(LOADGEN_SRC).mtimeMs) return;
+  mkdirSync(fileURLToPath(new URL('../.output/', import.meta.url)), { recursive: true });
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', LOADGEN, LOADGEN_SRC], { stdio: 'inherit' });
+}
+
+function inPod(pod: LabPod, args: string[]): ChildProcess {
+  buildLoadgen();
+  return spawn('ip', ['netns', 'exec', pod.netns, LOADGEN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -113,7 +122,7 @@ function firstLine(child: ChildProcess, what: string, timeoutMs: number): Promis
 export async function startServers(plan: LoadPlan): Promise<{ stop(): Promise<void> }> {
   const children = plan.servers.map((pod) => ({
     pod,
-    child: inPod(pod, { mode: 'serve', port: LOAD_PORT }),
+    child: inPod(pod, ['serve', String(LOAD_PORT)]),
   }));
   const stop = async () => {
     await Promise.all(
@@ -145,7 +154,7 @@ export async function runLoad(
   durationMs: number,
 ): Promise<LoadReport> {
   const runs = plan.clients.map(async ({ pod, targets }) => {
-    const child = inPod(pod, { mode: 'load', targets, rate: ratePerClient, durationMs });
+    const child = inPod(pod, ['load', String(ratePerClient), String(durationMs), ...targets]);
     const killer = setTimeout(() => child.kill('SIGKILL'), durationMs + 15_000);
     try {
       return JSON.parse(
