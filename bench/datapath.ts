@@ -11,7 +11,7 @@
 // removed for the arm and put back after). Only lab namespaces carry traffic.
 //
 //   npm run bench:datapath      (brings a lab up and down unless one is already running)
-//   BENCH_ROUNDS=8 BENCH_WARMUP=1 BENCH_SECONDS=4 BENCH_POLICY_ROUNDS=4 BENCH_PIN=0
+//   BENCH_ROUNDS=8 BENCH_WARMUP=1 BENCH_SECONDS=4 BENCH_POLICY_ROUNDS=4 (0: no policy arm) BENCH_PIN=0
 import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ import {
   pinProcess,
   udpRcvbufErrors,
   wireguardGoPid,
+  wireguardRcvbuf,
 } from './datapath/host.js';
 import { formatSpread, median, spread } from './datapath/stats.js';
 import {
@@ -246,6 +247,34 @@ function cpuSummary(samples: Sample[]): { perProcess: string; busiestAgent: numb
   return { perProcess, busiestAgent };
 }
 
+/**
+ * The policy arm: no policy at all versus 100 rules on both pods, paired per round (the lab's
+ * default policies are removed for it and put back after).
+ */
+async function policyArm(): Promise<Paired> {
+  must('policy delete (lab defaults)', cli('policy', 'delete', '-f', DEFAULT_POLICIES));
+  writeFileSync(POLICY_FILE, benchPolicy(PORT));
+  let policyOn = false;
+  const policy = (want: boolean): Arm => ({
+    name: want ? 'policy' : 'none',
+    enter: async () => {
+      if (policyOn === want) return;
+      if (want) must('policy apply', cli('policy', 'apply', '-f', POLICY_FILE));
+      else must('policy delete', cli('policy', 'delete', 'bench-100-rules', '-n', 'shop'));
+      policyOn = want;
+      await policyProgrammed(want);
+    },
+  });
+  try {
+    await policyProgrammed(false);
+    return await pairedRounds('policy', policy(true), policy(false), POLICY_ROUNDS);
+  } finally {
+    rmSync(POLICY_FILE, { force: true });
+    cli('policy', 'delete', 'bench-100-rules', '-n', 'shop');
+    cli('policy', 'apply', '-f', DEFAULT_POLICIES);
+  }
+}
+
 async function main(): Promise<void> {
   let ownLab = false;
   if (!labState()) {
@@ -285,11 +314,13 @@ async function main(): Promise<void> {
         unpin.push(pinProcess(pid, cpu));
       }
     }
+    const rcvbuf = ['node1', 'node2'].map((n) => `${n}=${wireguardRcvbuf(`wsl-${n}`) ?? '?'}`).join(' ');
     console.log(
       `datapath: ${WARMUP} warm-up + ${ROUNDS} rounds of 4 transfers (ABBA) of ${SECONDS} s (iperf3 -O ${OMIT}); ` +
         (PIN
           ? `pinned: iperf3 client + wireguard-go node1 on CPU ${CLIENT_CPU}, server + wireguard-go node2 on CPU ${SERVER_CPU}`
-          : 'not pinned'),
+          : 'not pinned') +
+        `; wireguard-go UDP receive buffer (bytes): ${rcvbuf}`,
     );
     await settle(30_000);
     const dp = await pairedRounds('datapath', datapath(true), datapath(false), ROUNDS);
@@ -304,29 +335,7 @@ async function main(): Promise<void> {
     });
     const bpfCpu = costs.reduce((a, c) => a + c.cpuPct, 0);
 
-    // policy arm: no policy at all versus 100 rules on both pods, paired per round
-    must('policy delete (lab defaults)', cli('policy', 'delete', '-f', DEFAULT_POLICIES));
-    writeFileSync(POLICY_FILE, benchPolicy(PORT));
-    let policyOn = false;
-    const policy = (want: boolean): Arm => ({
-      name: want ? 'policy' : 'none',
-      enter: async () => {
-        if (policyOn === want) return;
-        if (want) must('policy apply', cli('policy', 'apply', '-f', POLICY_FILE));
-        else must('policy delete', cli('policy', 'delete', 'bench-100-rules', '-n', 'shop'));
-        policyOn = want;
-        await policyProgrammed(want);
-      },
-    });
-    let pol: Paired;
-    try {
-      await policyProgrammed(false);
-      pol = await pairedRounds('policy', policy(true), policy(false), POLICY_ROUNDS);
-    } finally {
-      rmSync(POLICY_FILE, { force: true });
-      cli('policy', 'delete', 'bench-100-rules', '-n', 'shop');
-      cli('policy', 'apply', '-f', DEFAULT_POLICIES);
-    }
+    const pol = POLICY_ROUNDS > 0 ? await policyArm() : undefined;
 
     const attachedCpu = cpuSummary(dp.test);
     const detachedCpu = cpuSummary(dp.base);
@@ -348,12 +357,14 @@ async function main(): Promise<void> {
           )
           .join('; '),
     );
-    console.log(
-      `policy per-round ratios (policy/none, ABBA): ${pol.ratios.map((r) => r.toFixed(3)).join(' ')}`,
-    );
-    console.log(
-      `datapath policy_mbps=${median(pol.test.map((s) => s.mbps)).toFixed(0)} no_policy_mbps=${median(pol.base.map((s) => s.mbps)).toFixed(0)} ${formatSpread('policy_ratio', spread(pol.ratios))} rounds=${pol.ratios.length} target=0.98`,
-    );
+    if (pol) {
+      console.log(
+        `policy per-round ratios (policy/none, ABBA): ${pol.ratios.map((r) => r.toFixed(3)).join(' ')}`,
+      );
+      console.log(
+        `datapath policy_mbps=${median(pol.test.map((s) => s.mbps)).toFixed(0)} no_policy_mbps=${median(pol.base.map((s) => s.mbps)).toFixed(0)} ${formatSpread('policy_ratio', spread(pol.ratios))} rounds=${pol.ratios.length} target=0.98`,
+      );
+    }
     console.log(
       `datapath probes_mbps=${median(dp.test.map((s) => s.mbps)).toFixed(0)} bare_mbps=${median(dp.base.map((s) => s.mbps)).toFixed(0)} ${formatSpread('ratio', spread(dp.ratios))} rounds=${dp.ratios.length} pinned=${PIN ? 'yes' : 'no'} agent_cpu_pct=${attachedCpu.busiestAgent.toFixed(1)} agent_cpu_bare_pct=${detachedCpu.busiestAgent.toFixed(1)} bpf_cpu_pct=${bpfCpu.toFixed(1)} target=0.97`,
     );

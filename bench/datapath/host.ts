@@ -158,3 +158,21 @@ export async function bpfProgramCosts(during: () => Promise<number>): Promise<Pr
     return { name, runs, nsPerRun: runs ? ns / runs : 0, cpuPct: (ns / 1e9 / seconds) * 100 };
   });
 }
+
+/**
+ * The receive buffer limit (bytes, `ss` skmem rb) of wireguard-go's IPv4 UDP socket in a node's
+ * namespace: what it holds before the kernel drops datagrams with SOCKET_RCVBUFF.
+ */
+export function wireguardRcvbuf(namespace: string, port = 51871): number | undefined {
+  try {
+    // the IPv4 socket is listed before the IPv6 one (`-4` lists neither on this iproute2)
+    const out = execFileSync('ip', ['netns', 'exec', namespace, 'ss', '-H', '-uamn', `sport = :${port}`], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const rb = /skmem:\([^)]*\brb(\d+)/.exec(out)?.[1];
+    return rb ? Number(rb) : undefined;
+  } catch {
+    return undefined;
+  }
+}
