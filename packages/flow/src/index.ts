@@ -24,3 +24,5 @@ export * from './summary.js';
 export * from './fixtures.js';
 export * from './compiled-encoder.js';
 export * from './factory.js';
+export * from './record.js';
+export * from './record-writer.js';

@@ -135,3 +135,48 @@ export function ciliumSummary(flow: Flow): string {
   if (version === IPVersion.IPv6) return 'IPv6';
   return flow.ethernet ? 'Ethernet' : '';
 }
+
+/** "TCP Flags: ..." by the kernel's flag byte (FIN 0x01 ... CWR 0x80, NS 0x100), built on first use. */
+const tcpSummariesByBits: (string | undefined)[] = new Array(512);
+const kernelOrder = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR', 'NS'] as const;
+
+function tcpSummaryOfBits(bits: number): string {
+  let summary = tcpSummariesByBits[bits & 511];
+  if (summary === undefined) {
+    const flags: Partial<Record<(typeof kernelOrder)[number], boolean>> = {};
+    kernelOrder.forEach((name, i) => {
+      if (bits & (1 << i)) flags[name] = true;
+    });
+    summary = tcpSummary(flags as TCPFlags);
+    tcpSummariesByBits[bits & 511] = summary;
+  }
+  return summary;
+}
+
+/**
+ * ciliumSummary of a flow given flat (a FlowRecord's fields): `l4` is the Layer4 case (-1 none, 0
+ * empty, 1 TCP, 2 UDP, 3 ICMPv4, 4 ICMPv6, 5 SCTP), `tcpFlags` the kernel's flag byte (-1: none).
+ */
+export function l4Summary(
+  l4: number,
+  tcpFlags: number,
+  icmpType: number,
+  icmpCode: number,
+  ipVersion: number,
+): string {
+  switch (l4) {
+    case 1:
+      return tcpFlags < 0 ? tcpSummary(undefined) : tcpSummaryOfBits(tcpFlags);
+    case 2:
+      return 'UDP';
+    case 5:
+      return 'SCTP';
+    case 3:
+      return `ICMPv4 ${icmpTypeCode(icmpv4, icmpType, icmpCode)}`;
+    case 4:
+      return `ICMPv6 ${icmpTypeCode(icmpv6, icmpType, icmpCode)}`;
+  }
+  if (ipVersion === IPVersion.IPv4) return 'IPv4';
+  if (ipVersion === IPVersion.IPv6) return 'IPv6';
+  return '';
+}

@@ -1,0 +1,325 @@
+// The record writer: a FlowRecord -> GetFlowsResponse{flow, node_name, time} bytes in one pass,
+// byte-identical to encodeFlowResponse(toBinary(FlowSchema, recordToFlow(r)), r.nodeName, t) with
+// t = recordTimeMicros(r). It writes only the fields a record has (the compiled encoder tests
+// each of Flow's ~40 fields and looks up every frozen member's memoized bytes in a WeakMap),
+// copies the shared endpoints' and extension's bytes, and writes the response around the flow
+// in the same buffer (no second copy of the flow, no search for it afterwards). Fields go in
+// field-number order with proto3 presence, as toBinary writes them.
+import { RecordL4, type FlowRecord } from './record.js';
+
+// Results are views of shared blocks, as Node's Buffer pool gives out (and encodeFlowResponse's).
+const BLOCK = 256 * 1024;
+let buf = new Uint8Array(BLOCK);
+let next = 0;
+const te = new TextEncoder();
+
+function tag(field: number, wireType: number): number {
+  return ((field << 3) | wireType) >>> 0;
+}
+const T_EVENT_TYPE = tag(19, 2);
+const T_TRAFFIC_DIRECTION = tag(22, 0);
+const T_POLICY_MATCH_TYPE = tag(23, 0);
+const T_TRACE_POINT = tag(24, 0);
+const T_DROP_REASON_DESC = tag(25, 0);
+const T_IS_REPLY = tag(26, 2);
+const T_INTERFACE = tag(28, 2);
+const T_UUID = tag(34, 2);
+const T_TRACE_REASON = tag(36, 0);
+const T_SUMMARY = tag(100000, 2);
+const T_EXTENSIONS = tag(150000, 2);
+const T_NODE_NAME = tag(1000, 2);
+const T_TIME = tag(1001, 2);
+/** Layer4's oneof members by RecordL4 case (field number = case). */
+const L4_TAGS = [0, tag(1, 2), tag(2, 2), tag(3, 2), tag(4, 2), tag(5, 2)];
+
+function u32(p: number, v: number): number {
+  while (v > 127) {
+    buf[p++] = (v & 127) | 128;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
+}
+
+/** int32 (enums): negative values take ten bytes, as protobuf writes them. */
+function i32(p: number, v: number): number {
+  if (v >= 0) return u32(p, v);
+  for (let i = 0; i < 9; i++) {
+    buf[p++] = (v & 127) | 128;
+    v >>= 7;
+  }
+  buf[p++] = 1;
+  return p;
+}
+
+/** A non-negative integer up to 2^53 (int64 seconds) as a varint. */
+function uint53(p: number, n: number): number {
+  while (n > 127) {
+    buf[p++] = (n % 128) | 128;
+    n = Math.floor(n / 128);
+  }
+  buf[p++] = n;
+  return p;
+}
+
+/** int64 seconds before 1970: two's complement, ten bytes. */
+function negativeInt64(p: number, n: number): number {
+  let v = BigInt.asUintN(64, BigInt(n));
+  while (v > 127n) {
+    buf[p++] = Number(v & 127n) | 128;
+    v >>= 7n;
+  }
+  buf[p++] = Number(v);
+  return p;
+}
+
+function varintSize(n: number): number {
+  return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : n < 268435456 ? 4 : 5;
+}
+
+/** A string field's length and UTF-8 bytes (room for 3 bytes per UTF-16 unit + 5 is ensured). */
+function str(p: number, s: string): number {
+  const n = s.length;
+  if (n < 128) {
+    const start = p + 1;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 127) break;
+      buf[start + i] = c;
+    }
+    if (i === n) {
+      buf[p] = n;
+      return start + n;
+    }
+  }
+  const reserved = varintSize(3 * n);
+  const start = p + reserved;
+  const written = te.encodeInto(s, buf.subarray(start)).written;
+  const needed = varintSize(written);
+  if (needed < reserved) buf.copyWithin(p + needed, start, start + written);
+  return u32(p, written) + written;
+}
+
+function bytes(p: number, b: Uint8Array): number {
+  p = u32(p, b.length);
+  buf.set(b, p);
+  return p + b.length;
+}
+
+/** Writes the length of buf[start, p) into the `reserved` bytes before start, moving the body to fit. */
+function finish(start: number, p: number, reserved: number): number {
+  const len = p - start;
+  const k = varintSize(len);
+  const at = start - reserved;
+  if (k !== reserved) {
+    buf.copyWithin(at + k, start, p);
+    p += k - reserved;
+  }
+  u32(at, len);
+  return p;
+}
+
+/** Bytes the record's fields can take at most. */
+function bound(r: FlowRecord): number {
+  return (
+    256 +
+    3 *
+      (r.uuid.length +
+        r.ipSource.length +
+        r.ipDestination.length +
+        2 * r.nodeName.length +
+        r.interfaceName.length +
+        r.summary.length) +
+    (r.source ? r.source.bytes.length : 0) +
+    (r.destination ? r.destination.bytes.length : 0) +
+    (r.extensions ? r.extensions.bytes.length : 0)
+  );
+}
+
+function writeFlow(r: FlowRecord, p: number): number {
+  // 1 time: a Timestamp message (present: every record has one)
+  buf[p++] = 0x0a;
+  let s = ++p;
+  if (r.timeSeconds > 0) {
+    buf[p++] = 0x08;
+    p = uint53(p, r.timeSeconds);
+  } else if (r.timeSeconds < 0) {
+    buf[p++] = 0x08;
+    p = negativeInt64(p, r.timeSeconds);
+  }
+  if (r.timeNanos !== 0) {
+    buf[p++] = 0x10;
+    p = i32(p, r.timeNanos);
+  }
+  p = finish(s, p, 1);
+  if (r.verdict !== 0) {
+    buf[p++] = 0x10;
+    p = i32(p, r.verdict);
+  }
+  if (r.dropReason !== 0) {
+    buf[p++] = 0x18;
+    p = u32(p, r.dropReason);
+  }
+  if (r.hasIP) {
+    buf[p++] = 0x2a;
+    s = ++p;
+    if (r.ipSource !== '') {
+      buf[p++] = 0x0a;
+      p = str(p, r.ipSource);
+    }
+    if (r.ipDestination !== '') {
+      buf[p++] = 0x12;
+      p = str(p, r.ipDestination);
+    }
+    if (r.ipVersion !== 0) {
+      buf[p++] = 0x18;
+      p = i32(p, r.ipVersion);
+    }
+    if (r.ipEncrypted) {
+      buf[p++] = 0x20;
+      buf[p++] = 1;
+    }
+    p = finish(s, p, 1);
+  }
+  if (r.l4 !== RecordL4.ABSENT) p = writeLayer4(r, p);
+  if (r.source) {
+    buf[p++] = 0x42;
+    p = bytes(p, r.source.bytes);
+  }
+  if (r.destination) {
+    buf[p++] = 0x4a;
+    p = bytes(p, r.destination.bytes);
+  }
+  if (r.type !== 0) {
+    buf[p++] = 0x50;
+    p = i32(p, r.type);
+  }
+  if (r.nodeName !== '') {
+    buf[p++] = 0x5a;
+    p = str(p, r.nodeName);
+  }
+  if (r.eventType >= 0) {
+    p = u32(p, T_EVENT_TYPE);
+    s = ++p;
+    if (r.eventType !== 0) {
+      buf[p++] = 0x08;
+      p = i32(p, r.eventType);
+    }
+    if (r.eventSubType !== 0) {
+      buf[p++] = 0x10;
+      p = i32(p, r.eventSubType);
+    }
+    p = finish(s, p, 1);
+  }
+  if (r.trafficDirection !== 0) p = i32(u32(p, T_TRAFFIC_DIRECTION), r.trafficDirection);
+  if (r.policyMatchType !== 0) p = u32(u32(p, T_POLICY_MATCH_TYPE), r.policyMatchType);
+  if (r.traceObservationPoint !== 0) p = i32(u32(p, T_TRACE_POINT), r.traceObservationPoint);
+  if (r.dropReasonDesc !== 0) p = i32(u32(p, T_DROP_REASON_DESC), r.dropReasonDesc);
+  if (r.isReply >= 0) {
+    p = u32(p, T_IS_REPLY);
+    if (r.isReply === 1) {
+      buf[p++] = 2;
+      buf[p++] = 0x08;
+      buf[p++] = 1;
+    } else buf[p++] = 0;
+  }
+  if (r.interfaceIndex >= 0) {
+    p = u32(p, T_INTERFACE);
+    s = ++p;
+    if (r.interfaceIndex !== 0) {
+      buf[p++] = 0x08;
+      p = u32(p, r.interfaceIndex);
+    }
+    if (r.interfaceName !== '') {
+      buf[p++] = 0x12;
+      p = str(p, r.interfaceName);
+    }
+    p = finish(s, p, 1);
+  }
+  if (r.uuid !== '') p = str(u32(p, T_UUID), r.uuid);
+  if (r.traceReason !== 0) p = i32(u32(p, T_TRACE_REASON), r.traceReason);
+  if (r.summary !== '') p = str(u32(p, T_SUMMARY), r.summary);
+  if (r.extensions) p = bytes(u32(p, T_EXTENSIONS), r.extensions.bytes);
+  return p;
+}
+
+function writeLayer4(r: FlowRecord, p: number): number {
+  buf[p++] = 0x32;
+  const s = ++p;
+  const c = r.l4;
+  if (c >= RecordL4.TCP && c <= RecordL4.SCTP) {
+    buf[p++] = L4_TAGS[c]!;
+    const inner = ++p;
+    if (c === RecordL4.ICMPv4 || c === RecordL4.ICMPv6) {
+      if (r.icmpType !== 0) {
+        buf[p++] = 0x08;
+        p = u32(p, r.icmpType);
+      }
+      if (r.icmpCode !== 0) {
+        buf[p++] = 0x10;
+        p = u32(p, r.icmpCode);
+      }
+    } else {
+      if (r.sourcePort !== 0) {
+        buf[p++] = 0x08;
+        p = u32(p, r.sourcePort);
+      }
+      if (r.destinationPort !== 0) {
+        buf[p++] = 0x10;
+        p = u32(p, r.destinationPort);
+      }
+      if (c === RecordL4.TCP && r.tcpFlags >= 0) {
+        buf[p++] = 0x1a;
+        const f = ++p;
+        // TCPFlags' fields 1..9 are FIN..NS, the kernel's bit order
+        for (let i = 0; i < 9; i++)
+          if (r.tcpFlags & (1 << i)) {
+            buf[p++] = (i + 1) << 3;
+            buf[p++] = 1;
+          }
+        p = finish(f, p, 1);
+      }
+    }
+    p = finish(inner, p, 1);
+  }
+  return finish(s, p, 1);
+}
+
+/**
+ * The encoded GetFlowsResponse of a record: flow, node_name (r.nodeName, omitted when empty) and
+ * time (the flow's, at µs resolution, as the ring keys it). A view of a shared block.
+ */
+export function encodeRecordResponse(r: FlowRecord): Uint8Array {
+  const most = bound(r);
+  if (next + most > buf.length) {
+    buf = new Uint8Array(Math.max(BLOCK, most));
+    next = 0;
+  }
+  const start = next;
+  let p = start;
+  buf[p++] = 0x0a;
+  // a flow is 128 B to 16 KiB: two length bytes reserved, moved when it needs one or three
+  p += 2;
+  p = finish(start + 3, writeFlow(r, start + 3), 2);
+  if (r.nodeName !== '') {
+    p = str(u32(p, T_NODE_NAME), r.nodeName);
+  }
+  p = u32(p, T_TIME);
+  const s = ++p;
+  if (r.timeSeconds > 0) {
+    buf[p++] = 0x08;
+    p = uint53(p, r.timeSeconds);
+  } else if (r.timeSeconds < 0) {
+    buf[p++] = 0x08;
+    p = negativeInt64(p, r.timeSeconds);
+  }
+  const nanos = r.timeNanos - (r.timeNanos % 1000);
+  if (nanos !== 0) {
+    buf[p++] = 0x10;
+    p = i32(p, nanos);
+  }
+  p = finish(s, p, 1);
+  next = (p + 7) & ~7;
+  return new Uint8Array(buf.buffer, start, p - start);
+}
