@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { restoreHostSettings } from './host-sysctl.js';
 import { withLabLock } from './lock.js';
 import {
   ALERTMANAGER_SOCKET,
@@ -45,7 +46,7 @@ function processesIn(namespace: string): Promise<number[]> {
 /**
  * Removes everything the lab made, whether or not a state file survived: every process inside a
  * lab namespace, recorded daemons, the namespaces (and with them every link), wireguard-go
- * sockets, and /run/wirescope-lab.
+ * sockets, and /run/wirescope-lab; puts back the host settings it raised (host-sysctl.ts).
  */
 export function labDown(progress?: Progress): Promise<DownResult> {
   return withLabLock(() => labDownLocked(), progress);
@@ -79,6 +80,7 @@ export async function labDownLocked(): Promise<DownResult> {
       if (name.startsWith(`${PREFIX}-`)) rmSync(join(WIREGUARD_SOCKET_DIR, name), { force: true });
     }
   }
+  restoreHostSettings();
   rmSync(LAB_DIR, { recursive: true, force: true });
   return { namespaces, processes: pids.size };
 }

@@ -10,6 +10,8 @@ export const PID_DIR = `${LAB_DIR}/pids`;
 export const SOCKET_DIR = `${LAB_DIR}/sockets`;
 export const ETCD_DATA_DIR = `${LAB_DIR}/etcd`;
 export const DNS_ZONE_FILE = `${LAB_DIR}/dns-zone.json`;
+/** The machine's own values of the host settings the lab raised (host-sysctl.ts), for `lab down`. */
+export const HOST_SYSCTL_FILE = `${LAB_DIR}/host-sysctl.json`;
 export const WIREGUARD_SOCKET_DIR = '/var/run/wireguard';
 
 export const FABRIC_NS = `${PREFIX}-fabric`;
@@ -128,6 +130,7 @@ const LAB_DIR_ENTRIES = [
   SOCKET_DIR,
   ETCD_DATA_DIR,
   DNS_ZONE_FILE,
+  HOST_SYSCTL_FILE,
   TLS_DIR,
   RELAY_SOCKET,
   MONITORING_DIR,

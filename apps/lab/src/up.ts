@@ -6,6 +6,7 @@ import { ALERTMANAGER_URL, PROMETHEUS_URL, monitoringReady, startMonitoring } fr
 import { labDownLocked, labNamespaces, type Progress } from './down.js';
 import { startNamespaceForward } from './forward.js';
 import { LabError } from './errors.js';
+import { applyHostSettings } from './host-sysctl.js';
 import { withLabLock } from './lock.js';
 import {
   CONTROL_PLANE_NS,
@@ -68,6 +69,9 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
     await createLabPki(spec);
     step('lab CA and certificates (agents, relay, CLI) created');
     await createTopology(spec, step);
+    // before the agents: wireguard-go's socket takes its buffer when it is created
+    for (const change of applyHostSettings())
+      step(`host setting for the lab (lab down restores it): ${change}`);
 
     daemons.push(
       startEtcd(),
