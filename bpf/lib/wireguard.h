@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "maps.h"
+#include "packet.h"
 #include "ringbuf.h"
 
 #define WG_INITIATION 1
@@ -51,7 +52,7 @@ static __always_inline int ws_wireguard_observe(struct __sk_buff *skb, const str
 	if (skb->len < l4_off + 8 + sizeof(msg))
 		return 0;
 	payload_len = skb->len - l4_off - 8;
-	if (bpf_skb_load_bytes(skb, l4_off + 8, msg, sizeof(msg)) < 0)
+	if (ws_load(skb, l4_off + 8, msg, sizeof(msg)) < 0)
 		return 0;
 	type = msg[0];
 	if (msg[1] || msg[2] || msg[3])
