@@ -6,20 +6,21 @@
 // next to a baseline of the same client reading one agent directly. The client is its own process
 // (BENCH_CLIENT=worker: a worker thread); on this 2-core machine agents, relay and client share
 // two cores. BENCH_RELAY_ARGS adds relay flags (e.g. "--merge-window-ms 50"); BENCH_PUSH=flows
-// has the agents push Flow messages (the agent's live path, each encoded by the ring) instead of
-// pre-encoded recorded bytes.
+// has the agents push flow records (the agent's live path, each written to bytes by the ring)
+// instead of pre-encoded recorded bytes.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { create } from '@bufbuild/protobuf';
 import {
-  FlowSchema,
   encodeFlowWithoutTime,
   loadRecordedFlows,
-  messageFactory,
-  type Flow,
+  newFlowRecord,
+  recordFromFlow,
+  recordSummary,
+  type FlowEndpoint,
+  type FlowRecord,
 } from '@wirescope/flow';
 import { Observer, ObserverServer, defaultFlowBatchLimits } from '@wirescope/observer';
 
@@ -36,46 +37,40 @@ const flowBatchLimits = {
   maxResponses: Number(process.env.BENCH_BATCH_RESPONSES ?? defaultFlowBatchLimits.maxResponses),
   maxBytes: Number(process.env.BENCH_BATCH_BYTES ?? defaultFlowBatchLimits.maxBytes),
 };
-const timestampFromMicros = (micros: number) => ({
-  $typeName: 'google.protobuf.Timestamp' as const,
-  seconds: BigInt(Math.floor(micros / 1e6)),
-  nanos: (micros % 1e6) * 1000,
-});
 const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 const recordedFlows = loadRecordedFlows();
 const recorded = recordedFlows.map(encodeFlowWithoutTime);
-// BENCH_PUSH=flows: agents push Flow messages (the live path: the agent's enrich stage hands the
-// observer a message, which the ring encodes) instead of pre-encoded recorded bytes. As enrich
-// does, each pushed flow is a fresh top-level message sharing its endpoints and encryption
-// extension with the other flows of the same pods, frozen (the encoder writes those once).
+// BENCH_PUSH=flows: agents push flow records (the live path: the agent's enrich stage fills a
+// FlowRecord per event and hands it to the observer, whose ring writes the response bytes from
+// it) instead of pre-encoded recorded bytes. As enrich does, each pushed flow is a fresh record
+// sharing its endpoints and encryption extension (FlowEndpoint, FlowExtension: frozen, with
+// their bytes) with the other flows of the same pods, and carrying Cilium's Summary. A record
+// holds what enrich sets: the recordings' Ethernet and node labels are not in it.
 const pushFlows = process.env.BENCH_PUSH === 'flows';
-function deepFreeze<T extends object>(value: T): T {
-  for (const v of Object.values(value))
-    if (typeof v === 'object' && v !== null && !(v instanceof Uint8Array)) deepFreeze(v);
-  return Object.freeze(value);
-}
-const newFlow = messageFactory(FlowSchema);
-const zeroFlow = newFlow() as Record<string, unknown>;
-/** Per recorded flow, the fields enrich would set on a fresh message (the others stay zero). */
+const sharedEndpoints = new Map<string, FlowEndpoint>();
+const shared = (ep: FlowEndpoint | undefined) => {
+  if (!ep) return undefined;
+  const key = Buffer.from(ep.bytes).toString('hex');
+  if (!sharedEndpoints.has(key)) sharedEndpoints.set(key, ep);
+  return sharedEndpoints.get(key);
+};
+const zeroRecord = newFlowRecord() as unknown as Record<string, unknown>;
+/** Per recorded flow, the record fields enrich would set on a fresh record (the others stay zero). */
 const liveTemplates = recordedFlows.map((flow) => {
-  const copy = create(FlowSchema, flow);
-  if (copy.source) deepFreeze(copy.source);
-  if (copy.destination) deepFreeze(copy.destination);
-  if (copy.extensions) deepFreeze(copy.extensions);
-  const fields = Object.entries(copy).filter(
-    ([key, value]) =>
-      key !== 'time' && JSON.stringify(value, bigints) !== JSON.stringify(zeroFlow[key], bigints),
+  const r = recordFromFlow(flow);
+  r.summary = recordSummary(r);
+  r.source = shared(r.source);
+  r.destination = shared(r.destination);
+  return Object.entries(r).filter(
+    ([key, value]) => key !== 'timeSeconds' && key !== 'timeNanos' && value !== zeroRecord[key],
   );
-  return fields;
 });
-function bigints(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? String(value) : value;
-}
-function liveFlow(fields: [string, unknown][], time: Flow['time']): Flow {
-  const flow = newFlow() as Record<string, unknown>;
-  for (const [key, value] of fields) flow[key] = value;
-  flow.time = time;
-  return flow as unknown as Flow;
+function liveRecord(fields: [string, unknown][], seconds: number, nanos: number): FlowRecord {
+  const r = newFlowRecord() as unknown as Record<string, unknown>;
+  for (const [key, value] of fields) r[key] = value;
+  r.timeSeconds = seconds;
+  r.timeNanos = nanos;
+  return r as unknown as FlowRecord;
 }
 
 interface Agent {
@@ -116,9 +111,10 @@ function replay(agents: Agent[]): { stop(): number } {
       if (a.observer.backlog > backlogLimit) continue;
       const t = nowMicros();
       if (pushFlows) {
-        const time = timestampFromMicros(t);
+        const seconds = Math.floor(t / 1e6);
+        const nanos = (t - seconds * 1e6) * 1000;
         for (let j = 0; j < batch; j++) {
-          a.observer.push(liveFlow(liveTemplates[i++ % liveTemplates.length]!, time));
+          a.observer.pushRecord(liveRecord(liveTemplates[i++ % liveTemplates.length]!, seconds, nanos));
         }
       } else {
         for (let j = 0; j < batch; j++) {
@@ -308,7 +304,7 @@ async function main(): Promise<void> {
   );
   console.log(
     `agent -> relay framing: ${upstreamBatches ? 'FlowBatch (GetFlowBatches)' : 'one message per flow (GetFlows)'}; ` +
-      `agents push ${pushFlows ? 'Flow messages (live path)' : 'recorded bytes (replay path)'}`,
+      `agents push ${pushFlows ? 'flow records (live path)' : 'recorded bytes (replay path)'}`,
   );
   console.log(`relay flows_per_s=${flowsPerS} p50_ms=${p50.toFixed(2)} p99_ms=${p99.toFixed(2)}`);
 

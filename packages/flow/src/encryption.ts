@@ -12,6 +12,7 @@ import {
 } from './gen/wirescope/v1/wirescope_pb.js';
 import { AnySchema, type Any } from '@bufbuild/protobuf/wkt';
 import { compileEncoder } from './compiled-encoder.js';
+import { FlowExtension } from './record.js';
 
 export const encryptionTypeUrl = 'type.googleapis.com/wirescope.v1.Encryption';
 
@@ -119,7 +120,7 @@ export function setEncryption(flow: Flow, enc: Partial<Omit<Encryption, '$typeNa
 }
 
 // a node sees few distinct encryption facts (per peer and key index): pack each once
-const packed = new Map<string, Any>();
+const packed = new Map<string, FlowExtension>();
 const encodeEncryption = compileEncoder(EncryptionSchema, { ownBuffer: true });
 
 /**
@@ -127,20 +128,25 @@ const encodeEncryption = compileEncoder(EncryptionSchema, { ownBuffer: true });
  * bounded cache, as the agent packs one per flow): treat it as immutable.
  */
 export function packedEncryption(enc: Partial<Omit<Encryption, '$typeName'>>): Any {
+  return packedEncryptionExtension(enc).message;
+}
+
+/** packedEncryption as a flow record's extension (the same shared Any, with its wire bytes). */
+export function packedEncryptionExtension(enc: Partial<Omit<Encryption, '$typeName'>>): FlowExtension {
   const key = `${enc.mechanism ?? 0}|${enc.peerNode ?? ''}|${enc.peerPublicKey ?? ''}|${enc.receiverIndex ?? 0}|${enc.leak ? 1 : 0}|${enc.kernelDropReason ?? ''}|${enc.kernelDropReasonCode ?? 0}`;
-  let any = packed.get(key);
-  if (any === undefined) {
+  let ext = packed.get(key);
+  if (ext === undefined) {
     if (packed.size >= 4096) packed.clear();
     // frozen: shared by many flows, and the compiled Flow encoder then writes its bytes once
-    any = Object.freeze(
+    ext = new FlowExtension(
       create(AnySchema, {
         typeUrl: encryptionTypeUrl,
         value: encodeEncryption(create(EncryptionSchema, enc)),
       }),
     );
-    packed.set(key, any);
+    packed.set(key, ext);
   }
-  return any;
+  return ext;
 }
 
 export const mechanismNames: Record<string, Mechanism> = {

@@ -18,6 +18,7 @@ import {
   type Endpoint,
   type Flow,
   type FlowPredicate,
+  type FlowRecord,
   type HandshakeEvent,
   type GetFlowsRequest,
   type Namespace,
@@ -232,8 +233,19 @@ export class Observer {
     this.runHooks('onFlow', entry);
     for (const s of this.streams) s.offer(entry);
     // entries pushed as bytes are noted when GetNamespaces asks (decoding each costs more than the push)
-    if (entry.decoded) this.noteNamespaces(entry);
+    const record = entry.record;
+    if (record !== undefined) this.noteRecordNamespaces(record, entry);
+    else if (entry.decoded) this.noteNamespaces(entry);
     entry.settle();
+  }
+
+  /** A record's endpoints are shared FlowEndpoints: their keys are cached on them, not hashed per flow. */
+  private noteRecordNamespaces(record: FlowRecord, entry: RingEntry): void {
+    const cluster = this.opts.clusterName ?? '';
+    if (record.source?.message.namespace) this.noteKey(record.source.namespaceKey(cluster), entry.seq);
+    if (record.destination?.message.namespace)
+      this.noteKey(record.destination.namespaceKey(cluster), entry.seq);
+    entry.namespacesNoted = true;
   }
 
   private noteNamespaces(entry: RingEntry): void {
@@ -251,6 +263,10 @@ export class Observer {
       key = `${ep.clusterName || this.opts.clusterName || ''}/${ep.namespace}`;
       if (Object.isFrozen(ep)) namespaceKeys.set(ep, key);
     }
+    this.noteKey(key, seq);
+  }
+
+  private noteKey(key: string, seq: number): void {
     // lazily noted entries (pushed as bytes) can be older than ones noted live
     if ((this.namespaceSeq.get(key) ?? -1) < seq) this.namespaceSeq.set(key, seq);
   }
@@ -274,7 +290,19 @@ export class Observer {
     for (const s of this.streams) s.notice(bytes);
   }
 
-  /** Adds one flow from the agent's enrich stage. The node name defaults to this node. */
+  /**
+   * Adds one flow record from the agent's enrich stage (the live path): its response bytes are
+   * written straight from the record, and a Flow message is built only for a hook, filter or
+   * field mask that reads entry.flow. The node name defaults to this node. Do not change the
+   * record afterwards.
+   */
+  pushRecord(record: FlowRecord): void {
+    if (record.nodeName === '') record.nodeName = this.nodeName;
+    this.deliver(this.ring.pushRecord(record));
+    this.countRate(1);
+  }
+
+  /** Adds one flow message (flows enrich builds as messages: policy verdicts). The node name defaults to this node. */
   push(flow: Flow): void {
     if (!flow.nodeName) flow.nodeName = this.nodeName;
     const time = toMicros(flow.time) ?? Date.now() * 1000;

@@ -5,9 +5,13 @@ import {
   compileEncoder,
   encodeFlowResponse,
   encodeStampedFlowResponse,
+  encodeRecordResponse,
   findField,
   flowTimeMicros,
+  recordTimeMicros,
+  recordToFlow,
   type Flow,
+  type FlowRecord,
   type TimeMicros,
 } from '@wirescope/flow';
 
@@ -18,6 +22,8 @@ export class RingEntry {
   private flowValue: Flow | undefined;
   private bytesValue: Uint8Array | undefined;
   private responseValue: Uint8Array | undefined;
+  /** The live path's record (Observer.pushRecord) until settle(); its response is written at once. */
+  private recordValue: FlowRecord | undefined;
   /** The observer has counted this flow's namespaces (for GetNamespaces). */
   namespacesNoted = false;
 
@@ -29,17 +35,30 @@ export class RingEntry {
     bytes: Uint8Array | undefined,
     /** Recorded flow bytes without a time, replayed at `time` (see Observer.pushReplayed). */
     private readonly unstamped?: Uint8Array,
+    record?: FlowRecord,
   ) {
     this.flowValue = flow;
     this.bytesValue = bytes;
+    if (record !== undefined) {
+      this.recordValue = record;
+      this.responseValue = encodeRecordResponse(record);
+    }
   }
 
   /**
-   * The flow message. Until settle() it is the object pushed; after, or for an entry pushed as
-   * bytes, it is decoded from the wire bytes on each read (not kept: the ring holds bytes only).
+   * The flow message. Until settle() it is the object pushed (or, for a record, built from it on
+   * first use); after, or for an entry pushed as bytes, it is decoded from the wire bytes on each
+   * read (not kept: the ring holds bytes only).
    */
   get flow(): Flow {
+    if (this.flowValue === undefined && this.recordValue !== undefined)
+      this.flowValue = recordToFlow(this.recordValue);
     return this.flowValue ?? fromBinary(FlowSchema, this.bytes);
+  }
+
+  /** The record pushed (Observer.pushRecord), until settle(). */
+  get record(): FlowRecord | undefined {
+    return this.recordValue;
   }
 
   /**
@@ -48,6 +67,12 @@ export class RingEntry {
    * once the hooks and the live clients have had the flow, so 65,535 flows cost ~500 B each.
    */
   settle(): void {
+    if (this.recordValue !== undefined) {
+      // the response holds the flow: its range is found when someone asks for the bytes
+      this.recordValue = undefined;
+      this.flowValue = undefined;
+      return;
+    }
     if (this.flowValue === undefined) return;
     const response = this.response;
     const range = findField(response, 1);
@@ -56,12 +81,12 @@ export class RingEntry {
   }
 
   get decoded(): boolean {
-    return this.flowValue !== undefined;
+    return this.flowValue !== undefined || this.recordValue !== undefined;
   }
 
   get bytes(): Uint8Array {
     if (this.bytesValue === undefined) {
-      if (this.unstamped) {
+      if (this.unstamped || this.responseValue !== undefined) {
         const flow = findField(this.response, 1)!;
         this.bytesValue = this.response.subarray(flow[0], flow[1]);
       } else this.bytesValue = encodeFlow(this.flowValue!);
@@ -132,6 +157,22 @@ export class FlowRing {
       flow,
       bytes,
       unstamped,
+    );
+    this.slots[this.next & this.capacity] = entry;
+    this.next++;
+    return entry;
+  }
+
+  /** Adds the live path's record; its response bytes are written now (see encodeRecordResponse). */
+  pushRecord(record: FlowRecord): RingEntry {
+    const entry = new RingEntry(
+      this.next,
+      recordTimeMicros(record),
+      record.nodeName,
+      undefined,
+      undefined,
+      undefined,
+      record,
     );
     this.slots[this.next & this.capacity] = entry;
     this.next++;

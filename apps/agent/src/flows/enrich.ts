@@ -5,28 +5,29 @@
  */
 import { randomBytes } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
-import type { Any, Timestamp } from '@bufbuild/protobuf/wkt';
+import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import {
   DropReason,
   EndpointSchema,
-  FlowSchema,
+  FlowEndpoint,
+  type FlowExtension,
   FlowType,
   HandshakeEventSchema,
-  IPSchema,
   IPVersion,
-  Layer4Schema,
   Mechanism,
-  TCPFlagsSchema,
+  RecordL4,
   TraceObservationPoint,
   TrafficDirection,
   Verdict,
   WorkloadSchema,
-  ciliumSummary,
   kernelDropSubType,
   messageFactory,
-  packedEncryption,
-  type Endpoint,
+  newFlowRecord,
+  packedEncryptionExtension,
+  recordSummary,
+  recordToFlow,
   type Flow,
+  type FlowRecord,
   type HandshakeEvent as HandshakeRecord,
 } from '@wirescope/flow';
 import {
@@ -89,30 +90,16 @@ export function observationPoint(point: number): TraceObservationPoint {
     : (point as TraceObservationPoint);
 }
 
-// One zero message per call, without create()'s descriptor walk (it led the hot path's profile).
-const newFlow = messageFactory(FlowSchema);
 const newEndpoint = messageFactory(EndpointSchema);
-const newIP = messageFactory(IPSchema);
-const newLayer4 = messageFactory(Layer4Schema);
-const newTCPFlags = messageFactory(TCPFlagsSchema);
 
 /**
- * Endpoint messages shared by the flows of one endpoint (and identity) until the next sync
- * replaces its EndpointInfo: building labels and workloads per flow was a large part of enrich.
- * Flows are never mutated after they enter the ring, so sharing is safe.
+ * Endpoints shared by the flows of one endpoint (and identity) until the next sync replaces its
+ * EndpointInfo: building labels and workloads per flow was a large part of enrich. A
+ * FlowEndpoint is frozen all the way down and carries its wire bytes, which the record writer
+ * copies into every flow of the endpoint.
  */
-const endpointMessages = new WeakMap<EndpointInfo, Map<number, Endpoint>>();
-const reservedEndpoints = new Map<number, Endpoint>();
-
-/**
- * Shared endpoint messages are frozen all the way down: nothing can change one under the flows
- * that share it, and the compiled encoder writes a frozen message's bytes once (compileEncoder).
- */
-function deepFreeze<T extends object>(message: T): T {
-  for (const value of Object.values(message))
-    if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) deepFreeze(value);
-  return Object.freeze(message);
-}
+const endpointMessages = new WeakMap<EndpointInfo, Map<number, FlowEndpoint>>();
+const reservedEndpoints = new Map<number, FlowEndpoint>();
 
 /**
  * Flow UUIDs: a random 64-bit prefix per process and a 62-bit counter, laid out as an RFC 9562
@@ -142,14 +129,14 @@ function flowUuid(): string {
   return `${uuidPrefix}${uuidHighHex}${HEX[n >>> 24]}${HEX[(n >>> 16) & 255]}${HEX[(n >>> 8) & 255]}${HEX[n & 255]}`;
 }
 
-function endpointFor(ctx: EnrichContext, ip: string, identity: number): Endpoint {
+function endpointFor(ctx: EnrichContext, ip: string, identity: number): FlowEndpoint {
   const ep = ctx.endpointByIP(ip);
   if (ep) {
     let byIdentity = endpointMessages.get(ep);
     if (byIdentity === undefined) endpointMessages.set(ep, (byIdentity = new Map()));
-    let message = byIdentity.get(identity);
-    if (message === undefined) {
-      message = newEndpoint();
+    let shared = byIdentity.get(identity);
+    if (shared === undefined) {
+      const message = newEndpoint();
       message.identity = ep.identity || identity;
       message.namespace = ep.namespace;
       message.podName = ep.pod;
@@ -157,23 +144,23 @@ function endpointFor(ctx: EnrichContext, ip: string, identity: number): Endpoint
         .map(([k, v]) => `k8s:${k}=${v}`)
         .sort();
       message.workloads = [create(WorkloadSchema, { name: ep.labels.app ?? ep.pod, kind: 'Pod' })];
-      deepFreeze(message);
-      byIdentity.set(identity, message);
+      shared = new FlowEndpoint(message);
+      byIdentity.set(identity, shared);
     }
-    return message;
+    return shared;
   }
   const node = ctx.nodeByUnderlayIP(ip);
   const reserved = node ? (node.name === ctx.nodeName ? 1 : 6) : identity || 2;
-  let message = reservedEndpoints.get(reserved);
-  if (message === undefined) {
-    message = newEndpoint();
+  let shared = reservedEndpoints.get(reserved);
+  if (shared === undefined) {
+    const message = newEndpoint();
     message.identity = reserved;
     const label = RESERVED_LABELS[reserved];
     if (label) message.labels = [label];
-    deepFreeze(message);
-    if (reservedEndpoints.size < 4096) reservedEndpoints.set(reserved, message);
+    shared = new FlowEndpoint(message);
+    if (reservedEndpoints.size < 4096) reservedEndpoints.set(reserved, shared);
   }
-  return message;
+  return shared;
 }
 
 /** A kernel drop's skb_drop_reason, by value and (when vmlinux names it) by name. */
@@ -182,42 +169,48 @@ interface KernelDrop {
   name: string;
 }
 
-export function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo, kernelDrop?: KernelDrop): Flow {
-  const flow = newFlow();
-  flow.time = eventTime(ctx, ktimeNs);
-  flow.uuid = flowUuid();
-  flow.Type = FlowType.L3_L4;
-  flow.nodeName = ctx.nodeName;
+/**
+ * The flow record every datapath event starts from (the live path: the observer writes its wire
+ * bytes without a Flow message, see @wirescope/flow's FlowRecord).
+ */
+export function baseRecord(
+  ctx: EnrichContext,
+  ktimeNs: bigint,
+  p: PacketInfo,
+  kernelDrop?: KernelDrop,
+): FlowRecord {
+  const r = newFlowRecord();
+  eventTime(ctx, ktimeNs, r);
+  r.uuid = flowUuid();
+  r.type = FlowType.L3_L4;
+  r.nodeName = ctx.nodeName;
   const encrypted = (p.flags & F.WS_F_ENCRYPTED) !== 0;
-  const ip = newIP();
-  ip.source = p.saddr;
-  ip.destination = p.daddr;
-  ip.ipVersion = p.family === 6 ? IPVersion.IPv6 : IPVersion.IPv4;
-  ip.encrypted = encrypted;
-  flow.IP = ip;
-  flow.source = endpointFor(ctx, p.saddr, p.srcIdentity);
-  flow.destination = endpointFor(ctx, p.daddr, p.dstIdentity);
-  flow.trafficDirection =
+  r.hasIP = true;
+  r.ipSource = p.saddr;
+  r.ipDestination = p.daddr;
+  r.ipVersion = p.family === 6 ? IPVersion.IPv6 : IPVersion.IPv4;
+  r.ipEncrypted = encrypted;
+  r.source = endpointFor(ctx, p.saddr, p.srcIdentity);
+  r.destination = endpointFor(ctx, p.daddr, p.dstIdentity);
+  r.trafficDirection =
     p.direction === 'egress'
       ? TrafficDirection.EGRESS
       : p.direction === 'ingress'
         ? TrafficDirection.INGRESS
         : TrafficDirection.TRAFFIC_DIRECTION_UNKNOWN;
   // kernel drops happen in any namespace: their ifindex is not one of this node's interfaces
-  if (p.ifindex && !(p.flags & F.WS_F_KERNEL))
-    flow.interface = {
-      $typeName: 'flow.NetworkInterface',
-      index: p.ifindex,
-      name: ctx.interfaceName(p.ifindex) ?? '',
-    };
-  if (p.flags & F.WS_F_REPLY_KNOWN) flow.isReply = (p.flags & F.WS_F_IS_REPLY) !== 0;
-  flow.l4 = layer4(p);
-  flow.Summary = ciliumSummary(flow);
+  if (p.ifindex && !(p.flags & F.WS_F_KERNEL)) {
+    r.interfaceIndex = p.ifindex;
+    r.interfaceName = ctx.interfaceName(p.ifindex) ?? '';
+  }
+  if (p.flags & F.WS_F_REPLY_KNOWN) r.isReply = p.flags & F.WS_F_IS_REPLY ? 1 : 0;
+  layer4(p, r);
+  r.summary = recordSummary(r);
   const peer = p.peerNodeId ? ctx.nodeById(p.peerNodeId) : undefined;
   const leak = (p.flags & F.WS_F_LEAK) !== 0;
   const receiverIndex = encrypted && peer ? (ctx.receiverIndexFor(peer.underlayIP) ?? 0) : 0;
-  flow.extensions = kernelDrop
-    ? packedEncryption({
+  r.extensions = kernelDrop
+    ? packedEncryptionExtension({
         mechanism: encrypted ? Mechanism.WIREGUARD : Mechanism.NONE,
         peerNode: peer?.name ?? '',
         peerPublicKey: peer?.publicKey ?? '',
@@ -227,7 +220,12 @@ export function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo, ker
         kernelDropReasonCode: kernelDrop.code,
       })
     : encryptionFor(peer, encrypted, leak, receiverIndex);
-  return flow;
+  return r;
+}
+
+/** baseRecord as a flow.Flow message, for flows built as messages (policy verdicts). */
+export function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo, kernelDrop?: KernelDrop): Flow {
+  return recordToFlow(baseRecord(ctx, ktimeNs, p, kernelDrop));
 }
 
 /**
@@ -235,22 +233,22 @@ export function baseFlow(ctx: EnrichContext, ktimeNs: bigint, p: PacketInfo, ker
  * sync makes new ones, so a rotated key is never served stale) and per receiver index and flag
  * bits: packedEncryption's string key, built per flow, was 8% of the agent's profile.
  */
-const encryptionByPeer = new WeakMap<NodeInfo, Map<number, Any>>();
-const encryptionWithoutPeer = new Map<number, Any>();
+const encryptionByPeer = new WeakMap<NodeInfo, Map<number, FlowExtension>>();
+const encryptionWithoutPeer = new Map<number, FlowExtension>();
 
 function encryptionFor(
   peer: NodeInfo | undefined,
   encrypted: boolean,
   leak: boolean,
   receiverIndex: number,
-): Any {
+): FlowExtension {
   let byKey = peer ? encryptionByPeer.get(peer) : encryptionWithoutPeer;
   if (byKey === undefined) encryptionByPeer.set(peer!, (byKey = new Map()));
   const key = receiverIndex * 4 + (encrypted ? 2 : 0) + (leak ? 1 : 0);
   let any = byKey.get(key);
   if (any === undefined) {
     if (byKey.size >= 1024) byKey.clear();
-    any = packedEncryption({
+    any = packedEncryptionExtension({
       mechanism: encrypted ? Mechanism.WIREGUARD : Mechanism.NONE,
       peerNode: peer?.name ?? '',
       peerPublicKey: peer?.publicKey ?? '',
@@ -262,87 +260,86 @@ function encryptionFor(
   return any;
 }
 
-const TCP_FLAG_BITS = [
-  ['FIN', 0x01],
-  ['SYN', 0x02],
-  ['RST', 0x04],
-  ['PSH', 0x08],
-  ['ACK', 0x10],
-  ['URG', 0x20],
-  ['ECE', 0x40],
-  ['CWR', 0x80],
-] as const;
-
-function layer4(p: PacketInfo): Flow['l4'] {
-  const l4 = newLayer4();
+function layer4(p: PacketInfo, r: FlowRecord): void {
+  r.l4 = RecordL4.EMPTY;
   if (p.protocol === 6) {
-    const flags = newTCPFlags();
-    for (const [name, bit] of TCP_FLAG_BITS) if (p.tcpFlags & bit) flags[name] = true;
-    l4.protocol = {
-      case: 'TCP',
-      value: { $typeName: 'flow.TCP', sourcePort: p.sport, destinationPort: p.dport, flags },
-    };
+    r.l4 = RecordL4.TCP;
+    r.sourcePort = p.sport;
+    r.destinationPort = p.dport;
+    // the record keeps the kernel's flag byte: FIN 0x01 ... CWR 0x80, as TCPFlags' fields
+    r.tcpFlags = p.tcpFlags & 0xff;
   } else if (p.protocol === 17) {
-    l4.protocol = {
-      case: 'UDP',
-      value: { $typeName: 'flow.UDP', sourcePort: p.sport, destinationPort: p.dport },
-    };
-  } else if (p.protocol === 1) {
-    l4.protocol = { case: 'ICMPv4', value: { $typeName: 'flow.ICMPv4', type: p.icmpType, code: p.icmpCode } };
-  } else if (p.protocol === 58) {
-    l4.protocol = { case: 'ICMPv6', value: { $typeName: 'flow.ICMPv6', type: p.icmpType, code: p.icmpCode } };
+    r.l4 = RecordL4.UDP;
+    r.sourcePort = p.sport;
+    r.destinationPort = p.dport;
+  } else if (p.protocol === 1 || p.protocol === 58) {
+    r.l4 = p.protocol === 1 ? RecordL4.ICMPv4 : RecordL4.ICMPv6;
+    r.icmpType = p.icmpType;
+    r.icmpCode = p.icmpCode;
   }
-  return l4;
 }
 
-function eventTime(ctx: EnrichContext, ktimeNs: bigint): Timestamp {
-  if (!ctx.wallClockNs) return timestamp(ctx.wallClockMs(ktimeNs));
+/** The event's time into the record (the kernel's ns when the context converts them, else ms). */
+function eventTime(ctx: EnrichContext, ktimeNs: bigint, r: FlowRecord): void {
+  if (!ctx.wallClockNs) {
+    const whole = Math.floor(ctx.wallClockMs(ktimeNs));
+    const seconds = Math.floor(whole / 1000);
+    r.timeSeconds = seconds;
+    r.timeNanos = (whole - seconds * 1000) * 1e6;
+    return;
+  }
   const ns = ctx.wallClockNs(ktimeNs);
-  return {
-    $typeName: 'google.protobuf.Timestamp',
-    seconds: ns / 1_000_000_000n,
-    nanos: Number(ns % 1_000_000_000n),
-  };
+  r.timeSeconds = Number(ns / 1_000_000_000n);
+  r.timeNanos = Number(ns % 1_000_000_000n);
 }
 
-function timestamp(ms: number): Timestamp {
-  const whole = Math.floor(ms);
-  const seconds = Math.floor(whole / 1000);
-  return {
-    $typeName: 'google.protobuf.Timestamp',
-    seconds: BigInt(seconds),
-    nanos: (whole - seconds * 1000) * 1e6,
-  };
+function timestampOf(ctx: EnrichContext, ktimeNs: bigint): Timestamp {
+  const r = newFlowRecord();
+  eventTime(ctx, ktimeNs, r);
+  return { $typeName: 'google.protobuf.Timestamp', seconds: BigInt(r.timeSeconds), nanos: r.timeNanos };
 }
 
-export function traceToFlow(ctx: EnrichContext, e: TraceEvent): Flow {
-  const flow = baseFlow(ctx, e.header.ktimeNs, e.packet);
-  flow.verdict = Verdict.FORWARDED;
-  flow.eventType = { $typeName: 'flow.CiliumEventType', type: MONITOR_TRACE, subType: e.point };
-  flow.traceObservationPoint = observationPoint(e.point);
-  flow.traceReason = e.reason === 'new' ? 1 : 2;
-  return flow;
+export function traceToRecord(ctx: EnrichContext, e: TraceEvent): FlowRecord {
+  const r = baseRecord(ctx, e.header.ktimeNs, e.packet);
+  r.verdict = Verdict.FORWARDED;
+  r.eventType = MONITOR_TRACE;
+  r.eventSubType = e.point;
+  r.traceObservationPoint = observationPoint(e.point);
+  r.traceReason = e.reason === 'new' ? 1 : 2;
+  return r;
 }
 
-export function dropToFlow(ctx: EnrichContext, e: DropEvent): Flow {
+export function dropToRecord(ctx: EnrichContext, e: DropEvent): FlowRecord {
   if (!e.kernel) {
-    const flow = baseFlow(ctx, e.header.ktimeNs, e.packet);
-    flow.verdict = Verdict.DROPPED;
-    flow.dropReason = e.reason;
-    flow.eventType = { $typeName: 'flow.CiliumEventType', type: MONITOR_DROP, subType: e.reason & 0xff };
-    flow.dropReasonDesc = e.reason as DropReason;
-    flow.traceObservationPoint = observationPoint(e.point);
-    return flow;
+    const r = baseRecord(ctx, e.header.ktimeNs, e.packet);
+    r.verdict = Verdict.DROPPED;
+    r.dropReason = e.reason;
+    r.eventType = MONITOR_DROP;
+    r.eventSubType = e.reason & 0xff;
+    r.dropReasonDesc = e.reason as DropReason;
+    r.traceObservationPoint = observationPoint(e.point);
+    return r;
   }
   // a kernel skb_drop_reason is no Cilium reason: sub_type 255 says so (see kernelDropSubType)
   const name = ctx.kernelDropReasonName(e.reason) ?? '';
-  const flow = baseFlow(ctx, e.header.ktimeNs, e.packet, { code: e.reason, name });
-  flow.verdict = Verdict.DROPPED;
-  flow.dropReason = kernelDropSubType;
-  flow.eventType = { $typeName: 'flow.CiliumEventType', type: MONITOR_DROP, subType: kernelDropSubType };
-  flow.dropReasonDesc = DropReason.DROP_REASON_UNKNOWN;
-  flow.Summary = `${flow.Summary}; kernel drop: ${name || `reason ${e.reason}`}`;
-  return flow;
+  const r = baseRecord(ctx, e.header.ktimeNs, e.packet, { code: e.reason, name });
+  r.verdict = Verdict.DROPPED;
+  r.dropReason = kernelDropSubType;
+  r.eventType = MONITOR_DROP;
+  r.eventSubType = kernelDropSubType;
+  r.dropReasonDesc = DropReason.DROP_REASON_UNKNOWN;
+  r.summary = `${r.summary}; kernel drop: ${name || `reason ${e.reason}`}`;
+  return r;
+}
+
+/** traceToRecord as a flow.Flow message. */
+export function traceToFlow(ctx: EnrichContext, e: TraceEvent): Flow {
+  return recordToFlow(traceToRecord(ctx, e));
+}
+
+/** dropToRecord as a flow.Flow message. */
+export function dropToFlow(ctx: EnrichContext, e: DropEvent): Flow {
+  return recordToFlow(dropToRecord(ctx, e));
 }
 
 /**
@@ -386,7 +383,7 @@ export class HandshakeTracker {
       }
     }
     return create(HandshakeEventSchema, {
-      time: eventTime(ctx, e.header.ktimeNs),
+      time: timestampOf(ctx, e.header.ktimeNs),
       nodeName: ctx.nodeName,
       peerNode: peer,
       localAddress: local,

@@ -2,7 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LAYOUT } from '@wirescope/events';
 import { recordBatch, writeEventHeader, writePacketInfo } from '@wirescope/events/testing';
-import { DropReason, Mechanism, TraceObservationPoint, Verdict, encryptionOf } from '@wirescope/flow';
+import { create, toBinary } from '@bufbuild/protobuf';
+import {
+  DropReason,
+  FlowSchema,
+  Mechanism,
+  TraceObservationPoint,
+  TraceReason,
+  TrafficDirection,
+  Verdict,
+  encodeFlowResponse,
+  encryptionOf,
+  packedEncryption,
+  type Flow,
+} from '@wirescope/flow';
 import { FlowDecoder } from './decode.js';
 import { FlowObserver } from './observer.js';
 import type { EnrichContext } from './enrich.js';
@@ -160,6 +173,67 @@ test('Summary is filled the way Cilium fills it: UDP, ICMPv4/ICMPv6 by type, a k
   assert.deepEqual(
     [encryptionOf(unnamed!)?.kernelDropReason, encryptionOf(unnamed!)?.kernelDropReasonCode],
     ['', 77],
+  );
+});
+
+test('the live path (records) writes the bytes of the flow messages the hooks see, and of the flow enrich used to build', () => {
+  const observer = new FlowObserver(ctx);
+  const seen: Flow[] = [];
+  observer.observer.addHook({ onFlow: (entry) => seen.push(entry.flow) });
+  const udp = record(2, 0, (b, at) => packet(b, at, 0x02), LAYOUT.ws_trace_event.size);
+  udp.writeUInt8(17, 24 + LAYOUT.ws_packet_info.fields.protocol.offset);
+  const strict = record(3, 195, (b, at) => packet(b, at, 0), LAYOUT.ws_drop_event.size);
+  const kernel = record(3, 3, (b, at) => packet(b, at, 0x10), LAYOUT.ws_drop_event.size);
+  const crypto = record(2, 13, (b, at) => packet(b, at, 0x04 | 0x02), LAYOUT.ws_trace_event.size);
+  observer.onBatch(batchOf(crypto, udp, strict, kernel));
+  const entries = observer.observer.ring.last(4);
+  assert.equal(seen.length, 4);
+  entries.forEach((entry, i) => {
+    const want = encodeFlowResponse(toBinary(FlowSchema, seen[i]!), 'node1', entry.time);
+    assert.deepEqual(Buffer.from(entry.response), Buffer.from(want));
+  });
+  // the to-crypto trace as enrich built it as a message, every member by create()
+  const reference = create(FlowSchema, {
+    time: { seconds: 1_700_000_000n, nanos: 5_000_000 },
+    uuid: seen[0]!.uuid,
+    verdict: Verdict.FORWARDED,
+    IP: { source: '10.244.1.11', destination: '10.244.2.10', ipVersion: 1, encrypted: true },
+    l4: {
+      protocol: { case: 'TCP', value: { sourcePort: 40000, destinationPort: 8080, flags: { SYN: true } } },
+    },
+    source: {
+      identity: 1001,
+      namespace: 'shop',
+      podName: 'frontend',
+      labels: ['k8s:app=frontend'],
+      workloads: [{ name: 'frontend', kind: 'Pod' }],
+    },
+    destination: {
+      identity: 1002,
+      namespace: 'shop',
+      podName: 'api',
+      labels: ['k8s:app=api'],
+      workloads: [{ name: 'api', kind: 'Pod' }],
+    },
+    Type: 1,
+    nodeName: 'node1',
+    eventType: { type: 4, subType: 13 },
+    trafficDirection: TrafficDirection.EGRESS,
+    traceObservationPoint: TraceObservationPoint.TO_CRYPTO,
+    traceReason: TraceReason.ESTABLISHED,
+    isReply: false,
+    interface: { index: 9, name: 'lxc1234' },
+    Summary: 'TCP Flags: SYN',
+    extensions: packedEncryption({
+      mechanism: Mechanism.WIREGUARD,
+      peerNode: 'node2',
+      peerPublicKey: 'k2',
+      receiverIndex: 77,
+    }),
+  });
+  assert.deepEqual(
+    Buffer.from(entries[0]!.response),
+    Buffer.from(encodeFlowResponse(toBinary(FlowSchema, reference), 'node1', entries[0]!.time)),
   );
 });
 

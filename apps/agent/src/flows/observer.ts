@@ -4,11 +4,16 @@
  * the gRPC server, the local API, metrics and policy verdicts all read through its hooks), with
  * the parser's seen/lost counters.
  */
-import { LostEventSource, type Flow, type HandshakeEvent as HandshakeRecord } from '@wirescope/flow';
+import {
+  LostEventSource,
+  type Flow,
+  type FlowRecord,
+  type HandshakeEvent as HandshakeRecord,
+} from '@wirescope/flow';
 import type { RecordBatchLike } from '@wirescope/events';
 import { Observer, defaultFlowCapacity } from '@wirescope/observer';
 import { FlowDecoder } from './decode.js';
-import { HandshakeTracker, dropToFlow, traceToFlow, type EnrichContext } from './enrich.js';
+import { HandshakeTracker, dropToRecord, traceToRecord, type EnrichContext } from './enrich.js';
 import { policyVerdictToFlow } from '../policy/verdict-flow.js';
 
 /**
@@ -68,7 +73,10 @@ export class FlowObserver {
       a.header.ktimeNs < b.header.ktimeNs ? -1 : a.header.ktimeNs > b.header.ktimeNs ? 1 : 0,
     );
     for (const event of events) {
-      let flow: Flow;
+      // traces and drops go in as flow records (written to wire bytes without a message);
+      // policy verdicts, which carry policy messages, as Flow messages
+      let record: FlowRecord | undefined;
+      let flow: Flow | undefined;
       try {
         if (event.kind === 'handshake') {
           this.observer.pushHandshake(this.tracker.toRecord(this.ctx, event));
@@ -83,17 +91,14 @@ export class FlowObserver {
           this.benignKernelDrops++;
           continue;
         }
-        flow =
-          event.kind === 'trace'
-            ? traceToFlow(this.ctx, event)
-            : event.kind === 'policy-verdict'
-              ? policyVerdictToFlow(this.ctx, event)
-              : dropToFlow(this.ctx, event);
+        if (event.kind === 'policy-verdict') flow = policyVerdictToFlow(this.ctx, event);
+        else record = event.kind === 'trace' ? traceToRecord(this.ctx, event) : dropToRecord(this.ctx, event);
       } catch {
         this.enrichFailed++;
         continue;
       }
-      this.observer.push(flow);
+      if (record) this.observer.pushRecord(record);
+      else this.observer.push(flow!);
     }
   }
 
