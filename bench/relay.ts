@@ -54,23 +54,50 @@ const shared = (ep: FlowEndpoint | undefined) => {
   if (!sharedEndpoints.has(key)) sharedEndpoints.set(key, ep);
   return sharedEndpoints.get(key);
 };
-const zeroRecord = newFlowRecord() as unknown as Record<string, unknown>;
-/** Per recorded flow, the record fields enrich would set on a fresh record (the others stay zero). */
+/** Per recorded flow, the record enrich would make of it (its time is set per push). */
 const liveTemplates = recordedFlows.map((flow) => {
   const r = recordFromFlow(flow);
   r.summary = recordSummary(r);
   r.source = shared(r.source);
   r.destination = shared(r.destination);
-  return Object.entries(r).filter(
-    ([key, value]) => key !== 'timeSeconds' && key !== 'timeNanos' && value !== zeroRecord[key],
-  );
+  return r;
 });
-function liveRecord(fields: [string, unknown][], seconds: number, nanos: number): FlowRecord {
-  const r = newFlowRecord() as unknown as Record<string, unknown>;
-  for (const [key, value] of fields) r[key] = value;
+/** A fresh record filled field by field, as enrich fills one (named stores into a new record). */
+function liveRecord(t: FlowRecord, seconds: number, nanos: number): FlowRecord {
+  const r = newFlowRecord();
   r.timeSeconds = seconds;
   r.timeNanos = nanos;
-  return r as unknown as FlowRecord;
+  r.uuid = t.uuid;
+  r.verdict = t.verdict;
+  r.dropReason = t.dropReason;
+  r.hasIP = t.hasIP;
+  r.ipSource = t.ipSource;
+  r.ipDestination = t.ipDestination;
+  r.ipVersion = t.ipVersion;
+  r.ipEncrypted = t.ipEncrypted;
+  r.l4 = t.l4;
+  r.sourcePort = t.sourcePort;
+  r.destinationPort = t.destinationPort;
+  r.tcpFlags = t.tcpFlags;
+  r.icmpType = t.icmpType;
+  r.icmpCode = t.icmpCode;
+  r.source = t.source;
+  r.destination = t.destination;
+  r.type = t.type;
+  r.nodeName = t.nodeName;
+  r.eventType = t.eventType;
+  r.eventSubType = t.eventSubType;
+  r.trafficDirection = t.trafficDirection;
+  r.policyMatchType = t.policyMatchType;
+  r.traceObservationPoint = t.traceObservationPoint;
+  r.traceReason = t.traceReason;
+  r.dropReasonDesc = t.dropReasonDesc;
+  r.isReply = t.isReply;
+  r.interfaceIndex = t.interfaceIndex;
+  r.interfaceName = t.interfaceName;
+  r.summary = t.summary;
+  r.extensions = t.extensions;
+  return r;
 }
 
 interface Agent {

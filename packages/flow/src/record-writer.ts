@@ -5,7 +5,15 @@
 // copies the shared endpoints' and extension's bytes, and writes the response around the flow
 // in the same buffer (no second copy of the flow, no search for it afterwards). Fields go in
 // field-number order with proto3 presence, as toBinary writes them.
-import { RecordL4, type FlowRecord } from './record.js';
+import type { FlowRecord } from './record.js';
+
+// RecordL4's values, local: a module binding read per flow costs a getter where the package is
+// loaded as CommonJS (tsx, in the benchmarks)
+const L4_ABSENT = -1;
+const L4_TCP = 1;
+const L4_ICMPV4 = 3;
+const L4_ICMPV6 = 4;
+const L4_SCTP = 5;
 
 // Results are views of shared blocks, as Node's Buffer pool gives out (and encodeFlowResponse's).
 const BLOCK = 256 * 1024;
@@ -182,7 +190,7 @@ function writeFlow(r: FlowRecord, p: number): number {
     }
     p = finish(s, p, 1);
   }
-  if (r.l4 !== RecordL4.ABSENT) p = writeLayer4(r, p);
+  if (r.l4 !== L4_ABSENT) p = writeLayer4(r, p);
   if (r.source) {
     buf[p++] = 0x42;
     p = bytes(p, r.source.bytes);
@@ -248,10 +256,10 @@ function writeLayer4(r: FlowRecord, p: number): number {
   buf[p++] = 0x32;
   const s = ++p;
   const c = r.l4;
-  if (c >= RecordL4.TCP && c <= RecordL4.SCTP) {
+  if (c >= L4_TCP && c <= L4_SCTP) {
     buf[p++] = L4_TAGS[c]!;
     const inner = ++p;
-    if (c === RecordL4.ICMPv4 || c === RecordL4.ICMPv6) {
+    if (c === L4_ICMPV4 || c === L4_ICMPV6) {
       if (r.icmpType !== 0) {
         buf[p++] = 0x08;
         p = u32(p, r.icmpType);
@@ -269,7 +277,7 @@ function writeLayer4(r: FlowRecord, p: number): number {
         buf[p++] = 0x10;
         p = u32(p, r.destinationPort);
       }
-      if (c === RecordL4.TCP && r.tcpFlags >= 0) {
+      if (c === L4_TCP && r.tcpFlags >= 0) {
         buf[p++] = 0x1a;
         const f = ++p;
         // TCPFlags' fields 1..9 are FIN..NS, the kernel's bit order

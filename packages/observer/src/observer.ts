@@ -237,6 +237,7 @@ export class Observer {
     if (record !== undefined) this.noteRecordNamespaces(record, entry);
     else if (entry.decoded) this.noteNamespaces(entry);
     entry.settle();
+    this.ring.pack(entry);
   }
 
   /** A record's endpoints are shared FlowEndpoints: their keys are cached on them, not hashed per flow. */
@@ -376,8 +377,9 @@ export class Observer {
   /** Namespaces of the endpoints in the ring, sorted. */
   namespaces(): Namespace[] {
     for (let seq = this.ring.oldestSeq; seq < this.ring.seen; seq++) {
-      const entry = this.ring.get(seq)!;
-      if (!entry.namespacesNoted) this.noteNamespaces(entry);
+      if (this.ring.isNoted(seq)) continue;
+      this.noteNamespaces(this.ring.get(seq)!);
+      this.ring.markNoted(seq);
     }
     const out: Namespace[] = [];
     for (const [key, seq] of this.namespaceSeq) {
