@@ -145,86 +145,66 @@ function bound(r: FlowRecord): number {
   );
 }
 
+// Proto3 implicit presence: a zero scalar or an empty string is not written.
+function u32Field(p: number, tagValue: number, v: number): number {
+  return v === 0 ? p : u32(u32(p, tagValue), v);
+}
+function i32Field(p: number, tagValue: number, v: number): number {
+  return v === 0 ? p : i32(u32(p, tagValue), v);
+}
+function strField(p: number, tagValue: number, v: string): number {
+  return v === '' ? p : str(u32(p, tagValue), v);
+}
+function bytesField(p: number, tagValue: number, v: Uint8Array | undefined): number {
+  return v === undefined ? p : bytes(u32(p, tagValue), v);
+}
+
+/** A google.protobuf.Timestamp field (`tagValue`): always present, its zero members left out. */
+function timestamp(p: number, tagValue: number, seconds: number, nanos: number): number {
+  p = u32(p, tagValue);
+  const s = ++p;
+  if (seconds > 0) {
+    buf[p++] = 0x08;
+    p = uint53(p, seconds);
+  } else if (seconds < 0) {
+    buf[p++] = 0x08;
+    p = negativeInt64(p, seconds);
+  }
+  p = i32Field(p, 0x10, nanos);
+  return finish(s, p, 1);
+}
+
 function writeFlow(r: FlowRecord, p: number): number {
-  // 1 time: a Timestamp message (present: every record has one)
-  buf[p++] = 0x0a;
-  let s = ++p;
-  if (r.timeSeconds > 0) {
-    buf[p++] = 0x08;
-    p = uint53(p, r.timeSeconds);
-  } else if (r.timeSeconds < 0) {
-    buf[p++] = 0x08;
-    p = negativeInt64(p, r.timeSeconds);
-  }
-  if (r.timeNanos !== 0) {
-    buf[p++] = 0x10;
-    p = i32(p, r.timeNanos);
-  }
-  p = finish(s, p, 1);
-  if (r.verdict !== 0) {
-    buf[p++] = 0x10;
-    p = i32(p, r.verdict);
-  }
-  if (r.dropReason !== 0) {
-    buf[p++] = 0x18;
-    p = u32(p, r.dropReason);
-  }
+  p = timestamp(p, 0x0a, r.timeSeconds, r.timeNanos);
+  p = i32Field(p, 0x10, r.verdict);
+  p = u32Field(p, 0x18, r.dropReason);
   if (r.hasIP) {
     buf[p++] = 0x2a;
-    s = ++p;
-    if (r.ipSource !== '') {
-      buf[p++] = 0x0a;
-      p = str(p, r.ipSource);
-    }
-    if (r.ipDestination !== '') {
-      buf[p++] = 0x12;
-      p = str(p, r.ipDestination);
-    }
-    if (r.ipVersion !== 0) {
-      buf[p++] = 0x18;
-      p = i32(p, r.ipVersion);
-    }
-    if (r.ipEncrypted) {
-      buf[p++] = 0x20;
-      buf[p++] = 1;
-    }
+    const s = ++p;
+    p = strField(p, 0x0a, r.ipSource);
+    p = strField(p, 0x12, r.ipDestination);
+    p = i32Field(p, 0x18, r.ipVersion);
+    p = u32Field(p, 0x20, r.ipEncrypted ? 1 : 0);
     p = finish(s, p, 1);
   }
   if (r.l4 !== L4_ABSENT) p = writeLayer4(r, p);
-  if (r.source) {
-    buf[p++] = 0x42;
-    p = bytes(p, r.source.bytes);
-  }
-  if (r.destination) {
-    buf[p++] = 0x4a;
-    p = bytes(p, r.destination.bytes);
-  }
-  if (r.type !== 0) {
-    buf[p++] = 0x50;
-    p = i32(p, r.type);
-  }
-  if (r.nodeName !== '') {
-    buf[p++] = 0x5a;
-    p = str(p, r.nodeName);
-  }
+  p = bytesField(p, 0x42, r.source?.bytes);
+  p = bytesField(p, 0x4a, r.destination?.bytes);
+  p = i32Field(p, 0x50, r.type);
+  p = strField(p, 0x5a, r.nodeName);
   if (r.eventType >= 0) {
     p = u32(p, T_EVENT_TYPE);
-    s = ++p;
-    if (r.eventType !== 0) {
-      buf[p++] = 0x08;
-      p = i32(p, r.eventType);
-    }
-    if (r.eventSubType !== 0) {
-      buf[p++] = 0x10;
-      p = i32(p, r.eventSubType);
-    }
+    const s = ++p;
+    p = i32Field(p, 0x08, r.eventType);
+    p = i32Field(p, 0x10, r.eventSubType);
     p = finish(s, p, 1);
   }
-  if (r.trafficDirection !== 0) p = i32(u32(p, T_TRAFFIC_DIRECTION), r.trafficDirection);
-  if (r.policyMatchType !== 0) p = u32(u32(p, T_POLICY_MATCH_TYPE), r.policyMatchType);
-  if (r.traceObservationPoint !== 0) p = i32(u32(p, T_TRACE_POINT), r.traceObservationPoint);
-  if (r.dropReasonDesc !== 0) p = i32(u32(p, T_DROP_REASON_DESC), r.dropReasonDesc);
+  p = i32Field(p, T_TRAFFIC_DIRECTION, r.trafficDirection);
+  p = u32Field(p, T_POLICY_MATCH_TYPE, r.policyMatchType);
+  p = i32Field(p, T_TRACE_POINT, r.traceObservationPoint);
+  p = i32Field(p, T_DROP_REASON_DESC, r.dropReasonDesc);
   if (r.isReply >= 0) {
+    // a BoolValue: present even when false (then empty)
     p = u32(p, T_IS_REPLY);
     if (r.isReply === 1) {
       buf[p++] = 2;
@@ -234,22 +214,15 @@ function writeFlow(r: FlowRecord, p: number): number {
   }
   if (r.interfaceIndex >= 0) {
     p = u32(p, T_INTERFACE);
-    s = ++p;
-    if (r.interfaceIndex !== 0) {
-      buf[p++] = 0x08;
-      p = u32(p, r.interfaceIndex);
-    }
-    if (r.interfaceName !== '') {
-      buf[p++] = 0x12;
-      p = str(p, r.interfaceName);
-    }
+    const s = ++p;
+    p = u32Field(p, 0x08, r.interfaceIndex);
+    p = strField(p, 0x12, r.interfaceName);
     p = finish(s, p, 1);
   }
-  if (r.uuid !== '') p = str(u32(p, T_UUID), r.uuid);
-  if (r.traceReason !== 0) p = i32(u32(p, T_TRACE_REASON), r.traceReason);
-  if (r.summary !== '') p = str(u32(p, T_SUMMARY), r.summary);
-  if (r.extensions) p = bytes(u32(p, T_EXTENSIONS), r.extensions.bytes);
-  return p;
+  p = strField(p, T_UUID, r.uuid);
+  p = i32Field(p, T_TRACE_REASON, r.traceReason);
+  p = strField(p, T_SUMMARY, r.summary);
+  return bytesField(p, T_EXTENSIONS, r.extensions?.bytes);
 }
 
 function writeLayer4(r: FlowRecord, p: number): number {
@@ -257,26 +230,15 @@ function writeLayer4(r: FlowRecord, p: number): number {
   const s = ++p;
   const c = r.l4;
   if (c >= L4_TCP && c <= L4_SCTP) {
+    // a oneof member: present even when empty
     buf[p++] = L4_TAGS[c]!;
     const inner = ++p;
     if (c === L4_ICMPV4 || c === L4_ICMPV6) {
-      if (r.icmpType !== 0) {
-        buf[p++] = 0x08;
-        p = u32(p, r.icmpType);
-      }
-      if (r.icmpCode !== 0) {
-        buf[p++] = 0x10;
-        p = u32(p, r.icmpCode);
-      }
+      p = u32Field(p, 0x08, r.icmpType);
+      p = u32Field(p, 0x10, r.icmpCode);
     } else {
-      if (r.sourcePort !== 0) {
-        buf[p++] = 0x08;
-        p = u32(p, r.sourcePort);
-      }
-      if (r.destinationPort !== 0) {
-        buf[p++] = 0x10;
-        p = u32(p, r.destinationPort);
-      }
+      p = u32Field(p, 0x08, r.sourcePort);
+      p = u32Field(p, 0x10, r.destinationPort);
       if (c === L4_TCP && r.tcpFlags >= 0) {
         buf[p++] = 0x1a;
         const f = ++p;
@@ -310,24 +272,8 @@ export function encodeRecordResponse(r: FlowRecord): Uint8Array {
   // a flow is 128 B to 16 KiB: two length bytes reserved, moved when it needs one or three
   p += 2;
   p = finish(start + 3, writeFlow(r, start + 3), 2);
-  if (r.nodeName !== '') {
-    p = str(u32(p, T_NODE_NAME), r.nodeName);
-  }
-  p = u32(p, T_TIME);
-  const s = ++p;
-  if (r.timeSeconds > 0) {
-    buf[p++] = 0x08;
-    p = uint53(p, r.timeSeconds);
-  } else if (r.timeSeconds < 0) {
-    buf[p++] = 0x08;
-    p = negativeInt64(p, r.timeSeconds);
-  }
-  const nanos = r.timeNanos - (r.timeNanos % 1000);
-  if (nanos !== 0) {
-    buf[p++] = 0x10;
-    p = i32(p, nanos);
-  }
-  p = finish(s, p, 1);
+  p = strField(p, T_NODE_NAME, r.nodeName);
+  p = timestamp(p, T_TIME, r.timeSeconds, r.timeNanos - (r.timeNanos % 1000));
   next = (p + 7) & ~7;
   return new Uint8Array(buf.buffer, start, p - start);
 }

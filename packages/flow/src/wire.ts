@@ -272,10 +272,21 @@ export function encodeFlowWithoutTime(flow: Flow): Uint8Array {
  * each, no protobuf runtime on the hot path.
  */
 export function encodeFlowBatch(responses: readonly Uint8Array[]): Buffer {
+  return encodeFlowBatchFrame(responses).subarray(5);
+}
+
+/**
+ * The FlowBatch as one gRPC length-prefixed message (the uncompressed flag and a 32-bit
+ * big-endian length, then the FlowBatch): what a server writes to its HTTP/2 stream, built in
+ * the one copy of the responses the batch needs anyway.
+ */
+export function encodeFlowBatchFrame(responses: readonly Uint8Array[]): Buffer {
   let size = 0;
   for (const r of responses) size += 1 + varintSize(r.length) + r.length;
-  const buf = Buffer.allocUnsafe(size);
-  let pos = 0;
+  const buf = Buffer.allocUnsafe(5 + size);
+  buf[0] = 0;
+  buf.writeUInt32BE(size, 1);
+  let pos = 5;
   for (const r of responses) {
     buf[pos++] = 0x0a;
     pos = writeVarint(buf, pos, r.length);

@@ -63,9 +63,10 @@ export interface LostNotice {
 export interface ObserverHook {
   /**
    * Every flow, just after it entered the ring and before any GetFlows client sees it.
-   * `entry.flow` is the flow.Flow message (decoded on first use when the producer pushed bytes),
-   * `entry.response` the encoded GetFlowsResponse every client shares, `entry.time` its time in
-   * µs, `entry.seq` its ring position. Do not mutate the flow.
+   * `entry.flow` is the flow.Flow message (built from the record on first use on the live path,
+   * decoded when the producer pushed bytes: a hook that reads it pays for it), `entry.record` the
+   * live path's FlowRecord, `entry.response` the encoded GetFlowsResponse every client shares,
+   * `entry.time` its time in µs, `entry.seq` its ring position. Do not mutate either.
    */
   onFlow?(entry: RingEntry): void;
   /** Every WireGuard handshake message the node logged (the record the handshake log keeps). */

@@ -8,7 +8,7 @@ import {
   GetHandshakesResponseSchema,
   GetNamespacesResponseSchema,
   GetNodesResponseSchema,
-  encodeFlowBatch,
+  encodeFlowBatchFrame,
   type ChangeNotification,
   type NodeEncryptionStatus,
   type NotifyRequest,
@@ -96,10 +96,20 @@ function baseCallOf(
   return undefined;
 }
 
+/** A FlowSink on a gRPC stream that can also take messages already framed for the wire. */
+export interface GrpcFlowSink extends FlowSink {
+  /**
+   * Writes one gRPC length-prefixed message straight to the HTTP/2 stream (no copy into a frame
+   * of grpc-js's own); false as write() says it, undefined when it cannot (the response headers
+   * have not gone out yet, or not a grpc-js stream it knows): then write the message instead.
+   */
+  writeFrame(frame: Buffer): boolean | undefined;
+}
+
 export function grpcSink(
   call: grpc.ServerWritableStream<unknown, Uint8Array>,
   limits: GrpcSinkLimits = { inflightHigh, inflightLow },
-): FlowSink {
+): GrpcFlowSink {
   let cancelled = false;
   let ended = false;
   let inflight = 0;
@@ -124,7 +134,8 @@ export function grpcSink(
   const direct = typeof inner?.sendMessage === 'function' ? inner : undefined;
   const h2 = http2StreamOf(direct);
   const base = baseCallOf(direct);
-  const canCoalesce = !!limits.coalesce && typeof base?.stream?.write === 'function';
+  const canWriteRaw = typeof base?.stream?.write === 'function';
+  const canCoalesce = !!limits.coalesce && canWriteRaw;
   let frames: Uint8Array[] = [];
   let frameBytes = 0;
   let flushScheduled = false;
@@ -167,7 +178,23 @@ export function grpcSink(
       }
     }, drainPollMs);
   };
+  const backpressure = () => {
+    if (inflight >= limits.inflightHigh || buffered() >= bufferedHigh) {
+      waitForDrain();
+      return true;
+    }
+    return false;
+  };
   return {
+    writeFrame: (frame) => {
+      if (cancelled || ended) return false;
+      if (!direct || !canWriteRaw || base!.metadataSent !== true) return undefined;
+      // coalesced messages written before this one go first
+      flushFrames();
+      inflight++;
+      base!.stream!.write!(frame, sent);
+      return !backpressure();
+    },
     write: (bytes) => {
       if (cancelled || ended) return false;
       if (!direct) return call.write(bytes);
@@ -183,11 +210,7 @@ export function grpcSink(
         inflight++;
         direct.sendMessage(bytes, sent);
       }
-      if (inflight >= limits.inflightHigh || buffered() >= bufferedHigh) {
-        waitForDrain();
-        return false;
-      }
-      return true;
+      return !backpressure();
     },
     onDrain: (listener) => {
       drainListeners.push(listener);
@@ -228,7 +251,11 @@ const batchSinkLimits: GrpcSinkLimits = { inflightHigh: 16, inflightLow: 4 };
  * goes out when full or, so that following clients see flows at once, as soon as the producer
  * yields the event loop (setImmediate after the first pending response).
  */
-export function batchingSink(inner: FlowSink, limits: FlowBatchLimits = defaultFlowBatchLimits): FlowSink {
+export function batchingSink(
+  inner: FlowSink | GrpcFlowSink,
+  limits: FlowBatchLimits = defaultFlowBatchLimits,
+): FlowSink {
+  const writeFrame = 'writeFrame' in inner ? inner.writeFrame : undefined;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
   let scheduled = false;
@@ -241,7 +268,9 @@ export function batchingSink(inner: FlowSink, limits: FlowBatchLimits = defaultF
     pending = [];
     pendingBytes = 0;
     if (inner.cancelled) return;
-    if (!inner.write(encodeFlowBatch(batch)) && !blocked) {
+    const frame = encodeFlowBatchFrame(batch);
+    const written = writeFrame?.(frame) ?? inner.write(frame.subarray(5));
+    if (!written && !blocked) {
       blocked = true;
       inner.onDrain(() => {
         blocked = false;
