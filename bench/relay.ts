@@ -7,7 +7,8 @@
 // (BENCH_CLIENT=worker: a worker thread); on this 2-core machine agents, relay and client share
 // two cores. BENCH_RELAY_ARGS adds relay flags (e.g. "--merge-window-ms 50"); BENCH_PUSH=flows
 // has the agents push flow records (the agent's live path, each written to bytes by the ring)
-// instead of pre-encoded recorded bytes.
+// instead of pre-encoded recorded bytes, and then measures the replay path through the same relay
+// as its baseline in the same run (replay_flows_per_s, live_over_replay on the last line).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
@@ -127,7 +128,7 @@ async function startAgents(): Promise<Agent[]> {
  * An agent replays as fast as its reader takes flows: it skips a turn while its client's queue
  * is long, as a datapath producer would lose events rather than queue without bound.
  */
-function replay(agents: Agent[]): { stop(): number } {
+function replay(agents: Agent[], records = pushFlows): { stop(): number } {
   let running = true;
   let pushed = 0;
   let i = 0;
@@ -137,7 +138,7 @@ function replay(agents: Agent[]): { stop(): number } {
     for (const a of agents) {
       if (a.observer.backlog > backlogLimit) continue;
       const t = nowMicros();
-      if (pushFlows) {
+      if (records) {
         const seconds = Math.floor(t / 1e6);
         const nanos = (t - seconds * 1e6) * 1000;
         for (let j = 0; j < batch; j++) {
@@ -310,6 +311,14 @@ async function main(): Promise<void> {
   const relayed = await consume(relay.address, 'through relay (three agents)');
   const pushed = producer.stop();
   const agentLost = agents.reduce((s, a) => s + a.observer.lostEvents, 0);
+  // the live path's baseline in the same run: the same relay and client, recorded bytes replayed
+  let baseline: Measurement | undefined;
+  if (pushFlows) {
+    await new Promise((r) => setTimeout(r, 200));
+    producer = replay(agents, false);
+    baseline = await consume(relay.address, 'replay baseline through relay (three agents)');
+    producer.stop();
+  }
 
   const flowsPerS = Math.round(relayed.flows / relayed.seconds);
   const directPerS = Math.round(direct.flows / direct.seconds);
@@ -333,7 +342,14 @@ async function main(): Promise<void> {
     `agent -> relay framing: ${upstreamBatches ? 'FlowBatch (GetFlowBatches)' : 'one message per flow (GetFlows)'}; ` +
       `agents push ${pushFlows ? 'flow records (live path)' : 'recorded bytes (replay path)'}`,
   );
-  console.log(`relay flows_per_s=${flowsPerS} p50_ms=${p50.toFixed(2)} p99_ms=${p99.toFixed(2)}`);
+  let tail = '';
+  if (baseline) {
+    const baselinePerS = Math.round(baseline.flows / baseline.seconds);
+    const ratio = (flowsPerS / Math.max(1, baselinePerS)).toFixed(2);
+    console.log(`replay baseline through the relay, same run: ${baselinePerS} flows/s; live/replay ${ratio}`);
+    tail = ` replay_flows_per_s=${baselinePerS} live_over_replay=${ratio}`;
+  }
+  console.log(`relay flows_per_s=${flowsPerS} p50_ms=${p50.toFixed(2)} p99_ms=${p99.toFixed(2)}${tail}`);
 
   await relay.stop();
   await Promise.all(agents.map((a) => a.server.stop(100)));
