@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowRing, isValidCapacity } from './ring.js';
-import { loadRecordedFlows } from '@wirescope/flow';
+import { toBinary } from '@bufbuild/protobuf';
+import { FlowSchema, loadRecordedFlows, recordFromFlow } from '@wirescope/flow';
 
 test('capacity must be 2^n - 1', () => {
   for (const ok of [1, 3, 4095, 65535, 131071]) assert.ok(isValidCapacity(ok), String(ok));
@@ -45,4 +46,45 @@ test('last(n) gives the newest n entries oldest first, at most what is held', ()
     [13, 14, 15, 16, 17, 18, 19],
   );
   assert.deepEqual(ring.last(0), []);
+});
+
+test('packed slots: a settled flow kept as its response bytes reads back as the entry it was', () => {
+  const flows = loadRecordedFlows();
+  const ring = new FlowRing(63);
+  const pushed: { seq: number; time: number; response: Buffer; uuid: string }[] = [];
+  for (let i = 0; i < 100; i++) {
+    const record = recordFromFlow(flows[i % flows.length]!);
+    record.nodeName = 'n';
+    const entry = ring.pushRecord(record);
+    assert.equal(entry.flow.uuid, flows[i % flows.length]!.uuid); // built from the record
+    entry.settle();
+    ring.pack(entry);
+    pushed.push({
+      seq: entry.seq,
+      time: entry.time,
+      response: Buffer.from(entry.response),
+      uuid: entry.flow.uuid,
+    });
+  }
+  // a message entry without response bytes is not packed; it stays the entry it was
+  const kept = ring.push(5, 'n', flows[0]!, undefined);
+  ring.pack(kept);
+  assert.equal(ring.get(kept.seq), kept);
+  const held = pushed.slice(-62);
+  assert.deepEqual(
+    ring
+      .snapshot()
+      .slice(0, -1)
+      .map((e) => [e.seq, e.time, e.nodeName, Buffer.from(e.response), e.flow.uuid]),
+    held.map((p) => [p.seq, p.time, 'n', p.response, p.uuid]),
+  );
+  assert.deepEqual(
+    Buffer.from(ring.get(held[10]!.seq)!.bytes),
+    Buffer.from(toBinary(FlowSchema, ring.get(held[10]!.seq)!.flow)),
+  );
+  assert.equal(ring.get(pushed[0]!.seq), undefined);
+  assert.equal(ring.isNoted(held[0]!.seq), false);
+  ring.markNoted(held[0]!.seq);
+  assert.equal(ring.isNoted(held[0]!.seq), true);
+  assert.equal(ring.get(held[0]!.seq)!.namespacesNoted, true);
 });
