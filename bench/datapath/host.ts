@@ -1,7 +1,8 @@
 // What bench:datapath reads and sets on the host, outside the lab's APIs: the CPU time of the lab's
-// processes (/proc), their CPU affinity (taskset, put back afterwards) and the kernel's own per
-// program run time of the datapath's BPF programs (kernel.bpf_stats_enabled, put back afterwards).
-import { execFileSync } from 'node:child_process';
+// processes (/proc), their CPU affinity (taskset) and nice values (renice), both put back afterwards,
+// wireguard-go's socket buffer (ss), and the kernel's own per program run time of the datapath's BPF
+// programs (kernel.bpf_stats_enabled, put back afterwards).
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpuSeconds } from '../live/lab.js';
 
@@ -175,4 +176,56 @@ export function wireguardRcvbuf(namespace: string, port = 51871): number | undef
   } catch {
     return undefined;
   }
+}
+
+/** Every thread of every process in the lab's network namespaces (agents, wireguard-go, pods, iperf3). */
+export function labThreads(prefix = 'wsl-'): number[] {
+  const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(prefix));
+  const tids: number[] = [];
+  for (const ns of namespaces) {
+    const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    for (const pid of pids) {
+      try {
+        tids.push(...readdirSync(`/proc/${pid}/task`).map(Number));
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+  return tids;
+}
+
+/** A thread's nice value (field 19 of /proc/TID/stat); undefined when it is gone. */
+function niceOf(tid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sets the nice value of each thread (setpriority is per thread on Linux: a process's other threads
+ * keep theirs, and new threads inherit their creator's); returns how to put the previous values back.
+ */
+export function reniceThreads(tids: number[], nice: number): () => void {
+  const previous = new Map<number, number[]>();
+  for (const tid of tids) {
+    const value = niceOf(tid);
+    if (value === undefined || value === nice) continue;
+    previous.set(value, [...(previous.get(value) ?? []), tid]);
+  }
+  const apply = (value: number, list: number[]) => {
+    if (list.length === 0) return;
+    // a thread that exited meanwhile makes renice exit non-zero; the others are set all the same
+    spawnSync('renice', ['-n', String(value), '-p', ...list.map(String)], { stdio: 'ignore' });
+  };
+  apply(nice, [...previous.values()].flat());
+  return () => {
+    for (const [value, list] of previous) apply(value, list);
+  };
 }
