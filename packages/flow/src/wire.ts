@@ -7,10 +7,21 @@ import { FlowSchema, type Flow } from './gen/flow/flow_pb.js';
 export type TimeMicros = number;
 
 export function readVarint(buf: Uint8Array, pos: number): [value: number, next: number] {
+  const value = varint(buf, pos);
+  return [value, varintEnd];
+}
+
+// The relay reads the time (and the client the kind) of every response it passes on: these
+// readers return the varint and leave its end in `varintEnd` instead of allocating a [value,
+// next] pair per field (the pairs were most of the relay's garbage).
+let varintEnd = 0;
+
+function varint(buf: Uint8Array, pos: number): number {
   const b0 = buf[pos]!;
-  if (b0 < 0x80) return [b0, pos + 1];
-  const b1 = buf[pos + 1]!;
-  if (b1 < 0x80 && pos + 1 < buf.length) return [(b0 & 0x7f) | (b1 << 7), pos + 2];
+  if (b0 < 0x80 && pos < buf.length) {
+    varintEnd = pos + 1;
+    return b0;
+  }
   let result = 0;
   let shift = 0;
   let p = pos;
@@ -18,7 +29,10 @@ export function readVarint(buf: Uint8Array, pos: number): [value: number, next: 
     if (p >= buf.length) throw new RangeError('truncated varint');
     const b = buf[p++]!;
     result += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) return [result, p];
+    if (b < 0x80) {
+      varintEnd = p;
+      return result;
+    }
     shift += 7;
     if (shift > 63) throw new RangeError('varint too long');
   }
@@ -27,13 +41,12 @@ export function readVarint(buf: Uint8Array, pos: number): [value: number, next: 
 function skipField(buf: Uint8Array, wireType: number, pos: number): number {
   switch (wireType) {
     case 0:
-      return readVarint(buf, pos)[1];
+      varint(buf, pos);
+      return varintEnd;
     case 1:
       return pos + 8;
-    case 2: {
-      const [len, p] = readVarint(buf, pos);
-      return p + len;
-    }
+    case 2:
+      return varint(buf, pos) + varintEnd;
     case 5:
       return pos + 4;
     default:
@@ -47,19 +60,45 @@ export function readTimestampMicros(buf: Uint8Array, start: number, end: number)
   let nanos = 0;
   let p = start;
   while (p < end) {
-    const [tag, q] = readVarint(buf, p);
+    const tag = varint(buf, p);
+    p = varintEnd;
     const field = Math.floor(tag / 8);
     const wireType = tag & 7;
     if (wireType === 0 && (field === 1 || field === 2)) {
-      const [v, r] = readVarint(buf, q);
+      const v = varint(buf, p);
       if (field === 1) seconds = v;
       else nanos = v;
-      p = r;
+      p = varintEnd;
     } else {
-      p = skipField(buf, wireType, q);
+      p = skipField(buf, wireType, p);
     }
   }
   return seconds * 1e6 + Math.floor(nanos / 1000);
+}
+
+/** Start of the last top-level length-delimited field `fieldNumber` found by scan(), end in scanEnd. */
+let scanEnd = 0;
+
+function scan(buf: Uint8Array, fieldNumber: number): number {
+  let p = 0;
+  let found = -1;
+  while (p < buf.length) {
+    const tag = varint(buf, p);
+    p = varintEnd;
+    const wireType = tag & 7;
+    if (wireType === 2) {
+      const len = varint(buf, p);
+      p = varintEnd;
+      if (Math.floor(tag / 8) === fieldNumber) {
+        found = p;
+        scanEnd = p + len;
+      }
+      p += len;
+    } else {
+      p = skipField(buf, wireType, p);
+    }
+  }
+  return found;
 }
 
 /**
@@ -67,46 +106,33 @@ export function readTimestampMicros(buf: Uint8Array, start: number, end: number)
  * undefined. Last occurrence wins, as protobuf merge semantics say for singular fields.
  */
 export function findField(buf: Uint8Array, fieldNumber: number): [number, number] | undefined {
-  let p = 0;
-  let found: [number, number] | undefined;
-  while (p < buf.length) {
-    const [tag, q] = readVarint(buf, p);
-    const field = Math.floor(tag / 8);
-    const wireType = tag & 7;
-    if (wireType === 2) {
-      const [len, r] = readVarint(buf, q);
-      if (field === fieldNumber) found = [r, r + len];
-      p = r + len;
-    } else {
-      p = skipField(buf, wireType, q);
-    }
-  }
-  return found;
+  const start = scan(buf, fieldNumber);
+  return start < 0 ? undefined : [start, scanEnd];
 }
 
 /** Time of an encoded GetFlowsResponse (field 1001), or of its flow (flow.time) as fallback. */
 export function responseTimeMicros(buf: Uint8Array): TimeMicros {
-  const t = findField(buf, 1001);
-  if (t) return readTimestampMicros(buf, t[0], t[1]);
-  const flow = findField(buf, 1);
-  if (flow) return flowTimeMicros(buf.subarray(flow[0], flow[1]));
+  const t = scan(buf, 1001);
+  if (t >= 0) return readTimestampMicros(buf, t, scanEnd);
+  const flow = scan(buf, 1);
+  if (flow >= 0) return flowTimeMicros(buf.subarray(flow, scanEnd));
   return 0;
 }
 
 /** Time of an encoded flow.Flow (field 1). */
 export function flowTimeMicros(buf: Uint8Array): TimeMicros {
-  const t = findField(buf, 1);
-  return t ? readTimestampMicros(buf, t[0], t[1]) : 0;
+  const t = scan(buf, 1);
+  return t >= 0 ? readTimestampMicros(buf, t, scanEnd) : 0;
 }
 
 /** Oneof case of an encoded GetFlowsResponse: 1 flow, 2 node_status, 3 lost_events, 0 none. */
 export function responseKind(buf: Uint8Array): number {
   let p = 0;
   while (p < buf.length) {
-    const [tag, q] = readVarint(buf, p);
+    const tag = varint(buf, p);
     const field = Math.floor(tag / 8);
     if (field >= 1 && field <= 3) return field;
-    p = skipField(buf, tag & 7, q);
+    p = skipField(buf, tag & 7, varintEnd);
   }
   return 0;
 }
@@ -303,14 +329,16 @@ export function encodeFlowBatchFrame(responses: readonly Uint8Array[]): Buffer {
 export function forEachBatchedResponse(batch: Buffer, each: (response: Buffer) => void): void {
   let p = 0;
   while (p < batch.length) {
-    const [tag, q] = readVarint(batch, p);
+    const tag = varint(batch, p);
+    p = varintEnd;
     if (tag === 0x0a) {
-      const [len, r] = readVarint(batch, q);
+      const len = varint(batch, p);
+      const r = varintEnd;
       if (r + len > batch.length) throw new RangeError('truncated FlowBatch');
       each(batch.subarray(r, r + len));
       p = r + len;
     } else {
-      p = skipField(batch, tag & 7, q);
+      p = skipField(batch, tag & 7, p);
     }
   }
 }
