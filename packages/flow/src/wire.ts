@@ -16,25 +16,36 @@ export function readVarint(buf: Uint8Array, pos: number): [value: number, next: 
 // next] pair per field (the pairs were most of the relay's garbage).
 let varintEnd = 0;
 
+const VARINT_MAX_MUL = 2 ** 63;
+
 function varint(buf: Uint8Array, pos: number): number {
-  const b0 = buf[pos]!;
-  if (b0 < 0x80 && pos < buf.length) {
-    varintEnd = pos + 1;
-    return b0;
+  const n = buf.length;
+  // one and two bytes: tags, and the lengths of flows and batches
+  if (pos + 1 < n) {
+    const b0 = buf[pos]!;
+    if (b0 < 0x80) {
+      varintEnd = pos + 1;
+      return b0;
+    }
+    const b1 = buf[pos + 1]!;
+    if (b1 < 0x80) {
+      varintEnd = pos + 2;
+      return (b0 & 0x7f) | (b1 << 7);
+    }
   }
   let result = 0;
-  let shift = 0;
+  let mul = 1;
   let p = pos;
   for (;;) {
-    if (p >= buf.length) throw new RangeError('truncated varint');
+    if (p >= n) throw new RangeError('truncated varint');
     const b = buf[p++]!;
-    result += (b & 0x7f) * 2 ** shift;
+    result += (b & 0x7f) * mul;
     if (b < 0x80) {
       varintEnd = p;
       return result;
     }
-    shift += 7;
-    if (shift > 63) throw new RangeError('varint too long');
+    mul *= 128;
+    if (mul > VARINT_MAX_MUL) throw new RangeError('varint too long');
   }
 }
 

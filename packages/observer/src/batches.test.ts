@@ -13,7 +13,8 @@ import {
 } from '@wirescope/flow';
 import type { FlowSink } from './observer.js';
 import { Observer } from './observer.js';
-import { ObserverServer, batchingSink } from './server.js';
+import { ObserverServer } from './server.js';
+import { batchingSink } from './sinks.js';
 import { RawServerStream } from './services.js';
 import { testClient, waitFor, type GetFlowsInit } from './testing.js';
 

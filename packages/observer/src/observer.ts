@@ -8,14 +8,12 @@ import {
   FilterError,
   GetFlowsResponseSchema,
   LostEventSource,
-  NamespaceSchema,
   NodeSchema,
   NodeState,
   ServerStatusResponseSchema,
   compileFilters,
   describeUnknownFields,
   flowTimeMicros,
-  type Endpoint,
   type Flow,
   type FlowPredicate,
   type FlowRecord,
@@ -29,13 +27,11 @@ import {
 import { ObserverError } from './errors.js';
 import { compileFieldMask } from './fieldmask.js';
 import { HandshakeLog } from './handshakes.js';
+import { NamespaceIndex } from './namespaces.js';
 import { defaultFlowCapacity, FlowRing, type RingEntry } from './ring.js';
 import { FlowStream, microsToTimestamp, toMicros, type FlowSink } from './stream.js';
 
 export type { FlowSink };
-
-/** "cluster/namespace" of shared (frozen) endpoint messages. */
-const namespaceKeys = new WeakMap<Endpoint, string>();
 
 /** @deprecated the ring's own name for it: defaultFlowCapacity */
 export const defaultCapacity = defaultFlowCapacity;
@@ -101,8 +97,7 @@ export class Observer {
   readonly handshakes: HandshakeLog;
   private hooks: ObserverHook[] = [];
   private readonly lostBySource = new Map<LostEventSource, number>();
-  /** Newest ring position per "cluster/namespace" seen: GetNamespaces without decoding the ring. */
-  private readonly namespaceSeq = new Map<string, number>();
+  private readonly namespaceIndex: NamespaceIndex;
   private readonly startedAt = process.hrtime.bigint();
   private readonly streams = new Set<FlowStream>();
   private readonly rateBuckets = new Float64Array(61);
@@ -114,6 +109,7 @@ export class Observer {
   constructor(private readonly opts: ObserverOptions) {
     this.nodeName = opts.nodeName;
     this.ring = new FlowRing(opts.capacity ?? defaultFlowCapacity);
+    this.namespaceIndex = new NamespaceIndex(opts.clusterName ?? '');
     this.handshakes = new HandshakeLog(opts.nodeName, opts.handshakeCapacity, opts.resolvePeer);
   }
 
@@ -235,42 +231,15 @@ export class Observer {
     for (const s of this.streams) s.offer(entry);
     // entries pushed as bytes are noted when GetNamespaces asks (decoding each costs more than the push)
     const record = entry.record;
-    if (record !== undefined) this.noteRecordNamespaces(record, entry);
-    else if (entry.decoded) this.noteNamespaces(entry);
+    if (record !== undefined) {
+      this.namespaceIndex.noteRecord(record, entry.seq);
+      entry.namespacesNoted = true;
+    } else if (entry.decoded) {
+      this.namespaceIndex.noteFlow(entry.flow, entry.seq);
+      entry.namespacesNoted = true;
+    }
     entry.settle();
     this.ring.pack(entry);
-  }
-
-  /** A record's endpoints are shared FlowEndpoints: their keys are cached on them, not hashed per flow. */
-  private noteRecordNamespaces(record: FlowRecord, entry: RingEntry): void {
-    const cluster = this.opts.clusterName ?? '';
-    if (record.source?.message.namespace) this.noteKey(record.source.namespaceKey(cluster), entry.seq);
-    if (record.destination?.message.namespace)
-      this.noteKey(record.destination.namespaceKey(cluster), entry.seq);
-    entry.namespacesNoted = true;
-  }
-
-  private noteNamespaces(entry: RingEntry): void {
-    const flow = entry.flow;
-    if (flow.source?.namespace) this.noteNamespace(flow.source, entry.seq);
-    if (flow.destination?.namespace) this.noteNamespace(flow.destination, entry.seq);
-    entry.namespacesNoted = true;
-  }
-
-  /** The newest ring position naming the endpoint's namespace. */
-  private noteNamespace(ep: Endpoint, seq: number): void {
-    // the agent shares (frozen) endpoint messages between flows: their key is built once
-    let key = Object.isFrozen(ep) ? namespaceKeys.get(ep) : undefined;
-    if (key === undefined) {
-      key = `${ep.clusterName || this.opts.clusterName || ''}/${ep.namespace}`;
-      if (Object.isFrozen(ep)) namespaceKeys.set(ep, key);
-    }
-    this.noteKey(key, seq);
-  }
-
-  private noteKey(key: string, seq: number): void {
-    // lazily noted entries (pushed as bytes) can be older than ones noted live
-    if ((this.namespaceSeq.get(key) ?? -1) < seq) this.namespaceSeq.set(key, seq);
   }
 
   /**
@@ -379,19 +348,10 @@ export class Observer {
   namespaces(): Namespace[] {
     for (let seq = this.ring.oldestSeq; seq < this.ring.seen; seq++) {
       if (this.ring.isNoted(seq)) continue;
-      this.noteNamespaces(this.ring.get(seq)!);
+      this.namespaceIndex.noteFlow(this.ring.get(seq)!.flow, seq);
       this.ring.markNoted(seq);
     }
-    const out: Namespace[] = [];
-    for (const [key, seq] of this.namespaceSeq) {
-      if (seq < this.ring.oldestSeq) {
-        this.namespaceSeq.delete(key);
-        continue;
-      }
-      const slash = key.indexOf('/');
-      out.push(create(NamespaceSchema, { cluster: key.slice(0, slash), namespace: key.slice(slash + 1) }));
-    }
-    return out.sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace));
+    return this.namespaceIndex.list(this.ring.oldestSeq);
   }
 
   /** Validates a request; throws ObserverError (INVALID_ARGUMENT) naming what is wrong. */
