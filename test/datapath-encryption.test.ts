@@ -322,6 +322,29 @@ test('(d) handshake records for every peer pair after start and after a key rota
   assert.equal(podGet(LOADGEN, `http://${API_IP}:8080/after-rotation`).status, 200);
 });
 
+test('a new connection on the 5-tuple of a closed connection (a reused source port) is a new flow: both SYNs are reported', async () => {
+  // two connections from one fixed source port, each closed with a RST (no TIME_WAIT to wait out)
+  const port = 40000 + Math.floor(Math.random() * 2000);
+  const script =
+    `const net = require('node:net');` +
+    `const once = () => new Promise((ok, fail) => { const s = net.connect({ host: '${API_IP}', port: 8080, localPort: ${port} });` +
+    ` s.on('connect', () => { s.resetAndDestroy(); setTimeout(ok, 300); }); s.on('error', fail); });` +
+    `once().then(once).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); });`;
+  const run = inNs(LOADGEN, process.execPath, '-e', script);
+  assert.equal(run.code, 0, run.stderr);
+  const isSyn = (f: JsonFlow) =>
+    f.trace_observation_point === 'FROM_ENDPOINT' &&
+    f.l4?.TCP?.source_port === port &&
+    f.l4.TCP.destination_port === 8080 &&
+    f.l4.TCP.flags?.SYN === true &&
+    f.l4.TCP.flags.ACK !== true;
+  const syns = await eventually('both SYNs from the reused port on node1', 10_000, async () => {
+    const found = (await flows('node1')).filter(isSyn);
+    return found.length >= 2 ? found : undefined;
+  });
+  assert.equal(syns.length, 2);
+});
+
 test('(f) UDP to a closed port is a kernel drop (NO_SOCKET) attributed to the receiving pod', async () => {
   const isProbeDrop = (f: JsonFlow) => f.verdict === 'DROPPED' && f.l4?.UDP?.destination_port === 9999;
   const drop = await eventually('node3 to report the udp-probe drop', 10_000, async () =>

@@ -111,7 +111,9 @@ function firstLine(child: ChildProcess, what: string, timeoutMs: number): Promis
       }
     });
     child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-1000)));
-    child.on('exit', (code) => {
+    // 'close', not 'exit': a generator that prints its report and exits at once can be seen to
+    // exit before its last stdout bytes are read
+    child.on('close', (code) => {
       clearTimeout(timer);
       reject(new Error(`${what} exited (${code}): ${err.trim()}`));
     });

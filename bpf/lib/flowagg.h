@@ -102,6 +102,16 @@ static __always_inline __u8 ws_reply_flags(const struct ws_packet_info *p, const
 	return WS_F_REPLY_KNOWN;
 }
 
+/*
+ * A SYN on a flow that has seen FIN or RST opens a new connection on the same 5-tuple (a reused
+ * source port): without this it would add no flag, so its whole handshake went unreported.
+ */
+static __always_inline bool ws_flow_reopened(const struct ws_packet_info *p, const struct ws_flow_value *flow)
+{
+	return p->protocol == IPPROTO_TCP && (p->tcp_flags & WS_TCP_SYN) &&
+	       (flow->tcp_flags_seen & (WS_TCP_FIN | WS_TCP_RST));
+}
+
 static __always_inline void ws_emit_trace(const struct ws_packet_info *p, __u8 point, __u8 reason,
 					  const struct ws_flow_value *flow)
 {
@@ -148,6 +158,11 @@ static __always_inline void ws_flow_observe(struct ws_packet_info *p, __u8 point
 	key.point = point;
 
 	flow = bpf_map_lookup_elem(&ws_flows, &key);
+	if (flow && ws_flow_reopened(p, flow)) {
+		/* a new connection on a closed one's 5-tuple is a new flow, as a new CT entry is in Cilium */
+		bpf_map_delete_elem(&ws_flows, &key);
+		flow = NULL;
+	}
 	if (!flow) {
 		__u64 first = bpf_ktime_get_ns();
 		struct ws_flow_value fresh = {
