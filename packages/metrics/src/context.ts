@@ -187,6 +187,19 @@ export class ContextLabels {
     ];
   }
 
+  /** Whether a value is read from the flow's IP addresses (the ip identifier, source_ip, destination_ip). */
+  get readsIp(): boolean {
+    return (
+      this.labelsContext.includes('source_ip') ||
+      this.labelsContext.includes('destination_ip') ||
+      Object.values(this.sides).some((ctx) =>
+        [ctx.base, ctx.egress, ctx.ingress].some((lists) =>
+          lists.some((alternatives) => alternatives.includes('ip')),
+        ),
+      )
+    );
+  }
+
   /** Whether series of a deleted pod can be found: Cilium's rule for its 1-minute cleanup. */
   podKeyed(): { source: boolean; destination: boolean } {
     const pairs = (side: Side) =>

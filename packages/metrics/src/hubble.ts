@@ -3,7 +3,7 @@
  * and label values, fed one decoded Flow at a time.
  */
 import { Counter, type Registry } from 'prom-client';
-import { DropReason, Verdict, type Flow } from '@wirescope/flow';
+import { DropReason, Verdict, type Flow, type FlowRecord } from '@wirescope/flow';
 import { ContextLabels } from './context.js';
 import {
   flowProtocol,
@@ -169,7 +169,7 @@ class FlowMetric {
    * validates its labels on every call, which was most of this hook's cost per flow; the counts
    * go into the counter when it is read (its collect callback), so every scrape sees them all.
    */
-  private readonly pending = new Map<string, { labels: Labels; count: number }>();
+  private readonly pending = new Map<string, PendingCell>();
 
   constructor(
     private readonly shape: PluginShape,
@@ -187,15 +187,25 @@ class FlowMetric {
       help: shape.help,
       labelNames,
       registers: [registry],
+      // cells stay (zeroed) so that HubbleFlowMetrics' memo of them stays valid across scrapes
       collect(this: Counter) {
-        for (const { labels, count } of pending.values()) this.inc(labels, count);
-        pending.clear();
+        for (const cell of pending.values())
+          if (cell.count > 0) {
+            this.inc(cell.labels, cell.count);
+            cell.count = 0;
+          }
       },
     });
     this.podKeyed = this.context.podKeyed();
   }
 
-  observe(flow: Flow): void {
+  /** Whether a context label of this metric reads the flow's IP addresses. */
+  get readsIp(): boolean {
+    return this.context.readsIp;
+  }
+
+  /** Counts the flow; `touched` (when given) gets every cell it incremented. */
+  observe(flow: Flow, touched?: PendingCell[]): void {
     const sets = this.shape.label(flow, this.spec);
     if (sets.length === 0) return;
     for (const own of sets) {
@@ -204,9 +214,10 @@ class FlowMetric {
       if (this.shape.contextFirst) Object.assign(labels, own);
       // one metric always builds its labels in the same order: the values name the series
       const id = Object.values(labels).join('\u0000');
-      const counted = this.pending.get(id);
-      if (counted) counted.count++;
-      else this.pending.set(id, { labels, count: 1 });
+      let cell = this.pending.get(id);
+      if (cell) cell.count++;
+      else this.pending.set(id, (cell = { labels, count: 1 }));
+      touched?.push(cell);
       if (this.podKeyed.source) this.index(flow.source?.namespace, flow.source?.podName, id, labels);
       if (this.podKeyed.destination)
         this.index(flow.destination?.namespace, flow.destination?.podName, id, labels);
@@ -232,14 +243,56 @@ class FlowMetric {
   }
 }
 
+/** Counts of one series since the last scrape. */
+interface PendingCell {
+  labels: Labels;
+  count: number;
+}
+
+/** Distinct record facts memoized at most; past it the memo starts again (flows keep counting). */
+const RECORD_MEMO_LIMIT = 20_000;
+
+/** Ids of shared endpoints, by identity: a record's endpoints are frozen and shared by its pod's flows. */
+const endpointIds = new WeakMap<object, number>();
+let nextEndpointId = 1;
+function endpointId(endpoint: object | undefined): number {
+  if (endpoint === undefined) return 0;
+  let id = endpointIds.get(endpoint);
+  if (id === undefined) endpointIds.set(endpoint, (id = nextEndpointId++));
+  return id;
+}
+
+/**
+ * Every fact of a record that a plugin or context label reads (see PLUGINS and context.ts): two
+ * records with the same key get the same label sets. The destination port is left out of replies
+ * that no plugin counts by port (port-distribution counts non-replies, flows-to-world drops of
+ * replies only): a reply's destination is the client's ephemeral port, one key per connection.
+ */
+function recordKey(r: FlowRecord, readsIp: boolean): string {
+  const port = r.isReply === 1 && r.verdict !== Verdict.DROPPED ? -1 : r.destinationPort;
+  const key =
+    `${r.verdict},${r.dropReasonDesc},${r.l4},${r.tcpFlags},${r.icmpType},${r.icmpCode},${port},` +
+    `${r.isReply},${r.eventType},${r.eventSubType},${r.trafficDirection},${r.policyMatchType},` +
+    `${r.hasIP ? r.ipVersion : -1},${endpointId(r.source)},${endpointId(r.destination)}`;
+  return readsIp ? `${key},${r.ipSource},${r.ipDestination}` : key;
+}
+
 /** The enabled Hubble flow metrics and hubble_lost_events_total. */
 export class HubbleFlowMetrics {
   private readonly metrics: FlowMetric[];
+  /**
+   * Record key -> the cells its flows increment. The agent's flows repeat a few shapes (a pod pair,
+   * a verdict, a flag set), and the label work per metric was the hook's cost: on a hit a record
+   * costs its key and one increment per cell, and no Flow message is built for it.
+   */
+  private readonly recordMemo = new Map<string, PendingCell[]>();
+  private readonly readsIp: boolean;
   readonly lostEvents: Counter<'source'> | undefined;
   private readonly pendingDeletes = new Set<NodeJS.Timeout>();
 
   constructor(specs: HubbleMetricSpec[], registry: Registry) {
     this.metrics = specs.map((spec) => new FlowMetric(PLUGINS[spec.plugin], spec, registry));
+    this.readsIp = this.metrics.some((m) => m.readsIp);
     if (specs.length > 0) {
       this.lostEvents = new Counter({
         name: 'hubble_lost_events_total',
@@ -257,6 +310,24 @@ export class HubbleFlowMetrics {
     for (const m of this.metrics) m.observe(flow);
   }
 
+  /**
+   * The live path's record: counted exactly as observe(flow()) would count it. `flow` builds the
+   * record's Flow message, needed only the first time a key is seen.
+   */
+  observeRecord(record: FlowRecord, flow: () => Flow): void {
+    const key = recordKey(record, this.readsIp);
+    const cells = this.recordMemo.get(key);
+    if (cells !== undefined) {
+      for (let i = 0; i < cells.length; i++) cells[i]!.count++;
+      return;
+    }
+    const touched: PendingCell[] = [];
+    const message = flow();
+    for (const m of this.metrics) m.observe(message, touched);
+    if (this.recordMemo.size >= RECORD_MEMO_LIMIT) this.recordMemo.clear();
+    this.recordMemo.set(key, touched);
+  }
+
   /** Series naming a pod, removed once it has been gone a minute (Cilium's rule and grace). */
   podDeleted(namespace: string, pod: string, graceMs = POD_SERIES_GRACE_MS): void {
     const timer = setTimeout(() => {
@@ -268,6 +339,8 @@ export class HubbleFlowMetrics {
   }
 
   removePodNow(namespace: string, pod: string): number {
+    // the memo may hold cells of the removed series: they are no longer counted
+    this.recordMemo.clear();
     return this.metrics.reduce((n, m) => n + m.removePod(namespace, pod), 0);
   }
 

@@ -4,7 +4,7 @@
  * them too, so shared dashboards use only those).
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { Flow, HandshakeEvent as HandshakeRecord } from '@wirescope/flow';
+import type { Flow, FlowRecord, HandshakeEvent as HandshakeRecord } from '@wirescope/flow';
 import { HubbleFlowMetrics } from './hubble.js';
 import { parseHubbleMetrics } from './hubble-flag.js';
 import type { NodeMetricsSource } from './source.js';
@@ -38,6 +38,11 @@ export class NodeMetrics {
 
   observeFlow(flow: Flow): void {
     this.hubble.observe(flow);
+  }
+
+  /** The live path's flow record; `flow` builds its message when the metrics need one. */
+  observeFlowRecord(record: FlowRecord, flow: () => Flow): void {
+    this.hubble.observeRecord(record, flow);
   }
 
   observeHandshake(h: HandshakeRecord): void {

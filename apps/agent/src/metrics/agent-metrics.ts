@@ -53,7 +53,11 @@ export class AgentMetrics {
     if (enabled && !this.unhook && this.observer) {
       this.unhook = this.observer.observer.addHook({
         name: 'metrics',
-        onFlow: (entry) => this.metrics.observeFlow(entry.flow),
+        onFlow: (entry) => {
+          const record = entry.record;
+          if (record !== undefined) this.metrics.observeFlowRecord(record, () => entry.flow);
+          else this.metrics.observeFlow(entry.flow);
+        },
         onHandshake: (handshake) => this.metrics.observeHandshake(handshake),
       });
     } else if (!enabled && this.unhook) {
