@@ -17,10 +17,8 @@ import { Worker } from 'node:worker_threads';
 import {
   encodeFlowWithoutTime,
   loadRecordedFlows,
+  loadRecordedRecords,
   newFlowRecord,
-  recordFromFlow,
-  recordSummary,
-  type FlowEndpoint,
   type FlowRecord,
 } from '@wirescope/flow';
 import { Observer, ObserverServer, defaultFlowBatchLimits } from '@wirescope/observer';
@@ -48,21 +46,8 @@ const recorded = recordedFlows.map(encodeFlowWithoutTime);
 // their bytes) with the other flows of the same pods, and carrying Cilium's Summary. A record
 // holds what enrich sets: the recordings' Ethernet and node labels are not in it.
 const pushFlows = process.env.BENCH_PUSH === 'flows';
-const sharedEndpoints = new Map<string, FlowEndpoint>();
-const shared = (ep: FlowEndpoint | undefined) => {
-  if (!ep) return undefined;
-  const key = Buffer.from(ep.bytes).toString('hex');
-  if (!sharedEndpoints.has(key)) sharedEndpoints.set(key, ep);
-  return sharedEndpoints.get(key);
-};
 /** Per recorded flow, the record enrich would make of it (its time is set per push). */
-const liveTemplates = recordedFlows.map((flow) => {
-  const r = recordFromFlow(flow);
-  r.summary = recordSummary(r);
-  r.source = shared(r.source);
-  r.destination = shared(r.destination);
-  return r;
-});
+const liveTemplates = loadRecordedRecords();
 /** A fresh record filled field by field, as enrich fills one (named stores into a new record). */
 function liveRecord(t: FlowRecord, seconds: number, nanos: number): FlowRecord {
   const r = newFlowRecord();

@@ -3,15 +3,7 @@
 // (packages/flow testdata), turned into records whose endpoints are shared as enrich shares them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toJsonString } from '@bufbuild/protobuf';
-import {
-  EndpointSchema,
-  FlowEndpoint,
-  loadRecordedFlows,
-  recordFromFlow,
-  recordToFlow,
-  type FlowRecord,
-} from '@wirescope/flow';
+import { loadRecordedRecords, recordToFlow } from '@wirescope/flow';
 import { NodeMetrics } from './node-metrics.js';
 import { SyntheticNodeState } from './test-support/synthetic.js';
 
@@ -19,22 +11,7 @@ const EVERY_PLUGIN =
   'flow:sourceContext=pod|ip;destinationContext=workload|dns drop:labelsContext=source_namespace,source_pod,destination_ip,traffic_direction ' +
   'tcp:destinationContext=pod icmp port-distribution flows-to-world:port;any-drop policy';
 
-function replayedRecords(): FlowRecord[] {
-  const shared = new Map<string, FlowEndpoint>();
-  const share = (ep: FlowEndpoint | undefined) => {
-    if (!ep) return ep;
-    const key = toJsonString(EndpointSchema, ep.message);
-    let one = shared.get(key);
-    if (!one) shared.set(key, (one = ep));
-    return one;
-  };
-  return loadRecordedFlows().map((flow) => {
-    const r = recordFromFlow(flow);
-    r.source = share(r.source);
-    r.destination = share(r.destination);
-    return r;
-  });
-}
+const replayedRecords = loadRecordedRecords;
 
 const hubbleSeries = (body: string) =>
   body
