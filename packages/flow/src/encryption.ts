@@ -50,8 +50,10 @@ export interface EncryptionFields {
 
 const noBytes = new Uint8Array(0);
 const scanned: EncryptionFields = { mechanism: 0, bytes: noBytes, peerStart: 0, peerEnd: 0 };
-/** The flow (and its Any value) last scanned: an observer offers one flow to every client in turn. */
-let scannedFlow: Flow | undefined;
+/**
+ * The Any value last scanned: an observer offers one flow to every client in turn, and the flows
+ * of one peer share one packed extension (packedEncryption), so its bytes are the key.
+ */
 let scannedValue: Uint8Array | undefined;
 /** Read position of scanVarint (a module variable so that the scan allocates nothing). */
 let scanAt = 0;
@@ -103,10 +105,13 @@ function scan(value: Uint8Array): void {
  * none). The result is shared and valid until the next call: read it, never keep it.
  */
 export function encryptionFields(flow: Flow): Readonly<EncryptionFields> {
-  const ext = flow.extensions;
+  return extensionEncryptionFields(flow.extensions);
+}
+
+/** encryptionFields of a Flow.extensions value (a flow record's FlowExtension.message). */
+export function extensionEncryptionFields(ext: Any | undefined): Readonly<EncryptionFields> {
   const value = ext?.typeUrl === encryptionTypeUrl ? ext.value : noBytes;
-  if (scannedFlow !== flow || scannedValue !== value) {
-    scannedFlow = flow;
+  if (scannedValue !== value) {
     scannedValue = value;
     scan(value);
   }

@@ -18,6 +18,7 @@ export * from './names.js';
 export * from './wire.js';
 export * from './labels.js';
 export * from './filter.js';
+export type { RecordPredicate } from './record-filter.js';
 export * from './encryption.js';
 export * from './printer.js';
 export * from './summary.js';

@@ -48,7 +48,7 @@ function parseRequirement(part: string, selector: string): Requirement {
   return { key: checkKey(part, selector), op: 'exists' };
 }
 
-interface ParsedLabel {
+export interface ParsedLabel {
   source: string;
   key: string;
   value: string;
@@ -64,7 +64,7 @@ export function parseLabel(label: string): ParsedLabel {
   return { source: head.slice(0, colon), key: head.slice(colon + 1), value };
 }
 
-function lookup(labels: ParsedLabel[], key: string): string[] {
+function lookup(labels: readonly ParsedLabel[], key: string): string[] {
   const colon = key.indexOf(':');
   const wanted =
     colon === -1 ? { source: 'any', key } : { source: key.slice(0, colon), key: key.slice(colon + 1) };
@@ -77,7 +77,7 @@ function lookup(labels: ParsedLabel[], key: string): string[] {
   return out;
 }
 
-export function selectorMatches(requirements: Requirement[], labels: ParsedLabel[]): boolean {
+export function selectorMatches(requirements: Requirement[], labels: readonly ParsedLabel[]): boolean {
   for (const r of requirements) {
     const values = lookup(labels, r.key);
     switch (r.op) {

@@ -1,8 +1,9 @@
 // The flat flow record of the agent's hot path. Enrich fills one plain object per event (scalars,
 // strings and references to shared, pre-encoded endpoints and extensions); the record writer
 // (record-writer.ts) turns it into the GetFlowsResponse bytes the ring keeps and every client
-// shares. A flow.Flow message is built from a record only where a caller needs an object (hooks,
-// JSON, filters), and it encodes to exactly the writer's bytes (record.test.ts checks both ways).
+// shares; filters run on it (record-filter.ts). A flow.Flow message is built from a record only
+// where a caller needs an object (hooks, JSON, field masks), and it encodes to exactly the
+// writer's bytes (record.test.ts checks both ways).
 // A protobuf-es Flow graph was ~10 objects per flow; this is one, plus its uuid string.
 import { clone, create, toBinary } from '@bufbuild/protobuf';
 import { AnySchema, type Any } from '@bufbuild/protobuf/wkt';
@@ -19,6 +20,7 @@ import {
   type TCPFlags,
 } from './gen/flow/flow_pb.js';
 import { messageFactory } from './factory.js';
+import { parseLabel, type ParsedLabel } from './labels.js';
 import { l4Summary } from './summary.js';
 
 /** Flow.l4 in a record: which Layer4 oneof case, or none at all. */
@@ -49,6 +51,7 @@ export class FlowEndpoint {
   readonly bytes: Uint8Array;
   private keyCluster: string | undefined;
   private key = '';
+  private parsed: readonly ParsedLabel[] | undefined;
 
   /** Takes `message` over: it is frozen all the way down (nothing may change it later). */
   constructor(message: Endpoint) {
@@ -63,6 +66,11 @@ export class FlowEndpoint {
       this.keyCluster = defaultCluster;
     }
     return this.key;
+  }
+
+  /** The labels parsed once for every flow of the endpoint (label filters read them per flow). */
+  get parsedLabels(): readonly ParsedLabel[] {
+    return (this.parsed ??= this.message.labels.map(parseLabel));
   }
 }
 
@@ -79,7 +87,8 @@ export class FlowExtension {
 
 /**
  * The fields of flow.Flow that the agent's enrich stage sets, flat. Numbers are the proto
- * values (enums as numbers); -1 marks a message or wrapper that is absent.
+ * values (enums as numbers); -1 marks a message or wrapper that is absent. A field added here
+ * is read by record-filter.ts too, where a filter selects on it.
  */
 export interface FlowRecord {
   /** Flow.time (always present: every live flow has one). */
@@ -178,7 +187,15 @@ const newLayer4 = messageFactory(Layer4Schema);
 const newTCPFlags = messageFactory(TCPFlagsSchema);
 const newEventType = messageFactory(CiliumEventTypeSchema);
 const newInterface = messageFactory(NetworkInterfaceSchema);
-const tcpFlagNames = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR', 'NS'] as const;
+/** TCPFlags fields in the order of the kernel's flag bits (FlowRecord.tcpFlags). */
+export const tcpFlagNames = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR', 'NS'] as const;
+
+/** A TCPFlags message as FlowRecord.tcpFlags bits. */
+export function tcpFlagBits(flags: TCPFlags): number {
+  let bits = 0;
+  for (let i = 0; i < tcpFlagNames.length; i++) if (flags[tcpFlagNames[i]!]) bits |= 1 << i;
+  return bits;
+}
 
 /** The flow.Flow message of a record: toBinary of it is the record writer's flow bytes. */
 export function recordToFlow(r: FlowRecord): Flow {
@@ -284,11 +301,7 @@ export function recordFromFlow(flow: Flow): FlowRecord {
   switch (l4?.case) {
     case 'TCP':
       r.l4 = RecordL4.TCP;
-      if (l4.value.flags) {
-        r.tcpFlags = 0;
-        for (let i = 0; i < tcpFlagNames.length; i++)
-          if (l4.value.flags[tcpFlagNames[i]!]) r.tcpFlags |= 1 << i;
-      }
+      if (l4.value.flags) r.tcpFlags = tcpFlagBits(l4.value.flags);
       r.sourcePort = l4.value.sourcePort;
       r.destinationPort = l4.value.destinationPort;
       break;
