@@ -11,11 +11,11 @@ import {
   NodeSchema,
   NodeState,
   ServerStatusResponseSchema,
-  compileFilters,
+  compileFilterPredicates,
   describeUnknownFields,
   flowTimeMicros,
+  type FilterPredicates,
   type Flow,
-  type FlowPredicate,
   type FlowRecord,
   type HandshakeEvent,
   type GetFlowsRequest,
@@ -263,9 +263,9 @@ export class Observer {
 
   /**
    * Adds one flow record from the agent's enrich stage (the live path): its response bytes are
-   * written straight from the record, and a Flow message is built only for a hook, filter or
-   * field mask that reads entry.flow. The node name defaults to this node. Do not change the
-   * record afterwards.
+   * written straight from the record, clients' filters run on the record (compileFilterPredicates),
+   * and a Flow message is built only for a hook or field mask that reads entry.flow. The node name
+   * defaults to this node. Do not change the record afterwards.
    */
   pushRecord(record: FlowRecord): void {
     if (record.nodeName === '') record.nodeName = this.nodeName;
@@ -356,7 +356,7 @@ export class Observer {
 
   /** Validates a request; throws ObserverError (INVALID_ARGUMENT) naming what is wrong. */
   static validate(req: GetFlowsRequest): {
-    match: FlowPredicate | undefined;
+    match: FilterPredicates | undefined;
     mask: ((f: Flow) => Flow) | undefined;
   } {
     const unknown = describeUnknownFields(req.$unknown);
@@ -376,11 +376,11 @@ export class Observer {
         `since (${new Date(timestampMs(req.since!)).toISOString()}) is after until (${new Date(timestampMs(req.until!)).toISOString()})`,
       );
     }
-    let match: FlowPredicate | undefined;
+    let match: FilterPredicates | undefined;
     try {
       match =
         req.whitelist.length || req.blacklist.length
-          ? compileFilters(req.whitelist, req.blacklist)
+          ? compileFilterPredicates(req.whitelist, req.blacklist)
           : undefined;
     } catch (err) {
       if (err instanceof FilterError) throw new ObserverError('INVALID_FILTER', err.message);

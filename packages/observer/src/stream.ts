@@ -4,8 +4,8 @@ import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import {
   GetFlowsResponseSchema,
   LostEventSource,
+  type FilterPredicates,
   type Flow,
-  type FlowPredicate,
   type TimeMicros,
 } from '@wirescope/flow';
 import type { RingEntry } from './ring.js';
@@ -50,7 +50,7 @@ export class FlowStream {
 
   constructor(
     private readonly sink: FlowSink,
-    private readonly match: FlowPredicate | undefined,
+    private readonly match: FilterPredicates | undefined,
     private readonly mask: ((flow: Flow) => Flow) | undefined,
     private readonly until: TimeMicros | undefined,
     private readonly limit: number,
@@ -86,8 +86,11 @@ export class FlowStream {
     return this.queue.length - this.queueHead + (this.blocked ? 1 : 0);
   }
 
+  /** On the record while the entry has one (the live path: no Flow built), else on the Flow. */
   matches(entry: RingEntry): boolean {
-    return !this.match || this.match(entry.flow);
+    if (!this.match) return true;
+    const record = entry.record;
+    return record !== undefined ? this.match.record(record) : this.match.flow(entry.flow);
   }
 
   /** A live flow from push(). */
