@@ -17,7 +17,7 @@ import {
   MechanismSchema,
   type FlowFilterExtension,
 } from './gen/wirescope/v1/wirescope_pb.js';
-import { parseSelector, type Requirement } from './labels.js';
+import { compileSelector, parseSelector, type ParsedLabel } from './labels.js';
 import { tcpFlagBits, tcpFlagNames } from './record.js';
 
 /** A filter the server cannot accept; `field` names it (e.g. "whitelist[0].source_ip"). */
@@ -32,6 +32,8 @@ export class FilterError extends Error {
 }
 
 export type Side = 'source' | 'destination';
+/** One label selector of a filter (selectors in a field are ORed). */
+export type LabelTest = (labels: readonly ParsedLabel[]) => boolean;
 /** "namespace/[name-prefix]" of a pod or service filter. */
 export interface Namespaced {
   namespace: string;
@@ -47,8 +49,8 @@ export type FilterClause =
   | { kind: 'ip'; side: Side; match: (ip: string) => boolean }
   | { kind: 'pod' | 'service'; side: Side; wanted: Namespaced[] }
   | { kind: 'fqdn'; side: Side; patterns: RegExp[] }
-  | { kind: 'label'; side: Side; selectors: Requirement[][] }
-  | { kind: 'nodeLabels'; selectors: Requirement[][] }
+  | { kind: 'label'; side: Side; selectors: LabelTest[] }
+  | { kind: 'nodeLabels'; selectors: LabelTest[] }
   | { kind: 'workload'; side: Side; wanted: { name: string; kind: string }[] }
   | { kind: 'identity'; side: Side; set: Set<number> }
   | { kind: 'port'; side: Side; wanted: number[] }
@@ -121,7 +123,14 @@ function splitNamespaced(field: string, raw: string): Namespaced {
 /** A pod or service filter on an endpoint's namespace and name (false for an unnamed one). */
 export function namespacedMatches(wanted: Namespaced[], namespace: string, name: string): boolean {
   if (name === '' && namespace === '') return false;
-  return wanted.some((p) => p.namespace === namespace && name.startsWith(p.prefix));
+  for (const p of wanted) if (p.namespace === namespace && name.startsWith(p.prefix)) return true;
+  return false;
+}
+
+/** Any of a field's label selectors holds. */
+export function anyLabelTest(tests: LabelTest[], labels: readonly ParsedLabel[]): boolean {
+  for (const t of tests) if (t(labels)) return true;
+  return false;
 }
 
 /** Whether the UTF-8 bytes bytes[start, end) are one of `names`. */
@@ -162,10 +171,10 @@ function compileRegexps(field: string, values: string[]): RegExp[] {
   });
 }
 
-function compileSelectors(field: string, values: string[]): Requirement[][] {
+function compileSelectors(field: string, values: string[]): LabelTest[] {
   return values.map((v) => {
     try {
-      return parseSelector(v);
+      return compileSelector(parseSelector(v));
     } catch (err) {
       throw new FilterError(field, (err as Error).message);
     }

@@ -4,9 +4,15 @@
 // record-filter.ts the same predicate on the live path's FlowRecord.
 import type { Endpoint, Flow, FlowFilter } from './gen/flow/flow_pb.js';
 import { encryptionFields } from './encryption.js';
-import { parseLabel, selectorMatches } from './labels.js';
+import { parseLabel } from './labels.js';
 import { tcpFlagBits } from './record.js';
-import { bytesAmong, compileClauses, namespacedMatches, type FilterClause } from './filter-spec.js';
+import {
+  anyLabelTest,
+  bytesAmong,
+  compileClauses,
+  namespacedMatches,
+  type FilterClause,
+} from './filter-spec.js';
 import { recordClause, type RecordPredicate } from './record-filter.js';
 
 export {
@@ -92,12 +98,12 @@ function flowClause(c: FilterClause): FlowPredicate {
     case 'label':
       return (flow) => {
         const labels = (ep(flow)?.labels ?? []).map(parseLabel);
-        return c.selectors.some((s) => selectorMatches(s, labels));
+        return anyLabelTest(c.selectors, labels);
       };
     case 'nodeLabels':
       return (flow) => {
         const labels = flow.nodeLabels.map(parseLabel);
-        return c.selectors.some((s) => selectorMatches(s, labels));
+        return anyLabelTest(c.selectors, labels);
       };
     case 'workload':
       return (flow) =>
@@ -199,8 +205,11 @@ function allOf<T>(preds: ((x: T) => boolean)[]): (x: T) => boolean {
 function allowMinusDeny<T>(allow: ((x: T) => boolean)[], deny: ((x: T) => boolean)[]): (x: T) => boolean {
   if (allow.length === 0 && deny.length === 0) return () => true;
   return (x) => {
-    if (allow.length > 0 && !allow.some((p) => p(x))) return false;
-    return !deny.some((p) => p(x));
+    let allowed = allow.length === 0;
+    for (let i = 0; !allowed && i < allow.length; i++) allowed = allow[i]!(x);
+    if (!allowed) return false;
+    for (const p of deny) if (p(x)) return false;
+    return true;
   };
 }
 

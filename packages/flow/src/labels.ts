@@ -64,36 +64,42 @@ export function parseLabel(label: string): ParsedLabel {
   return { source: head.slice(0, colon), key: head.slice(colon + 1), value };
 }
 
-function lookup(labels: readonly ParsedLabel[], key: string): string[] {
-  const colon = key.indexOf(':');
-  const wanted =
-    colon === -1 ? { source: 'any', key } : { source: key.slice(0, colon), key: key.slice(colon + 1) };
-  const out: string[] = [];
+/** A requirement with its key split as labels are ("k8s:app" -> source k8s, key app). */
+interface SplitRequirement {
+  source: string;
+  key: string;
+  op: Requirement['op'];
+  values: string[];
+}
+
+function splitRequirement(r: Requirement): SplitRequirement {
+  const colon = r.key.indexOf(':');
+  const values = 'values' in r ? r.values : [];
+  if (colon === -1) return { source: 'any', key: r.key, op: r.op, values };
+  return { source: r.key.slice(0, colon), key: r.key.slice(colon + 1), op: r.op, values };
+}
+
+function holds(r: SplitRequirement, labels: readonly ParsedLabel[]): boolean {
   for (const l of labels) {
-    if (l.key !== wanted.key) continue;
-    if (wanted.source !== 'any' && l.source !== 'any' && l.source !== wanted.source) continue;
-    out.push(l.value);
+    if (l.key !== r.key) continue;
+    if (r.source !== 'any' && l.source !== 'any' && l.source !== r.source) continue;
+    // the first label of the key decides existence; a value in or out of the set decides the rest
+    if (r.op === 'exists') return true;
+    if (r.op === '!exists') return false;
+    if (r.values.includes(l.value)) return r.op === 'in';
   }
-  return out;
+  return r.op === '!exists' || r.op === 'notin';
+}
+
+/** A selector's test on parsed labels, keys split once (filters run it on every flow). */
+export function compileSelector(requirements: Requirement[]): (labels: readonly ParsedLabel[]) => boolean {
+  const split = requirements.map(splitRequirement);
+  return (labels) => {
+    for (const r of split) if (!holds(r, labels)) return false;
+    return true;
+  };
 }
 
 export function selectorMatches(requirements: Requirement[], labels: readonly ParsedLabel[]): boolean {
-  for (const r of requirements) {
-    const values = lookup(labels, r.key);
-    switch (r.op) {
-      case 'exists':
-        if (values.length === 0) return false;
-        break;
-      case '!exists':
-        if (values.length > 0) return false;
-        break;
-      case 'in':
-        if (!values.some((v) => r.values.includes(v))) return false;
-        break;
-      case 'notin':
-        if (values.some((v) => r.values.includes(v))) return false;
-        break;
-    }
-  }
-  return true;
+  return compileSelector(requirements)(labels);
 }

@@ -7,9 +7,9 @@
 // every record, settled here at compile time. A field added to FlowRecord and recordToFlow must
 // be read here too (record-filter.test.ts compares both predicates on every recorded flow).
 import { extensionEncryptionFields } from './encryption.js';
-import { selectorMatches, type ParsedLabel } from './labels.js';
+import type { ParsedLabel } from './labels.js';
 import { RecordL4, type FlowEndpoint, type FlowRecord } from './record.js';
-import { bytesAmong, namespacedMatches, type FilterClause } from './filter-spec.js';
+import { anyLabelTest, bytesAmong, namespacedMatches, type FilterClause } from './filter-spec.js';
 
 export type RecordPredicate = (record: FlowRecord) => boolean;
 
@@ -55,7 +55,7 @@ export function recordClause(c: FilterClause): RecordPredicate {
     case 'label':
       return (r) => {
         const labels = ep(r)?.parsedLabels ?? noLabels;
-        return c.selectors.some((s) => selectorMatches(s, labels));
+        return anyLabelTest(c.selectors, labels);
       };
     case 'workload':
       return (r) =>
@@ -113,7 +113,7 @@ export function recordClause(c: FilterClause): RecordPredicate {
       return (r) => c.set.has(extensionEncryptionFields(r.extensions?.message).mechanism);
     case 'nodeLabels':
       // a record has no node labels: the Flow predicate sees an empty list
-      return c.selectors.some((s) => selectorMatches(s, noLabels)) ? always : never;
+      return anyLabelTest(c.selectors, noLabels) ? always : never;
     case 'service':
     case 'fqdn':
     case 'httpStatusCode':
