@@ -46,19 +46,23 @@ function microsPerFlow(encode: (flow: (typeof flows)[number]) => Uint8Array): nu
 }
 const encodeToBinary = (flow: (typeof flows)[number]) => toBinary(FlowSchema, flow);
 
-// warm-up: both encoders reach optimised code before the timed rounds
-microsPerFlow(encodeToBinary);
-microsPerFlow(compiled);
-
-const compiledTimes: number[] = [];
-const toBinaryTimes: number[] = [];
-for (let r = 0; r < rounds; r++) {
-  toBinaryTimes.push(microsPerFlow(encodeToBinary));
-  compiledTimes.push(microsPerFlow(compiled));
-}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const compiledUs = median(compiledTimes);
-const toBinaryUs = median(toBinaryTimes);
+/** Medians over alternating rounds of [baseline, candidate], after one warm-up each. */
+function alternate(baseline: () => number, candidate: () => number): [number, number] {
+  baseline();
+  candidate();
+  const times: [number[], number[]] = [[], []];
+  for (let r = 0; r < rounds; r++) {
+    times[0].push(baseline());
+    times[1].push(candidate());
+  }
+  return [median(times[0]), median(times[1])];
+}
+
+const [toBinaryUs, compiledUs] = alternate(
+  () => microsPerFlow(encodeToBinary),
+  () => microsPerFlow(compiled),
+);
 const bytes = flows.reduce((n, f) => n + compiled(f).length, 0) / flows.length;
 console.log(
   `${flows.length} recorded flows, ${bytes.toFixed(0)} bytes each on average, ${rounds} rounds x ${passesPerRound} passes` +
@@ -96,16 +100,10 @@ for (const [name, whitelist] of Object.entries(followerFilters)) {
     if (onRecord(r) !== viaFlow(r)) throw new Error(`${name}: record ${i}: the two predicates differ`);
     if (onRecord(r)) matched++;
   }
-  nsPerRecord(onRecord);
-  nsPerRecord(viaFlow);
-  const recordTimes: number[] = [];
-  const viaFlowTimes: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    viaFlowTimes.push(nsPerRecord(viaFlow));
-    recordTimes.push(nsPerRecord(onRecord));
-  }
-  const recordNs = median(recordTimes);
-  const viaFlowNs = median(viaFlowTimes);
+  const [viaFlowNs, recordNs] = alternate(
+    () => nsPerRecord(viaFlow),
+    () => nsPerRecord(onRecord),
+  );
   console.log(
     `record-filter filter=${name} record_ns=${recordNs.toFixed(0)} via_flow_ns=${viaFlowNs.toFixed(0)}` +
       ` ratio=${(viaFlowNs / recordNs).toFixed(1)} matched=${matched}/${records.length}`,
