@@ -38,15 +38,12 @@ int from_endpoint(struct __sk_buff *skb)
 
 		p.peer_node_id = node;
 		if (cfg_wg_ifindex && bpf_map_lookup_elem(&ws_peers, &node)) {
-			__u32 mtu_len = 0;
-
 			/*
 			 * Too big for the WireGuard device (pod MTU above the tunnel's): hand it to
 			 * the stack, whose forwarding path answers with ICMP fragmentation-needed, so
-			 * the pod learns the path MTU. Redirected as is, a GSO packet would be
-			 * segmented above the tunnel MTU and every segment fragmented on the wire.
+			 * the pod learns the path MTU.
 			 */
-			if (bpf_check_mtu(skb, cfg_wg_ifindex, &mtu_len, -ETH_HLEN, 0) != BPF_MTU_CHK_RET_SUCCESS) {
+			if (!ws_fits_mtu(skb, cfg_wg_ifindex)) {
 				ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb), &id);
 				return TC_ACT_OK;
 			}

@@ -5,6 +5,8 @@
  *                                  (ETH_HLEN on veths and the underlay, 0 on the L3 TUN device);
  *                                  returns the L4 offset, or -1 for non-IP / truncated packets.
  *   ws_load(skb, off, to, len)     bpf_skb_load_bytes, by direct packet access when it can
+ *   ws_fits_mtu(skb, ifindex)      whether the packet (every segment of a GSO packet) fits the
+ *                                  MTU of the L3 device ifindex once its Ethernet header is gone
  *   ws_ident_src(pkt, id), ws_ident_dst(pkt, id)  one side's ipcache entry (looked up once)
  *   ws_ident_resolve(pkt, id)      both identities and the peer node into pkt, before a record
  */
@@ -30,6 +32,24 @@ static __always_inline int ws_load(struct __sk_buff *skb, __u32 off, void *to, _
 		return 0;
 	}
 	return bpf_skb_load_bytes(skb, off, to, len);
+}
+
+/*
+ * Whether an skb from a veth (Ethernet header included) fits the MTU of the L3 device ifindex
+ * (the WireGuard device: no link header). A GSO packet is checked segment by segment
+ * (BPF_MTU_CHK_SEGS, which takes no length difference: it compares each segment's network
+ * length); without that flag bpf_check_mtu passes any GSO packet, and one built with the pod's
+ * MTU of 1500 would be segmented above the tunnel's 1420 after the redirect, so that every
+ * datagram wireguard-go sent for it was fragmented on the underlay (the first flight of every
+ * connection whose path MTU the pod had not learnt yet, or had forgotten after 10 minutes).
+ */
+static __always_inline bool ws_fits_mtu(struct __sk_buff *skb, __u32 ifindex)
+{
+	__u32 mtu_len = 0;
+
+	if (skb->gso_size)
+		return bpf_check_mtu(skb, ifindex, &mtu_len, 0, BPF_MTU_CHK_SEGS) == BPF_MTU_CHK_RET_SUCCESS;
+	return bpf_check_mtu(skb, ifindex, &mtu_len, -ETH_HLEN, 0) == BPF_MTU_CHK_RET_SUCCESS;
 }
 
 static __always_inline void ws_parse_l4_at(struct __sk_buff *skb, __u32 off, struct ws_packet_info *p)
