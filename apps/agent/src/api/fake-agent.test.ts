@@ -24,7 +24,10 @@ export class FakeFeed implements FlowFeed {
   readonly subscribers = new Set<(item: ObservedItem) => void>();
   lastHandshakesAsked: number | undefined;
 
-  readonly flows = { last: (n: number): Flow[] => (n === 0 ? [] : this.ring.slice(-n)) };
+  readonly flows = {
+    last: (n: number): Flow[] => (n === 0 ? [] : this.ring.slice(-n)),
+    lastLazy: (n: number) => this.flows.last(n).map((flow) => ({ flow })),
+  };
 
   addFlows(count: number): Flow[] {
     const added = Array.from({ length: count }, (_, i) => flow(this.ring.length + i));

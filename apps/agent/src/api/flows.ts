@@ -1,16 +1,17 @@
-import { pipeline } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
+import { setImmediate } from 'node:timers/promises';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { toJson, type JsonObject } from '@bufbuild/protobuf';
 import { FlowSchema, HandshakeEventSchema, registry, type Flow, type HandshakeEvent } from '@wirescope/flow';
 import { AgentError, AgentErrorCode } from '../errors.js';
-import type { ObservedItem, ObserverCounters } from '../flows/observer.js';
+import type { LazyFlow, ObservedItem, ObserverCounters } from '../flows/observer.js';
 import { ERROR_RESPONSES } from './errors.js';
 import { FollowStream } from './follow-stream.js';
 
 /** The agent's flow observer as these routes use it (FlowObserver; a test double in unit tests). */
 export interface FlowFeed {
-  readonly flows: { last(n: number): Flow[] };
+  readonly flows: { last(n: number): Flow[]; lastLazy(n: number): readonly LazyFlow[] };
   counters(): ObserverCounters;
   lastHandshakes(n: number): HandshakeEvent[];
   subscribe(fn: (item: ObservedItem) => void): () => void;
@@ -88,6 +89,27 @@ const lostEventsLine = (count: number): FollowLine => ({
   lost_events: { source: 'AGENT_FOLLOW_QUEUE', num_events_lost: count },
 });
 
+/** Flows serialized per turn of the event loop by GET /v1/flows (see flowsBody). */
+export const FLOWS_JSON_CHUNK = 256;
+
+/**
+ * A FlowsResponse body, FLOWS_JSON_CHUNK flows at a time, yielding the event loop between chunks
+ * and pulled by the socket: serialized in one go, ?last=65535 (62 MB of JSON) kept the agent's
+ * loop busy for 6 s, in which it read no kernel events and answered neither the relay nor health
+ * checks.
+ */
+async function* flowsBody(flows: readonly LazyFlow[], counters: ObserverCounters): AsyncGenerator<string> {
+  yield '{"flows":[';
+  for (let start = 0; start < flows.length; start += FLOWS_JSON_CHUNK) {
+    if (start > 0) await setImmediate();
+    const lines: string[] = [];
+    for (const entry of flows.slice(start, start + FLOWS_JSON_CHUNK))
+      lines.push(JSON.stringify({ flow: flowJson(entry.flow) }));
+    yield (start > 0 ? ',' : '') + lines.join(',');
+  }
+  yield `],"counters":${JSON.stringify(counters)}}`;
+}
+
 function requireObserver(source: FlowSource): FlowFeed {
   const observer = source.observer();
   if (!observer)
@@ -100,13 +122,13 @@ export const flowsPlugin: FastifyPluginAsyncTypebox<{ source: FlowSource }> = as
   app.get(
     '/v1/flows',
     { schema: { querystring: FlowsQuerySchema, response: { 200: FlowsResponseSchema, ...ERROR_RESPONSES } } },
-    (request) => {
+    (request, reply) => {
       const observer = requireObserver(source);
-      const flows = observer.flows.last(Number(request.query.last));
-      return {
-        flows: flows.map((flow) => ({ flow: flowJson(flow) })),
-        counters: observer.counters(),
-      };
+      const flows = observer.flows.lastLazy(Number(request.query.last));
+      // streamed past the schema's serializer: the body is a FlowsResponse all the same
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      pipeline(Readable.from(flowsBody(flows, observer.counters())), reply.raw, () => undefined);
     },
   );
 
@@ -134,7 +156,7 @@ export const flowsPlugin: FastifyPluginAsyncTypebox<{ source: FlowSource }> = as
     (request, reply) => {
       const observer = requireObserver(source);
       const stream = new FollowStream({
-        backlog: observer.flows.last(Number(request.query.last)),
+        backlog: observer.flows.lastLazy(Number(request.query.last)),
         subscribe: (fn) => observer.subscribe(fn),
         line: (item) => JSON.stringify(itemJson(item)),
         lostLine: (count) => JSON.stringify(lostEventsLine(count)),

@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
-import type { Flow } from '@wirescope/flow';
-import type { ObservedItem } from '../flows/observer.js';
+import type { LazyFlow, ObservedItem } from '../flows/observer.js';
 
 /** How many live items a slow reader may fall behind by before newer ones are counted as lost. */
 export const FOLLOW_MAX_PENDING = 8192;
@@ -11,7 +10,8 @@ interface LostRun {
 }
 
 export interface FollowOptions {
-  backlog: Flow[];
+  /** Decoded one at a time as the reader asks (a backlog of 65,535 is not decoded up front). */
+  backlog: readonly LazyFlow[];
   subscribe(fn: (item: ObservedItem) => void): () => void;
   /** One NDJSON line (without the newline) per observed item. */
   line(item: ObservedItem): string;
@@ -28,7 +28,7 @@ export interface FollowOptions {
  * away) unsubscribes.
  */
 export class FollowStream extends Readable {
-  private readonly backlog: Flow[];
+  private readonly backlog: readonly LazyFlow[];
   private backlogAt = 0;
   /** Live items in order; a run of items dropped while the queue was full is one LostRun in its place. */
   private readonly pending: (ObservedItem | LostRun)[] = [];
@@ -61,10 +61,10 @@ export class FollowStream extends Readable {
   }
 
   private nextLine(): string | undefined {
-    const flow = this.backlog[this.backlogAt];
-    if (flow !== undefined) {
+    const entry = this.backlog[this.backlogAt];
+    if (entry !== undefined) {
       this.backlogAt++;
-      return this.options.line({ kind: 'flow', flow });
+      return this.options.line({ kind: 'flow', flow: entry.flow });
     }
     const item = this.pending.shift();
     if (item === undefined) return undefined;

@@ -16,7 +16,7 @@ import { FakeAgent, flow } from './fake-agent.test.js';
 import { FollowStream } from './follow-stream.js';
 import type { ObservedItem } from '../flows/observer.js';
 import type { HealthResponse } from './health.js';
-import type { FlowsResponse } from './flows.js';
+import { FLOWS_JSON_CHUNK, type FlowsResponse } from './flows.js';
 
 interface Line {
   flow?: { l4?: { TCP?: { source_port?: number } } };
@@ -113,7 +113,7 @@ test('a slow follower: the stream produces only when read, and says where and ho
   const subscribers = new Set<(item: ObservedItem) => void>();
   let produced = 0;
   const stream = new FollowStream({
-    backlog: [flow(1), flow(2)],
+    backlog: [{ flow: flow(1) }, { flow: flow(2) }],
     subscribe: (fn) => {
       subscribers.add(fn);
       return () => subscribers.delete(fn);
@@ -187,4 +187,42 @@ test('agentRequest over a unix socket: typed answers, a JSON body, query options
     socket.cleanup();
   }
   await assert.rejects(agentRequest(socket.path, 'GET', '/healthz'), /^Error: agent at .* unreachable: /);
+});
+
+test('GET /v1/flows?last=N streams its JSON a chunk per turn of the loop: a large backlog leaves the agent answering meanwhile, and the body is the whole FlowsResponse', async () => {
+  const agent = new FakeAgent();
+  const added = agent.feed.addFlows(FLOWS_JSON_CHUNK * 40);
+  const app = buildApp(agent);
+  const socket = socketDir();
+  try {
+    await app.listen({ path: socket.path });
+    let flowsDoneAt = 0;
+    const big = agentRequest<FlowsResponse>(socket.path, 'GET', '/v1/flows', {
+      query: { last: added.length },
+    }).then((body) => {
+      flowsDoneAt = performance.now();
+      return body;
+    });
+    await sleep(5); // the listing has started
+    const health: HealthResponse = await agentRequest(socket.path, 'GET', '/healthz');
+    const healthAt = performance.now();
+    assert.equal(health.node, 'node1');
+    const body = await big;
+    assert.ok(flowsDoneAt > healthAt, 'the health check was answered while the listing was being written');
+    assert.equal(body.flows.length, added.length);
+    const ports = body.flows.map(
+      (f) => (f.flow as { l4?: { TCP?: { source_port?: number } } }).l4?.TCP?.source_port ?? 0,
+    );
+    assert.deepEqual(
+      ports,
+      added.map((f) => (f.l4?.protocol.case === 'TCP' ? f.l4.protocol.value.sourcePort : undefined)),
+      'every flow, oldest first, none twice',
+    );
+    assert.equal(typeof body.counters.flowsSeen, 'number');
+    const empty = await agentRequest<FlowsResponse>(socket.path, 'GET', '/v1/flows', { query: { last: 0 } });
+    assert.deepEqual(empty.flows, []);
+  } finally {
+    await app.close();
+    socket.cleanup();
+  }
 });

@@ -37,6 +37,11 @@ export interface ObserverCounters {
   benignKernelDrops: number;
 }
 
+/** A ring entry whose flow is decoded when read (each read decodes again: read it once). */
+export interface LazyFlow {
+  readonly flow: Flow;
+}
+
 export class FlowObserver {
   /** The node's one observer: flow ring, handshake log, hooks, GetFlows. */
   readonly observer: Observer;
@@ -51,6 +56,8 @@ export class FlowObserver {
   /** Flow ring views for the local API, read from the one ring (newest last). */
   readonly flows = {
     last: (n: number): Flow[] => this.observer.ring.last(n).map((entry) => entry.flow),
+    /** The same flows, each decoded only when its `flow` is read: a large backlog costs nothing up front. */
+    lastLazy: (n: number): readonly LazyFlow[] => this.observer.ring.last(n),
   };
 
   constructor(
