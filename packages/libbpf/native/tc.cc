@@ -44,6 +44,19 @@ int TcLinkRes::Detach() {
   return err;
 }
 
+int TcLinkRes::Present() {
+  if (!attached) return 0;
+  bpf_tc_hook hook_copy = hook;
+  bpf_tc_opts query{};
+  query.sz = sizeof(query);
+  query.handle = opts.handle;
+  query.priority = opts.priority;
+  int err = RunInNetns(netns_fd, [&] { return bpf_tc_query(&hook_copy, &query); });
+  if (err == -ENOENT || err == -ENODEV || err == -EINVAL) return 0;
+  if (err) return err;
+  return query.prog_id == prog_id ? 1 : 0;
+}
+
 namespace {
 
 // Every attached tc filter of the process, across envs (workers). process.exit() on the main
@@ -74,7 +87,8 @@ class TcLinkHandle : public Napi::ObjectWrap<TcLinkHandle> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "TcLinkHandle", {InstanceMethod("detach", &TcLinkHandle::Detach),
-                                             InstanceMethod("info", &TcLinkHandle::Info)});
+                                             InstanceMethod("info", &TcLinkHandle::Info),
+                                             InstanceMethod("present", &TcLinkHandle::Present)});
   }
   explicit TcLinkHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TcLinkHandle>(info) {}
   // No detach on GC: a tc filter outlives its handle until detach() or process exit.
@@ -91,6 +105,14 @@ class TcLinkHandle : public Napi::ObjectWrap<TcLinkHandle> {
       if (err) ThrowErrno(env, "detach", err, "cannot remove tc filter");
     }
     return env.Undefined();
+  }
+  Napi::Value Present(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!res_ || !res_->attached) return Napi::Boolean::New(env, false);
+    ClearLog();
+    int rc = res_->Present();
+    if (rc < 0) ThrowErrno(env, "query-tc", rc, "cannot query tc filter");
+    return Napi::Boolean::New(env, rc == 1);
   }
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

@@ -20,6 +20,9 @@ struct TcLinkRes {
   bool attached = false;
   // Removes the filter if it still runs prog_id; 0 also when the interface is gone.
   int Detach();
+  // 1 while the hook still runs prog_id at our handle and priority, 0 when the filter is gone or
+  // is someone else's (deleted by hand, replaced, its qdisc or interface removed), -errno else.
+  int Present();
   void Free() { Detach(); }
 };
 

@@ -54,6 +54,7 @@ export interface NativeLinkHandle {
 export interface NativeTcLinkHandle {
   detach(): void;
   info(): { ifindex: number; handle: number; priority: number; attached: boolean };
+  present(): boolean;
 }
 export interface NativeRingBufferHandle {
   pause(): void;

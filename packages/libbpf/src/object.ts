@@ -97,6 +97,7 @@ export class TcLink extends NativeLink<TcLink> {
   readonly priority: number;
   readonly direction: TcDirection;
   readonly program: string;
+  #tc: NativeTcLinkHandle;
 
   /** @internal */
   constructor(
@@ -106,12 +107,23 @@ export class TcLink extends NativeLink<TcLink> {
     onDetach?: (link: TcLink) => void,
   ) {
     super(handle, onDetach);
+    this.#tc = handle;
     const info = handle.info();
     this.ifindex = info.ifindex;
     this.handle = info.handle;
     this.priority = info.priority;
     this.direction = direction;
     this.program = program;
+  }
+
+  /**
+   * Whether the kernel still runs this filter: false once something else deleted it (`tc filter
+   * del`, a flush, the clsact qdisc or the interface removed) or put another program at its
+   * handle and priority. `attached` only says that detach() was not called.
+   */
+  present(): boolean {
+    if (!this.attached) return false;
+    return this.#tc.present();
   }
 }
 

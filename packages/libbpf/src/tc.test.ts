@@ -201,6 +201,23 @@ test('a second filter on the same hook: explicit priority and handle, detach rem
   assert.equal(after.match(/ probe_ingress:\[/g)?.length, 1);
 });
 
+test('present(): false once the filter is deleted behind our back or another program takes its place', () => {
+  const options = { ifname: lab.ifA, direction: 'ingress', netns: lab.nsA, priority: 11, handle: 11 } as const;
+  const link = probe.attachTc('probe_ingress', options);
+  assert.equal(link.present(), true);
+  lab.run(lab.nsA, 'tc', ['filter', 'del', 'dev', lab.ifA, 'ingress', 'pref', '11']);
+  assert.equal(link.present(), false);
+  assert.equal(link.attached, true, 'attached only says detach() was not called');
+  const other = probe.attachTc('probe_egress', options);
+  assert.equal(link.present(), false, "the filter at our handle and priority is another program's");
+  assert.equal(other.present(), true);
+  link.detach(); // not ours any more: other's filter stays
+  assert.equal(link.present(), false);
+  assert.equal(other.present(), true);
+  other.detach();
+  assert.equal(other.present(), false);
+});
+
 test('replace: a filter left at a priority and handle is taken over, not duplicated', () => {
   const options = { ifname: lab.ifA, direction: 'ingress', netns: lab.nsA, priority: 9, handle: 9 } as const;
   const first = probe.attachTc('probe_ingress', options);
