@@ -52,7 +52,7 @@ int TcLinkRes::Present() {
   query.handle = opts.handle;
   query.priority = opts.priority;
   int err = RunInNetns(netns_fd, [&] { return bpf_tc_query(&hook_copy, &query); });
-  if (err == -ENOENT || err == -ENODEV || err == -EINVAL) return 0;
+  if (err == -ENOENT || err == -EINVAL) return 0;  // no such filter, or no clsact qdisc
   if (err) return err;
   return query.prog_id == prog_id ? 1 : 0;
 }
@@ -88,7 +88,7 @@ class TcLinkHandle : public Napi::ObjectWrap<TcLinkHandle> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "TcLinkHandle", {InstanceMethod("detach", &TcLinkHandle::Detach),
                                              InstanceMethod("info", &TcLinkHandle::Info),
-                                             InstanceMethod("present", &TcLinkHandle::Present)});
+                                             InstanceMethod("state", &TcLinkHandle::Present)});
   }
   explicit TcLinkHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TcLinkHandle>(info) {}
   // No detach on GC: a tc filter outlives its handle until detach() or process exit.
@@ -108,11 +108,12 @@ class TcLinkHandle : public Napi::ObjectWrap<TcLinkHandle> {
   }
   Napi::Value Present(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!res_ || !res_->attached) return Napi::Boolean::New(env, false);
+    if (!res_ || !res_->attached) return Napi::String::New(env, "detached");
     ClearLog();
     int rc = res_->Present();
+    if (rc == -ENODEV) return Napi::String::New(env, "no-interface");
     if (rc < 0) ThrowErrno(env, "query-tc", rc, "cannot query tc filter");
-    return Napi::Boolean::New(env, rc == 1);
+    return Napi::String::New(env, rc == 1 ? "present" : "missing");
   }
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

@@ -20,8 +20,9 @@ struct TcLinkRes {
   bool attached = false;
   // Removes the filter if it still runs prog_id; 0 also when the interface is gone.
   int Detach();
-  // 1 while the hook still runs prog_id at our handle and priority, 0 when the filter is gone or
-  // is someone else's (deleted by hand, replaced, its qdisc or interface removed), -errno else.
+  // 1 while the hook still runs prog_id at our handle and priority; 0 when the filter is gone or
+  // is someone else's (deleted by hand, replaced, the clsact qdisc removed); -ENODEV when the
+  // interface is gone; another -errno when the kernel could not be asked.
   int Present();
   void Free() { Detach(); }
 };

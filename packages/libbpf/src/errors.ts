@@ -26,6 +26,7 @@ export type BpfStep =
   | 'mount'
   | 'attach'
   | 'attach-tc'
+  | 'query-tc'
   | 'detach'
   | 'test-run'
   | 'ringbuf';

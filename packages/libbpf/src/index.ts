@@ -12,6 +12,7 @@ export {
   type TcDirection,
   type TestRunResult,
 } from './object.js';
+export type { TcFilterState } from './native.js';
 export { BpfMap, type MapUpdateMode } from './map.js';
 export {
   RingBufferReader,

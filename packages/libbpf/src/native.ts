@@ -54,8 +54,10 @@ export interface NativeLinkHandle {
 export interface NativeTcLinkHandle {
   detach(): void;
   info(): { ifindex: number; handle: number; priority: number; attached: boolean };
-  present(): boolean;
+  state(): TcFilterState;
 }
+/** What the kernel runs at a tc link's hook, handle and priority: see TcLink.state(). */
+export type TcFilterState = 'present' | 'missing' | 'no-interface' | 'detached';
 export interface NativeRingBufferHandle {
   pause(): void;
   resume(): void;

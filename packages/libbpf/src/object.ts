@@ -8,6 +8,7 @@ import {
   type NativeObjectHandle,
   type NativeProgramInfo,
   type NativeTcLinkHandle,
+  type TcFilterState,
 } from './native.js';
 import { RingBufferReader, type RingBufferOptions, type BatchHandler } from './ringbuf.js';
 import { checkBuffer, checkInt, checkName, describe } from './validate.js';
@@ -117,13 +118,14 @@ export class TcLink extends NativeLink<TcLink> {
   }
 
   /**
-   * Whether the kernel still runs this filter: false once something else deleted it (`tc filter
-   * del`, a flush, the clsact qdisc or the interface removed) or put another program at its
-   * handle and priority. `attached` only says that detach() was not called.
+   * What the kernel runs at this filter's hook, handle and priority: `present` (ours), `missing`
+   * once something else deleted it (`tc filter del`, a flush, the clsact qdisc removed) or put
+   * another program there, `no-interface` once the interface is gone, `detached` after detach().
+   * `attached` only says that detach() was not called.
    */
-  present(): boolean {
-    if (!this.attached) return false;
-    return this.#tc.present();
+  state(): TcFilterState {
+    if (!this.attached) return 'detached';
+    return this.#tc.state();
   }
 }
 

@@ -201,21 +201,33 @@ test('a second filter on the same hook: explicit priority and handle, detach rem
   assert.equal(after.match(/ probe_ingress:\[/g)?.length, 1);
 });
 
-test('present(): false once the filter is deleted behind our back or another program takes its place', () => {
+test('state(): missing once the filter is deleted behind our back or another program takes its place', () => {
   const options = { ifname: lab.ifA, direction: 'ingress', netns: lab.nsA, priority: 11, handle: 11 } as const;
   const link = probe.attachTc('probe_ingress', options);
-  assert.equal(link.present(), true);
+  assert.equal(link.state(), 'present');
   lab.run(lab.nsA, 'tc', ['filter', 'del', 'dev', lab.ifA, 'ingress', 'pref', '11']);
-  assert.equal(link.present(), false);
+  assert.equal(link.state(), 'missing');
   assert.equal(link.attached, true, 'attached only says detach() was not called');
   const other = probe.attachTc('probe_egress', options);
-  assert.equal(link.present(), false, "the filter at our handle and priority is another program's");
-  assert.equal(other.present(), true);
+  assert.equal(link.state(), 'missing', "the filter at our handle and priority is another program's");
+  assert.equal(other.state(), 'present');
   link.detach(); // not ours any more: other's filter stays
-  assert.equal(link.present(), false);
-  assert.equal(other.present(), true);
+  assert.equal(link.state(), 'detached');
+  assert.equal(other.state(), 'present');
   other.detach();
-  assert.equal(other.present(), false);
+  assert.equal(other.state(), 'detached');
+});
+
+test("state(): no-interface once the link's interface is deleted", () => {
+  const name = `wst1x${process.pid % 10000}`;
+  lab.run(lab.nsA, 'ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`]);
+  const link = probe.attachTc('probe_ingress', { ifname: name, direction: 'ingress', netns: lab.nsA });
+  assert.equal(link.state(), 'present');
+  lab.run(lab.nsA, 'tc', ['qdisc', 'del', 'dev', name, 'clsact']);
+  assert.equal(link.state(), 'missing', 'no clsact qdisc: no filter');
+  lab.run(lab.nsA, 'ip', ['link', 'del', name]); // and its peer
+  assert.equal(link.state(), 'no-interface');
+  link.detach();
 });
 
 test('replace: a filter left at a priority and handle is taken over, not duplicated', () => {
