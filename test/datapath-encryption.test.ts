@@ -82,7 +82,13 @@ async function handshakes(node: string): Promise<JsonHandshake[]> {
 interface DatapathStatus {
   loaded: boolean;
   strict: boolean;
-  attachments: { interface: string; program: string; attached: boolean }[];
+  attachments: {
+    interface: string;
+    program: string;
+    attached: boolean;
+    repairs?: number;
+    lastRepair?: string;
+  }[];
   stats: { leakPackets: number; strictDrops: number; redirects: number };
   observer: { flowsSeen: number; lost: number };
 }
@@ -652,4 +658,62 @@ test('(h) agent restart: one tc filter per hook, and flows continue', async () =
       ? true
       : undefined;
   });
+});
+
+test("(h2) filters deleted behind the agent's back (a pod veth's from_endpoint, the WireGuard device's to_crypto) are put back within seconds, counted, and flows continue", async () => {
+  const links = JSON.parse(inNs(LOADGEN, 'ip', '-j', 'link', 'show', 'eth0').stdout) as {
+    link_index?: number;
+  }[];
+  const hostSide = (
+    JSON.parse(inNs('wsl-node1', 'ip', '-j', 'link', 'show').stdout) as { ifindex: number; ifname: string }[]
+  ).find((l) => l.ifindex === links[0]?.link_index)?.ifname;
+  assert.ok(hostSide?.startsWith('lxc'), `the loadgen pod's host-side veth: ${hostSide}`);
+  const bpfFilters = (dev: string, dir: string) =>
+    inNs('wsl-node1', 'tc', 'filter', 'show', 'dev', dev, dir)
+      .stdout.split('\n')
+      .filter((l) => l.includes(' bpf '));
+  const before = await datapath('node1');
+  const repairsOf = (s: DatapathStatus, ifname: string, program: string) =>
+    s.attachments.find((a) => a.interface === ifname && a.program === program)?.repairs ?? 0;
+  const taken: [string, string, string][] = [
+    [hostSide, 'ingress', 'from_endpoint'],
+    ['wsl-wg-node1', 'egress', 'to_crypto'],
+  ];
+  for (const [dev, dir] of taken) {
+    assert.equal(inNs('wsl-node1', 'tc', 'filter', 'del', 'dev', dev, dir, 'pref', '1').code, 0);
+    assert.equal(bpfFilters(dev, dir).length, 0, `${dev} ${dir} deleted`);
+  }
+  const started = Date.now();
+  await eventually('both filters back', 5000, async () =>
+    taken.every(([dev, dir, program]) => bpfFilters(dev, dir).some((l) => l.includes(program)))
+      ? true
+      : undefined,
+  );
+  const putBackMs = Date.now() - started;
+  const after = await datapath('node1');
+  for (const [dev, , program] of taken) {
+    assert.equal(
+      repairsOf(after, dev, program),
+      repairsOf(before, dev, program) + 1,
+      `${program} on ${dev} counted once`,
+    );
+    const entry = after.attachments.find((a) => a.interface === dev && a.program === program);
+    assert.ok(entry?.attached && entry.lastRepair, JSON.stringify(entry));
+  }
+  const metrics = inNs('wsl-node1', 'curl', '-s', 'http://127.0.0.1:9965/metrics').stdout;
+  assert.match(
+    metrics,
+    new RegExp(
+      `wirescope_datapath_program_repairs_total\\{program="from_endpoint",interface="${hostSide}",direction="ingress"\\} [1-9]`,
+    ),
+  );
+  const again = curlFrom(LOADGEN, `http://${API_IP}:8080/dp-h2`);
+  assert.equal(again.status, 200);
+  await eventually('from-endpoint and to-crypto flows after the repair', 5000, async () => {
+    const all = (await flows('node1', 2000)).filter((f) => isTuple(f, LOADGEN_IP, again.port, API_IP, 8080));
+    return all.some((f) => point(f) === 'FROM_ENDPOINT') && all.some((f) => point(f) === 'TO_CRYPTO')
+      ? true
+      : undefined;
+  });
+  console.log(`# filters put back ${putBackMs} ms after their deletion`);
 });

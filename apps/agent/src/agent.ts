@@ -142,6 +142,8 @@ export class Agent {
     // a dead wireguard-go cuts the node off: notice within a second, not at the next resync
     this.deviceWatch = setInterval(() => {
       if (this.wireguard.problem() !== undefined) void this.sync();
+      // a filter deleted or replaced behind the agent's back: put back within a second
+      else this.datapath?.datapath.verifyAttachments();
     }, DEVICE_WATCH_MS);
   }
 

@@ -202,7 +202,13 @@ test('a second filter on the same hook: explicit priority and handle, detach rem
 });
 
 test('state(): missing once the filter is deleted behind our back or another program takes its place', () => {
-  const options = { ifname: lab.ifA, direction: 'ingress', netns: lab.nsA, priority: 11, handle: 11 } as const;
+  const options = {
+    ifname: lab.ifA,
+    direction: 'ingress',
+    netns: lab.nsA,
+    priority: 11,
+    handle: 11,
+  } as const;
   const link = probe.attachTc('probe_ingress', options);
   assert.equal(link.state(), 'present');
   lab.run(lab.nsA, 'tc', ['filter', 'del', 'dev', lab.ifA, 'ingress', 'pref', '11']);

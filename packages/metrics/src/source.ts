@@ -39,6 +39,8 @@ export interface AttachmentSnapshot {
   interface: string;
   direction: string;
   attached: boolean;
+  /** times the agent found the filter taken away and put it back */
+  repairs: number;
 }
 
 export interface DatapathSnapshot {

@@ -61,6 +61,13 @@ test('coverage per node pair and state, leaks, peers, datapath and ring from the
     ),
     ['from_endpoint@lxc1/ingress=1', 'to_network@eth0/egress=0'],
   );
+  // only filters that were ever put back have a series
+  assert.deepEqual(
+    pick(all, 'wirescope_datapath_program_repairs_total').map(
+      (s) => `${s.program}@${s.interface}/${s.direction}=${s.value}`,
+    ),
+    ['from_endpoint@lxc1/ingress=2'],
+  );
   assert.deepEqual(pick(all, 'wirescope_flow_ring_capacity'), [{ value: 4095 }]);
   assert.deepEqual(
     Object.fromEntries(pick(all, 'wirescope_lost_events_total').map((s) => [s.stage, s.value])),

@@ -103,6 +103,19 @@ export function registerStateMetrics(registry: Registry, source: NodeMetricsSour
       }
     },
   });
+  new Counter({
+    name: 'wirescope_datapath_program_repairs_total',
+    help: 'Times the agent found a datapath filter taken away by something else (tc filter del, a qdisc flush, another program at its handle) and put it back',
+    labelNames: ['program', 'interface', 'direction'],
+    registers,
+    collect() {
+      this.reset();
+      for (const a of source.datapath()?.attachments ?? []) {
+        if (a.repairs > 0)
+          this.inc({ program: a.program, interface: a.interface, direction: a.direction }, a.repairs);
+      }
+    },
+  });
   new Gauge({
     name: 'wirescope_flow_ring_flows',
     help: "Flows held in the agent's flow ring",

@@ -9,6 +9,12 @@ export const AttachmentStatusSchema = Type.Object({
   direction: Type.Union([Type.Literal('ingress'), Type.Literal('egress'), Type.Literal('tracing')]),
   attached: Type.Boolean(),
   error: Type.Optional(Type.String()),
+  repairs: Type.Optional(
+    Type.Integer({
+      description: 'times the agent found this filter taken away (deleted, replaced) and put it back',
+    }),
+  ),
+  lastRepair: Type.Optional(Type.String({ description: 'ISO time of the last repair' })),
 });
 
 /** The namespaces (by inode) whose kernel drops this node reports, and endpoints without one. */

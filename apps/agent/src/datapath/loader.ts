@@ -9,6 +9,7 @@ import {
   type TcLink,
   type TracingLink,
   type TcDirection,
+  type TcFilterState,
 } from '@wirescope/libbpf';
 import { run } from '../exec.js';
 import {
@@ -78,6 +79,10 @@ export interface AttachmentStatus {
   direction: TcDirection | 'tracing';
   attached: boolean;
   error?: string;
+  /** Times the agent found this filter taken away (deleted, replaced) and put it back. */
+  repairs?: number;
+  /** ISO time of the last of them. */
+  lastRepair?: string;
 }
 
 interface ObjectSpec {
@@ -117,7 +122,10 @@ export class BpfDatapath {
   private objects = new Map<ObjectSpec['name'], BpfObject>();
   private endpointLinks = new Map<string, { ifindex: number; links: TcLink[] }>();
   private fixedLinks: (TcLink | TracingLink)[] = [];
+  /** The WireGuard-device and underlay filters, with what putting one back takes. */
+  private fixedTc: { objectName: ObjectSpec['name']; link: LinkInfo; tc: TcLink }[] = [];
   private attachments = new Map<string, AttachmentStatus>();
+  private repairs = new Map<string, { count: number; last: string }>();
   private wgIfindex = 0;
   private netnsState: LocalNetns | undefined;
   private netnsReport = '';
@@ -196,11 +204,11 @@ export class BpfDatapath {
     this.setStrict(this.strictMode);
     // Before kfree_skb attaches: the node's own namespace, so that scoping is on from the first drop.
     this.applyNetns(localNetns(nodeNetnsPath(this.options.netns), []));
-    this.attachTc('crypto', 'to_crypto', wg, 'egress');
-    this.attachTc('crypto', 'from_crypto', wg, 'ingress');
+    this.attachFixed('crypto', 'to_crypto', wg, 'egress');
+    this.attachFixed('crypto', 'from_crypto', wg, 'ingress');
     if (underlay) {
-      this.attachTc('underlay', 'to_network', underlay, 'egress');
-      this.attachTc('underlay', 'from_network', underlay, 'ingress');
+      this.attachFixed('underlay', 'to_network', underlay, 'egress');
+      this.attachFixed('underlay', 'from_network', underlay, 'ingress');
     } else {
       this.options.log(`datapath: no interface holds ${this.options.underlayIP}; underlay not observed`);
     }
@@ -255,7 +263,6 @@ export class BpfDatapath {
         tc = attach();
       }
       this.attachments.set(key, { interface: link.ifname, program, direction, attached: true });
-      if (objectName !== 'lxc') this.fixedLinks.push(tc);
       return tc;
     } catch (err) {
       const message = `attach ${program} to ${link.ifname} ${direction}: ${messageOf(err)}`;
@@ -269,6 +276,66 @@ export class BpfDatapath {
       this.options.log(`datapath: ${message}`);
       return undefined;
     }
+  }
+
+  private attachFixed(
+    objectName: ObjectSpec['name'],
+    program: string,
+    link: LinkInfo,
+    direction: TcDirection,
+  ): void {
+    const tc = this.attachTc(objectName, program, link, direction);
+    if (!tc) return;
+    this.fixedLinks.push(tc);
+    this.fixedTc.push({ objectName, link, tc });
+  }
+
+  /**
+   * Puts back, at once, every filter of ours that something else took away (`tc filter del`, a
+   * flush of the qdisc, another program at our handle and priority): the agent used to report
+   * them attached while the pod traffic behind them went unobserved and, for from_endpoint,
+   * unsteered. Each one is logged and counted (status `repairs`, a metric). A filter whose
+   * interface is gone is left to the endpoint sync and the device supervision. Returns what it
+   * found taken away.
+   */
+  verifyAttachments(): string[] {
+    if (!this.loaded) return [];
+    const found: string[] = [];
+    const note = (tc: TcLink, ifname: string) => {
+      const key = `${ifname}/${tc.direction}`;
+      const repair = this.repairs.get(key) ?? { count: 0, last: '' };
+      repair.count += 1;
+      repair.last = new Date().toISOString();
+      this.repairs.set(key, repair);
+      found.push(`${tc.program} on ${ifname} ${tc.direction}`);
+      try {
+        tc.detach(); // not ours any more (or gone): this only forgets it
+      } catch {
+        // nothing left to remove
+      }
+    };
+    for (const fixed of this.fixedTc) {
+      if (filterState(fixed.tc) !== 'missing') continue;
+      note(fixed.tc, fixed.link.ifname);
+      this.fixedLinks = this.fixedLinks.filter((l) => l !== fixed.tc);
+      const tc = this.attachTc(fixed.objectName, fixed.tc.program, fixed.link, fixed.tc.direction);
+      if (tc) {
+        fixed.tc = tc;
+        this.fixedLinks.push(tc);
+      }
+    }
+    for (const [ifname, endpoint] of this.endpointLinks) {
+      endpoint.links = endpoint.links.map((link) => {
+        if (filterState(link) !== 'missing') return link;
+        note(link, ifname);
+        return (
+          this.attachTc('lxc', link.program, { ifindex: endpoint.ifindex, ifname }, link.direction) ?? link
+        );
+      });
+    }
+    if (found.length > 0)
+      this.options.log(`datapath: filters taken away by something else, put back: ${found.join(', ')}`);
+    return found;
   }
 
   /** Makes maps and lxc attachments equal to `state`. Never throws for one bad interface. */
@@ -285,7 +352,13 @@ export class BpfDatapath {
       if (link.address)
         endpoints.push({ ifindex: link.ifindex, mac: link.address, identity: ep.identity, ip: ep.ip });
       const current = this.endpointLinks.get(ep.interface);
-      if (current && current.ifindex === link.ifindex && current.links.every((l) => l.attached)) continue;
+      if (
+        current &&
+        current.ifindex === link.ifindex &&
+        current.links.length === LXC_PROGRAMS &&
+        current.links.every((l) => l.attached)
+      )
+        continue;
       if (current) this.detachEndpoint(ep.interface);
       const attached = [
         this.attachTc('lxc', 'from_endpoint', link, 'ingress'),
@@ -432,7 +505,10 @@ export class BpfDatapath {
       loaded: this.loaded,
       strict: this.strictMode,
       wgIfindex: this.wgIfindex,
-      attachments: [...this.attachments.values()],
+      attachments: [...this.attachments].map(([key, a]) => {
+        const repair = this.repairs.get(key);
+        return repair ? { ...a, repairs: repair.count, lastRepair: repair.last } : a;
+      }),
       /** The namespaces whose kernel drops this node reports (inodes), and endpoints without one. */
       netns: this.loaded ? this.netnsState : undefined,
     };
@@ -449,6 +525,7 @@ export class BpfDatapath {
       }
     }
     this.fixedLinks = [];
+    this.fixedTc = [];
     for (const object of this.objects.values()) {
       try {
         object.close();
@@ -467,6 +544,18 @@ function replaceMap(object: BpfObject, mapName: string, wanted: Map<string, Buff
     if (!wanted.has(key.toString('hex'))) map.delete(key);
   }
   for (const [hex, value] of wanted) map.update(Buffer.from(hex, 'hex'), value);
+}
+
+/** from_endpoint and to_endpoint on every pod veth */
+const LXC_PROGRAMS = 2;
+
+/** The kernel's answer, or `present` when it cannot be asked (checked again next time). */
+function filterState(tc: TcLink): TcFilterState {
+  try {
+    return tc.state();
+  } catch {
+    return 'present';
+  }
 }
 
 function messageOf(err: unknown): string {

@@ -88,6 +88,7 @@ export class AgentMetricsSource implements NodeMetricsSource {
         interface: a.interface,
         direction: a.direction,
         attached: a.attached,
+        repairs: a.repairs ?? 0,
       })),
       leakPackets: loader.stats().leakPackets,
       coverage: this.coverage(loader.coverage(), names),

@@ -90,8 +90,8 @@ export class SyntheticNodeState implements NodeMetricsSource {
   };
   dp: DatapathSnapshot | undefined = {
     attachments: [
-      { program: 'from_endpoint', interface: 'lxc1', direction: 'ingress', attached: true },
-      { program: 'to_network', interface: 'eth0', direction: 'egress', attached: false },
+      { program: 'from_endpoint', interface: 'lxc1', direction: 'ingress', attached: true, repairs: 2 },
+      { program: 'to_network', interface: 'eth0', direction: 'egress', attached: false, repairs: 0 },
     ],
     leakPackets: 3,
     coverage: [
