@@ -22,6 +22,7 @@ int from_endpoint(struct __sk_buff *skb)
 	struct ws_identities id = { .peer = WS_PEER_NONE }; /* peer_node_id: the steering's node */
 	struct ws_ipcache_value *dst;
 	struct ws_packet_info p = {};
+	struct ws_flow_ref flow;
 
 	if (skb->protocol == bpf_htons(ETH_P_ARP))
 		return ws_arp_respond(skb);
@@ -30,7 +31,8 @@ int from_endpoint(struct __sk_buff *skb)
 	p.ifindex = skb->ifindex;
 	p.direction = WS_DIR_EGRESS;
 	dst = ws_ident_dst(&p, &id); /* steering needs it for every packet; the source only for records */
-	if (ws_policy_enforce(skb, &p, WS_DIR_EGRESS, WS_TRACE_FROM_ENDPOINT, &id) == WS_POLICY_DROP)
+	ws_flow_find(&p, WS_TRACE_FROM_ENDPOINT, &flow); /* one lookup for the policy and the accounting */
+	if (ws_policy_enforce(skb, &p, WS_DIR_EGRESS, WS_TRACE_FROM_ENDPOINT, &id, flow.flow) == WS_POLICY_DROP)
 		return TC_ACT_SHOT;
 	if (dst && (dst->flags & WS_IPC_POD) && !(dst->flags & WS_IPC_LOCAL) && dst->node_id &&
 	    dst->node_id != cfg_node_id) {
@@ -44,12 +46,12 @@ int from_endpoint(struct __sk_buff *skb)
 			 * the pod learns the path MTU.
 			 */
 			if (!ws_fits_mtu(skb, cfg_wg_ifindex)) {
-				ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb), &id);
+				ws_flow_account(&p, ws_skb_segs(skb), &id, &flow);
 				return TC_ACT_OK;
 			}
 			p.flags |= WS_F_ENCRYPTED | WS_F_REDIRECTED;
 			ws_coverage_add(node, WS_COVERAGE_ENCRYPTED, skb);
-			ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb), &id);
+			ws_flow_account(&p, ws_skb_segs(skb), &id, &flow);
 			ws_stat_add(WS_STAT_REDIRECTS, 1);
 			return bpf_redirect(cfg_wg_ifindex, 0);
 		}
@@ -63,7 +65,7 @@ int from_endpoint(struct __sk_buff *skb)
 		/* no peer for that node: it leaves in clear, whichever route the stack takes */
 		ws_coverage_add(node, WS_COVERAGE_PLAINTEXT, skb);
 	}
-	ws_flow_observe(&p, WS_TRACE_FROM_ENDPOINT, ws_skb_segs(skb), &id);
+	ws_flow_account(&p, ws_skb_segs(skb), &id, &flow);
 	return TC_ACT_OK;
 }
 
@@ -72,14 +74,16 @@ int to_endpoint(struct __sk_buff *skb)
 {
 	struct ws_identities id = { .peer = WS_PEER_REMOTE_POD_SRC };
 	struct ws_packet_info p = {};
+	struct ws_flow_ref flow;
 
 	if (ws_parse_at(skb, ETH_HLEN, &p) < 0)
 		return TC_ACT_OK;
 	p.ifindex = skb->ifindex;
 	p.direction = WS_DIR_INGRESS;
-	if (ws_policy_enforce(skb, &p, WS_DIR_INGRESS, WS_TRACE_TO_ENDPOINT, &id) == WS_POLICY_DROP)
+	ws_flow_find(&p, WS_TRACE_TO_ENDPOINT, &flow);
+	if (ws_policy_enforce(skb, &p, WS_DIR_INGRESS, WS_TRACE_TO_ENDPOINT, &id, flow.flow) == WS_POLICY_DROP)
 		return TC_ACT_SHOT;
-	ws_flow_observe(&p, WS_TRACE_TO_ENDPOINT, ws_skb_segs(skb), &id);
+	ws_flow_account(&p, ws_skb_segs(skb), &id, &flow);
 	return TC_ACT_OK;
 }
 

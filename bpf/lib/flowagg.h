@@ -8,6 +8,9 @@
  * API:
  *   ws_flow_observe(pkt, point, segs, id)  account the packet; emit a trace record when due (the
  *                                    identities are resolved then, through id: lib/packet.h).
+ *   ws_flow_find(pkt, point, ref), ws_flow_account(pkt, segs, id, ref)  the same in two steps, for
+ *                                    a program that reads the flow's entry before accounting
+ *                                    (the pod veth's policy, lib/policy.h): one lookup for both.
  *   ws_skb_segs(skb)  wire packets an skb stands for (GSO skbs carry many).
  *   ws_emit_drop(pkt, reason, point, location)  always emit a WS_EVENT_DROP record.
  */
@@ -47,7 +50,10 @@ struct ws_flow_value {
 	__u32 dst_identity;
 	__u8 tcp_flags_seen;
 	__u8 reply_flags; /* WS_F_IS_REPLY | WS_F_REPLY_KNOWN, decided on the first packet */
-	__u8 pad[6];
+	__u8 policy_reply; /* the pod veth's policy passed it as a reply of a tracked connection */
+	__u8 pad;
+	/* the pod veth's policy passed this flow under this ws_policy_ep generation (0: never) */
+	__u32 policy_generation;
 };
 
 struct {
@@ -132,6 +138,33 @@ static __always_inline void ws_emit_trace(const struct ws_packet_info *p, __u8 p
 	ws_stat_add(WS_STAT_TRACES, 1);
 }
 
+/* A flow's key at an observation point and its entry (NULL: not seen yet, or just reopened). */
+struct ws_flow_ref {
+	struct ws_flow_key key;
+	struct ws_flow_value *flow;
+	__u8 point;
+};
+
+static __always_inline void ws_flow_find(const struct ws_packet_info *p, __u8 point, struct ws_flow_ref *ref)
+{
+	__builtin_memset(&ref->key, 0, sizeof(ref->key));
+	__builtin_memcpy(ref->key.saddr, p->saddr, 16);
+	__builtin_memcpy(ref->key.daddr, p->daddr, 16);
+	ref->key.sport = p->sport;
+	ref->key.dport = p->dport;
+	ref->key.protocol = p->protocol;
+	ref->key.family = p->family;
+	ref->key.point = point;
+	ref->point = point;
+
+	ref->flow = bpf_map_lookup_elem(&ws_flows, &ref->key);
+	if (ref->flow && ws_flow_reopened(p, ref->flow)) {
+		/* a new connection on a closed one's 5-tuple is a new flow, as a new CT entry is in Cilium */
+		bpf_map_delete_elem(&ws_flows, &ref->key);
+		ref->flow = NULL;
+	}
+}
+
 /*
  * segs: wire packets in this skb (gso_segs of a GSO skb, else 1).
  * A new flow takes the precise clock (first_ns is its records' first_seen_ns); every later packet
@@ -142,27 +175,13 @@ static __always_inline void ws_emit_trace(const struct ws_packet_info *p, __u8 p
  * last_ns only moves forward, and a report is due once now >= last report + interval (never an
  * unsigned wrap of now - last report).
  */
-static __always_inline void ws_flow_observe(struct ws_packet_info *p, __u8 point, __u32 segs,
-					    struct ws_identities *id)
+static __always_inline void ws_flow_account(struct ws_packet_info *p, __u32 segs, struct ws_identities *id,
+					    struct ws_flow_ref *ref)
 {
-	struct ws_flow_key key = {};
-	struct ws_flow_value *flow;
+	struct ws_flow_value *flow = ref->flow;
+	__u8 point = ref->point;
 	__u64 now;
 
-	__builtin_memcpy(key.saddr, p->saddr, 16);
-	__builtin_memcpy(key.daddr, p->daddr, 16);
-	key.sport = p->sport;
-	key.dport = p->dport;
-	key.protocol = p->protocol;
-	key.family = p->family;
-	key.point = point;
-
-	flow = bpf_map_lookup_elem(&ws_flows, &key);
-	if (flow && ws_flow_reopened(p, flow)) {
-		/* a new connection on a closed one's 5-tuple is a new flow, as a new CT entry is in Cilium */
-		bpf_map_delete_elem(&ws_flows, &key);
-		flow = NULL;
-	}
 	if (!flow) {
 		__u64 first = bpf_ktime_get_ns();
 		struct ws_flow_value fresh = {
@@ -177,14 +196,14 @@ static __always_inline void ws_flow_observe(struct ws_packet_info *p, __u8 point
 		ws_ident_resolve(p, id);
 		fresh.src_identity = p->src_identity;
 		fresh.dst_identity = p->dst_identity;
-		fresh.reply_flags = ws_reply_flags(p, &key);
+		fresh.reply_flags = ws_reply_flags(p, &ref->key);
 		/* NOEXIST: another CPU may have created it meanwhile; then count on its entry */
-		if (bpf_map_update_elem(&ws_flows, &key, &fresh, BPF_NOEXIST) == 0) {
+		if (bpf_map_update_elem(&ws_flows, &ref->key, &fresh, BPF_NOEXIST) == 0) {
 			ws_stat_add(WS_STAT_FLOWS_CREATED, 1);
 			ws_emit_trace(p, point, WS_REASON_NEW, &fresh);
 			return;
 		}
-		flow = bpf_map_lookup_elem(&ws_flows, &key);
+		flow = bpf_map_lookup_elem(&ws_flows, &ref->key);
 		if (!flow)
 			return;
 	}
@@ -205,6 +224,15 @@ static __always_inline void ws_flow_observe(struct ws_packet_info *p, __u8 point
 		ws_ident_resolve(p, id);
 		ws_emit_trace(p, point, WS_REASON_PERIODIC, flow);
 	}
+}
+
+static __always_inline void ws_flow_observe(struct ws_packet_info *p, __u8 point, __u32 segs,
+					    struct ws_identities *id)
+{
+	struct ws_flow_ref ref;
+
+	ws_flow_find(p, point, &ref);
+	ws_flow_account(p, segs, id, &ref);
 }
 
 static __always_inline void ws_emit_drop(const struct ws_packet_info *p, __u16 reason, __u8 point, __u64 location)

@@ -16,8 +16,17 @@
  *                 verdict record is emitted once per connection
  *
  * API:
- *   ws_policy_enforce(skb, pkt, dir, point, id)  WS_POLICY_PASS or WS_POLICY_DROP (records
- *                                  emitted); identities resolved through id only when needed
+ *   ws_policy_enforce(skb, pkt, dir, point, id, flow)  WS_POLICY_PASS or WS_POLICY_DROP (records
+ *                                  emitted); identities resolved through id only when needed;
+ *                                  flow: the packet's entry at this point (lib/flowagg.h) or NULL
+ *
+ * A flow's entry remembers the generation it last passed under (and whether as a reply): its
+ * next packets under the same generation pass on that, as the CT's would, without the CT's one or
+ * two lookups of a 44-byte key (38% of to_endpoint's time per packet, measured by taking the
+ * policy out of the program: 418 -> 258 ns per run in a bulk transfer). Any change of the
+ * endpoint's entries or flags changes its generation, so every flow is looked up again. (The CT
+ * entry of such a flow is no longer touched per packet, so under LRU pressure it may go before
+ * the flow's entry does: after a policy change that flow is then looked up as a new connection.)
  */
 #ifndef WIRESCOPE_LIB_POLICY_H
 #define WIRESCOPE_LIB_POLICY_H
@@ -184,6 +193,16 @@ static __always_inline void ws_ct_create(const struct ws_ct_key *key, __u8 direc
 	bpf_map_update_elem(&ws_policy_ct, key, &v, BPF_ANY);
 }
 
+/* What the flow's next packets pass on while the endpoint's generation stays (written once). */
+static __always_inline int ws_policy_pass_remembered(struct ws_flow_value *flow, __u32 generation, __u8 reply)
+{
+	if (flow && (flow->policy_generation != generation || flow->policy_reply != reply)) {
+		flow->policy_reply = reply;
+		flow->policy_generation = generation;
+	}
+	return WS_POLICY_PASS;
+}
+
 static __always_inline int ws_policy_drop(const struct ws_packet_info *p, __u8 point, __u16 reason)
 {
 	ws_stat_add(WS_STAT_POLICY_DROPS, 1);
@@ -197,13 +216,13 @@ static __always_inline int ws_policy_drop(const struct ws_packet_info *p, __u8 p
  * connection the CT already allowed needs neither.
  */
 static __always_inline int ws_policy_enforce(struct __sk_buff *skb, struct ws_packet_info *p, __u8 dir,
-					     __u8 point, struct ws_identities *id)
+					     __u8 point, struct ws_identities *id, struct ws_flow_value *flow)
 {
 	__u32 ep = skb->ifindex;
 	struct ws_policy_ep *cfg = bpf_map_lookup_elem(&ws_policy_ep, &ep);
 	struct ws_ct_key key = {}, rev = {};
 	struct ws_policy_value *entry;
-	struct ws_ct_value *ct;
+	struct ws_ct_value *ct = 0;
 	__u8 egress = dir == WS_DIR_EGRESS;
 	__u8 match = WS_MATCH_NONE;
 	__u32 remote, flags;
@@ -212,12 +231,18 @@ static __always_inline int ws_policy_enforce(struct __sk_buff *skb, struct ws_pa
 	if (!cfg)
 		return WS_POLICY_PASS;
 	flags = cfg->flags;
-	ws_ct_fill(&key, p, ep, 0);
-	ct = bpf_map_lookup_elem(&ws_policy_ct, &key);
-	if (!ct) {
-		ws_ct_fill(&rev, p, ep, 1);
-		if (bpf_map_lookup_elem(&ws_policy_ct, &rev))
-			return WS_POLICY_PASS; /* a reply of a tracked connection */
+	/* a reply: before the encryption demand, as the CT's reverse entry below */
+	if (flow && flow->policy_generation == cfg->generation && flow->policy_reply)
+		return WS_POLICY_PASS;
+	/* the generation is never 0 (packages/policy map-entries.ts), a new entry's is */
+	if (!(flow && flow->policy_generation == cfg->generation)) {
+		ws_ct_fill(&key, p, ep, 0);
+		ct = bpf_map_lookup_elem(&ws_policy_ct, &key);
+		if (!ct) {
+			ws_ct_fill(&rev, p, ep, 1);
+			if (bpf_map_lookup_elem(&ws_policy_ct, &rev)) /* a reply of a tracked connection */
+				return ws_policy_pass_remembered(flow, cfg->generation, 1);
+		}
 	}
 	/*
 	 * A policy demanding encryption: cross-node pod traffic to the endpoint must have come out of
@@ -234,14 +259,17 @@ static __always_inline int ws_policy_enforce(struct __sk_buff *skb, struct ws_pa
 			return ws_policy_drop(p, point, WS_DROP_UNENCRYPTED_TRAFFIC);
 		}
 	}
+	/* passed under this very policy (a forward packet): the verdict stands */
+	if (flow && flow->policy_generation == cfg->generation)
+		return WS_POLICY_PASS;
 	if (!(flags & (egress ? WS_PEP_EGRESS_ACTIVE : WS_PEP_INGRESS_ACTIVE))) {
 		if (!ct)
 			ws_ct_create(&key, dir, 0, 0); /* so that its replies pass the other direction */
-		return WS_POLICY_PASS;
+		return ws_policy_pass_remembered(flow, cfg->generation, 0);
 	}
 	/* allowed under this very policy: the verdict stands (no lookup per packet) */
 	if (ct && cfg->generation && ct->generation == cfg->generation && !ct->audited)
-		return WS_POLICY_PASS;
+		return ws_policy_pass_remembered(flow, cfg->generation, 0);
 	ws_ident_resolve(p, id);
 	remote = egress ? p->dst_identity : p->src_identity;
 	if (!remote)
@@ -255,7 +283,7 @@ static __always_inline int ws_policy_enforce(struct __sk_buff *skb, struct ws_pa
 			if (flags & (egress ? WS_PEP_EGRESS_ENFORCED : WS_PEP_INGRESS_ENFORCED))
 				ws_emit_policy_verdict(p, point, remote, entry->cookie, 0, match, 0);
 		}
-		return WS_POLICY_PASS;
+		return ws_policy_pass_remembered(flow, cfg->generation, 0);
 	}
 	reason = entry ? WS_DROP_POLICY_DENY : WS_DROP_POLICY_DENIED;
 	if (flags & WS_PEP_AUDIT) {
