@@ -27,9 +27,22 @@ function keyPairFromPrivate(dBase64Url: string): KeyPair {
   return { privateKey: d.toString('base64'), publicKey: fromBase64Url(x) };
 }
 
+/**
+ * The last answer: every UAPI status read (each sync, scrape and health check) asks for the
+ * device's own key, and OpenSSL's JWK import made it ~6 ms of CPU a call (0.6% of a core per lab
+ * agent, profiled). A rotation brings a new private key, hence a new entry.
+ */
+let lastPublicKey: { privateKeyBase64: string; publicKey: string } | undefined;
+
 /** The public key belonging to a base64 private key, as `wg pubkey` computes it. */
 export function publicKeyOf(privateKeyBase64: string): string {
-  return keyPairFromPrivate(Buffer.from(privateKeyBase64, 'base64').toString('base64url')).publicKey;
+  if (lastPublicKey?.privateKeyBase64 !== privateKeyBase64) {
+    const publicKey = keyPairFromPrivate(
+      Buffer.from(privateKeyBase64, 'base64').toString('base64url'),
+    ).publicKey;
+    lastPublicKey = { privateKeyBase64, publicKey };
+  }
+  return lastPublicKey.publicKey;
 }
 
 /** Atomically writes the private key file with mode 0600 (never readable by others, even briefly). */
