@@ -16,6 +16,8 @@
 #include "common.h"
 #include "maps.h"
 
+#define WS_IPV4_MIN_MTU 68
+
 /*
  * len bytes at off, straight from the skb's linear data when they lie in it (the headers of every
  * packet on these devices in practice: the stacks that build them put the headers in the head),
@@ -47,6 +49,9 @@ static __always_inline bool ws_fits_mtu(struct __sk_buff *skb, __u32 ifindex)
 {
 	__u32 mtu_len = 0;
 
+	/* no device takes an MTU below IPv4's 68 (tun's MIN_MTU): a pure ACK needs no helper call */
+	if (!skb->gso_size && skb->len <= ETH_HLEN + WS_IPV4_MIN_MTU)
+		return true;
 	if (skb->gso_size)
 		return bpf_check_mtu(skb, ifindex, &mtu_len, 0, BPF_MTU_CHK_SEGS) == BPF_MTU_CHK_RET_SUCCESS;
 	return bpf_check_mtu(skb, ifindex, &mtu_len, -ETH_HLEN, 0) == BPF_MTU_CHK_RET_SUCCESS;
