@@ -227,15 +227,17 @@ static __always_inline int ws_policy_enforce(struct __sk_buff *skb, struct ws_pa
 	__u8 match = WS_MATCH_NONE;
 	__u32 remote, flags;
 	__u16 reason;
+	bool remembered;
 
 	if (!cfg)
 		return WS_POLICY_PASS;
 	flags = cfg->flags;
-	/* a reply: before the encryption demand, as the CT's reverse entry below */
-	if (flow && flow->policy_generation == cfg->generation && flow->policy_reply)
-		return WS_POLICY_PASS;
 	/* the generation is never 0 (packages/policy map-entries.ts), a new entry's is */
-	if (!(flow && flow->policy_generation == cfg->generation)) {
+	remembered = flow && flow->policy_generation == cfg->generation;
+	/* a reply: before the encryption demand, as the CT's reverse entry below */
+	if (remembered && flow->policy_reply)
+		return WS_POLICY_PASS;
+	if (!remembered) {
 		ws_ct_fill(&key, p, ep, 0);
 		ct = bpf_map_lookup_elem(&ws_policy_ct, &key);
 		if (!ct) {
@@ -260,7 +262,7 @@ static __always_inline int ws_policy_enforce(struct __sk_buff *skb, struct ws_pa
 		}
 	}
 	/* passed under this very policy (a forward packet): the verdict stands */
-	if (flow && flow->policy_generation == cfg->generation)
+	if (remembered)
 		return WS_POLICY_PASS;
 	if (!(flags & (egress ? WS_PEP_EGRESS_ACTIVE : WS_PEP_INGRESS_ACTIVE))) {
 		if (!ct)

@@ -9,8 +9,8 @@ import {
   type TcLink,
   type TracingLink,
   type TcDirection,
-  type TcFilterState,
 } from '@wirescope/libbpf';
+import { AttachmentRepairs, attachmentKey, filterState } from './repairs.js';
 import { run } from '../exec.js';
 import {
   decodeFlowCounter,
@@ -121,11 +121,11 @@ export class DatapathError extends Error {
 export class BpfDatapath {
   private objects = new Map<ObjectSpec['name'], BpfObject>();
   private endpointLinks = new Map<string, { ifindex: number; links: TcLink[] }>();
-  private fixedLinks: (TcLink | TracingLink)[] = [];
+  private tracingLinks: TracingLink[] = [];
   /** The WireGuard-device and underlay filters, with what putting one back takes. */
   private fixedTc: { objectName: ObjectSpec['name']; link: LinkInfo; tc: TcLink }[] = [];
   private attachments = new Map<string, AttachmentStatus>();
-  private repairs = new Map<string, { count: number; last: string }>();
+  private repairs = new AttachmentRepairs();
   private wgIfindex = 0;
   private netnsState: LocalNetns | undefined;
   private netnsReport = '';
@@ -214,7 +214,7 @@ export class BpfDatapath {
     }
     const kfree = this.objects.get('kfree_skb');
     try {
-      if (kfree) this.fixedLinks.push(kfree.attach('kfree_skb'));
+      if (kfree) this.tracingLinks.push(kfree.attach('kfree_skb'));
       this.attachments.set('kfree_skb', {
         interface: '-',
         program: 'kfree_skb',
@@ -242,7 +242,7 @@ export class BpfDatapath {
     link: LinkInfo,
     direction: TcDirection,
   ): TcLink | undefined {
-    const key = `${link.ifname}/${direction}`;
+    const key = attachmentKey(link.ifname, direction);
     const object = this.objects.get(objectName);
     if (!object) return undefined;
     const attach = () =>
@@ -285,9 +285,7 @@ export class BpfDatapath {
     direction: TcDirection,
   ): void {
     const tc = this.attachTc(objectName, program, link, direction);
-    if (!tc) return;
-    this.fixedLinks.push(tc);
-    this.fixedTc.push({ objectName, link, tc });
+    if (tc) this.fixedTc.push({ objectName, link, tc });
   }
 
   /**
@@ -302,12 +300,7 @@ export class BpfDatapath {
     if (!this.loaded) return [];
     const found: string[] = [];
     const note = (tc: TcLink, ifname: string) => {
-      const key = `${ifname}/${tc.direction}`;
-      const repair = this.repairs.get(key) ?? { count: 0, last: '' };
-      repair.count += 1;
-      repair.last = new Date().toISOString();
-      this.repairs.set(key, repair);
-      found.push(`${tc.program} on ${ifname} ${tc.direction}`);
+      found.push(this.repairs.note(ifname, tc));
       try {
         tc.detach(); // not ours any more (or gone): this only forgets it
       } catch {
@@ -317,12 +310,8 @@ export class BpfDatapath {
     for (const fixed of this.fixedTc) {
       if (filterState(fixed.tc) !== 'missing') continue;
       note(fixed.tc, fixed.link.ifname);
-      this.fixedLinks = this.fixedLinks.filter((l) => l !== fixed.tc);
-      const tc = this.attachTc(fixed.objectName, fixed.tc.program, fixed.link, fixed.tc.direction);
-      if (tc) {
-        fixed.tc = tc;
-        this.fixedLinks.push(tc);
-      }
+      fixed.tc =
+        this.attachTc(fixed.objectName, fixed.tc.program, fixed.link, fixed.tc.direction) ?? fixed.tc;
     }
     for (const [ifname, endpoint] of this.endpointLinks) {
       endpoint.links = endpoint.links.map((link) => {
@@ -425,8 +414,8 @@ export class BpfDatapath {
         this.options.log(`datapath: detach from ${name}: ${messageOf(err)}`);
       }
     }
-    this.attachments.delete(`${name}/ingress`);
-    this.attachments.delete(`${name}/egress`);
+    this.attachments.delete(attachmentKey(name, 'ingress'));
+    this.attachments.delete(attachmentKey(name, 'egress'));
   }
 
   /** Sum over objects and CPUs of the datapath counters, and ring-buffer reservation failures. */
@@ -505,10 +494,7 @@ export class BpfDatapath {
       loaded: this.loaded,
       strict: this.strictMode,
       wgIfindex: this.wgIfindex,
-      attachments: [...this.attachments].map(([key, a]) => {
-        const repair = this.repairs.get(key);
-        return repair ? { ...a, repairs: repair.count, lastRepair: repair.last } : a;
-      }),
+      attachments: [...this.attachments].map(([key, a]) => this.repairs.decorate(key, a)),
       /** The namespaces whose kernel drops this node reports (inodes), and endpoints without one. */
       netns: this.loaded ? this.netnsState : undefined,
     };
@@ -517,14 +503,14 @@ export class BpfDatapath {
   /** Detaches every filter and frees the objects; idempotent. */
   stop(): void {
     for (const name of [...this.endpointLinks.keys()]) this.detachEndpoint(name);
-    for (const link of this.fixedLinks) {
+    for (const link of [...this.tracingLinks, ...this.fixedTc.map((f) => f.tc)]) {
       try {
         link.detach();
       } catch {
         // interface already gone
       }
     }
-    this.fixedLinks = [];
+    this.tracingLinks = [];
     this.fixedTc = [];
     for (const object of this.objects.values()) {
       try {
@@ -548,15 +534,6 @@ function replaceMap(object: BpfObject, mapName: string, wanted: Map<string, Buff
 
 /** from_endpoint and to_endpoint on every pod veth */
 const LXC_PROGRAMS = 2;
-
-/** The kernel's answer, or `present` when it cannot be asked (checked again next time). */
-function filterState(tc: TcLink): TcFilterState {
-  try {
-    return tc.state();
-  } catch {
-    return 'present';
-  }
-}
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
