@@ -10,6 +10,7 @@
         "native/object.cc",
         "native/ringbuf.cc",
         "native/tc.cc",
+        "native/tcx.cc",
         "native/test_run.cc",
         "native/tracing.cc"
       ],

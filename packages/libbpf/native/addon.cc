@@ -27,6 +27,7 @@
 #include "ringbuf.h"
 #include "state.h"
 #include "tc.h"
+#include "tcx.h"
 #include "test_run.h"
 #include "tracing.h"
 
@@ -97,6 +98,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
   exports.Set("testRun", Napi::Function::New(env, TestRun));
   exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex));
+  exports.Set("tcxPrograms", Napi::Function::New(env, TcxPrograms));
+  exports.Set("detachPinnedTcx", Napi::Function::New(env, DetachPinnedTcx));
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory));
   exports.Set("setLogEcho", Napi::Function::New(env, SetLogEcho));
   exports.Set("liveResources", Napi::Function::New(env, LiveResources));

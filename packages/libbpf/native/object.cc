@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "state.h"
 #include "tc.h"
+#include "tcx.h"
 #include "tracing.h"
 
 namespace wirescope {
@@ -34,6 +35,7 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
                         InstanceMethod("programFd", &ObjectHandle::ProgramFd),
                         InstanceMethod("attach", &ObjectHandle::Attach),
                         InstanceMethod("attachTc", &ObjectHandle::AttachTc),
+                        InstanceMethod("attachTcx", &ObjectHandle::AttachTcx),
                         InstanceMethod("close", &ObjectHandle::Close)});
   }
 
@@ -266,6 +268,14 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
     Obj(env);
     RequireLoaded(env, true, "attachTc()");
     return AttachTcFilter(info, Prog(env, ArgString(info, 0, "program"), "attach-tc"));
+  }
+
+  // attachTcx(program, ifindex, ifname, ingress, netnsPath, pinPath, filterPriority, filterHandle)
+  Napi::Value AttachTcx(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Obj(env);
+    RequireLoaded(env, true, "attachTc()");
+    return AttachTcxLink(info, Prog(env, ArgString(info, 0, "program"), "attach-tc"));
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

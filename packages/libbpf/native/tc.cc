@@ -14,10 +14,12 @@
 #include "errors.h"
 #include "netns.h"
 #include "state.h"
+#include "tcx.h"
 
 namespace wirescope {
 
 int TcLinkRes::Detach() {
+  if (tcx) return DetachTcx(*this);
   if (!attached) return 0;
   attached = false;
   bpf_tc_hook hook_copy = hook;
@@ -45,6 +47,7 @@ int TcLinkRes::Detach() {
 }
 
 int TcLinkRes::Present() {
+  if (tcx) return TcxPresent(*this);
   if (!attached) return 0;
   bpf_tc_hook hook_copy = hook;
   bpf_tc_opts query{};
@@ -122,6 +125,10 @@ class TcLinkHandle : public Napi::ObjectWrap<TcLinkHandle> {
     o.Set("handle", res_->opts.handle);
     o.Set("priority", res_->opts.priority);
     o.Set("attached", res_->attached);
+    o.Set("kind", res_->tcx ? "tcx" : "filter");
+    o.Set("linkId", res_->link_id);
+    o.Set("takenOver", res_->taken_over);
+    o.Set("programId", res_->prog_id);
     return o;
   }
 };
@@ -129,6 +136,12 @@ class TcLinkHandle : public Napi::ObjectWrap<TcLinkHandle> {
 }  // namespace
 
 Napi::Function DefineTcLinkHandle(Napi::Env env) { return TcLinkHandle::Init(env); }
+
+Napi::Object NewTcLinkHandle(Napi::Env env, const std::shared_ptr<TcLinkRes>& res) {
+  Napi::Object h = State(env)->tc_link_ctor.New({});
+  TcLinkHandle::Unwrap(h)->res_ = res;
+  return h;
+}
 
 Napi::Value AttachTcFilter(const Napi::CallbackInfo& info, bpf_program* prog) {
   Napi::Env env = info.Env();
@@ -192,9 +205,7 @@ Napi::Value AttachTcFilter(const Napi::CallbackInfo& info, bpf_program* prog) {
   res->attached = true;
   State(env)->tc_links.insert(res);
   TrackTcLink(res, true);
-  Napi::Object h = State(env)->tc_link_ctor.New({});
-  TcLinkHandle::Unwrap(h)->res_ = res;
-  return h;
+  return NewTcLinkHandle(env, res);
 }
 
 Napi::Value IfNameToIndex(const Napi::CallbackInfo& info) {

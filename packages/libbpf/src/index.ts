@@ -2,16 +2,21 @@ export { BpfError, BPF_ERROR_CODES, type BpfOwnErrorCode, type BpfStep } from '.
 export {
   BpfObject,
   BpfProgram,
-  TcLink,
-  TracingLink,
   liveResources,
-  type Detachable,
   type GlobalValue,
   type OpenOptions,
-  type TcAttachOptions,
-  type TcDirection,
   type TestRunResult,
 } from './object.js';
+export {
+  TcLink,
+  TracingLink,
+  detachPinnedTcx,
+  tcxPrograms,
+  type Detachable,
+  type TcAttachKind,
+  type TcAttachOptions,
+  type TcDirection,
+} from './links.js';
 export type { TcFilterState } from './native.js';
 export { BpfMap, type MapUpdateMode } from './map.js';
 export {

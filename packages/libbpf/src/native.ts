@@ -46,6 +46,16 @@ export interface NativeObjectHandle {
     netnsPath: string | undefined,
     replace: boolean,
   ): NativeTcLinkHandle;
+  attachTcx(
+    program: string,
+    ifindex: number,
+    ifname: string | undefined,
+    ingress: boolean,
+    netnsPath: string | undefined,
+    pinPath: string | undefined,
+    filterPriority: number,
+    filterHandle: number,
+  ): NativeTcLinkHandle;
   close(): void;
 }
 export interface NativeLinkHandle {
@@ -53,7 +63,16 @@ export interface NativeLinkHandle {
 }
 export interface NativeTcLinkHandle {
   detach(): void;
-  info(): { ifindex: number; handle: number; priority: number; attached: boolean };
+  info(): {
+    ifindex: number;
+    handle: number;
+    priority: number;
+    attached: boolean;
+    kind: 'filter' | 'tcx';
+    linkId: number;
+    takenOver: boolean;
+    programId: number;
+  };
   state(): TcFilterState;
 }
 /** What the kernel runs at a tc link's hook, handle and priority: see TcLink.state(). */
@@ -96,6 +115,13 @@ export interface NativeAddon {
     outSize: number,
   ): { retval: number; durationNs: number; dataOut: Buffer };
   ifNameToIndex(name: string): number;
+  tcxPrograms(
+    ifindex: number,
+    ifname: string | undefined,
+    ingress: boolean,
+    netnsPath: string | undefined,
+  ): number[];
+  detachPinnedTcx(path: string): boolean;
   setErrorFactory(
     factory: (code: string, errno: number, step: BpfStep, message: string, log: string) => Error,
   ): void;

@@ -1,15 +1,8 @@
 import { existsSync } from 'node:fs';
 import { BpfError, invalidArg } from './errors.js';
 import { BpfMap } from './map.js';
-import {
-  native,
-  type NativeGlobalInfo,
-  type NativeLinkHandle,
-  type NativeObjectHandle,
-  type NativeProgramInfo,
-  type NativeTcLinkHandle,
-  type TcFilterState,
-} from './native.js';
+import { TcLink, TracingLink, tcAttachArgs, type Detachable, type TcAttachOptions } from './links.js';
+import { native, type NativeGlobalInfo, type NativeObjectHandle, type NativeProgramInfo } from './native.js';
 import { RingBufferReader, type RingBufferOptions, type BatchHandler } from './ringbuf.js';
 import { checkBuffer, checkInt, checkName, describe } from './validate.js';
 
@@ -30,25 +23,6 @@ export interface OpenOptions {
   reuseMaps?: Record<string, BpfMap>;
 }
 
-export type TcDirection = 'ingress' | 'egress';
-
-export interface TcAttachOptions {
-  ifname?: string;
-  ifindex?: number;
-  direction: TcDirection;
-  /** tc filter priority; 0 lets the kernel choose. */
-  priority?: number;
-  /** tc filter handle; 0 lets the kernel choose. */
-  handle?: number;
-  /** Network namespace: a name under /run/netns or an absolute path (e.g. /proc/<pid>/ns/net). */
-  netns?: string;
-  /**
-   * Replace a filter already at this priority and handle (both required), e.g. one left by a
-   * previous run that was killed; without it such a filter makes the attach fail with EEXIST.
-   */
-  replace?: boolean;
-}
-
 export interface TestRunResult {
   /** The program's return value (for tc: the TC_ACT_* verdict). */
   retval: number;
@@ -56,88 +30,6 @@ export interface TestRunResult {
   durationNs: number;
   /** The packet after the program ran. */
   dataOut: Buffer;
-}
-
-export interface Detachable {
-  readonly attached: boolean;
-  detach(): void;
-}
-
-/** What both link kinds share: an idempotent detach() that tells the owning object once. */
-abstract class NativeLink<Self extends Detachable> implements Detachable {
-  #native: NativeLinkHandle;
-  #attached = true;
-
-  protected constructor(
-    handle: NativeLinkHandle,
-    private readonly onDetach?: (link: Self) => void,
-  ) {
-    this.#native = handle;
-  }
-
-  get attached(): boolean {
-    return this.#attached;
-  }
-
-  /** Idempotent. A tc filter whose interface is already gone counts as removed. */
-  detach(): void {
-    if (!this.#attached) return;
-    this.#attached = false;
-    try {
-      this.#native.detach();
-    } finally {
-      this.onDetach?.(this as unknown as Self);
-    }
-  }
-}
-
-/** A tc filter added by attachTc; detach() removes exactly this filter (not the clsact qdisc). */
-export class TcLink extends NativeLink<TcLink> {
-  readonly ifindex: number;
-  readonly handle: number;
-  readonly priority: number;
-  readonly direction: TcDirection;
-  readonly program: string;
-  #tc: NativeTcLinkHandle;
-
-  /** @internal */
-  constructor(
-    handle: NativeTcLinkHandle,
-    program: string,
-    direction: TcDirection,
-    onDetach?: (link: TcLink) => void,
-  ) {
-    super(handle, onDetach);
-    this.#tc = handle;
-    const info = handle.info();
-    this.ifindex = info.ifindex;
-    this.handle = info.handle;
-    this.priority = info.priority;
-    this.direction = direction;
-    this.program = program;
-  }
-
-  /**
-   * What the kernel runs at this filter's hook, handle and priority: `present` (ours), `missing`
-   * once something else deleted it (`tc filter del`, a flush, the clsact qdisc removed) or put
-   * another program there, `no-interface` once the interface is gone, `detached` after detach().
-   * `attached` only says that detach() was not called.
-   */
-  state(): TcFilterState {
-    if (!this.attached) return 'detached';
-    return this.#tc.state();
-  }
-}
-
-/** A bpf_link from bpf_program__attach (fentry, fexit, tp_btf, tracepoint, raw_tp...). */
-export class TracingLink extends NativeLink<TracingLink> {
-  readonly program: string;
-
-  /** @internal */
-  constructor(handle: NativeLinkHandle, program: string, onDetach?: (link: TracingLink) => void) {
-    super(handle, onDetach);
-    this.program = program;
-  }
 }
 
 /** A program of a BpfObject, by name. */
@@ -294,39 +186,31 @@ export class BpfObject {
   attachTc(program: string | BpfProgram, options: TcAttachOptions): TcLink {
     const name = typeof program === 'string' ? program : program?.name;
     checkName('program name', name);
-    if (options === null || typeof options !== 'object')
-      throw invalidArg('attachTc options must be an object');
-    const { ifname, ifindex, direction, priority = 0, handle = 0, netns, replace = false } = options;
-    if (direction !== 'ingress' && direction !== 'egress')
-      throw invalidArg(`tc direction must be 'ingress' or 'egress', got ${describe(direction)}`);
-    if ((ifname === undefined) === (ifindex === undefined))
-      throw invalidArg('attachTc needs exactly one of ifname or ifindex');
-    if (ifname !== undefined) checkName('ifname', ifname);
-    if (ifindex !== undefined) checkInt('ifindex', ifindex, 1, 0x7fffffff);
-    checkInt('priority', priority, 0, 0xffff);
-    checkInt('handle', handle, 0, 0xffffffff);
-    if (typeof replace !== 'boolean') throw invalidArg(`replace must be a boolean, got ${describe(replace)}`);
-    if (replace && (priority === 0 || handle === 0))
-      throw invalidArg('replace needs an explicit priority and handle (the filter to replace)');
-    let netnsPath: string | undefined;
-    if (netns !== undefined) {
-      checkName('netns', netns);
-      if (netns.startsWith('/')) netnsPath = netns;
-      else if (/^[A-Za-z0-9_.-]+$/.test(netns)) netnsPath = `/run/netns/${netns}`;
-      else
-        throw invalidArg(`netns must be a name under /run/netns or an absolute path, got ${describe(netns)}`);
-    }
-    const nativeLink = this.handle('attach-tc').attachTc(
-      name,
-      ifindex ?? 0,
-      ifname,
-      direction === 'ingress',
-      priority,
-      handle,
-      netnsPath,
-      replace,
-    );
-    const link = new TcLink(nativeLink, name, direction, (l) => this.#links.delete(l));
+    const args = tcAttachArgs(options);
+    const handle = this.handle('attach-tc');
+    const nativeLink =
+      args.kind === 'tcx'
+        ? handle.attachTcx(
+            name,
+            args.ifindex,
+            args.ifname,
+            args.ingress,
+            args.netnsPath,
+            args.pin,
+            args.priority && args.handle ? args.priority : 0,
+            args.priority && args.handle ? args.handle : 0,
+          )
+        : handle.attachTc(
+            name,
+            args.ifindex,
+            args.ifname,
+            args.ingress,
+            args.priority,
+            args.handle,
+            args.netnsPath,
+            args.replace,
+          );
+    const link = new TcLink(nativeLink, name, options.direction, (l) => this.#links.delete(l));
     this.#links.add(link);
     return link;
   }
