@@ -333,13 +333,13 @@ export class Agent {
     }
   }
 
-  /** As cilium-agent does: a new machine has no bpffs, and pinned maps need it. */
+  /** As cilium-agent does: a new machine has no bpffs, and pinned TCX links need it. */
   private mountBpfFs(): void {
     try {
-      const bpffs = ensureBpfFs();
+      const bpffs = ensureBpfFs(this.config.datapath.bpfRoot);
       this.log(`datapath: bpffs ${bpffs.mountedNow ? 'mounted' : 'already mounted'} at ${bpffs.path}`);
     } catch (err) {
-      // nothing the datapath loads today is pinned: say so and carry on
+      // pins only keep a killed agent's links running: say so and carry on
       this.log(`datapath: ${err instanceof Error ? err.message : String(err)}; continuing without pins`);
     }
   }

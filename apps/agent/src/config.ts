@@ -45,6 +45,10 @@ export interface AgentConfig {
      * one loop wake-up per record cost more than the records themselves at a few thousand flows/s.
      */
     eventBatchWaitMs: number;
+    /** How tc programs attach (--tc-attach): TCX links where the kernel has them, or cls_bpf filters. */
+    tcAttach: 'auto' | 'tcx' | 'filter';
+    /** The bpffs the agent mounts when missing and pins in (--bpf-root, Cilium's flag). */
+    bpfRoot: string;
     /** Flows the node's observer keeps (--flow-buffer-capacity, 2^n - 1). */
     flowRingCapacity: number;
     /** Hubble Observer/Peer gRPC listen addresses (host:port, unix:///path); empty: not served. */
@@ -59,6 +63,7 @@ export const AGENT_USAGE = `usage: wirescope-agent --node-name NAME --underlay-i
   [--wg-mechanism auto|kernel|wireguard-go] [--wg-keepalive SECONDS] [--lease-ttl SECONDS]
   [--node-grace-period SECONDS]
   [--resync-interval SECONDS] [--datapath bpf|off] [--strict-encryption] [--policy-audit-mode]
+  [--tc-attach auto|tcx|filter] [--bpf-root DIR]
   [--aggregation-interval SECONDS] [--event-batch-wait MS] [--flow-buffer-capacity 2^n-1] [--hubble-listen ADDR[,ADDR]]
   [--hubble-tls-cert FILE --hubble-tls-key FILE [--hubble-tls-client-ca FILE]]
   [--hubble-metrics-server [HOST]:PORT|""] [--hubble-metrics "flow drop tcp:sourceContext=pod …"]`;
@@ -79,6 +84,8 @@ const options = {
   'node-grace-period': { type: 'string' },
   'resync-interval': { type: 'string' },
   datapath: { type: 'string' },
+  'tc-attach': { type: 'string' },
+  'bpf-root': { type: 'string' },
   'strict-encryption': { type: 'boolean' },
   'policy-audit-mode': { type: 'boolean' },
   'aggregation-interval': { type: 'string' },
@@ -186,6 +193,13 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
   if (datapathMode !== 'bpf' && datapathMode !== 'off') {
     throw invalid(`--datapath "${datapathMode}" is not valid; accepted: bpf, off`);
   }
+  const tcAttach = str('tc-attach') ?? 'auto';
+  if (tcAttach !== 'auto' && tcAttach !== 'tcx' && tcAttach !== 'filter') {
+    throw invalid(`--tc-attach "${tcAttach}" is not valid; accepted: auto, tcx, filter`);
+  }
+  const bpfRoot = str('bpf-root') ?? '/sys/fs/bpf';
+  if (!bpfRoot.startsWith('/'))
+    throw invalid(`--bpf-root "${bpfRoot}" is not valid; it must be an absolute path`);
   // Hubble's --hubble-event-buffer-capacity rule (2^n - 1); the default keeps 16x Hubble's 4,095
   const flowRingCapacity = Number(str('flow-buffer-capacity') ?? defaultFlowCapacity);
   const capacityProblem = /^\d+$/.test(str('flow-buffer-capacity') ?? '0')
@@ -233,6 +247,8 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
       hubbleListen,
       ...(hubbleTls ? { hubbleTls } : {}),
       mode: datapathMode,
+      tcAttach,
+      bpfRoot,
       strict: values['strict-encryption'] === true,
       policyAuditMode: values['policy-audit-mode'] === true,
       aggregationSeconds: integerFlag('aggregation-interval', str('aggregation-interval'), 5, 1, 3600),

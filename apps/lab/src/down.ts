@@ -1,12 +1,13 @@
 // `lab down` (and the cleanup before a `lab up`): every process the lab made, found by namespace,
 // by the state file and by a /proc scan for the root-namespace ones; then the namespaces and files.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { restoreHostSettings } from './host-sysctl.js';
 import { withLabLock } from './lock.js';
 import {
   ALERTMANAGER_SOCKET,
+  LAB_BPFFS,
   LAB_DIR,
   PREFIX,
   PROMETHEUS_SOCKET,
@@ -81,8 +82,16 @@ export async function labDownLocked(): Promise<DownResult> {
     }
   }
   restoreHostSettings();
+  // the namespaces are gone, and with their interfaces every link pinned here
+  if (isMountPoint(LAB_BPFFS)) await run('umount', [LAB_BPFFS]).catch(() => {});
   rmSync(LAB_DIR, { recursive: true, force: true });
   return { namespaces, processes: pids.size };
+}
+
+export function isMountPoint(path: string): boolean {
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[1] === path);
 }
 
 /** The sockets of the lab's root-namespace forwards: the relay's, Prometheus's, Alertmanager's, the UI's. */

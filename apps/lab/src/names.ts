@@ -12,6 +12,13 @@ export const ETCD_DATA_DIR = `${LAB_DIR}/etcd`;
 export const DNS_ZONE_FILE = `${LAB_DIR}/dns-zone.json`;
 /** The machine's own values of the host settings the lab raised (host-sysctl.ts), for `lab down`. */
 export const HOST_SYSCTL_FILE = `${LAB_DIR}/host-sysctl.json`;
+/**
+ * The lab's own bpffs, mounted in the root mount namespace before the agents start: each agent
+ * runs in a mount namespace of its own (`ip netns exec`), and a bpffs it mounted there would go
+ * with it, taking the TCX links it pinned along. This one outlives an agent, as a host's
+ * /sys/fs/bpf does, so that a killed agent's links keep running until its successor takes them over.
+ */
+export const LAB_BPFFS = `${LAB_DIR}/bpffs`;
 export const WIREGUARD_SOCKET_DIR = '/var/run/wireguard';
 
 export const FABRIC_NS = `${PREFIX}-fabric`;

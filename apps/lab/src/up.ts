@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { startAgent, startEtcd, startRelay, startRelayForward, startSupervisor, startUi } from './daemons.js';
 import { ALERTMANAGER_URL, PROMETHEUS_URL, monitoringReady, startMonitoring } from './monitoring.js';
-import { labDownLocked, labNamespaces, type Progress } from './down.js';
+import { isMountPoint, labDownLocked, labNamespaces, type Progress } from './down.js';
 import { startNamespaceForward } from './forward.js';
 import { LabError } from './errors.js';
 import { applyHostSettings } from './host-sysctl.js';
@@ -12,6 +12,7 @@ import {
   CONTROL_PLANE_NS,
   DNS_ZONE_FILE,
   ETCD_PORT,
+  LAB_BPFFS,
   LAB_DIR,
   LOG_DIR,
   PID_DIR,
@@ -25,7 +26,7 @@ import {
   podNamespace,
 } from './names.js';
 import { workloadMain } from './programs.js';
-import { startDaemon, type Daemon } from './shell.js';
+import { run, startDaemon, type Daemon } from './shell.js';
 import { CONTROL_PLANE_ADDRESS, type LabSpec } from './spec.js';
 import { readState, runningDaemons, writeState, type LabState } from './state.js';
 import { withLabStore } from './store.js';
@@ -61,11 +62,14 @@ async function labUpLocked(spec: LabSpec, progress: Progress): Promise<UpResult>
       `removed leftovers of a previous run (${removed.namespaces.length} namespaces, ${removed.processes} processes)`,
     );
   }
-  for (const dir of [LAB_DIR, LOG_DIR, PID_DIR, SOCKET_DIR]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const dir of [LAB_DIR, LOG_DIR, PID_DIR, SOCKET_DIR, LAB_BPFFS])
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   const daemons: Daemon[] = [];
   const save = (readyAfterMs: number) =>
     writeState({ startedAt: new Date(started).toISOString(), readyAfterMs, spec, daemons });
   try {
+    if (!isMountPoint(LAB_BPFFS)) await run('mount', ['-t', 'bpf', 'bpffs', LAB_BPFFS]);
+    step(`bpffs for the agents' pinned links at ${LAB_BPFFS}`);
     await createLabPki(spec);
     step('lab CA and certificates (agents, relay, CLI) created');
     await createTopology(spec, step);

@@ -9,6 +9,12 @@ export const AttachmentStatusSchema = Type.Object({
   direction: Type.Union([Type.Literal('ingress'), Type.Literal('egress'), Type.Literal('tracing')]),
   attached: Type.Boolean(),
   error: Type.Optional(Type.String()),
+  kind: Type.Optional(
+    Type.Union([Type.Literal('tcx'), Type.Literal('filter')], {
+      description: 'a tc program attached as a TCX link or as a cls_bpf filter',
+    }),
+  ),
+  linkId: Type.Optional(Type.Integer({ description: "a TCX link's id (bpftool link show id …)" })),
   repairs: Type.Optional(
     Type.Integer({
       description: 'times the agent found this filter taken away (deleted, replaced) and put it back',

@@ -74,6 +74,8 @@ export class DatapathController implements EnrichContext {
       strict: config.datapath.strict,
       aggregationSeconds: config.datapath.aggregationSeconds,
       eventBatchWaitMs: config.datapath.eventBatchWaitMs,
+      tcAttach: config.datapath.tcAttach,
+      bpfRoot: config.datapath.bpfRoot,
       log,
       onBatch: (batch) => this.observer.onBatch(batch),
     });

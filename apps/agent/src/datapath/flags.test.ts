@@ -9,6 +9,8 @@ test('datapath flags: defaults, bpf with strict mode, interval and ring capacity
   const defaults = parseAgentFlags(base) as AgentConfig;
   assert.deepEqual(defaults.datapath, {
     mode: 'off',
+    tcAttach: 'auto',
+    bpfRoot: '/sys/fs/bpf',
     strict: false,
     policyAuditMode: false,
     aggregationSeconds: 5,
@@ -29,9 +31,15 @@ test('datapath flags: defaults, bpf with strict mode, interval and ring capacity
     '1023',
     '--hubble-listen',
     '0.0.0.0:4244,unix:///run/wirescope/hubble.sock',
+    '--tc-attach',
+    'filter',
+    '--bpf-root',
+    '/run/wirescope/bpffs',
   ]) as AgentConfig;
   assert.deepEqual(on.datapath, {
     mode: 'bpf',
+    tcAttach: 'filter',
+    bpfRoot: '/run/wirescope/bpffs',
     strict: true,
     policyAuditMode: false,
     aggregationSeconds: 10,
@@ -57,6 +65,14 @@ test('bad datapath flags are one-line errors naming what is accepted', () => {
   assert.throws(
     () => parseAgentFlags([...base, '--aggregation-interval', '0']),
     /--aggregation-interval "0" is not valid/,
+  );
+  assert.throws(
+    () => parseAgentFlags([...base, '--tc-attach', 'xdp']),
+    /--tc-attach "xdp" is not valid; accepted: auto, tcx, filter/,
+  );
+  assert.throws(
+    () => parseAgentFlags([...base, '--bpf-root', 'bpffs']),
+    /--bpf-root "bpffs" is not valid; it must be an absolute path/,
   );
   assert.throws(
     () => parseAgentFlags([...base, '--hubble-listen', 'nope']),

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventDecoder, type DropEvent } from '@wirescope/events';
+import { ensureBpfFs, tcxPrograms, unmountIfMountedNow } from '@wirescope/libbpf';
 import { BpfDatapath, DEFAULT_BPF_DIR, DatapathError, type DatapathOptions } from './loader.js';
 import { IpcacheFlag, nodeIdOf } from './maps.js';
 
@@ -17,6 +18,13 @@ const tcFilters = (dev: string, dir: string) =>
   execFileSync('tc', ['-n', NS, 'filter', 'show', 'dev', dev, dir], { encoding: 'utf8' })
     .split('\n')
     .filter((l) => l.includes(' handle '));
+
+const tcx = (dev: string, dir: 'ingress' | 'egress') =>
+  tcxPrograms({ ifname: dev, direction: dir, netns: NS });
+/** Programs on a hook, either kind: a killed agent's successor must leave exactly one. */
+const programsOn = (dev: string, dir: 'ingress' | 'egress') =>
+  tcFilters(dev, dir).length + tcx(dev, dir).length;
+const bpffs = ensureBpfFs();
 
 const options = (overrides: Partial<DatapathOptions> = {}): DatapathOptions => ({
   nodeName: 'node1',
@@ -77,10 +85,11 @@ before(() => {
 
 after(() => {
   execFileSync('ip', ['netns', 'del', NS]);
+  unmountIfMountedNow(bpffs);
 });
 
-test('loads every object, attaches to the TUN, the underlay and each pod veth, fills the maps', async () => {
-  const dp = new BpfDatapath(options());
+test('loads every object, attaches to the TUN, the underlay and each pod veth, fills the maps (cls_bpf filters)', async () => {
+  const dp = new BpfDatapath(options({ tcAttach: 'filter' }));
   try {
     await dp.start();
     await dp.sync(state(['lxca', 'lxcb']));
@@ -102,6 +111,8 @@ test('loads every object, attaches to the TUN, the underlay and each pod veth, f
       'wst4wg/to_crypto',
     ]);
     assert.equal(tcFilters('lxca', 'ingress').length, 1);
+    assert.deepEqual(tcx('lxca', 'ingress'), []);
+    assert.ok(status.attachments.every((a) => a.direction === 'tracing' || a.kind === 'filter'));
     assert.match(tcFilters('wst4wg', 'egress')[0] ?? '', /to_crypto/);
     assert.deepEqual(dp.stats().redirects, 0);
     dp.setStrict(true);
@@ -111,6 +122,43 @@ test('loads every object, attaches to the TUN, the underlay and each pod veth, f
   }
   assert.deepEqual(tcFilters('lxca', 'ingress'), [], 'stop removes the filters');
   assert.deepEqual(tcFilters('eth0', 'egress'), []);
+});
+
+test('on this kernel the tc programs are TCX links, pinned per namespace, with no clsact qdisc', async () => {
+  const logs: string[] = [];
+  const dp = new BpfDatapath(options({ log: (m) => logs.push(m) }));
+  try {
+    await dp.start();
+    await dp.sync(state(['lxca', 'lxcb']));
+    const status = dp.status();
+    const tc = status.attachments.filter((a) => a.direction !== 'tracing');
+    assert.equal(tc.length, 8);
+    for (const a of tc) {
+      assert.equal(a.kind, 'tcx', JSON.stringify(a));
+      assert.ok(a.attached && (a.linkId ?? 0) > 0, JSON.stringify(a));
+    }
+    for (const [dev, dir] of [
+      ['lxca', 'ingress'],
+      ['lxca', 'egress'],
+      ['lxcb', 'ingress'],
+      ['wst4wg', 'egress'],
+      ['wst4wg', 'ingress'],
+      ['eth0', 'egress'],
+      ['eth0', 'ingress'],
+    ] as const) {
+      assert.equal(tcx(dev, dir).length, 1, `${dev} ${dir}`);
+      assert.deepEqual(tcFilters(dev, dir), [], `${dev} ${dir}: no filter`);
+    }
+    assert.doesNotMatch(ip('link', 'show', 'lxca'), /clsact/);
+    assert.ok(
+      logs.some((l) => /tc programs as TCX links/.test(l)),
+      logs.join('\n'),
+    );
+  } finally {
+    dp.stop();
+  }
+  assert.deepEqual(tcx('lxca', 'ingress'), [], 'stop detaches the links');
+  assert.deepEqual(tcx('eth0', 'egress'), []);
 });
 
 test('a vanished pod interface is detached without crashing; the others keep running', async () => {
@@ -132,28 +180,47 @@ test('a vanished pod interface is detached without crashing; the others keep run
   }
 });
 
-test('a second loader (an agent restarted after being killed) replaces the filters instead of adding more', async () => {
-  const first = new BpfDatapath(options());
-  const second = new BpfDatapath(options());
-  try {
-    await first.start();
-    await first.sync(state(['lxca']));
-    await second.start();
-    await second.sync(state(['lxca']));
-    for (const [dev, dir] of [
+for (const [firstKind, secondKind] of [
+  ['filter', 'filter'],
+  ['tcx', 'tcx'],
+  ['filter', 'tcx'],
+] as const) {
+  test(`a second loader (an agent restarted after being killed) takes the hooks over instead of adding more: ${firstKind} then ${secondKind}`, async () => {
+    const logs: string[] = [];
+    const first = new BpfDatapath(options({ tcAttach: firstKind }));
+    const second = new BpfDatapath(options({ tcAttach: secondKind, log: (m) => logs.push(m) }));
+    const hooks = [
       ['lxca', 'ingress'],
       ['lxca', 'egress'],
       ['wst4wg', 'egress'],
       ['eth0', 'ingress'],
-    ] as const) {
-      assert.equal(tcFilters(dev, dir).length, 1, `${dev} ${dir}`);
+    ] as const;
+    try {
+      await first.start();
+      await first.sync(state(['lxca', 'lxcb']));
+      await second.start();
+      await second.sync(state(['lxca']));
+      for (const [dev, dir] of hooks) assert.equal(programsOn(dev, dir), 1, `${dev} ${dir}`);
+      assert.ok(second.status().attachments.every((a) => a.attached));
+      if (firstKind === 'tcx') {
+        assert.ok(
+          logs.some((l) => /took over 6 TCX links a previous agent left pinned \(no gap\)/.test(l)),
+          logs.join('\n'),
+        );
+        // lxcb is not this node's any more: what the first agent left there goes
+        assert.ok(
+          logs.some((l) => /removed 2 TCX links .*lxcb_(e|in)gress, lxcb_(e|in)gress/.test(l)),
+          logs.join('\n'),
+        );
+        assert.deepEqual(tcx('lxcb', 'ingress'), []);
+      }
+    } finally {
+      second.stop();
+      first.stop();
     }
-    assert.ok(second.status().attachments.every((a) => a.attached));
-  } finally {
-    second.stop();
-    first.stop();
-  }
-});
+    for (const [dev, dir] of hooks) assert.equal(programsOn(dev, dir), 0, `${dev} ${dir} after stop`);
+  });
+}
 
 test('a program the verifier rejects is reported with its name and the verifier message', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wst4-bad-bpf-'));

@@ -3,14 +3,17 @@ import { listLinks, type LinkInfo } from './links.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  BPF_FS,
   BpfObject,
   type BpfMap,
   type RecordBatch,
+  type TcAttachKind,
   type TcLink,
   type TracingLink,
   type TcDirection,
 } from '@wirescope/libbpf';
 import { AttachmentRepairs, attachmentKey, filterState } from './repairs.js';
+import { TcxPins, defaultPinDir } from './pins.js';
 import { run } from '../exec.js';
 import {
   decodeFlowCounter,
@@ -51,6 +54,19 @@ export interface DatapathOptions {
   bpfDir?: string;
   /** Network namespace (name under /run/netns) to manage; default: the agent's own. */
   netns?: string;
+  /**
+   * How the tc programs attach (--tc-attach): `auto` (default) TCX links where the kernel has them
+   * (Linux 6.6+) and cls_bpf filters elsewhere; `tcx` or `filter` to insist.
+   */
+  tcAttach?: 'auto' | TcAttachKind;
+  /**
+   * Where TCX links are pinned, so that a killed agent's links keep running until the next one
+   * takes them over: default one directory per network namespace under /sys/fs/bpf/wirescope
+   * (none without bpffs); '' for no pins.
+   */
+  pinDir?: string;
+  /** The bpffs the agent pins in (--bpf-root): default /sys/fs/bpf. */
+  bpfRoot?: string;
   log: (message: string) => void;
   /** One call per ring-buffer wake-up of any of the datapath objects. */
   onBatch: (batch: RecordBatch) => void;
@@ -79,6 +95,10 @@ export interface AttachmentStatus {
   direction: TcDirection | 'tracing';
   attached: boolean;
   error?: string;
+  /** tc programs: a TCX link or a cls_bpf filter. */
+  kind?: TcAttachKind;
+  /** A TCX link's id (`bpftool link show id …`). */
+  linkId?: number;
   /** Times the agent found this filter taken away (deleted, replaced) and put it back. */
   repairs?: number;
   /** ISO time of the last of them. */
@@ -127,6 +147,9 @@ export class BpfDatapath {
   private attachments = new Map<string, AttachmentStatus>();
   private repairs = new AttachmentRepairs();
   private wgIfindex = 0;
+  private tcKind: TcAttachKind = 'filter';
+  private pins: TcxPins | undefined;
+  private synced = false;
   private netnsState: LocalNetns | undefined;
   private netnsReport = '';
   /** What the last sync wrote into the policy maps. */
@@ -202,6 +225,9 @@ export class BpfDatapath {
       }
     }
     this.setStrict(this.strictMode);
+    this.tcKind = this.options.tcAttach === 'filter' ? 'filter' : 'tcx';
+    // with filters too: the first sync then removes links an agent attaching by TCX left
+    this.openPins();
     // Before kfree_skb attaches: the node's own namespace, so that scoping is on from the first drop.
     this.applyNetns(localNetns(nodeNetnsPath(this.options.netns), []));
     this.attachFixed('crypto', 'to_crypto', wg, 'egress');
@@ -231,11 +257,31 @@ export class BpfDatapath {
       });
     }
     this.options.log(
-      `datapath: loaded (wg ${wg.ifname}#${wg.ifindex}, underlay ${underlay?.ifname ?? 'none'}, strict ${this.strictMode})`,
+      `datapath: loaded (wg ${wg.ifname}#${wg.ifindex}, underlay ${underlay?.ifname ?? 'none'}, strict ${this.strictMode}, tc programs as ${this.tcKind === 'tcx' ? 'TCX links' : 'cls_bpf filters'})`,
     );
   }
 
-  /** tc attach with a fixed priority/handle; a filter left by a killed agent is replaced. */
+  private openPins(): void {
+    const dir = this.options.pinDir ?? defaultPinDir(this.options.netns, this.options.bpfRoot);
+    if (!dir) {
+      if (this.tcKind === 'tcx')
+        this.options.log(
+          `datapath: TCX links not pinned (no bpffs at ${this.options.bpfRoot ?? BPF_FS}): a killed agent's links go with it`,
+        );
+      return;
+    }
+    try {
+      this.pins = new TcxPins(dir);
+    } catch (err) {
+      this.options.log(`datapath: TCX links not pinned: ${messageOf(err)}`);
+    }
+  }
+
+  /**
+   * One tc program on one hook. A TCX link is pinned, and a link a killed agent left pinned there
+   * is taken over (the hook never goes empty); a cls_bpf filter has a fixed priority and handle,
+   * and one a killed agent left is replaced. Either way an earlier attach of the other kind goes.
+   */
   private attachTc(
     objectName: ObjectSpec['name'],
     program: string,
@@ -245,24 +291,45 @@ export class BpfDatapath {
     const key = attachmentKey(link.ifname, direction);
     const object = this.objects.get(objectName);
     if (!object) return undefined;
-    const attach = () =>
-      object.attachTc(program, {
+    const attach = (kind: TcAttachKind) => {
+      const pin = kind === 'tcx' ? this.pins?.path(link.ifname, direction) : undefined;
+      const tc = object.attachTc(program, {
         ifindex: link.ifindex,
         direction,
+        kind,
+        // tcx: the filter an agent that attached by filters left, deleted once the link runs
         priority: TC_PRIORITY,
         handle: TC_HANDLE,
+        ...(pin ? { pin } : {}),
         ...(this.options.netns ? { netns: this.options.netns } : {}),
       });
+      if (pin) this.pins?.used(pin, tc);
+      return tc;
+    };
     try {
       let tc: TcLink;
       try {
-        tc = attach();
+        tc = attach(this.tcKind);
       } catch (err) {
-        if (!/exist/i.test(messageOf(err))) throw err;
+        if (this.tcKind === 'tcx' && this.options.tcAttach !== 'tcx' && errnoOf(err) === 'EINVAL') {
+          this.tcKind = 'filter';
+          this.options.log(
+            `datapath: this kernel has no TCX links (${messageOf(err)}); tc programs attach as cls_bpf filters`,
+          );
+          return this.attachTc(objectName, program, link, direction);
+        }
+        if (this.tcKind === 'tcx' || !/exist/i.test(messageOf(err))) throw err;
         removeStaleFilterSync(link.ifname, direction, this.options.netns);
-        tc = attach();
+        tc = attach('filter');
       }
-      this.attachments.set(key, { interface: link.ifname, program, direction, attached: true });
+      this.attachments.set(key, {
+        interface: link.ifname,
+        program,
+        direction,
+        attached: true,
+        kind: tc.kind,
+        ...(tc.linkId ? { linkId: tc.linkId } : {}),
+      });
       return tc;
     } catch (err) {
       const message = `attach ${program} to ${link.ifname} ${direction}: ${messageOf(err)}`;
@@ -379,6 +446,12 @@ export class BpfDatapath {
     if (lxc && state.policy)
       this.policyCounts = writePolicyMaps(lxc, state.policy, (name) => byName.get(name)?.ifindex);
     this.applyNetns(localNetns(nodeNetnsPath(this.options.netns), state.endpoints));
+    if (!this.synced) {
+      this.synced = true;
+      // every interface this node still has is attached now: what a killed agent left beyond
+      // those are pods that went while no agent ran
+      for (const line of this.pins?.settle() ?? []) this.options.log(`datapath: ${line}`);
+    }
   }
 
   /**
@@ -512,6 +585,9 @@ export class BpfDatapath {
     }
     this.tracingLinks = [];
     this.fixedTc = [];
+    this.pins?.close();
+    this.pins = undefined;
+    this.synced = false;
     for (const object of this.objects.values()) {
       try {
         object.close();
@@ -537,6 +613,10 @@ const LXC_PROGRAMS = 2;
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+function errnoOf(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
 
 const ipArgs = (netns: string | undefined, args: string[]): string[] =>
