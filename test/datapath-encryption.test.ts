@@ -12,6 +12,7 @@ import {
   cli,
   deleteNodeRecord,
   eventually,
+  hookPrograms,
   inNs,
   labUp,
   podGet,
@@ -86,6 +87,8 @@ interface DatapathStatus {
     interface: string;
     program: string;
     attached: boolean;
+    kind?: 'tcx' | 'filter';
+    linkId?: number;
     repairs?: number;
     lastRepair?: string;
   }[];
@@ -621,7 +624,7 @@ test('(e) strict mode: a node without a peer gets DROPPED 195 on the source and 
   }
 });
 
-test('(h) agent restart: one tc filter per hook, and flows continue', async () => {
+test('(h) agent restart: one program per tc hook (TCX links on this kernel), and flows continue', async () => {
   for (let i = 0; i < 2; i++) {
     assert.equal(cli('lab', 'stop', 'agent-node1').code, 0);
     assert.equal(cli('lab', 'start', 'agent-node1').code, 0);
@@ -639,14 +642,14 @@ test('(h) agent restart: one tc filter per hook, and flows continue', async () =
   for (const ifname of links
     .map((l) => l.ifname)
     .filter((n) => n.startsWith('lxc') || n.startsWith('wsl-wg') || n === 'eth0')) {
-    for (const dir of ['ingress', 'egress']) {
-      const filters = inNs('wsl-node1', 'tc', 'filter', 'show', 'dev', ifname, dir)
-        .stdout.split('\n')
-        .filter((l) => l.includes(' bpf ') && l.includes(' handle '));
+    for (const dir of ['ingress', 'egress'] as const) {
+      const { filters, tcx } = hookPrograms('wsl-node1', ifname, dir);
       assert.ok(
-        filters.length <= 1,
-        `${ifname} ${dir}: ${filters.length} filters after two restarts\n${filters.join('\n')}`,
+        filters.length + tcx.length <= 1,
+        `${ifname} ${dir}: ${filters.length} filters and ${tcx.length} TCX programs after two restarts\n${filters.join('\n')}`,
       );
+      if (ifname.startsWith('lxc') || ifname.startsWith('wsl-wg'))
+        assert.deepEqual([filters.length, tcx.length], [0, 1], `${ifname} ${dir}: one TCX link, no filter`);
     }
   }
   const again = curlFrom(LOADGEN, `http://${API_IP}:8080/dp-h`);
@@ -660,7 +663,7 @@ test('(h) agent restart: one tc filter per hook, and flows continue', async () =
   });
 });
 
-test("(h2) filters deleted behind the agent's back (a pod veth's from_endpoint, the WireGuard device's to_crypto) are put back within seconds, counted, and flows continue", async () => {
+test("(h2) TCX links detached behind the agent's back (a pod veth's from_endpoint, the WireGuard device's to_crypto) are put back within seconds, counted, and flows continue", async () => {
   const links = JSON.parse(inNs(LOADGEN, 'ip', '-j', 'link', 'show', 'eth0').stdout) as {
     link_index?: number;
   }[];
@@ -668,26 +671,24 @@ test("(h2) filters deleted behind the agent's back (a pod veth's from_endpoint, 
     JSON.parse(inNs('wsl-node1', 'ip', '-j', 'link', 'show').stdout) as { ifindex: number; ifname: string }[]
   ).find((l) => l.ifindex === links[0]?.link_index)?.ifname;
   assert.ok(hostSide?.startsWith('lxc'), `the loadgen pod's host-side veth: ${hostSide}`);
-  const bpfFilters = (dev: string, dir: string) =>
-    inNs('wsl-node1', 'tc', 'filter', 'show', 'dev', dev, dir)
-      .stdout.split('\n')
-      .filter((l) => l.includes(' bpf '));
   const before = await datapath('node1');
+  const entryOf = (s: DatapathStatus, ifname: string, program: string) =>
+    s.attachments.find((a) => a.interface === ifname && a.program === program);
   const repairsOf = (s: DatapathStatus, ifname: string, program: string) =>
-    s.attachments.find((a) => a.interface === ifname && a.program === program)?.repairs ?? 0;
-  const taken: [string, string, string][] = [
+    entryOf(s, ifname, program)?.repairs ?? 0;
+  const taken: [string, 'ingress' | 'egress', string][] = [
     [hostSide, 'ingress', 'from_endpoint'],
     ['wsl-wg-node1', 'egress', 'to_crypto'],
   ];
-  for (const [dev, dir] of taken) {
-    assert.equal(inNs('wsl-node1', 'tc', 'filter', 'del', 'dev', dev, dir, 'pref', '1').code, 0);
-    assert.equal(bpfFilters(dev, dir).length, 0, `${dev} ${dir} deleted`);
+  for (const [dev, dir, program] of taken) {
+    const entry = entryOf(before, dev, program);
+    assert.ok(entry?.kind === 'tcx' && entry.linkId, JSON.stringify(entry));
+    assert.equal(inNs('wsl-node1', 'bpftool', 'link', 'detach', 'id', String(entry.linkId)).code, 0);
+    assert.deepEqual(hookPrograms('wsl-node1', dev, dir).tcx, [], `${dev} ${dir} detached`);
   }
   const started = Date.now();
-  await eventually('both filters back', 5000, async () =>
-    taken.every(([dev, dir, program]) => bpfFilters(dev, dir).some((l) => l.includes(program)))
-      ? true
-      : undefined,
+  await eventually('both links back', 5000, async () =>
+    taken.every(([dev, dir]) => hookPrograms('wsl-node1', dev, dir).tcx.length === 1) ? true : undefined,
   );
   const putBackMs = Date.now() - started;
   const after = await datapath('node1');
@@ -697,8 +698,9 @@ test("(h2) filters deleted behind the agent's back (a pod veth's from_endpoint, 
       repairsOf(before, dev, program) + 1,
       `${program} on ${dev} counted once`,
     );
-    const entry = after.attachments.find((a) => a.interface === dev && a.program === program);
+    const entry = entryOf(after, dev, program);
     assert.ok(entry?.attached && entry.lastRepair, JSON.stringify(entry));
+    assert.notEqual(entry.linkId, entryOf(before, dev, program)?.linkId, 'a new link');
   }
   const metrics = inNs('wsl-node1', 'curl', '-s', 'http://127.0.0.1:9965/metrics').stdout;
   assert.match(
@@ -715,5 +717,5 @@ test("(h2) filters deleted behind the agent's back (a pod veth's from_endpoint, 
       ? true
       : undefined;
   });
-  console.log(`# filters put back ${putBackMs} ms after their deletion`);
+  console.log(`# links put back ${putBackMs} ms after their detach`);
 });

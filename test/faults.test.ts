@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { agentRequest } from '@wirescope/agent';
 import {
   agentHealth,
   captureFabric,
@@ -15,6 +16,7 @@ import {
   cliAsync,
   encryptStatus,
   eventually,
+  hookPrograms,
   labUp,
   type Frame,
   type NodeEncrypt,
@@ -215,6 +217,28 @@ async function relayEncryptStatus(): Promise<{ code: number; nodes: RelayEncrypt
   return { code: json.code, nodes: JSON.parse(json.stdout) as RelayEncrypt[], text: text.stdout };
 }
 
+interface TcxAttachment {
+  interface: string;
+  program: string;
+  direction: 'ingress' | 'egress';
+  linkId: number;
+}
+
+/** A node's tc programs attached as TCX links, from its agent's GET /v1/datapath. */
+async function tcxLinks(node: string): Promise<TcxAttachment[]> {
+  const status = await agentRequest<{
+    attachments: { interface: string; program: string; direction: string; kind?: string; linkId?: number }[];
+  }>(`${LAB}/${node}/agent.sock`, 'GET', '/v1/datapath');
+  return status.attachments
+    .filter((a) => a.kind === 'tcx' && a.linkId && a.direction !== 'tracing')
+    .map((a) => ({
+      interface: a.interface,
+      program: a.program,
+      direction: a.direction as 'ingress' | 'egress',
+      linkId: a.linkId ?? 0,
+    }));
+}
+
 const peerOf = (status: NodeEncrypt, node: string) => status.peers.find((p) => p.node === node);
 
 /** Every node has a peer for every other node with a handshake, and the relay sees every node. */
@@ -255,8 +279,18 @@ test('agent SIGKILL kept down 60 s: traffic to and from its pods never stops, th
   await withCleanFabric('agent-kill', async (marker) => {
     const traffic = startTraffic(pairs, marker, { intervalMs: 1000, maxMs: FAULT_MS + 40_000 });
     await sleep(2000); // a baseline before the fault
+    const linksBefore = await tcxLinks('node1');
+    assert.ok(linksBefore.length >= 8, `node1's tc programs are TCX links: ${JSON.stringify(linksBefore)}`);
     process.kill(agentPid, 'SIGKILL');
     const killedAt = Date.now();
+    await sleep(500);
+    // pinned: the dead agent's links keep steering, enforcing policy and observing
+    for (const link of linksBefore)
+      assert.equal(
+        hookPrograms('wsl-node1', link.interface, link.direction).tcx.length,
+        1,
+        `${link.program} on ${link.interface} ${link.direction} still runs with its agent dead`,
+      );
 
     await eventually('the relay to report node1 unavailable', 5_000, async () => {
       const relay = await relayServerStatus();
@@ -319,6 +353,14 @@ test('agent SIGKILL kept down 60 s: traffic to and from its pods never stops, th
     console.log(
       `# relay connected to node1 again ${Date.now() - restartedAt} ms after lab start agent-node1`,
     );
+    // the restarted agent took each pinned link over (same link, its own program): no gap
+    const linksAfter = await tcxLinks('node1');
+    assert.deepEqual(
+      linksAfter.map((l) => `${l.interface}/${l.direction}#${l.linkId}`).sort(),
+      linksBefore.map((l) => `${l.interface}/${l.direction}#${l.linkId}`).sort(),
+    );
+    for (const link of linksAfter)
+      assert.equal(hookPrograms('wsl-node1', link.interface, link.direction).tcx.length, 1);
     const probes = await traffic.stop();
     const { failed } = summarize('agent-kill (60 s down, restart)', probes);
     for (const f of failed)

@@ -5,6 +5,7 @@ import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { agentRequest, type EncryptStatusResponse, type HealthResponse } from '@wirescope/agent';
+import { tcxPrograms } from '@wirescope/libbpf';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = `${ROOT}apps/cli/dist/bin.js`;
@@ -76,6 +77,21 @@ export function cliAsync(...args: string[]): Promise<CliResult> {
 export function inNs(namespace: string, ...argv: string[]): CliResult {
   const res = spawnSync('ip', ['netns', 'exec', namespace, ...argv], { encoding: 'utf8', timeout: 60_000 });
   return { code: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
+}
+
+/**
+ * What the kernel runs on one tc hook of a lab node, both kinds: its cls_bpf filters (the lines
+ * `tc filter show` prints) and its TCX programs (ids from BPF_PROG_QUERY, which tc cannot see).
+ */
+export function hookPrograms(
+  namespace: string,
+  ifname: string,
+  direction: 'ingress' | 'egress',
+): { filters: string[]; tcx: number[] } {
+  const filters = inNs(namespace, 'tc', 'filter', 'show', 'dev', ifname, direction)
+    .stdout.split('\n')
+    .filter((l) => l.includes(' bpf ') && l.includes(' handle '));
+  return { filters, tcx: tcxPrograms({ ifname, direction, netns: namespace }) };
 }
 
 /** HTTP GET from inside a pod with curl; returns status code and body. */
