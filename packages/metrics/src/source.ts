@@ -39,7 +39,7 @@ export interface AttachmentSnapshot {
   interface: string;
   direction: string;
   attached: boolean;
-  /** times the agent found the filter taken away and put it back */
+  /** times the agent found the tc program taken away and put it back */
   repairs: number;
 }
 

@@ -105,7 +105,7 @@ export function registerStateMetrics(registry: Registry, source: NodeMetricsSour
   });
   new Counter({
     name: 'wirescope_datapath_program_repairs_total',
-    help: 'Times the agent found a datapath filter taken away by something else (tc filter del, a qdisc flush, another program at its handle) and put it back',
+    help: 'Times the agent found a datapath tc program taken away by something else (a TCX link detached; a filter deleted, flushed or replaced) and put it back',
     labelNames: ['program', 'interface', 'direction'],
     registers,
     collect() {
