@@ -17,6 +17,17 @@ inline std::string ArgString(const Napi::CallbackInfo& info, size_t i, const cha
   return info[i].As<Napi::String>().Utf8Value();
 }
 
+// An optional string argument: "" when absent or not a string (undefined from JS).
+inline std::string ArgOptString(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : "";
+}
+
+inline bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsBoolean())
+    ThrowCode(info.Env(), "ERR_INVALID_ARG", "args", std::string(what) + " must be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
 inline int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t min,
                       int64_t max) {
   if (info.Length() <= i || !info[i].IsNumber())

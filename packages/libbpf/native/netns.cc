@@ -3,9 +3,13 @@
 #include "netns.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <thread>
+
+#include "errors.h"
 
 namespace wirescope {
 
@@ -21,6 +25,13 @@ int RunInNetns(int netns_fd, const std::function<int()>& fn) {
   });
   worker.join();
   return result;
+}
+
+int OpenNetnsOrThrow(Napi::Env env, const std::string& path, const char* step) {
+  if (path.empty()) return -1;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) ThrowErrno(env, step, errno, "cannot open network namespace " + path);
+  return fd;
 }
 
 }  // namespace wirescope

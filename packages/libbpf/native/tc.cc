@@ -2,7 +2,6 @@
 #include "tc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <net/if.h>
 #include <unistd.h>
 
@@ -148,20 +147,14 @@ Napi::Value AttachTcFilter(const Napi::CallbackInfo& info, bpf_program* prog) {
   int prog_fd = bpf_program__fd(prog);
   if (prog_fd < 0) ThrowCode(env, "ERR_NOT_LOADED", "attach-tc", "program was not loaded (autoload off)");
   int64_t ifindex = ArgInt(info, 1, "ifindex", 0, INT32_MAX);
-  std::string ifname = info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
-  if (info.Length() < 4 || !info[3].IsBoolean())
-    ThrowCode(env, "ERR_INVALID_ARG", "args", "ingress must be a boolean");
-  bool ingress = info[3].As<Napi::Boolean>().Value();
+  std::string ifname = ArgOptString(info, 2);
+  bool ingress = ArgBool(info, 3, "ingress");
   int64_t priority = ArgInt(info, 4, "priority", 0, 0xffff);
   int64_t handle = ArgInt(info, 5, "handle", 0, UINT32_MAX);
-  std::string netns = info.Length() > 6 && info[6].IsString() ? info[6].As<Napi::String>().Utf8Value() : "";
+  std::string netns = ArgOptString(info, 6);
   bool replace = info.Length() > 7 && info[7].ToBoolean().Value();
 
-  int netns_fd = -1;
-  if (!netns.empty()) {
-    netns_fd = open(netns.c_str(), O_RDONLY | O_CLOEXEC);
-    if (netns_fd < 0) ThrowErrno(env, "attach-tc", errno, "cannot open network namespace " + netns);
-  }
+  int netns_fd = OpenNetnsOrThrow(env, netns, "attach-tc");
   auto res = std::make_shared<TcLinkRes>();
   res->netns_fd = netns_fd;
   res->hook.sz = sizeof(res->hook);

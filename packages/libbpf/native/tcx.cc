@@ -3,7 +3,6 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/bpf.h>
 #include <net/if.h>
 #include <string.h>
@@ -49,13 +48,6 @@ uint32_t LinkId(int fd) {
   memset(&info, 0, sizeof(info));
   uint32_t len = sizeof(info);
   return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
-}
-
-int OpenNetns(Napi::Env env, const std::string& path, const char* step) {
-  if (path.empty()) return -1;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) ThrowErrno(env, step, errno, "cannot open network namespace " + path);
-  return fd;
 }
 
 // The interface's index inside the namespace fn runs in (ifname empty: ifindex as given).
@@ -110,17 +102,15 @@ Napi::Value AttachTcxLink(const Napi::CallbackInfo& info, bpf_program* prog) {
   int prog_fd = bpf_program__fd(prog);
   if (prog_fd < 0) ThrowCode(env, "ERR_NOT_LOADED", "attach-tc", "program was not loaded (autoload off)");
   int64_t ifindex = ArgInt(info, 1, "ifindex", 0, INT32_MAX);
-  std::string ifname = info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
-  if (info.Length() < 4 || !info[3].IsBoolean())
-    ThrowCode(env, "ERR_INVALID_ARG", "args", "ingress must be a boolean");
-  bool ingress = info[3].As<Napi::Boolean>().Value();
-  std::string netns = info.Length() > 4 && info[4].IsString() ? info[4].As<Napi::String>().Utf8Value() : "";
-  std::string pin = info.Length() > 5 && info[5].IsString() ? info[5].As<Napi::String>().Utf8Value() : "";
+  std::string ifname = ArgOptString(info, 2);
+  bool ingress = ArgBool(info, 3, "ingress");
+  std::string netns = ArgOptString(info, 4);
+  std::string pin = ArgOptString(info, 5);
   int64_t filter_priority = ArgInt(info, 6, "filterPriority", 0, 0xffff);
   int64_t filter_handle = ArgInt(info, 7, "filterHandle", 0, UINT32_MAX);
   uint32_t attach_type = ingress ? kTcxIngress : kTcxEgress;
 
-  int netns_fd = OpenNetns(env, netns, "attach-tc");
+  int netns_fd = OpenNetnsOrThrow(env, netns, "attach-tc");
   auto res = std::make_shared<TcLinkRes>();
   res->netns_fd = netns_fd;
   res->hook.sz = sizeof(res->hook);
@@ -199,12 +189,10 @@ Napi::Value AttachTcxLink(const Napi::CallbackInfo& info, bpf_program* prog) {
 Napi::Value TcxPrograms(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t ifindex = ArgInt(info, 0, "ifindex", 0, INT32_MAX);
-  std::string ifname = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
-  if (info.Length() < 3 || !info[2].IsBoolean())
-    ThrowCode(env, "ERR_INVALID_ARG", "args", "ingress must be a boolean");
-  bool ingress = info[2].As<Napi::Boolean>().Value();
-  std::string netns = info.Length() > 3 && info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
-  int netns_fd = OpenNetns(env, netns, "query-tc");
+  std::string ifname = ArgOptString(info, 1);
+  bool ingress = ArgBool(info, 2, "ingress");
+  std::string netns = ArgOptString(info, 3);
+  int netns_fd = OpenNetnsOrThrow(env, netns, "query-tc");
   std::vector<uint32_t> ids(64);
   std::string what;
   ClearLog();

@@ -56,8 +56,7 @@ export interface TcAttachArgs {
 export function tcAttachArgs(options: TcAttachOptions): TcAttachArgs {
   if (options === null || typeof options !== 'object') throw invalidArg('attachTc options must be an object');
   const { direction, priority = 0, handle = 0, replace = false, kind = 'filter', pin } = options;
-  if (direction !== 'ingress' && direction !== 'egress')
-    throw invalidArg(`tc direction must be 'ingress' or 'egress', got ${describe(direction)}`);
+  checkDirection(direction);
   if (kind !== 'filter' && kind !== 'tcx')
     throw invalidArg(`tc attach kind must be 'filter' or 'tcx', got ${describe(kind)}`);
   const where = interfaceArgs(options, 'attachTc');
@@ -74,6 +73,11 @@ export function tcAttachArgs(options: TcAttachOptions): TcAttachArgs {
       throw invalidArg(`pin must be an absolute path in bpffs, got ${describe(pin)}`);
   }
   return { ...where, ingress: direction === 'ingress', kind, priority, handle, replace, pin };
+}
+
+function checkDirection(direction: unknown): void {
+  if (direction !== 'ingress' && direction !== 'egress')
+    throw invalidArg(`tc direction must be 'ingress' or 'egress', got ${describe(direction)}`);
 }
 
 function interfaceArgs(
@@ -108,8 +112,7 @@ export function tcxPrograms(options: {
 }): number[] {
   if (options === null || typeof options !== 'object')
     throw invalidArg('tcxPrograms options must be an object');
-  if (options.direction !== 'ingress' && options.direction !== 'egress')
-    throw invalidArg(`tc direction must be 'ingress' or 'egress', got ${describe(options.direction)}`);
+  checkDirection(options.direction);
   const { ifindex, ifname, netnsPath } = interfaceArgs(options, 'tcxPrograms');
   return native.tcxPrograms(ifindex, ifname, options.direction === 'ingress', netnsPath);
 }

@@ -108,25 +108,14 @@ test('a pinned link outlives its object and the next attach takes it over: the h
 test('a pin left for an interface that went away is replaced, and detachPinnedTcx removes a left one', () => {
   const name = `wst5x${process.pid % 10000}`;
   const pin = `${PIN_DIR}/${name}-egress`;
+  const options = { ifname: name, direction: 'egress', netns: lab.nsA, kind: 'tcx', pin } as const;
   const object = BpfObject.load(PROBE_OBJECT);
   lab.run(lab.nsA, 'ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`]);
-  const old = object.attachTc('probe_egress', {
-    ifname: name,
-    direction: 'egress',
-    netns: lab.nsA,
-    kind: 'tcx',
-    pin,
-  });
+  const old = object.attachTc('probe_egress', options);
   lab.run(lab.nsA, 'ip', ['link', 'del', name]);
   assert.equal(old.state(), 'no-interface');
   lab.run(lab.nsA, 'ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`]);
-  const fresh = object.attachTc('probe_egress', {
-    ifname: name,
-    direction: 'egress',
-    netns: lab.nsA,
-    kind: 'tcx',
-    pin,
-  });
+  const fresh = object.attachTc('probe_egress', options);
   assert.equal(fresh.takenOver, false);
   assert.notEqual(fresh.linkId, old.linkId);
   assert.equal(fresh.state(), 'present');
