@@ -6,6 +6,7 @@
  * alignchecker does with bpf_alignchecker.c.
  */
 #include "lib/common.h"
+#include "lib/steering.h"
 
 struct ws_event_header ws_abi_event_header;
 struct ws_probe_event ws_abi_probe_event;
@@ -23,5 +24,6 @@ enum ws_trace_reason ws_abi_trace_reason;
 enum ws_trace_flag ws_abi_trace_flag;
 enum ws_drop_reason ws_abi_drop_reason;
 enum ws_policy_match ws_abi_policy_match;
+enum ws_steering_mark ws_abi_steering_mark;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

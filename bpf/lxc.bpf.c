@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Pod host-side veth (lxc…). from_endpoint at tc ingress (packets leaving the pod): ARP
- * answers, ipcache lookup, cross-node pod traffic redirected into the WireGuard device (or
+ * answers, ipcache lookup, cross-node pod traffic steered into the WireGuard device (or
  * dropped in strict mode when the destination node has no peer), everything else follows the
  * stack. to_endpoint at tc egress (packets delivered to the pod): trace. Both enforce network
  * policy first (lib/policy.h): from_endpoint the pod's egress, to_endpoint its ingress.
@@ -13,6 +13,7 @@
 #include "lib/arp.h"
 #include "lib/coverage.h"
 #include "lib/policy.h"
+#include "lib/steering.h"
 
 #define TC_ACT_SHOT 2
 
@@ -53,7 +54,7 @@ int from_endpoint(struct __sk_buff *skb)
 			ws_coverage_add(node, WS_COVERAGE_ENCRYPTED, skb);
 			ws_flow_account(&p, ws_skb_segs(skb), &id, &flow);
 			ws_stat_add(WS_STAT_REDIRECTS, 1);
-			return bpf_redirect(cfg_wg_ifindex, 0);
+			return ws_steer_to_wireguard(skb);
 		}
 		if (ws_config_get(WS_CONFIG_STRICT)) {
 			ws_coverage_add(node, WS_COVERAGE_DROPPED, skb);

@@ -112,7 +112,7 @@ enum ws_trace_flag {
 	WS_F_ENCRYPTED = 0x04,	 /* handed to (or received from) the WireGuard device */
 	WS_F_LEAK = 0x08,	 /* pod-CIDR address seen in clear on the underlay */
 	WS_F_KERNEL = 0x10,	 /* drop: kernel skb_drop_reason in hdr.subtype */
-	WS_F_REDIRECTED = 0x20,	 /* from-endpoint: bpf_redirect into the WireGuard device */
+	WS_F_REDIRECTED = 0x20,	 /* from-endpoint: steered into the WireGuard device (lib/steering.h) */
 };
 
 /* Datapath drop reasons (Cilium's numbers). */

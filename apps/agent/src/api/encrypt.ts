@@ -28,6 +28,16 @@ export const EncryptStatusResponseSchema = Type.Object({
   mtu: Type.Integer(),
   peers: Type.Array(PeerStatusSchema),
   observedAt: Type.String({ description: 'ISO time the device was read' }),
+  steering: Type.Optional(
+    Type.Object({
+      rule: Type.Boolean({ description: 'the fwmark rule (priority 1) is in place' }),
+      route: Type.Boolean({ description: 'the table sends to the WireGuard device' }),
+      unreachable: Type.Boolean({ description: 'the table refuses marked packets while the device is gone' }),
+      mark: Type.String({ description: 'mark/mask that from_endpoint sets on cross-node pod packets' }),
+      table: Type.Integer(),
+      repairs: Type.Integer({ description: 'times the agent put a removed part back' }),
+    }),
+  ),
 });
 export type EncryptStatusResponse = Static<typeof EncryptStatusResponseSchema>;
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { run } from '../exec.js';
 import { RouteSteering } from '../datapath/routes.js';
+import { MarkSteering, type MarkSteeringStatus } from '../datapath/mark-steering.js';
 import type { NodeRecord } from '../store/types.js';
 import { deviceProblem, ensureDevice, type WireguardDevice } from './device.js';
 import { readUapi, uapiSocketPath } from './uapi.js';
@@ -42,6 +43,8 @@ export interface EncryptStatus {
   peers: PeerStatus[];
   /** When this was read off the device: status is a snapshot, and says how old it is. */
   observedAt: string;
+  /** the fwmark rule and table that steer from_endpoint's marked packets into the device */
+  steering?: MarkSteeringStatus;
 }
 
 export interface PeerChanges {
@@ -56,6 +59,7 @@ export class WireguardManager {
   private keys: KeyPair;
   private readonly keyPath: string;
   private readonly routes: RouteSteering;
+  private readonly steering: MarkSteering;
   /** Public key -> node name, from the last node list, for status output. */
   private peerNames = new Map<string, string>();
 
@@ -65,6 +69,7 @@ export class WireguardManager {
     this.keys = keys;
     options.log(`wireguard: ${created ? 'generated' : 'loaded'} key ${keys.publicKey}`);
     this.routes = new RouteSteering(options.interfaceName);
+    this.steering = new MarkSteering(options.interfaceName, options.log);
   }
 
   get publicKey(): string {
@@ -87,6 +92,8 @@ export class WireguardManager {
       String(o.listenPort),
     ]);
     await run('ip', ['link', 'set', 'dev', o.interfaceName, 'mtu', String(o.mtu), 'up']);
+    // a recreated device took table 201's route with it
+    await this.steering.ensure();
     return this.device;
   }
 
@@ -163,6 +170,7 @@ export class WireguardManager {
     }
     if (args.length > 0) await run('wg', ['set', name, ...args]);
     await this.routes.sync(remote.map((n) => n.podCIDR));
+    await this.steering.ensure();
     return changes;
   }
 
@@ -185,6 +193,7 @@ export class WireguardManager {
       listenPort: dump.listenPort,
       mtu: this.options.mtu,
       observedAt: new Date(nowMs).toISOString(),
+      steering: this.steering.status(),
       peers: dump.peers.map((p) => ({
         node: this.peerNames.get(p.publicKey),
         publicKey: p.publicKey,
