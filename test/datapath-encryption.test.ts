@@ -719,3 +719,36 @@ test("(h2) TCX links detached behind the agent's back (a pod veth's from_endpoin
   });
   console.log(`# links put back ${putBackMs} ms after their detach`);
 });
+
+test('(i) steering is the eBPF mark, not the main table: without node1 main route to node2 pods the traffic still goes through WireGuard; a removed rule is put back and counted', async () => {
+  const encrypt = () =>
+    agentRequest<{ steering?: { rule: boolean; route: boolean; unreachable: boolean; repairs: number } }>(
+      socketOf('node1'),
+      'GET',
+      '/v1/encrypt',
+    );
+  const steering = (await encrypt()).steering;
+  assert.ok(steering?.rule && steering.route && steering.unreachable, JSON.stringify(steering));
+  assert.equal(inNs('wsl-node1', 'ip', 'route', 'del', '10.244.2.0/24').code, 0);
+  try {
+    const { frames, result } = await captureFabric('dp-mark', () =>
+      curlFrom(LOADGEN, `http://${API_IP}:8080/dp-i`, freshPort()),
+    );
+    assert.equal(result.status, 200);
+    assert.ok(frames.length > 0);
+    assert.deepEqual(podAddressesInClear(frames), []);
+  } finally {
+    // the agent's resync puts the route back by itself; this only makes sure
+    inNs('wsl-node1', 'ip', 'route', 'replace', '10.244.2.0/24', 'dev', 'wsl-wg-node1', 'proto', 'static');
+  }
+  const repairsBefore = steering?.repairs ?? 0;
+  assert.equal(inNs('wsl-node1', 'ip', 'rule', 'del', 'pref', '1').code, 0);
+  await eventually('node1 to put its encrypt-mark rule back', 15_000, async () => {
+    const now = (await encrypt()).steering;
+    return now &&
+      now.repairs > repairsBefore &&
+      /lookup 201/.test(inNs('wsl-node1', 'ip', 'rule', 'show', 'pref', '1').stdout)
+      ? true
+      : undefined;
+  });
+});

@@ -15,8 +15,9 @@ test('the mark and mask equal lib/steering.h (enum ws_steering_mark in the BTF o
   const json = execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', bpfObject('abi'), 'format', 'raw'], {
     encoding: 'utf8',
   });
-  const types = (JSON.parse(json) as { types: { kind: string; name: string; values?: { name: string; val: number }[] }[] })
-    .types;
+  const types = (
+    JSON.parse(json) as { types: { kind: string; name: string; values?: { name: string; val: number }[] }[] }
+  ).types;
   const e = types.find((t) => t.kind === 'ENUM' && t.name === 'ws_steering_mark');
   assert.ok(e, 'enum ws_steering_mark not in abi.bpf.o');
   const values = Object.fromEntries((e.values ?? []).map((v) => [v.name, v.val]));
@@ -33,11 +34,23 @@ test('parseMarkSteering reads `ip -j -batch` output: rule, device route, unreach
     { dst: 'default', dev: 'wg0', protocol: 'static', scope: 'link', flags: [] },
     { type: 'unreachable', dst: 'default', protocol: 'static', metric: 4096, flags: [] },
   ]);
-  assert.deepEqual(parseMarkSteering(`${rules}\n${routes}\n`, 'wg0'), { rule: true, route: true, unreachable: true });
+  assert.deepEqual(parseMarkSteering(`${rules}\n${routes}\n`, 'wg0'), {
+    rule: true,
+    route: true,
+    unreachable: true,
+  });
   // another device's route, a rule at another priority or mask, a table that does not exist yet
-  assert.deepEqual(parseMarkSteering(`${rules}\n${routes}\n`, 'wg1'), { rule: true, route: false, unreachable: true });
+  assert.deepEqual(parseMarkSteering(`${rules}\n${routes}\n`, 'wg1'), {
+    rule: true,
+    route: false,
+    unreachable: true,
+  });
   const otherRule = JSON.stringify([{ priority: 5, fwmark: '0xe00', fwmask: '0xf00', table: '201' }]);
-  assert.deepEqual(parseMarkSteering(`${otherRule}\n`, 'wg0'), { rule: false, route: false, unreachable: false });
+  assert.deepEqual(parseMarkSteering(`${otherRule}\n`, 'wg0'), {
+    rule: false,
+    route: false,
+    unreachable: false,
+  });
   assert.deepEqual(parseMarkSteering('', 'wg0'), { rule: false, route: false, unreachable: false });
 });
 
@@ -62,7 +75,10 @@ test('MarkSteering in a namespace of its own: sets up, steers marked packets onl
   assert.deepEqual(await steering.read(), { rule: true, route: true, unreachable: true });
   assert.equal(steering.status()?.repairs, 0);
   assert.equal(steering.status()?.table, WIREGUARD_TABLE);
-  assert.match(ip('-n', ns, 'rule', 'show', 'pref', String(WIREGUARD_RULE_PRIORITY)).out, /fwmark 0xe00\/0xf00 lookup 201/);
+  assert.match(
+    ip('-n', ns, 'rule', 'show', 'pref', String(WIREGUARD_RULE_PRIORITY)).out,
+    /fwmark 0xe00\/0xf00 lookup 201/,
+  );
   // a marked packet (other mark bits kept) goes to the device; an unmarked one has no route here
   assert.match(ip('-n', ns, 'route', 'get', '10.244.9.9', 'mark', '0x1e01').out, /dev wsmark0/);
   assert.notEqual(ip('-n', ns, 'route', 'get', '10.244.9.9').code, 0);
@@ -75,7 +91,10 @@ test('MarkSteering in a namespace of its own: sets up, steers marked packets onl
   assert.equal(ip('-n', ns, 'rule', 'del', 'pref', String(WIREGUARD_RULE_PRIORITY)).code, 0);
   await steering.ensure();
   assert.equal(steering.status()?.repairs, 1);
-  assert.ok(logs.some((l) => /put back the encrypt-mark rule/.test(l)), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => /put back the encrypt-mark rule/.test(l)),
+    logs.join('\n'),
+  );
 
   // the device is gone: a marked packet is refused, never routed elsewhere
   assert.equal(ip('-n', ns, 'link', 'del', 'wsmark0').code, 0);

@@ -109,26 +109,52 @@ export class MarkSteering {
     const missing: string[] = [];
     if (!found.rule) {
       await this.ip([
-        'rule', 'add', 'pref', String(WIREGUARD_RULE_PRIORITY),
-        'fwmark', `${hex(ENCRYPT_MARK)}/${hex(MARK_MAGIC_MASK)}`, 'lookup', String(WIREGUARD_TABLE),
+        'rule',
+        'add',
+        'pref',
+        String(WIREGUARD_RULE_PRIORITY),
+        'fwmark',
+        `${hex(ENCRYPT_MARK)}/${hex(MARK_MAGIC_MASK)}`,
+        'lookup',
+        String(WIREGUARD_TABLE),
       ]);
       missing.push('rule');
     }
     if (!found.route) {
-      await this.ip(['route', 'replace', 'default', 'dev', this.device, 'table', String(WIREGUARD_TABLE), 'proto', 'static']);
+      await this.ip([
+        'route',
+        'replace',
+        'default',
+        'dev',
+        this.device,
+        'table',
+        String(WIREGUARD_TABLE),
+        'proto',
+        'static',
+      ]);
       missing.push('route');
     }
     if (!found.unreachable) {
       await this.ip([
-        'route', 'replace', 'unreachable', 'default', 'metric', String(UNREACHABLE_METRIC),
-        'table', String(WIREGUARD_TABLE), 'proto', 'static',
+        'route',
+        'replace',
+        'unreachable',
+        'default',
+        'metric',
+        String(UNREACHABLE_METRIC),
+        'table',
+        String(WIREGUARD_TABLE),
+        'proto',
+        'static',
       ]);
       missing.push('unreachable default');
     }
     if (missing.length > 0) {
       if (this.last) {
         this.repairCount += 1;
-        this.log(`steering: put back the encrypt-mark ${missing.join(', ')} (table ${WIREGUARD_TABLE}) that something removed`);
+        this.log(
+          `steering: put back the encrypt-mark ${missing.join(', ')} (table ${WIREGUARD_TABLE}) that something removed`,
+        );
       } else {
         this.log(
           `steering: fwmark ${hex(ENCRYPT_MARK)}/${hex(MARK_MAGIC_MASK)} -> table ${WIREGUARD_TABLE} -> ${this.device} (priority ${WIREGUARD_RULE_PRIORITY})`,
@@ -141,6 +167,11 @@ export class MarkSteering {
 
   status(): MarkSteeringStatus | undefined {
     if (!this.last) return undefined;
-    return { ...this.last, mark: `${hex(ENCRYPT_MARK)}/${hex(MARK_MAGIC_MASK)}`, table: WIREGUARD_TABLE, repairs: this.repairCount };
+    return {
+      ...this.last,
+      mark: `${hex(ENCRYPT_MARK)}/${hex(MARK_MAGIC_MASK)}`,
+      table: WIREGUARD_TABLE,
+      repairs: this.repairCount,
+    };
   }
 }
