@@ -41,6 +41,7 @@ export const LocalNetnsSchema = Type.Object({
 
 export const DatapathStatsSchema = Type.Object({
   leakPackets: Type.Number(),
+  /** packets from_endpoint steered into the WireGuard device (the encrypt mark; the name predates it) */
   redirects: Type.Number(),
   strictDrops: Type.Number(),
   flowsCreated: Type.Number(),
