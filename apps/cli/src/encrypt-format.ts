@@ -49,12 +49,30 @@ export function peerLine(p: NodeEncryptView['peers'][number]): string {
   );
 }
 
+/** The fwmark rule and table through which the eBPF datapath steers pod traffic into the device. */
+export function steeringLine(
+  steering: NonNullable<EncryptStatusResponse['steering']>,
+  device: string,
+): string {
+  const missing = [
+    ...(steering.rule ? [] : ['rule']),
+    ...(steering.route ? [] : [`route to ${device}`]),
+    ...(steering.unreachable ? [] : ['unreachable default']),
+  ];
+  return (
+    `  steering: fwmark ${steering.mark} -> table ${steering.table} -> ${device}` +
+    (missing.length ? `  MISSING: ${missing.join(', ')}` : '') +
+    (steering.repairs ? `  (put back ${steering.repairs} time${steering.repairs === 1 ? '' : 's'})` : '')
+  );
+}
+
 /** `wg show`-like lines for one node's encryption status. */
 export function formatEncryptStatus(status: NodeEncryptView): string[] {
   const lines = [
     interfaceLine(status),
     ...(status.degraded ? [`  DEGRADED: ${status.degraded}`] : []),
     `  public key: ${status.publicKey}`,
+    ...(status.steering ? [steeringLine(status.steering, status.interface)] : []),
     `  peers: ${status.peers.length}`,
   ];
   for (const p of status.peers) lines.push(`    ${peerLine(p)}`, `             key ${p.publicKey}`);
