@@ -100,4 +100,8 @@ test('MarkSteering in a namespace of its own: sets up, steers marked packets onl
   assert.equal(ip('-n', ns, 'link', 'del', 'wsmark0').code, 0);
   assert.match(ip('-n', ns, 'route', 'get', '10.244.9.9', 'mark', '0xe00').out, /unreachable|No route/i);
   assert.deepEqual(await steering.read(), { rule: true, route: false, unreachable: true });
+  // nothing to route to: the route cannot be put back, and the status says so
+  await assert.rejects(steering.ensure());
+  assert.equal(steering.status()?.route, false);
+  assert.equal(steering.status()?.rule, true);
 });

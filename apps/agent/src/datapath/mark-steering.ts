@@ -21,6 +21,8 @@ export const WIREGUARD_RULE_PRIORITY = 1;
 const UNREACHABLE_METRIC = 4096;
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
+/** as `ip rule` writes it: 0xe00/0xf00 */
+const MARK_SPEC = `${hex(ENCRYPT_MARK)}/${hex(MARK_MAGIC_MASK)}`;
 
 export interface MarkSteeringState {
   /** the fwmark rule is in place */
@@ -100,68 +102,77 @@ export class MarkSteering {
     return parseMarkSteering(stdout, this.device);
   }
 
+  /** What `ip` adds for each part that is missing, and how the log names it. */
+  private parts(): { part: keyof MarkSteeringState; label: string; args: string[] }[] {
+    const table = ['table', String(WIREGUARD_TABLE)];
+    return [
+      {
+        part: 'rule',
+        label: 'rule',
+        args: [
+          'rule',
+          'add',
+          'pref',
+          String(WIREGUARD_RULE_PRIORITY),
+          'fwmark',
+          MARK_SPEC,
+          'lookup',
+          String(WIREGUARD_TABLE),
+        ],
+      },
+      {
+        part: 'route',
+        label: 'route',
+        args: ['route', 'replace', 'default', 'dev', this.device, ...table, 'proto', 'static'],
+      },
+      {
+        part: 'unreachable',
+        label: 'unreachable default',
+        args: [
+          'route',
+          'replace',
+          'unreachable',
+          'default',
+          'metric',
+          String(UNREACHABLE_METRIC),
+          ...table,
+          'proto',
+          'static',
+        ],
+      },
+    ];
+  }
+
   /**
    * Adds what is missing. The first call sets it up; a later one that finds something taken away
    * (an `ip rule flush`, the device recreated) puts it back, logs it and counts it as a repair.
+   * The status keeps what is in place afterwards: a part whose `ip` call failed stays false.
    */
   async ensure(): Promise<MarkSteeringState> {
     const found = await this.read();
-    const missing: string[] = [];
-    if (!found.rule) {
-      await this.ip([
-        'rule',
-        'add',
-        'pref',
-        String(WIREGUARD_RULE_PRIORITY),
-        'fwmark',
-        `${hex(ENCRYPT_MARK)}/${hex(MARK_MAGIC_MASK)}`,
-        'lookup',
-        String(WIREGUARD_TABLE),
-      ]);
-      missing.push('rule');
-    }
-    if (!found.route) {
-      await this.ip([
-        'route',
-        'replace',
-        'default',
-        'dev',
-        this.device,
-        'table',
-        String(WIREGUARD_TABLE),
-        'proto',
-        'static',
-      ]);
-      missing.push('route');
-    }
-    if (!found.unreachable) {
-      await this.ip([
-        'route',
-        'replace',
-        'unreachable',
-        'default',
-        'metric',
-        String(UNREACHABLE_METRIC),
-        'table',
-        String(WIREGUARD_TABLE),
-        'proto',
-        'static',
-      ]);
-      missing.push('unreachable default');
-    }
-    if (missing.length > 0) {
-      if (this.last) {
+    const state = { ...found };
+    const added: string[] = [];
+    const firstTime = this.last === undefined;
+    try {
+      for (const { part, label, args } of this.parts()) {
+        if (state[part]) continue;
+        await this.ip(args);
+        state[part] = true;
+        added.push(label);
+      }
+    } finally {
+      this.last = state;
+      if (added.length > 0 && !firstTime) {
         this.repairCount += 1;
         this.log(
-          `steering: put back the encrypt-mark ${missing.join(', ')} (table ${WIREGUARD_TABLE}) that something removed`,
+          `steering: put back the encrypt-mark ${added.join(', ')} (table ${WIREGUARD_TABLE}) that something removed`,
         );
-      } else {
+      } else if (added.length > 0) {
         this.log(
-          `steering: fwmark ${hex(ENCRYPT_MARK)}/${hex(MARK_MAGIC_MASK)} -> table ${WIREGUARD_TABLE} -> ${this.device} (priority ${WIREGUARD_RULE_PRIORITY})`,
+          `steering: fwmark ${MARK_SPEC} -> table ${WIREGUARD_TABLE} -> ${this.device} (priority ${WIREGUARD_RULE_PRIORITY})`,
         );
       }
     }
-    this.last = { rule: true, route: true, unreachable: true };
     return found;
   }
 
@@ -169,7 +180,7 @@ export class MarkSteering {
     if (!this.last) return undefined;
     return {
       ...this.last,
-      mark: `${hex(ENCRYPT_MARK)}/${hex(MARK_MAGIC_MASK)}`,
+      mark: MARK_SPEC,
       table: WIREGUARD_TABLE,
       repairs: this.repairCount,
     };
